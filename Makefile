@@ -1,0 +1,60 @@
+# ailib's tasks. Every target works on a fresh machine that has only Go:
+# tools come from the Go module proxy through `go run`, pinned here.
+#
+#   make test    vet and race-test every module in the repository
+#   make lint    gofmt check, go vet and staticcheck on every module
+#   make bench   run every benchmark with -benchmem
+#   make fuzz    run each fuzz target for FUZZTIME
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO          ?= go
+FUZZTIME    ?= 30s
+BENCHTIME   ?= 1s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Every directory holding a go.mod is a module: the root one and the nested
+# ones (benchmarks/, integrations) that keep heavy dependencies out of the core.
+MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
+
+.PHONY: test lint bench fuzz fmt tidy
+
+test:
+	@for m in $(MODULES); do \
+		echo "==> $$m: go vet"; (cd $$m && $(GO) vet ./...); \
+		echo "==> $$m: go test -race"; (cd $$m && $(GO) test -race -count=1 ./...); \
+	done
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	@for m in $(MODULES); do \
+		echo "==> $$m: go vet + staticcheck"; \
+		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
+	done
+
+bench:
+	@for m in $(MODULES); do \
+		echo "==> $$m: benchmarks"; \
+		(cd $$m && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...); \
+	done
+
+# Each Fuzz function found in a _test.go file runs alone for FUZZTIME
+# (go test allows one fuzz target per run).
+fuzz:
+	@grep -rlE '^func Fuzz[A-Za-z0-9_]*\(' --include='*_test.go' . | sort | while read -r f; do \
+		dir=$$(dirname "$$f"); mod=$$dir; \
+		while [ ! -f "$$mod/go.mod" ]; do mod=$$(dirname "$$mod"); done; \
+		pkg=.; [ "$$dir" = "$$mod" ] || pkg="./$${dir#$$mod/}"; \
+		for fn in $$(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$$f" | sed 's/^func //'); do \
+			echo "==> $$dir: $$fn for $(FUZZTIME)"; \
+			(cd "$$mod" && $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"); \
+		done; \
+	done
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+tidy:
+	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done

@@ -1,0 +1,163 @@
+package errors
+
+import (
+	stderrors "errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxMessageLen bounds the provider message kept in an [Error], in bytes.
+// Provider bodies can be large (an HTML error page, a stack trace); an error
+// value is logged and printed, so it keeps only the start.
+const MaxMessageLen = 512
+
+// Error is every failure the library returns about a provider call, whether
+// the provider answered with an error, the transport failed, or the library
+// itself refused the attempt (open circuit, no rate token in time).
+//
+// Branch on it with [errors.Is] against a code (errors.Is(err,
+// aierrors.RateLimited)), with [CodeOf], or with [errors.As] to read the
+// fields. The cause stays reachable through Unwrap, so errors.Is(err,
+// context.Canceled) holds for a cancelled call.
+//
+// Error never contains credentials: messages taken from provider bodies are
+// scrubbed of key-like strings and cut to [MaxMessageLen].
+type Error struct {
+	Code         StandardErrorCode
+	Provider     string        // "openai", "anthropic", ... ("" when not known)
+	Model        string        // the model the request was for ("" when not known)
+	HTTPStatus   int           // 0 when the failure was not an HTTP answer
+	ProviderCode string        // the provider's own type/code, e.g. "insufficient_quota"
+	Message      string        // the provider's message; never contains credentials
+	RetryAfter   time.Duration // from Retry-After / retry-after-ms / reset headers; 0 when none
+	RequestID    string        // x-request-id / request-id when sent
+
+	// ShouldRetry is the provider's own verdict from the x-should-retry
+	// header, nil when it sent none. When set it overrides the code's
+	// retryable flag for this error: see [Error.Retryable].
+	ShouldRetry *bool
+
+	Err error // cause, if any
+}
+
+// Error returns a one-line description: code, where it came from, and the
+// provider's message. For example:
+//
+//	ailib: openai/gpt-4o: E2001 rate_limited (HTTP 429, rate_limit_exceeded, request req_123, retry after 2s): Rate limit reached
+func (e *Error) Error() string {
+	if e == nil {
+		return "ailib: <nil>"
+	}
+	var b strings.Builder
+	b.WriteString("ailib: ")
+	if e.Provider != "" || e.Model != "" {
+		b.WriteString(e.Provider)
+		if e.Model != "" {
+			if e.Provider != "" {
+				b.WriteByte('/')
+			}
+			b.WriteString(e.Model)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Code.String())
+	var details []string
+	if e.HTTPStatus != 0 {
+		details = append(details, "HTTP "+strconv.Itoa(e.HTTPStatus))
+	}
+	if e.ProviderCode != "" {
+		details = append(details, oneLine(e.ProviderCode, 64))
+	}
+	if e.RequestID != "" {
+		details = append(details, "request "+oneLine(e.RequestID, 128))
+	}
+	if e.RetryAfter > 0 {
+		details = append(details, "retry after "+e.RetryAfter.String())
+	}
+	if len(details) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(details, ", "))
+		b.WriteByte(')')
+	}
+	msg := e.Message
+	if msg == "" && e.Err != nil {
+		msg = e.Err.Error()
+	}
+	if msg != "" {
+		b.WriteString(": ")
+		b.WriteString(oneLine(msg, MaxMessageLen))
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is e's code, so that errors.Is(err,
+// aierrors.QuotaExhausted) works through any wrapping.
+func (e *Error) Is(target error) bool {
+	c, ok := target.(StandardErrorCode)
+	return ok && e != nil && c == e.Code
+}
+
+// Retryable reports whether sending the same request again may succeed.
+// The provider's x-should-retry header ([Error.ShouldRetry]) wins when
+// present; otherwise the code's flag decides.
+func (e *Error) Retryable() bool {
+	if e == nil {
+		return false
+	}
+	if e.ShouldRetry != nil {
+		return *e.ShouldRetry
+	}
+	return e.Code.Retryable()
+}
+
+// Fallbackable reports whether another target may succeed where this one
+// failed. It is the code's flag.
+func (e *Error) Fallbackable() bool { return e != nil && e.Code.Fallbackable() }
+
+// CodeOf returns the code of the first [*Error] in err's chain, [Unknown]
+// for any other non-nil error, and 0 for nil.
+func CodeOf(err error) StandardErrorCode {
+	if err == nil {
+		return 0
+	}
+	var e *Error
+	if stderrors.As(err, &e) && e != nil {
+		return e.Code
+	}
+	return Unknown
+}
+
+// IsRetryable reports whether err is an [*Error] whose
+// [Error.Retryable] is true. Errors of other types are not retryable: the
+// library retries only what it has classified.
+func IsRetryable(err error) bool {
+	var e *Error
+	return stderrors.As(err, &e) && e.Retryable()
+}
+
+// IsFallbackable reports whether err is an [*Error] whose code is
+// fallbackable.
+func IsFallbackable(err error) bool {
+	var e *Error
+	return stderrors.As(err, &e) && e.Fallbackable()
+}
+
+// oneLine folds s onto one line and cuts it to at most max bytes without
+// splitting a UTF-8 sequence.
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

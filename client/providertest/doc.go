@@ -1,0 +1,47 @@
+// Package providertest is a fault-injection AI provider server for tests,
+// the way [net/http/httptest] is a test HTTP server.
+//
+// A [Server] speaks the providers' real wire formats: OpenAI Chat
+// Completions on POST …/chat/completions (JSON, or SSE chunks ending in
+// "data: [DONE]") and Anthropic Messages on POST …/messages (JSON, or the
+// message_start … message_stop event stream). Requests are routed by the
+// "model" field of their body, and each model can be told how to misbehave:
+//
+//   - [Server.Script] queues answers consumed in order: a success, a 503, a
+//     429 with Retry-After, a reset connection, a stream cut after three
+//     events, an "event: error" mid-stream, a slow answer.
+//   - Presets give the real error shapes of each provider: [RateLimited],
+//     [InsufficientQuota], [ContextLengthExceeded], [InvalidAPIKey],
+//     [AnthropicOverloaded], [AnthropicRateLimited],
+//     [GeminiResourceExhausted], [DeepSeekInsufficientBalance], [HTML502],
+//     and the format-neutral [ServerError] and [Unavailable].
+//   - [Server.SetFaults] draws random failures from a seed: the same seed
+//     and the same order of requests give the same outcomes.
+//   - [Server.SetRateLimit] enforces a provider-side rate limit and reports
+//     it in rate-limit headers, so a client's limiter can learn it.
+//   - [Server.SetDefault] answers once the script is used up.
+//
+// [Server.Requests], [Server.Stats] and [Server.Received] tell what the
+// server saw and sent.
+//
+// # Listening or in-process
+//
+// [NewServer] listens on a loopback port: point any HTTP client at
+// [Server.URL]. [New] does not listen: use [Server.Handler], or
+// [Server.Transport], an http.RoundTripper that runs the server in-process
+// with no socket, so it works inside [testing/synctest] bubbles where
+// delays, Retry-After waits and rate limits run on the bubble's fake clock.
+// Both report aborts as a network would: a reset connection, a body that
+// ends with io.ErrUnexpectedEOF.
+//
+//	srv := providertest.NewServer()
+//	defer srv.Close()
+//	srv.Script("gpt-4o", providertest.Unavailable(), providertest.OK("hi"))
+//	// POST srv.URL()+"/v1/chat/completions" {"model":"gpt-4o",...}: a 503, then "hi".
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use; scripts, faults and limits may
+// change while requests are served. Each model's answers are handed out in
+// arrival order.
+package providertest

@@ -1,0 +1,191 @@
+package providertest
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Defaults of [Faults] fields left zero.
+const (
+	DefaultFaultRetryAfter = time.Second     // Retry-After of a random 429
+	DefaultSlowDelay       = 2 * time.Second // Delay of a random slow answer
+)
+
+// Faults are random failures, drawn from a generator seeded with Seed, for
+// requests that find their model's script empty. Each field is the
+// probability, in [0, 1], that a request gets that failure; they must add up
+// to at most 1, and a request gets the default answer with the remaining
+// probability. Every request draws the same amount of randomness, so a
+// given seed and order of requests always give the same outcomes.
+type Faults struct {
+	Seed int64
+
+	RateLimited float64 // 429 in the route's shape: [RateLimited] or [AnthropicRateLimited]
+	ServerError float64 // format-neutral 500
+	Unavailable float64 // format-neutral 503
+	Overloaded  float64 // Anthropic 529 overloaded_error ([AnthropicOverloaded])
+	Reset       float64 // connection reset without an answer
+	Slow        float64 // the default answer after SlowDelay
+	StreamCut   float64 // the default answer cut part-way (streams: at a random event; others: truncated JSON)
+
+	RetryAfter time.Duration // Retry-After of the 429s; 0 means DefaultFaultRetryAfter
+	SlowDelay  time.Duration // 0 means DefaultSlowDelay
+}
+
+func (f *Faults) probs() []float64 {
+	return []float64{f.RateLimited, f.ServerError, f.Unavailable, f.Overloaded, f.Reset, f.Slow, f.StreamCut}
+}
+
+func (f *Faults) zero() bool {
+	for _, p := range f.probs() {
+		if p > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validate panics on probabilities a test could not have meant.
+func (f *Faults) validate() {
+	sum := 0.0
+	for _, p := range f.probs() {
+		if !(p >= 0 && p <= 1) {
+			panic(fmt.Sprintf("providertest: fault probability %v is outside [0, 1]", p))
+		}
+		sum += p
+	}
+	if sum > 1+1e-9 {
+		panic(fmt.Sprintf("providertest: fault probabilities add up to %v, more than 1", sum))
+	}
+}
+
+type faultRand = rand.Rand
+
+func newFaultRand(seed int64) *faultRand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x70726f7669646572)) // "provider"
+}
+
+// pick draws one request's outcome. It always draws two numbers, so the
+// sequence stays aligned whatever was picked.
+func (f *Faults) pick(rng *faultRand, def Answer, r *Request) Answer {
+	u, v := rng.Float64(), rng.Float64()
+	ps := f.probs()
+	i := 0
+	for acc := 0.0; i < len(ps); i++ {
+		acc += ps[i]
+		if u < acc {
+			break
+		}
+	}
+	switch i {
+	case 0:
+		ra := f.RetryAfter
+		if ra <= 0 {
+			ra = DefaultFaultRetryAfter
+		}
+		if r.Format == FormatAnthropic {
+			return AnthropicRateLimited(ra)
+		}
+		return RateLimited(ra)
+	case 1:
+		return ServerError()
+	case 2:
+		return Unavailable()
+	case 3:
+		return AnthropicOverloaded()
+	case 4:
+		return Answer{Reset: true}
+	case 5:
+		d := f.SlowDelay
+		if d <= 0 {
+			d = DefaultSlowDelay
+		}
+		def = def.clone()
+		def.Delay = d
+		return def
+	case 6:
+		def = def.clone()
+		if r.Stream {
+			// CutAtStart or after 1..n events, n = the answer's event count.
+			n := len(def.chunks())
+			def.CutAfter = int(v * float64(n+1))
+			if def.CutAfter == 0 {
+				def.CutAfter = CutAtStart
+			}
+		} else {
+			def.CutAfter = 1 + int(v*60) // bytes: always inside the JSON
+		}
+		return def
+	}
+	return def
+}
+
+// chunks returns the stream's content events.
+func (a *Answer) chunks() []string {
+	if len(a.Chunks) > 0 {
+		return a.Chunks
+	}
+	return splitWords(a.Text)
+}
+
+// bucket is the token bucket of SetRateLimit; guarded by Server.mu.
+type bucket struct {
+	rps    float64
+	burst  int
+	tokens float64
+	last   time.Time // zero: not used yet (full)
+}
+
+// take spends one token if there is one. It returns whether it did, the
+// wait until the next token otherwise, and the rate-limit headers of the
+// bucket's state in format.
+func (b *bucket) take(now time.Time, format Format) (ok bool, wait time.Duration, h http.Header) {
+	switch {
+	case b.last.IsZero():
+		b.tokens = float64(b.burst)
+	case now.After(b.last):
+		b.tokens = math.Min(float64(b.burst), b.tokens+now.Sub(b.last).Seconds()*b.rps)
+	}
+	// A clock that went back (a synctest bubble after real time) refills
+	// nothing but restarts from now.
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		ok = true
+	} else {
+		wait = time.Duration(math.Ceil((1 - b.tokens) / b.rps * float64(time.Second)))
+	}
+	full := time.Duration(math.Ceil((float64(b.burst) - b.tokens) / b.rps * float64(time.Second)))
+	remaining := strconv.Itoa(int(math.Floor(b.tokens)))
+	limit := strconv.Itoa(b.burst)
+	h = http.Header{}
+	if format == FormatAnthropic {
+		h.Set("anthropic-ratelimit-requests-limit", limit)
+		h.Set("anthropic-ratelimit-requests-remaining", remaining)
+		h.Set("anthropic-ratelimit-requests-reset", formatRFC3339Ceil(now.Add(full)))
+	} else {
+		h.Set("x-ratelimit-limit-requests", limit)
+		h.Set("x-ratelimit-remaining-requests", remaining)
+		h.Set("x-ratelimit-reset-requests", formatResetDuration(full))
+	}
+	if !ok {
+		setRetryAfter(h, wait, format != FormatAnthropic)
+	}
+	return ok, wait, h
+}
+
+// rateCapAnswer is the 429 of the rate cap; its headers come from the bucket.
+func rateCapAnswer(format Format, wait time.Duration) Answer {
+	if format == FormatAnthropic {
+		return Answer{Status: http.StatusTooManyRequests, Body: anthropicErrorJSON("rate_limit_error",
+			"This request would exceed your organization's rate limit of requests per second. Please try again in "+
+				formatResetDuration(wait)+".")}
+	}
+	return Answer{Status: http.StatusTooManyRequests, Body: openAIErrorJSON(
+		"Rate limit reached for requests in organization org-providertest on requests per second. "+
+			"Please try again in "+formatResetDuration(wait)+".", "requests", "", "rate_limit_exceeded")}
+}

@@ -117,9 +117,11 @@ func (c StandardErrorCode) String() string {
 	return i.code + " " + i.name
 }
 
-// Error makes a code usable as an [errors.Is] target. The text is the same
-// as [StandardErrorCode.String] with the package prefix.
-func (c StandardErrorCode) Error() string { return "ailib: " + c.String() }
+// Error makes a code usable as an [errors.Is] target. It returns the same
+// text as [StandardErrorCode.String] (no package prefix), because fmt and
+// log/slog print an error's Error() rather than its String(): a code in a
+// log line should read "E2001 rate_limited" however it is printed.
+func (c StandardErrorCode) Error() string { return c.String() }
 
 // Codes returns all 13 standard codes in code order. The slice is new on
 // every call; the caller may keep or change it.

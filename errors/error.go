@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ailib-go/ailib/internal/redact"
 )
 
 // MaxMessageLen bounds the provider message kept in an [Error], in bytes.
@@ -52,12 +56,12 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("ailib: ")
 	if e.Provider != "" || e.Model != "" {
-		b.WriteString(e.Provider)
+		b.WriteString(oneLine(e.Provider, maxNameLen))
 		if e.Model != "" {
 			if e.Provider != "" {
 				b.WriteByte('/')
 			}
-			b.WriteString(e.Model)
+			b.WriteString(oneLine(e.Model, maxNameLen))
 		}
 		b.WriteString(": ")
 	}
@@ -67,10 +71,10 @@ func (e *Error) Error() string {
 		details = append(details, "HTTP "+strconv.Itoa(e.HTTPStatus))
 	}
 	if e.ProviderCode != "" {
-		details = append(details, oneLine(e.ProviderCode, 64))
+		details = append(details, oneLine(e.ProviderCode, maxCodeLen))
 	}
 	if e.RequestID != "" {
-		details = append(details, "request "+oneLine(e.RequestID, 128))
+		details = append(details, "request "+oneLine(e.RequestID, maxRequestIDLen))
 	}
 	if e.RetryAfter > 0 {
 		details = append(details, "retry after "+e.RetryAfter.String())
@@ -86,10 +90,16 @@ func (e *Error) Error() string {
 	}
 	if msg != "" {
 		b.WriteString(": ")
-		b.WriteString(oneLine(msg, MaxMessageLen))
+		b.WriteString(cleanMessage(msg))
 	}
-	return b.String()
+	// Every field is scrubbed again here: a caller may have built the
+	// Error by hand, and a cause's text (a URL with ?key=...) is not
+	// under our control.
+	return redact.String(b.String())
 }
+
+// maxNameLen bounds the provider and model names in Error.
+const maxNameLen = 128
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
@@ -146,18 +156,37 @@ func IsFallbackable(err error) bool {
 	return stderrors.As(err, &e) && e.Fallbackable()
 }
 
-// oneLine folds s onto one line and cuts it to at most max bytes without
-// splitting a UTF-8 sequence.
+// oneLine folds s onto one line (control characters, including line and
+// paragraph separators, become spaces; invalid UTF-8 becomes U+FFFD) and
+// cuts it to at most max bytes, plus an ellipsis, without splitting a UTF-8
+// sequence.
 func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= max {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return cutBytes(s, max) + "…"
 }
 
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+// cutBytes returns the longest prefix of s of at most max bytes that does
+// not split a UTF-8 sequence.
+func cutBytes(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	if max <= 0 {
+		return ""
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}

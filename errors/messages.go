@@ -1,0 +1,134 @@
+package errors
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Message patterns, used only when no specific provider code decided.
+// Each list is matched against the lower-cased message.
+var (
+	// quotaPhrases mean the account is out of quota, credit or budget.
+	quotaPhrases = []string{
+		"insufficient_quota", "insufficient quota", "credit balance is too low", "insufficient balance",
+		"insufficient credits", "insufficient funds", "out of credits", "run out of credits",
+		"used all available credits", "requires more credits", "spending limit", "spend limit",
+		"billing hard limit", "billing_hard_limit", "payment required", "api usage limits",
+		"reached your usage limit", "monthly limit", "exceeded your monthly", "quota will reset",
+		"billing to be enabled", "enable billing", "billing is not enabled", "billing account",
+		"limit: 0",
+	}
+	// dailyPhrases mean a limit over a daily window.
+	dailyPhrases = []string{
+		"per day", "per-day", "perday", "per_day", "(rpd)", "(tpd)", "daily limit", "daily quota",
+		"requests per day", "tokens per day",
+	}
+	// contextPhrases mean the prompt does not fit the model.
+	contextPhrases = []string{
+		"context_length_exceeded", "context length", "context window", "maximum context",
+		"prompt is too long", "input is too long", "too many input tokens", "too many tokens in",
+		"exceeds the maximum number of tokens", "maximum number of tokens", "reduce the length of the messages",
+		"request too large", "request entity too large", "payload too large", "contextwindowexceeded",
+		"exceeds the context", "input token count",
+	}
+	authPhrases = []string{
+		"invalid api key", "incorrect api key", "api key not valid", "invalid_api_key", "invalid x-api-key",
+		"api key expired", "invalid authentication", "no auth credentials", "missing api key",
+		"invalid token", "authentication failed", "unauthenticated",
+	}
+	overloadPhrases = []string{
+		"overloaded", "over capacity", "capacity exceeded", "temporarily unavailable", "service unavailable",
+		"currently unavailable", "no healthy upstream", "upstream connect error",
+	}
+	// windowRatePhrases name a short (per-minute) window: waiting helps.
+	windowRatePhrases = []string{
+		"per minute", "per_minute", "perminute", "per min ", "/ minute", "(rpm)", "(tpm)", "per second",
+	}
+	ratePhrases = []string{
+		"rate limit", "rate_limit", "ratelimit", "rate-limited", "too many requests", "slow down", "throttl",
+	}
+	// softQuotaPhrases mean quota, unless a rate phrase said it is per minute.
+	softQuotaPhrases = []string{
+		"exceeded your current quota", "quota exceeded", "exceeded quota", "out of quota", "quota has been exhausted",
+		"exceeded your quota",
+	}
+	timeoutPhrases  = []string{"timed out", "timeout", "deadline exceeded", "took too long"}
+	notFoundPhrases = []string{"model not found", "does not exist", "no such model", "unknown model", "not_found"}
+	permPhrases     = []string{
+		"not available in your country", "location is not supported", "unsupported_country",
+		"country, region, or territory not supported", "permission denied", "access denied",
+	}
+)
+
+// refineByMessage is step 3: the message may refine a generic answer.
+// Each refinement is allowed only from answers it can plausibly correct.
+func refineByMessage(code StandardErrorCode, msg string) StandardErrorCode {
+	if msg == "" {
+		return code
+	}
+	from := func(cs ...StandardErrorCode) bool {
+		for _, c := range cs {
+			if code == c {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case from(InvalidRequest, RateLimited, PermissionDenied, ServerError, Unknown) && containsAny(msg, quotaPhrases...):
+		return QuotaExhausted
+	case from(InvalidRequest, ServerError, Unknown) && containsAny(msg, contextPhrases...):
+		return RequestTooLarge
+	case from(InvalidRequest, PermissionDenied, Unknown) && containsAny(msg, authPhrases...):
+		return Authentication
+	case from(ServerError, RateLimited, Unknown) && containsAny(msg, overloadPhrases...):
+		return Overloaded
+	case from(RateLimited, PermissionDenied, Unknown) && containsAny(msg, windowRatePhrases...):
+		return RateLimited
+	case from(RateLimited, PermissionDenied, Unknown) && containsAny(msg, softQuotaPhrases...):
+		// "Quota exceeded" with a short wait attached is a rate limit in
+		// quota words (Gemini, Vertex): the provider says it comes back.
+		if _, ok := messageWait(msg); ok {
+			return RateLimited
+		}
+		return QuotaExhausted
+	case from(RateLimited, PermissionDenied, Unknown) && containsAny(msg, ratePhrases...):
+		return RateLimited
+	case from(ServerError, Unknown) && containsAny(msg, timeoutPhrases...):
+		return Timeout
+	case from(InvalidRequest, Unknown) && containsAny(msg, notFoundPhrases...) && strings.Contains(msg, "model"):
+		return NotFound
+	case from(InvalidRequest, Unknown) && containsAny(msg, permPhrases...):
+		return PermissionDenied
+	}
+	return code
+}
+
+// limitRequested matches "Limit 6000, Requested 11000" in OpenAI and Groq
+// rate-limit messages.
+var limitRequested = regexp.MustCompile(`(?i)\blimit:?\s*(\d{1,12})\b[^.;]{0,40}?\brequested:?\s*(\d{1,12})\b`)
+
+// refineRateLimited is step 4.
+func refineRateLimited(code StandardErrorCode, info bodyInfo, msg string) StandardErrorCode {
+	if m := limitRequested.FindStringSubmatch(msg); m != nil {
+		limit, err1 := strconv.ParseInt(m[1], 10, 64)
+		requested, err2 := strconv.ParseInt(m[2], 10, 64)
+		if err1 == nil && err2 == nil && requested > limit {
+			return RequestTooLarge
+		}
+	}
+	if len(info.violations) > 0 {
+		for _, v := range info.violations {
+			lv := strings.ToLower(v)
+			if containsAny(lv, dailyPhrases...) || strings.Contains(lv, "limit: 0") {
+				return QuotaExhausted
+			}
+		}
+		return RateLimited
+	}
+	if containsAny(msg, dailyPhrases...) || strings.Contains(msg, "limit: 0") {
+		return QuotaExhausted
+	}
+	return code
+}

@@ -1,0 +1,102 @@
+package envconfig
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func lookup(env map[string]string) LookupFunc {
+	return func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}
+}
+
+func TestReadResilience(t *testing.T) {
+	r, err := ReadResilience(lookup(map[string]string{
+		RPS: "0.5", Burst: " 3 ", MaxRetries: "100", BreakerFailureThreshold: "1",
+		BreakerCooldownSecs: "0.25", MaxInflight: "0", QueueTimeoutMS: "1500",
+	}))
+	if err != nil {
+		t.Fatalf("ReadResilience = %v; want nil error", err)
+	}
+	if *r.RPS != 0.5 || *r.Burst != 3 || *r.MaxRetries != 100 || *r.BreakerFailureThreshold != 1 ||
+		*r.BreakerCooldown != 250*time.Millisecond || *r.MaxInflight != 0 || *r.QueueTimeout != 1500*time.Millisecond {
+		t.Errorf("ReadResilience = %+v; want every variable parsed", r)
+	}
+}
+
+func TestReadResilienceUnset(t *testing.T) {
+	r, err := ReadResilience(lookup(map[string]string{RPS: "", Burst: "\t"}))
+	if err != nil || r != (Resilience{}) {
+		t.Errorf("ReadResilience(empty values) = %+v, %v; want nothing set, nil", r, err)
+	}
+}
+
+func TestReadResilienceErrors(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{RPS, "abc", `AI_LIB_RPS="abc": not a number`},
+		{RPS, "-0.1", `AI_LIB_RPS="-0.1": out of range [0, 1e+06]`},
+		{RPS, "NaN", `AI_LIB_RPS="NaN": out of range`},
+		{RPS, "+Inf", `AI_LIB_RPS="+Inf": out of range`},
+		{RPS, "1e400", `AI_LIB_RPS="1e400": out of range`},
+		{Burst, "0", `AI_LIB_BURST="0": out of range [1, 1000000]`},
+		{Burst, "2.0", `AI_LIB_BURST="2.0": not an integer`},
+		{MaxRetries, "101", `AI_LIB_MAX_RETRIES="101": out of range [0, 100]`},
+		{BreakerFailureThreshold, "0", `AI_LIB_BREAKER_FAILURE_THRESHOLD="0": out of range`},
+		{BreakerCooldownSecs, "0", `AI_LIB_BREAKER_COOLDOWN_SECS="0": must be > 0`},
+		{BreakerCooldownSecs, "30s", `AI_LIB_BREAKER_COOLDOWN_SECS="30s": not a number`},
+		{BreakerCooldownSecs, "86401", `AI_LIB_BREAKER_COOLDOWN_SECS="86401": out of range`},
+		{MaxInflight, "-1", `AI_LIB_MAX_INFLIGHT="-1": out of range`},
+		{QueueTimeoutMS, "1e3", `AI_LIB_QUEUE_TIMEOUT_MS="1e3": not an integer`},
+		{QueueTimeoutMS, "99999999999999999999", `AI_LIB_QUEUE_TIMEOUT_MS="99999999999999999999": out of range`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			_, err := ReadResilience(lookup(map[string]string{tt.name: tt.value}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadResilience(%s=%q) = %v; want %q", tt.name, tt.value, err, tt.want)
+			}
+			var ve *VarError
+			if !errors.As(err, &ve) || ve.Name != tt.name {
+				t.Errorf("ReadResilience(%s=%q) error %v is not a *VarError naming it", tt.name, tt.value, err)
+			}
+		})
+	}
+}
+
+func TestReadResilienceJoinsEveryProblem(t *testing.T) {
+	_, err := ReadResilience(lookup(map[string]string{RPS: "x", Burst: "y", MaxInflight: "z"}))
+	if err == nil {
+		t.Fatal("ReadResilience = nil error; want 3 problems")
+	}
+	if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 3 {
+		t.Errorf("joined errors = %d; want 3", n)
+	}
+}
+
+func TestLongValuesAreClipped(t *testing.T) {
+	_, err := ReadResilience(lookup(map[string]string{RPS: strings.Repeat("x", 1000)}))
+	if err == nil || len(err.Error()) > 120 {
+		t.Errorf("ReadResilience(long value) error = %q; want a short message", err)
+	}
+}
+
+func TestReadsTheEnvironmentWhenCalled(t *testing.T) {
+	t.Setenv(MaxRetries, "4")
+	r, err := ReadResilience(nil)
+	if err != nil || r.MaxRetries == nil || *r.MaxRetries != 4 {
+		t.Errorf("ReadResilience(nil) with %s=4 = %+v, %v; want 4", MaxRetries, r, err)
+	}
+	if len(Names) != 7 {
+		t.Errorf("len(Names) = %d; want 7", len(Names))
+	}
+}

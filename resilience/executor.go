@@ -1,0 +1,465 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/cenkalti/backoff/v4"
+)
+
+// ResilientExecutor runs calls to one target (one provider + model) with
+// retry, rate limiting, circuit breaking and an in-flight cap, composed per
+// attempt in the order the package doc describes. Its state is per target:
+// use one executor per target, never one for several.
+//
+// A ResilientExecutor is safe for concurrent use and holds no goroutine or
+// timer between calls; it needs no Close. Build it with
+// [NewResilientExecutor]. A nil *ResilientExecutor runs op once and
+// classifies its error.
+type ResilientExecutor struct {
+	name    string
+	hooks   Hooks
+	logger  *slog.Logger
+	retry   *retryPolicy    // nil: no retry
+	limiter *RateLimiter    // nil: no rate limit, no learning
+	breaker *CircuitBreaker // nil: no breaker
+	bp      *Backpressure   // never nil; no semaphore when uncapped
+	limits  *limitsRecord   // provider-reported limits (the limiter's when present)
+	timing  bool            // OnAttemptEnd or a logger needs attempt durations
+}
+
+// retryPolicy is a RetryConfig with defaults resolved.
+type retryPolicy struct {
+	maxRetries    int
+	initial       time.Duration
+	maxDelay      time.Duration
+	multiplier    float64
+	jitter        float64
+	maxRetryAfter time.Duration
+}
+
+func (p *retryPolicy) newBackOff() *backoff.ExponentialBackOff {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     p.initial,
+		RandomizationFactor: p.jitter,
+		Multiplier:          p.multiplier,
+		MaxInterval:         p.maxDelay,
+		MaxElapsedTime:      0, // the ctx deadline bounds the call, not backoff
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}
+	b.Reset()
+	return b
+}
+
+// NewResilientExecutor validates cfg (every problem, joined) and returns
+// an executor for one target. cfg is copied: later changes to it have no
+// effect. Options: [WithName], [WithHooks], [WithLogger].
+func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecutor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	e := &ResilientExecutor{
+		name:   o.name,
+		hooks:  o.hooks,
+		logger: o.logger,
+		timing: o.hooks.OnAttemptEnd != nil || o.logger != nil,
+	}
+	if r := cfg.Retry; r != nil {
+		e.retry = &retryPolicy{
+			maxRetries:    r.MaxRetries,
+			initial:       orDuration(r.InitialDelay, DefaultInitialDelay),
+			maxDelay:      orDuration(r.MaxDelay, DefaultMaxDelay),
+			multiplier:    orFloat(r.BackoffMultiplier, DefaultBackoffMultiplier),
+			jitter:        r.Jitter,
+			maxRetryAfter: orDuration(r.MaxRetryAfter, DefaultMaxRetryAfter),
+		}
+	}
+	if cfg.RateLimiter != nil {
+		e.limiter = newRateLimiter(*cfg.RateLimiter, o)
+		e.limits = e.limiter.limits
+	} else {
+		e.limits = newLimitsRecord()
+	}
+	if cfg.CircuitBreaker != nil {
+		e.breaker = newCircuitBreaker(*cfg.CircuitBreaker, o)
+	}
+	var bp BackpressureConfig
+	if cfg.Backpressure != nil {
+		bp = *cfg.Backpressure
+	}
+	e.bp = newBackpressure(bp, o)
+	return e, nil
+}
+
+// Name returns the target name given with [WithName].
+func (e *ResilientExecutor) Name() string {
+	if e == nil {
+		return ""
+	}
+	return e.name
+}
+
+// CircuitBreaker returns the executor's breaker; nil when disabled.
+func (e *ResilientExecutor) CircuitBreaker() *CircuitBreaker {
+	if e == nil {
+		return nil
+	}
+	return e.breaker
+}
+
+// RateLimiter returns the executor's limiter; nil when disabled.
+func (e *ResilientExecutor) RateLimiter() *RateLimiter {
+	if e == nil {
+		return nil
+	}
+	return e.limiter
+}
+
+// Backpressure returns the executor's in-flight limiter (never nil for a
+// non-nil executor; uncapped when disabled).
+func (e *ResilientExecutor) Backpressure() *Backpressure {
+	if e == nil {
+		return nil
+	}
+	return e.bp
+}
+
+// ObserveHeader feeds the provider's rate-limit headers of any answer
+// (success or error) to the target's limiter: the limits become visible in
+// [ResilientExecutor.Signals], and "0 remaining until reset" pauses the
+// bucket until the reset (when the rate limiter is enabled).
+func (e *ResilientExecutor) ObserveHeader(h http.Header) {
+	if e == nil {
+		return
+	}
+	if e.limiter != nil {
+		e.limiter.ObserveHeader(h)
+		return
+	}
+	e.limits.observe(h, time.Now())
+}
+
+// Execute runs op with the executor's patterns, attempt after attempt,
+// until op succeeds, an error is not retryable, retries run out, or ctx
+// ends. ctx bounds the whole call, retries included.
+//
+// Every attempt goes through, in order: the circuit check (fail fast when
+// open), a rate token, an in-flight permit, the breaker's admission, op,
+// the permit's release, classification and recording. The backoff sleep
+// between attempts holds nothing.
+//
+// An error from op that is not an *aierrors.Error is classified with
+// [aierrors.ClassifyTransport]. If ctx is done when op returns, the outcome
+// is never counted by the breaker and never retried. When retries run out
+// the error unwraps to [ErrRetriesExhausted] and to the last attempt's
+// error. Local rejections are *aierrors.Error values wrapping
+// [ErrCircuitOpen], [ErrRateLimitWait] or [ErrQueueFull].
+//
+// op must not retain ctx after it returns.
+func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error) error {
+	return e.run(ctx, op, nil)
+}
+
+// Do is [ResilientExecutor.Execute] for an op that returns a value. On
+// error it returns the zero T.
+func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := e.run(ctx, func(ctx context.Context) error {
+		r, err := op(ctx)
+		if err == nil {
+			v = r
+		}
+		return err
+	}, nil)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// DoStream is [Do] for results that outlive op, such as a response
+// stream. Errors returned by op are retried and classified exactly as in
+// Do. On success the attempt stays open: its in-flight permit is kept and
+// the breaker records nothing until done(finalErr) is called (nil =
+// success, any other error is classified and counted like an op error).
+// done is idempotent (the first call counts) and must be called exactly
+// once by the caller, for example from the stream's Close. If ctx ends
+// first, the breaker ignores the attempt; the permit is still held until
+// done.
+func DoStream[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (v T, done func(error), err error) {
+	st := &streamState{}
+	var val T
+	err = e.run(ctx, func(ctx context.Context) error {
+		r, err := op(ctx)
+		if err == nil {
+			val = r
+		}
+		return err
+	}, st)
+	if err != nil {
+		var zero T
+		return zero, nil, err
+	}
+	return val, st.done, nil
+}
+
+// run is the retry loop. st is nil except for DoStream.
+func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, st *streamState) error {
+	if e == nil {
+		if err := ctx.Err(); err != nil {
+			return ctxError(ctx, "")
+		}
+		_, err := classify(op(ctx), "")
+		if st != nil && err == nil {
+			st.ctx = ctx
+		}
+		return err
+	}
+	var bo *backoff.ExponentialBackOff // created at the first retry: the success path allocates nothing
+	for attempt := 1; ; attempt++ {
+		var err error
+		var ae *aierrors.Error
+		if st == nil {
+			ae, err = e.attempt(ctx, attempt, op)
+		} else {
+			ae, err = e.attemptStream(ctx, attempt, op, st)
+		}
+		if err == nil {
+			return nil
+		}
+		delay, retry, exhausted := e.nextDelay(ctx, attempt, ae, &bo)
+		if !retry {
+			if exhausted {
+				return &exhaustedError{attempts: attempt, last: err}
+			}
+			return err
+		}
+		if e.hooks.OnRetry != nil {
+			e.hooks.OnRetry(RetryScheduled{Target: e.name, Attempt: attempt, Delay: delay, Err: err})
+		}
+		if e.logger != nil {
+			e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled",
+				slog.String("target", e.name), slog.Int("attempt", attempt),
+				slog.String("code", ae.Code.Code()), slog.Duration("delay", delay))
+		}
+		if !sleepCtx(ctx, delay) {
+			return ctxError(ctx, e.name)
+		}
+	}
+}
+
+// nextDelay decides whether to retry after attempt failed with ae, and
+// how long to sleep first. exhausted reports that a retryable error is
+// given up on because retries ran out (after at least one retry).
+func (e *ResilientExecutor) nextDelay(ctx context.Context, attempt int, ae *aierrors.Error, bo **backoff.ExponentialBackOff) (delay time.Duration, retry, exhausted bool) {
+	p := e.retry
+	if p == nil || ctx.Err() != nil || ae == nil {
+		return 0, false, false
+	}
+	// A circuit-open rejection is never retried on the same target: it
+	// goes to the fallback chain. Flags otherwise come from the code (and
+	// the provider's x-should-retry), never from a status list.
+	if errors.Is(ae.Err, ErrCircuitOpen) || !ae.Retryable() {
+		return 0, false, false
+	}
+	if attempt > p.maxRetries {
+		return 0, false, attempt > 1
+	}
+	if *bo == nil {
+		*bo = p.newBackOff()
+	}
+	delay = (*bo).NextBackOff()
+	if delay < 0 || delay > p.maxDelay { // jitter can push past MaxInterval
+		delay = p.maxDelay
+	}
+	if ra := ae.RetryAfter; ra > 0 {
+		if ra > p.maxRetryAfter {
+			return 0, false, false // not worth sleeping for: let the fallback chain move on
+		}
+		delay = max(delay, ra)
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay).Before(dl) {
+		return 0, false, false // the next attempt could not start before the deadline
+	}
+	return delay, true, false
+}
+
+// admit is steps 1 to 3 of an attempt: circuit check, rate token,
+// in-flight permit. On nil the caller holds a permit.
+func (e *ResilientExecutor) admit(ctx context.Context) *aierrors.Error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, e.name)
+	}
+	if e.limiter != nil || e.breaker.mayBeOpen() {
+		// One clock read serves steps 1 and 2 (a clock read is a large part
+		// of the success path's cost).
+		now := time.Now()
+		if ae := e.breaker.rejectIfOpen(now); ae != nil {
+			reportRejection(e.hooks, e.logger, e.name, ae)
+			return ae
+		}
+		if ae := e.limiter.wait(ctx, now); ae != nil {
+			return ae
+		}
+	}
+	return e.bp.acquire(ctx)
+}
+
+// attempt runs one attempt of Execute/Do. On success it allocates nothing.
+func (e *ResilientExecutor) attempt(ctx context.Context, n int, op func(ctx context.Context) error) (*aierrors.Error, error) {
+	if ae := e.admit(ctx); ae != nil {
+		return ae, ae
+	}
+	held := true
+	defer func() {
+		if held { // op panicked: give the permit back before the panic goes on
+			e.bp.release()
+		}
+	}()
+	var (
+		err   error
+		ae    *aierrors.Error
+		start time.Time
+	)
+	run := func() outcome {
+		e.attemptStart(n)
+		if e.timing {
+			start = time.Now()
+		}
+		opErr := op(ctx)
+		held = false
+		e.bp.release()
+		ae, err = classify(opErr, e.name)
+		if ae != nil {
+			e.learnFrom(ae)
+		}
+		return e.breaker.outcomeOf(ctx, ae)
+	}
+	if e.breaker == nil {
+		run()
+	} else if !e.breaker.execute(run) {
+		held = false
+		e.bp.release()
+		rej := e.breaker.openError(time.Now())
+		reportRejection(e.hooks, e.logger, e.name, rej)
+		return rej, rej
+	}
+	if e.timing {
+		e.attemptEnd(ctx, n, err, ae, time.Since(start))
+	}
+	return ae, err
+}
+
+// attemptStream is attempt for DoStream: on success the permit and the
+// breaker's admission stay with st until st.done.
+func (e *ResilientExecutor) attemptStream(ctx context.Context, n int, op func(ctx context.Context) error, st *streamState) (*aierrors.Error, error) {
+	if ae := e.admit(ctx); ae != nil {
+		return ae, ae
+	}
+	var h *heldAdmission
+	if e.breaker != nil {
+		var rej *aierrors.Error
+		if h, rej = e.breaker.hold(ctx); rej != nil {
+			e.bp.release()
+			reportRejection(e.hooks, e.logger, e.name, rej)
+			return rej, rej
+		}
+	}
+	e.attemptStart(n)
+	start := time.Now()
+	held := true
+	defer func() {
+		if held { // op panicked
+			e.bp.release()
+			if h != nil {
+				h.record(outcomeIgnored)
+			}
+		}
+	}()
+	opErr := op(ctx)
+	held = false
+	if opErr == nil {
+		*st = streamState{e: e, ctx: ctx, attempt: n, start: start, held: h, permit: true}
+		return nil, nil
+	}
+	e.bp.release()
+	ae, err := classify(opErr, e.name)
+	e.learnFrom(ae)
+	o := e.breaker.outcomeOf(ctx, ae)
+	if h != nil {
+		h.record(o)
+	}
+	if e.timing {
+		e.attemptEnd(ctx, n, err, ae, time.Since(start))
+	}
+	return ae, err
+}
+
+// streamState is a DoStream attempt left open after op succeeded.
+type streamState struct {
+	e        *ResilientExecutor
+	ctx      context.Context
+	attempt  int
+	start    time.Time
+	held     *heldAdmission
+	permit   bool
+	finished atomic.Bool
+}
+
+// done closes the attempt: the permit is released and finalErr recorded.
+func (s *streamState) done(finalErr error) {
+	if !s.finished.CompareAndSwap(false, true) || s.e == nil {
+		return
+	}
+	e := s.e
+	if s.permit {
+		e.bp.release()
+	}
+	ae, err := classify(finalErr, e.name)
+	if ae != nil {
+		e.learnFrom(ae)
+	}
+	if s.held != nil {
+		s.held.record(e.breaker.outcomeOf(s.ctx, ae))
+	}
+	if e.timing {
+		e.attemptEnd(s.ctx, s.attempt, err, ae, time.Since(s.start))
+	}
+}
+
+// learnFrom feeds a failed attempt's rate-limit information to the limiter:
+// a 429 with a wait pauses the bucket until then.
+func (e *ResilientExecutor) learnFrom(ae *aierrors.Error) {
+	if e.limiter != nil && ae.Code == aierrors.RateLimited && ae.RetryAfter > 0 && !errors.Is(ae.Err, ErrRateLimitWait) {
+		e.limiter.Pause(ae.RetryAfter)
+	}
+}
+
+func (e *ResilientExecutor) attemptStart(n int) {
+	if e.hooks.OnAttemptStart != nil {
+		e.hooks.OnAttemptStart(AttemptStart{Target: e.name, Attempt: n})
+	}
+}
+
+func (e *ResilientExecutor) attemptEnd(ctx context.Context, n int, err error, ae *aierrors.Error, d time.Duration) {
+	if e.hooks.OnAttemptEnd != nil {
+		e.hooks.OnAttemptEnd(AttemptEnd{Target: e.name, Attempt: n, Err: err, Duration: d})
+	}
+	if e.logger != nil && e.logger.Enabled(ctx, slog.LevelDebug) {
+		code := "ok"
+		if ae != nil {
+			code = ae.Code.Code()
+		}
+		e.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: attempt",
+			slog.String("target", e.name), slog.Int("attempt", n),
+			slog.String("code", code), slog.Duration("duration", d))
+	}
+}

@@ -1,0 +1,82 @@
+package resilience
+
+import (
+	"time"
+
+	aierrors "github.com/ailib-go/ailib/errors"
+)
+
+// Hooks are functions called on each decision of an executor, a standalone
+// part or a [FallbackChain]. A nil func is skipped. Hooks are called
+// synchronously on the goroutine that made the decision, never while a
+// lock is held, so a hook may call back into the executor (for example
+// [ResilientExecutor.Signals]). A hook must not block for long: it delays
+// the call that triggered it. Hook arguments never contain credentials.
+type Hooks struct {
+	OnAttemptStart func(AttemptStart)   // an attempt passed admission and op is about to run
+	OnAttemptEnd   func(AttemptEnd)     // op returned (for a stream: done was called)
+	OnRetry        func(RetryScheduled) // a retry was scheduled, before the backoff sleep
+	OnStateChange  func(StateChange)    // the circuit changed state
+	OnLimiterWait  func(LimiterWait)    // an attempt is about to wait for a rate token or a provider pause
+	OnRejection    func(Rejection)      // an attempt was refused locally: circuit open, rate wait, queue
+	OnFallback     func(FallbackHop)    // a fallback chain moved to another target (or ran out)
+}
+
+// AttemptStart reports an attempt that passed admission.
+type AttemptStart struct {
+	Target  string
+	Attempt int // 1-based, per Execute call
+}
+
+// AttemptEnd reports the end of an attempt. For a [DoStream] success it is
+// reported when done is called, with the stream's final error.
+type AttemptEnd struct {
+	Target   string
+	Attempt  int
+	Err      error // nil on success
+	Duration time.Duration
+}
+
+// RetryScheduled reports a retry about to wait for Delay.
+type RetryScheduled struct {
+	Target  string
+	Attempt int           // the attempt that failed
+	Delay   time.Duration // sleep before the next attempt
+	Err     error         // why: the failed attempt's error
+}
+
+// StateChange reports a circuit state change. Transitions computed from
+// the clock (open → half_open) are reported when the breaker is next used
+// or read.
+type StateChange struct {
+	Target   string
+	From, To CircuitState
+}
+
+// LimiterWait reports an attempt about to wait for a rate token or for a
+// pause the provider asked for.
+type LimiterWait struct {
+	Target string
+	Wait   time.Duration
+}
+
+// Rejection reports an attempt refused locally, before reaching the
+// provider: open circuit ([ErrCircuitOpen]), a rate wait that cannot meet
+// the deadline ([ErrRateLimitWait]) or no in-flight permit in time
+// ([ErrQueueFull]).
+type Rejection struct {
+	Target string
+	Err    *aierrors.Error
+}
+
+// FallbackHop reports a [FallbackChain] moving from one target to the next.
+//
+// The first hop of every Execute is the start on the first target: From is
+// "", To the first target, Err nil and Index -1. Each later hop has From =
+// the target that failed, Index its position (0-based), Err its error, and
+// To the next target, or "" when none is left (the chain gives up).
+type FallbackHop struct {
+	From, To string
+	Err      error
+	Index    int
+}

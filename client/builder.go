@@ -1,0 +1,564 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ailib-go/ailib/resilience"
+)
+
+// Defaults of the builder's settings.
+const (
+	// DefaultAttemptTimeout bounds one provider request of a Chat call,
+	// and one Stream attempt up to its first content event.
+	DefaultAttemptTimeout = 10 * time.Minute
+	// DefaultStreamIdleTimeout bounds the silence between two reads of a
+	// stream once it has been handed to the caller (any bytes count,
+	// keep-alive comments and pings included).
+	DefaultStreamIdleTimeout = 60 * time.Second
+	// DefaultMaxResponseBytes bounds the body of a successful (non-stream)
+	// answer: 16 MiB.
+	DefaultMaxResponseBytes = 16 << 20
+	// MaxErrorBodyBytes bounds how much of an error answer's body is read
+	// for classification: 1 MiB. The rest is discarded.
+	MaxErrorBodyBytes = 1 << 20
+	// MaxStreamLineBytes bounds one line, and one event's data, of a
+	// stream: 1 MiB. A longer line ends the stream with an error.
+	MaxStreamLineBytes = 1 << 20
+	// DefaultResponseHeaderTimeout is the response-header timeout of the
+	// transport Build makes when no [Builder.HTTPClient] is given and the
+	// attempt timeout is off.
+	DefaultResponseHeaderTimeout = 10 * time.Minute
+)
+
+// ProviderConfig overrides a provider's settings. Zero fields keep the
+// built-in value (or the environment's key).
+type ProviderConfig struct {
+	// BaseURL replaces the provider's base URL, e.g.
+	// "http://127.0.0.1:8080/v1". It must be an absolute http or https URL
+	// without credentials, query or fragment. The provider's wire format is
+	// kept, so "openai" with another base URL talks to any
+	// OpenAI-compatible server.
+	BaseURL string
+	// APIKey is the provider's key; it wins over the environment.
+	APIKey string
+	// Header holds extra headers sent to this provider, on top of those
+	// set with [Builder.Header]. It is copied by Provider.
+	Header http.Header
+}
+
+// Builder configures and builds an [AiClient]:
+//
+//	c, err := client.NewBuilder().
+//		Model("openai/gpt-4o").
+//		Fallback("anthropic/claude-3-5-sonnet-latest").
+//		Build()
+//
+// Setters store their argument and return the builder; they never fail,
+// panic or do I/O. [Builder.Build] reads the environment, checks
+// everything and reports every problem at once. The settings of a built
+// client are copies: changing the builder afterwards (or the maps, slices
+// and http.Client given to it) does not affect clients already built, so a
+// builder may serve as a template for several clients.
+//
+// Precedence, for each setting: an explicit setter, then the environment
+// (API keys from *_API_KEY, resilience tuning from AI_LIB_*; see
+// [Builder.IgnoreEnvironment]), then the defaults. No environment variable
+// ever changes where requests are sent.
+//
+// A Builder is not safe for concurrent use.
+type Builder struct {
+	model     string
+	modelSet  bool
+	fallbacks []string
+
+	resilience *resilience.ResilientConfig
+
+	apiKey, baseURL       string
+	apiKeySet, baseURLSet bool
+	providers             map[string]ProviderConfig
+
+	httpClient *http.Client
+	header     http.Header
+
+	attemptTimeout    time.Duration
+	attemptTimeoutSet bool
+	idleTimeout       time.Duration
+	idleTimeoutSet    bool
+	maxResponseBytes  int64
+	maxResponseSet    bool
+
+	logger    *slog.Logger
+	hooks     resilience.Hooks
+	ignoreEnv bool
+}
+
+// NewBuilder returns an empty builder. [Builder.Model] is the only
+// required setting.
+func NewBuilder() *Builder { return &Builder{} }
+
+// Model sets the primary target, "provider/model" such as
+// "openai/gpt-4o" or "openrouter/meta-llama/llama-3-70b-instruct": the
+// provider is the part before the first "/" and must be one of
+// [Providers].
+func (b *Builder) Model(id string) *Builder {
+	b.model, b.modelSet = id, true
+	return b
+}
+
+// Fallback sets the targets tried, in order, when the primary fails with a
+// fallbackable error (see [aierrors.IsFallbackable]) or its circuit is
+// open. Each id has the form of [Builder.Model]. Each call replaces the
+// list of earlier calls; Fallback() clears it.
+func (b *Builder) Fallback(ids ...string) *Builder {
+	b.fallbacks = slices.Clone(ids)
+	return b
+}
+
+// Resilience sets the retry, rate-limit, circuit-breaker and in-flight
+// configuration used for each target (each target gets its own executor
+// with this configuration). An explicit configuration is used as given:
+// AI_LIB_* variables do not change it. Without Resilience, Build uses
+// [resilience.ConfigFromEnv] ([resilience.DefaultConfig] under
+// [Builder.IgnoreEnvironment]).
+func (b *Builder) Resilience(cfg resilience.ResilientConfig) *Builder {
+	c := cfg.Clone()
+	b.resilience = &c
+	return b
+}
+
+// APIKey sets the key of the primary model's provider. It wins over the
+// environment and over [ProviderConfig.APIKey] for that provider.
+// Surrounding white space is removed; an empty key means "not set".
+func (b *Builder) APIKey(key string) *Builder {
+	b.apiKey, b.apiKeySet = key, key != ""
+	return b
+}
+
+// BaseURL sets the base URL of the primary model's provider (see
+// [ProviderConfig.BaseURL]). It wins over [ProviderConfig.BaseURL] for
+// that provider. An empty URL means "not set".
+func (b *Builder) BaseURL(u string) *Builder {
+	b.baseURL, b.baseURLSet = u, u != ""
+	return b
+}
+
+// Provider overrides the settings of the named built-in provider for every
+// target that uses it. A later call for the same name replaces the earlier
+// one.
+func (b *Builder) Provider(name string, p ProviderConfig) *Builder {
+	if b.providers == nil {
+		b.providers = make(map[string]ProviderConfig)
+	}
+	p.Header = p.Header.Clone()
+	b.providers[name] = p
+	return b
+}
+
+// HTTPClient sets the HTTP client used to reach providers. Build copies
+// *c (the caller's client is never modified) and wraps its CheckRedirect so
+// that credentials are not sent to another host on a redirect. c.Timeout,
+// when set, bounds Chat requests only: streams are sent with a copy whose
+// Timeout is 0, since a client timeout would cut a long answer off; they
+// are bounded by [Builder.AttemptTimeout] and [Builder.StreamIdleTimeout].
+//
+// Without HTTPClient, Build makes a client on a clone of
+// [http.DefaultTransport] whose ResponseHeaderTimeout is the attempt
+// timeout (or [DefaultResponseHeaderTimeout] when that is off). Each built
+// client then has its own connection pool.
+func (b *Builder) HTTPClient(c *http.Client) *Builder {
+	b.httpClient = c
+	return b
+}
+
+// Header sets a header sent to every provider, replacing an earlier value
+// for the same key. Headers the client sets itself (Authorization,
+// x-api-key, Content-Type, Accept) cannot be replaced; anthropic-version
+// and User-Agent can. Values of headers whose name suggests a credential
+// (containing "auth", "key", "token", "secret" or "cookie") are treated as
+// secrets: masked in errors, and dropped on a redirect to another host.
+func (b *Builder) Header(key, value string) *Builder {
+	if b.header == nil {
+		b.header = make(http.Header)
+	}
+	b.header.Set(key, value)
+	return b
+}
+
+// AttemptTimeout bounds each provider request: a whole Chat attempt, or a
+// Stream attempt up to its first content event (after that,
+// [Builder.StreamIdleTimeout] applies). An attempt that runs out fails with
+// a retryable Timeout error wrapping [ErrAttemptTimeout], and the executor
+// may retry it; the caller's ctx deadline, by contrast, bounds the whole
+// call, retries included, and is never retried. The attempt timeout is
+// applied only when it ends before the ctx deadline. 0 turns it off;
+// default [DefaultAttemptTimeout].
+func (b *Builder) AttemptTimeout(d time.Duration) *Builder {
+	b.attemptTimeout, b.attemptTimeoutSet = d, true
+	return b
+}
+
+// StreamIdleTimeout bounds the wait for more data once a stream has been
+// handed to the caller: a read that sees nothing for d fails the stream
+// with a Timeout error wrapping [ErrStreamIdle]. Time the caller spends
+// between calls to [ChatStream.Next] does not count. 0 turns it off;
+// default [DefaultStreamIdleTimeout].
+func (b *Builder) StreamIdleTimeout(d time.Duration) *Builder {
+	b.idleTimeout, b.idleTimeoutSet = d, true
+	return b
+}
+
+// MaxResponseBytes bounds the body of a successful Chat answer; a longer
+// body fails the call with an error wrapping [ErrResponseTooLarge].
+// Default [DefaultMaxResponseBytes].
+func (b *Builder) MaxResponseBytes(n int64) *Builder {
+	b.maxResponseBytes, b.maxResponseSet = n, true
+	return b
+}
+
+// Logger sets the logger of the client and its executors: attempts at
+// Debug, retries and rejections at Info, circuit changes at Warn. Log
+// records never contain API keys or prompt text. nil (the default) logs
+// nothing.
+func (b *Builder) Logger(l *slog.Logger) *Builder {
+	b.logger = l
+	return b
+}
+
+// Hooks sets the functions called on each resilience decision of every
+// target (attempts, retries, circuit changes, limiter waits, rejections)
+// and on each fallback hop. Hook payloads never contain API keys.
+func (b *Builder) Hooks(h resilience.Hooks) *Builder {
+	b.hooks = h
+	return b
+}
+
+// IgnoreEnvironment makes Build read no environment variable: no API key
+// from *_API_KEY and no AI_LIB_* tuning. Keys must then be given in code.
+func (b *Builder) IgnoreEnvironment() *Builder {
+	b.ignoreEnv = true
+	return b
+}
+
+// parsedTarget is a target id split into provider and model.
+type parsedTarget struct {
+	id, provider, model string
+	spec                *providerSpec
+}
+
+// Build checks every setting, reads the environment and returns a client.
+// On failure it returns every problem joined with [errors.Join], each
+// naming the setting or the environment variable, for example:
+//
+//	client: Model("gpt-4o"): want "provider/model", e.g. "openai/gpt-4o"
+//	client: provider "openai" needs an API key: set OPENAI_API_KEY or call APIKey/Provider
+//	resilience: AI_LIB_RPS="abc": not a number
+func (b *Builder) Build() (*AiClient, error) {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf("client: "+format, args...)) }
+	getenv := os.Getenv
+	if b.ignoreEnv {
+		getenv = func(string) string { return "" }
+	}
+
+	// Targets.
+	var targets []parsedTarget
+	seen := map[string]bool{}
+	addTarget := func(setting, id string) {
+		p, err := parseTarget(id)
+		if err != nil {
+			fail("%s(%q): %v", setting, id, err)
+			return
+		}
+		if seen[id] {
+			fail("%s(%q): target listed twice", setting, id)
+			return
+		}
+		seen[id] = true
+		targets = append(targets, p)
+	}
+	switch {
+	case !b.modelSet:
+		fail(`Model not set: call Model("provider/model"), e.g. Model("openai/gpt-4o")`)
+	default:
+		addTarget("Model", b.model)
+	}
+	for _, id := range b.fallbacks {
+		addTarget("Fallback", id)
+	}
+
+	// Provider overrides.
+	for _, name := range slices.Sorted(maps.Keys(b.providers)) {
+		pc := b.providers[name]
+		if _, ok := lookupProvider(name); !ok {
+			fail("Provider(%q): unknown provider (known: %s)", name, strings.Join(Providers(), ", "))
+			continue
+		}
+		if pc.BaseURL != "" {
+			if err := checkBaseURL(pc.BaseURL); err != nil {
+				fail("Provider(%q).BaseURL %s", name, err)
+			}
+		}
+		if err := checkKey(pc.APIKey); err != nil {
+			fail("Provider(%q).APIKey %v", name, err)
+		}
+		if err := checkHeader(pc.Header); err != nil {
+			fail("Provider(%q).Header: %v", name, err)
+		}
+	}
+	if b.baseURLSet {
+		if err := checkBaseURL(b.baseURL); err != nil {
+			fail("BaseURL %s", err)
+		}
+	}
+	if b.apiKeySet {
+		if err := checkKey(b.apiKey); err != nil {
+			fail("APIKey %v", err)
+		}
+	}
+	if err := checkHeader(b.header); err != nil {
+		fail("Header: %v", err)
+	}
+
+	// Per-provider settings of the providers in use.
+	primary := ""
+	if len(targets) > 0 && targets[0].id == b.model {
+		primary = targets[0].provider
+	}
+	settings := map[string]*providerSettings{}
+	for _, t := range targets {
+		if settings[t.provider] != nil {
+			continue
+		}
+		s := &providerSettings{spec: t.spec, baseURL: t.spec.baseURL}
+		pc := b.providers[t.provider]
+		if pc.BaseURL != "" {
+			s.baseURL = pc.BaseURL
+		}
+		s.key = strings.TrimSpace(pc.APIKey)
+		if t.provider == primary {
+			if b.baseURLSet {
+				s.baseURL = b.baseURL
+			}
+			if b.apiKeySet {
+				s.key = strings.TrimSpace(b.apiKey)
+			}
+		}
+		if s.key == "" {
+			for _, v := range t.spec.keyEnv {
+				if k := strings.TrimSpace(getenv(v)); k != "" {
+					if err := checkKey(k); err != nil {
+						fail("environment variable %s %v", v, err)
+					}
+					s.key = k
+					break
+				}
+			}
+		}
+		if s.key == "" && t.spec.needsKey() {
+			fail("%s", missingKey(t.provider, t.spec, t.provider == primary, b.ignoreEnv))
+		}
+		s.header = mergeHeaders(b.header, pc.Header)
+		settings[t.provider] = s
+	}
+
+	// Resilience.
+	var cfg resilience.ResilientConfig
+	switch {
+	case b.resilience != nil:
+		cfg = b.resilience.Clone()
+	case b.ignoreEnv:
+		cfg = resilience.DefaultConfig()
+	default:
+		var err error
+		cfg, err = resilience.ConfigFromEnv()
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		if b.resilience != nil {
+			err = fmt.Errorf("client: Resilience: %w", err)
+		}
+		errs = append(errs, err)
+	}
+
+	// Timeouts and bounds.
+	attemptTimeout := DefaultAttemptTimeout
+	if b.attemptTimeoutSet {
+		attemptTimeout = b.attemptTimeout
+		if attemptTimeout < 0 {
+			fail("AttemptTimeout(%v): negative (0 turns it off)", attemptTimeout)
+		}
+	}
+	idleTimeout := DefaultStreamIdleTimeout
+	if b.idleTimeoutSet {
+		idleTimeout = b.idleTimeout
+		if idleTimeout < 0 {
+			fail("StreamIdleTimeout(%v): negative (0 turns it off)", idleTimeout)
+		}
+	}
+	maxResponse := int64(DefaultMaxResponseBytes)
+	if b.maxResponseSet {
+		maxResponse = b.maxResponseBytes
+		if maxResponse <= 0 {
+			fail("MaxResponseBytes(%d): must be positive", maxResponse)
+		}
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return newClient(clientConfig{
+		targets:          targets,
+		providers:        settings,
+		resilience:       cfg,
+		httpClient:       b.httpClient,
+		attemptTimeout:   attemptTimeout,
+		idleTimeout:      idleTimeout,
+		maxResponseBytes: maxResponse,
+		logger:           b.logger,
+		hooks:            b.hooks,
+	})
+}
+
+// providerSettings is what Build resolved for one provider.
+type providerSettings struct {
+	spec    *providerSpec
+	baseURL string
+	key     string
+	header  http.Header // user headers: global, then provider's
+}
+
+// parseTarget splits "provider/model" at the first "/".
+func parseTarget(id string) (parsedTarget, error) {
+	provider, model, ok := strings.Cut(id, "/")
+	switch {
+	case id == "":
+		return parsedTarget{}, errors.New(`empty model id: want "provider/model", e.g. "openai/gpt-4o"`)
+	case !ok:
+		return parsedTarget{}, errors.New(`want "provider/model", e.g. "openai/gpt-4o"`)
+	case provider == "":
+		return parsedTarget{}, errors.New(`provider missing before "/"`)
+	case model == "":
+		return parsedTarget{}, errors.New(`model missing after "/"`)
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return parsedTarget{}, errors.New("contains white space or control characters")
+	}
+	spec, known := lookupProvider(provider)
+	if !known {
+		return parsedTarget{}, fmt.Errorf("unknown provider %q (known: %s)", provider, strings.Join(Providers(), ", "))
+	}
+	return parsedTarget{id: id, provider: provider, model: model, spec: spec}, nil
+}
+
+// checkBaseURL returns an error that completes "BaseURL ..." (without
+// showing credentials the URL may hold).
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a valid URL")
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: scheme must be http or https", shown)
+	case u.Host == "":
+		return fmt.Errorf("%q: host missing", shown)
+	case u.User != nil:
+		return fmt.Errorf("%q: must not contain credentials; use APIKey or Header", shown)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("%q: must not have a query or fragment", shown)
+	}
+	return nil
+}
+
+// checkKey returns an error that completes "APIKey ..." without showing
+// the key.
+func checkKey(key string) error {
+	key = strings.TrimSpace(key)
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < ' ' || c == 0x7f || c == ' ' {
+			return errors.New("contains white space or control characters")
+		}
+	}
+	return nil
+}
+
+// checkHeader checks names and values of user headers.
+func checkHeader(h http.Header) error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if !validHeaderName(k) {
+			errs = append(errs, fmt.Errorf("invalid header name %q", k))
+			continue
+		}
+		for _, v := range h[k] {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				errs = append(errs, fmt.Errorf("header %q: value contains CR, LF or NUL", k))
+			}
+		}
+		if reservedHeader(k) {
+			errs = append(errs, fmt.Errorf("header %q is set by the client; use APIKey for credentials", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reservedHeader reports headers the client sets itself.
+func reservedHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Authorization", "X-Api-Key", "Content-Type", "Accept", "Content-Length", "Host":
+		return true
+	}
+	return false
+}
+
+// missingKey words the error for a provider without a key.
+func missingKey(name string, spec *providerSpec, primary, ignoreEnv bool) string {
+	call := fmt.Sprintf("Provider(%q, ProviderConfig{APIKey: ...})", name)
+	if primary {
+		call = "APIKey/Provider"
+	}
+	if ignoreEnv {
+		return fmt.Sprintf("provider %q needs an API key: call %s (IgnoreEnvironment is set, so %s is not read)", name, call, strings.Join(spec.keyEnv, " or "))
+	}
+	return fmt.Sprintf("provider %q needs an API key: set %s or call %s", name, strings.Join(spec.keyEnv, " or "), call)
+}
+
+// mergeHeaders returns a new header holding global, then provider's
+// headers on top.
+func mergeHeaders(global, provider http.Header) http.Header {
+	h := make(http.Header, len(global)+len(provider))
+	for k, v := range global {
+		h[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+	}
+	for k, v := range provider {
+		h[http.CanonicalHeaderKey(k)] = slices.Clone(v)
+	}
+	return h
+}

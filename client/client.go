@@ -1,0 +1,371 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/internal/wire"
+	"github.com/ailib-go/ailib/resilience"
+)
+
+// AiClient sends chat requests to a primary target and its fallbacks,
+// each behind its own [resilience.ResilientExecutor] (retries, rate limit,
+// circuit breaker, in-flight cap), through a [resilience.FallbackChain].
+// Make one with [NewBuilder].
+//
+// An AiClient is immutable and safe for concurrent use; reuse one for the
+// life of the program: its executors' state (circuit, limiter, permits) and
+// its connection pool live in it.
+type AiClient struct {
+	targets []*target
+	byName  map[string]*target
+	chain   *resilience.FallbackChain
+
+	chatHTTP, streamHTTP *http.Client
+
+	attemptTimeout   time.Duration
+	idleTimeout      time.Duration
+	maxResponseBytes int64
+	logger           *slog.Logger
+	secrets          []string // API keys and credential-like header values, masked in every error
+}
+
+// target is one provider+model with its own executor.
+type target struct {
+	name            string // "provider/model"
+	provider, model string
+	spec            *providerSpec
+	format          wire.Format
+	endpoint        string
+	header          http.Header // complete request headers, credentials included
+	exec            *resilience.ResilientExecutor
+}
+
+// clientConfig is what Build checked, handed to newClient.
+type clientConfig struct {
+	targets          []parsedTarget
+	providers        map[string]*providerSettings
+	resilience       resilience.ResilientConfig
+	httpClient       *http.Client
+	attemptTimeout   time.Duration
+	idleTimeout      time.Duration
+	maxResponseBytes int64
+	logger           *slog.Logger
+	hooks            resilience.Hooks
+}
+
+func newClient(cfg clientConfig) (*AiClient, error) {
+	c := &AiClient{
+		byName:           make(map[string]*target, len(cfg.targets)),
+		attemptTimeout:   cfg.attemptTimeout,
+		idleTimeout:      cfg.idleTimeout,
+		maxResponseBytes: cfg.maxResponseBytes,
+		logger:           cfg.logger,
+	}
+	sensitive := []string{"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "Cookie"}
+	for _, s := range cfg.providers {
+		if s.key != "" {
+			c.secrets = append(c.secrets, s.key)
+		}
+		for k, vs := range s.header {
+			if sensitiveHeader(k) {
+				sensitive = append(sensitive, k)
+				for _, v := range vs {
+					c.secrets = append(c.secrets, v)
+					if _, tok, ok := strings.Cut(v, " "); ok {
+						c.secrets = append(c.secrets, strings.TrimSpace(tok))
+					}
+				}
+			}
+		}
+	}
+
+	// HTTP clients: copies, never the caller's value.
+	var base http.Client
+	if cfg.httpClient != nil {
+		base = *cfg.httpClient
+	} else {
+		ht := cfg.attemptTimeout
+		if ht <= 0 {
+			ht = DefaultResponseHeaderTimeout
+		}
+		base = *defaultHTTPClient(ht)
+	}
+	base.CheckRedirect = redirectPolicy(base.CheckRedirect, sensitive)
+	chat, stream := base, base
+	stream.Timeout = 0
+	c.chatHTTP, c.streamHTTP = &chat, &stream
+
+	var errs []error
+	names := make([]string, 0, len(cfg.targets))
+	for _, pt := range cfg.targets {
+		ps := cfg.providers[pt.provider]
+		endpoint, err := url.JoinPath(ps.baseURL, pt.spec.format.Path())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client: base URL of provider %q: %v", pt.provider, err))
+			continue
+		}
+		opts := []resilience.Option{resilience.WithName(pt.id), resilience.WithHooks(cfg.hooks)}
+		if cfg.logger != nil {
+			opts = append(opts, resilience.WithLogger(cfg.logger))
+		}
+		exec, err := resilience.NewResilientExecutor(cfg.resilience.Clone(), opts...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client: target %q: %w", pt.id, err))
+			continue
+		}
+		t := &target{
+			name:     pt.id,
+			provider: pt.provider,
+			model:    pt.model,
+			spec:     pt.spec,
+			format:   pt.spec.format,
+			endpoint: endpoint,
+			header:   requestHeader(pt.spec, ps),
+			exec:     exec,
+		}
+		c.targets = append(c.targets, t)
+		c.byName[t.name] = t
+		names = append(names, t.name)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c.chain = resilience.NewFallbackChain(names...).WithHooks(cfg.hooks)
+	return c, nil
+}
+
+// requestHeader returns the complete headers for a provider: the user's,
+// then the wire format's own, credentials last.
+func requestHeader(spec *providerSpec, ps *providerSettings) http.Header {
+	h := ps.header.Clone()
+	if h == nil {
+		h = make(http.Header)
+	}
+	h.Set("Content-Type", "application/json")
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", "ailib-go")
+	}
+	switch spec.format {
+	case wire.Anthropic:
+		if h.Get("Anthropic-Version") == "" {
+			h.Set("Anthropic-Version", AnthropicVersion)
+		}
+		if ps.key != "" {
+			h.Set("X-Api-Key", ps.key)
+		}
+	default:
+		if ps.key != "" {
+			h.Set("Authorization", "Bearer "+ps.key)
+		}
+	}
+	return h
+}
+
+// Targets returns the client's targets in fallback order, primary first:
+// "openai/gpt-4o", "anthropic/claude-3-5-sonnet-latest", ...
+func (c *AiClient) Targets() []string {
+	out := make([]string, len(c.targets))
+	for i, t := range c.targets {
+		out[i] = t.name
+	}
+	return out
+}
+
+// SignalsSnapshot returns the live state of the primary target's executor:
+// circuit state, permits in flight, rate tokens. Reading it has no side
+// effects.
+func (c *AiClient) SignalsSnapshot() resilience.SignalsSnapshot {
+	return c.targets[0].exec.Signals()
+}
+
+// Signals returns the live state of the named target's executor, and false
+// when the client has no such target.
+func (c *AiClient) Signals(target string) (resilience.SignalsSnapshot, bool) {
+	t, ok := c.byName[target]
+	if !ok {
+		return resilience.SignalsSnapshot{}, false
+	}
+	return t.exec.Signals(), true
+}
+
+// CloseIdleConnections closes the idle connections of the client's
+// transport (see [http.Client.CloseIdleConnections]). The client remains
+// usable.
+func (c *AiClient) CloseIdleConnections() { c.chatHTTP.CloseIdleConnections() }
+
+// Chat sends req to the primary target, retrying and falling back as
+// configured, and returns the first successful answer.
+//
+// ctx bounds the whole call, retries and fallbacks included; each attempt
+// is also bounded by [Builder.AttemptTimeout]. A request that fails
+// validation returns an InvalidRequest error before anything is sent.
+//
+// Every error is, or wraps, an *aierrors.Error: use [errors.Is] with a
+// code (aierrors.RateLimited, ...), [aierrors.CodeOf], or [errors.As] to read
+// its fields (Provider and Model say which target failed last). A cancelled
+// ctx gives code Cancelled and errors.Is(err, context.Canceled).
+// [AttemptsOf] tells how many provider requests a failed call made.
+func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	bodies := make(map[string][]byte, len(c.targets))
+	var attempts atomic.Int64
+	var out *ChatResponse
+	err := c.chain.Execute(ctx, func(ctx context.Context, name string) error {
+		t, ok := c.byName[name]
+		if !ok {
+			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
+		}
+		body, ok := bodies[name]
+		if !ok {
+			var err error
+			body, err = wire.Encode(t.format, req.wireRequest(t, false))
+			if err != nil {
+				return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+			}
+			bodies[name] = body
+		}
+		resp, err := resilience.Do(ctx, t.exec, func(ctx context.Context) (*ChatResponse, error) {
+			attempts.Add(1)
+			return c.chatAttempt(ctx, t, body)
+		})
+		if err != nil {
+			return err
+		}
+		out = resp
+		return nil
+	})
+	n := int(attempts.Load())
+	if err != nil {
+		return nil, &callError{err: err, attempts: n}
+	}
+	out.Attempts = n
+	return out, nil
+}
+
+// attemptContext applies the attempt timeout when it ends before ctx's
+// deadline.
+func (c *AiClient) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := c.attemptTimeout
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
+}
+
+// chatAttempt is one provider request of a Chat call.
+func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*ChatResponse, error) {
+	actx, cancel := c.attemptContext(ctx)
+	defer cancel()
+	req, err := c.newRequest(actx, t, body, false)
+	if err != nil {
+		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t)
+	}
+	start := time.Now()
+	resp, err := c.chatHTTP.Do(req)
+	if err != nil {
+		e := c.requestError(ctx, actx, t, err)
+		c.logRequest(ctx, t, 0, start, e)
+		return nil, e
+	}
+	defer closeBody(resp.Body)
+	t.exec.ObserveHeader(resp.Header)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := c.statusError(t, resp)
+		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		return nil, e
+	}
+	data, tooLarge, err := readBounded(resp.Body, c.maxResponseBytes)
+	if err != nil {
+		e := c.requestError(ctx, actx, t, err)
+		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		return nil, e
+	}
+	if tooLarge {
+		e := c.tag(&aierrors.Error{
+			Code:       aierrors.Unknown,
+			HTTPStatus: resp.StatusCode,
+			Message:    fmt.Sprintf("answer body exceeds MaxResponseBytes (%d bytes)", c.maxResponseBytes),
+			Err:        ErrResponseTooLarge,
+		}, t)
+		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		return nil, e
+	}
+	wr, err := wire.Decode(t.format, data)
+	if err != nil {
+		e := c.decodeError(t, resp.Header, err)
+		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		return nil, e
+	}
+	c.logRequest(ctx, t, resp.StatusCode, start, nil)
+	return &ChatResponse{
+		Content:      wr.Content,
+		FinishReason: wr.FinishReason,
+		Provider:     t.provider,
+		Model:        t.model,
+		Usage:        Usage(wr.Usage),
+		ID:           wr.ID,
+		RequestID:    requestID(resp.Header),
+	}, nil
+}
+
+// requestID reads the provider's request ID header.
+func requestID(h http.Header) string {
+	for _, k := range []string{"X-Request-Id", "Request-Id", "Anthropic-Request-Id", "X-Amzn-Requestid"} {
+		if v := h.Get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// logRequest logs one provider request at Debug: target, HTTP status,
+// duration and, on failure, the error (already scrubbed).
+func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start time.Time, err error) {
+	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("target", t.name),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "ailib: provider request", attrs...)
+}
+
+// callError carries the number of provider requests of a failed call. It
+// reads and unwraps as the error it wraps.
+type callError struct {
+	err      error
+	attempts int
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// AttemptsOf returns the number of provider requests made by the Chat or
+// Stream call that returned err, over all targets (0 when err did not come
+// from such a call or no request was sent).
+func AttemptsOf(err error) int {
+	var ce *callError
+	if errors.As(err, &ce) {
+		return ce.attempts
+	}
+	return 0
+}

@@ -1,0 +1,107 @@
+// Package client is ailib's AI client: one API for OpenAI, Anthropic and
+// the OpenAI-compatible providers, with retries, rate limiting, circuit
+// breaking, in-flight limits and fallback across providers built in.
+//
+// # Building a client
+//
+// A [Builder] collects settings; [Builder.Build] checks them all, reads the
+// environment once and returns an immutable [AiClient], safe for
+// concurrent use:
+//
+//	c, err := client.NewBuilder().
+//		Model("openai/gpt-4o").                              // primary target, "provider/model"
+//		Fallback("anthropic/claude-3-5-sonnet-latest").      // tried when the primary cannot answer
+//		AttemptTimeout(60 * time.Second).                    // per provider request
+//		Build()
+//	if err != nil {
+//		log.Fatal(err) // every problem at once, each naming the setting or variable
+//	}
+//	resp, err := c.Chat(ctx, client.ChatRequest{
+//		Messages: []client.Message{client.System("Be brief."), client.User("Hello")},
+//	})
+//
+// Model ids are "provider/model", split at the first "/", so OpenRouter's
+// "openrouter/meta-llama/llama-3-70b-instruct" works. [Providers] lists the
+// built-in providers with their base URLs and key variables. A base URL
+// override keeps the provider's wire format: "openai" with
+// BaseURL("http://localhost:8000/v1") talks to any OpenAI-compatible
+// server (vLLM, LiteLLM, a test server).
+//
+// # Resilience and fallback
+//
+// Each target (provider + model) has its own
+// [resilience.ResilientExecutor]: an attempt first checks the target's
+// circuit, waits for a rate token, takes an in-flight permit, then sends
+// the request; a retryable failure (server error, overload, rate limit,
+// timeout, dropped connection) is retried with exponential backoff,
+// honouring the provider's Retry-After. When a target fails with a
+// fallbackable error (those, plus authentication and exhausted quota) or
+// its circuit is open, the call moves to the next target. A request
+// rejected as invalid is returned at once: it would be just as invalid
+// elsewhere. [ChatResponse.Attempts] (or [AttemptsOf] for a failed call)
+// tells how many provider requests the call made.
+//
+// [AiClient.SignalsSnapshot] shows how the primary target is doing now
+// (circuit state, permits in flight, rate tokens, provider-reported limits),
+// and [Builder.Hooks] and [Builder.Logger] report every decision.
+//
+// # Streaming
+//
+// [AiClient.Stream] returns a [ChatStream] once the first piece of text
+// has arrived. Until then a failure is retried or falls back like a Chat
+// call; after that, a failure ends the stream with an error from
+// [ChatStream.Err], and [ChatStream.Text] keeps what arrived. A stream that
+// ends without the provider's terminal event is an error
+// ([ErrStreamTruncated]), never a silently short answer; an Anthropic
+// "event: error" mid-stream becomes an error with its code (overloaded,
+// rate limited, ...). Streams are bounded by the attempt timeout until the
+// first event and by [Builder.StreamIdleTimeout] between reads after it;
+// no client-wide timeout cuts a long answer off. Always Close a stream.
+//
+//	s, err := c.Stream(ctx, req)
+//	if err != nil { ... }
+//	defer s.Close()
+//	for s.Next() {
+//		fmt.Print(s.Delta())
+//	}
+//	if err := s.Err(); err != nil { ... }
+//
+// # Errors
+//
+// Every error of Chat and Stream is, or wraps, an [*aierrors.Error] with a
+// standard code. Branch with errors.Is(err, aierrors.RateLimited) or
+// [aierrors.CodeOf]; read the details (provider, model, HTTP status, the
+// provider's own code, Retry-After, request ID) with errors.As. A cancelled
+// ctx gives code Cancelled and errors.Is(err, context.Canceled); the
+// caller's deadline gives Timeout and errors.Is(err,
+// context.DeadlineExceeded); a per-attempt timeout gives a retryable Timeout
+// wrapping [ErrAttemptTimeout]. An error object inside a 200 answer or a
+// stream is classified like an HTTP error and keeps HTTPStatus 200.
+// API keys never appear in errors, hook payloads or log records: the
+// client masks its own keys in every message a provider sends back.
+//
+// # Environment
+//
+// Build reads the environment, and only Build (never at import):
+//
+//	OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, GROQ_API_KEY,
+//	MISTRAL_API_KEY, OPENROUTER_API_KEY, XAI_API_KEY, TOGETHER_API_KEY,
+//	GEMINI_API_KEY (or GOOGLE_API_KEY)       the key of each provider in use
+//	AI_LIB_RPS, AI_LIB_BURST, AI_LIB_MAX_RETRIES,
+//	AI_LIB_BREAKER_FAILURE_THRESHOLD, AI_LIB_BREAKER_COOLDOWN_SECS,
+//	AI_LIB_MAX_INFLIGHT, AI_LIB_QUEUE_TIMEOUT_MS  resilience tuning, see [resilience.OverlayEnv]
+//
+// Code wins over the environment, which wins over the defaults: a key
+// given with [Builder.APIKey] or [ProviderConfig] is used even when the
+// variable is set, and [Builder.Resilience] is used as given. A malformed
+// value is a Build error naming the variable. [Builder.IgnoreEnvironment]
+// turns all of it off. No variable can change where requests go: base URLs
+// are set in code only.
+//
+// # Testing
+//
+// Package [github.com/ailib-go/ailib/client/providertest] is a
+// fault-injection provider server speaking the OpenAI and Anthropic
+// formats; point a client at it with BaseURL, or at its in-process
+// Transport with [Builder.HTTPClient] inside a testing/synctest bubble.
+package client

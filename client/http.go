@@ -1,0 +1,210 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/internal/redact"
+	"github.com/ailib-go/ailib/internal/wire"
+)
+
+// Sentinels found with [errors.Is] in the errors of Chat and Stream. Each
+// sits in the Err of an *aierrors.Error that carries the code.
+var (
+	// ErrAttemptTimeout: one attempt ran past [Builder.AttemptTimeout].
+	// Code Timeout, retryable.
+	ErrAttemptTimeout = errors.New("client: attempt timed out")
+	// ErrStreamIdle: a stream sent nothing for [Builder.StreamIdleTimeout].
+	// Code Timeout.
+	ErrStreamIdle = errors.New("client: stream idle timeout")
+	// ErrStreamTruncated: a stream ended (or its connection broke) before
+	// the provider's terminal event ([DONE] or message_stop). Code
+	// ServerError: retried when it happens before the first content event,
+	// returned by [ChatStream.Err] after.
+	ErrStreamTruncated = errors.New("client: stream ended before its terminal event")
+	// ErrResponseTooLarge: a successful answer's body exceeded
+	// [Builder.MaxResponseBytes]. Code Unknown (not retried).
+	ErrResponseTooLarge = errors.New("client: response body too large")
+	// ErrInvalidResponse: a provider answered 2xx with a body (or a stream
+	// event) that is not valid in its wire format, such as an HTML page from
+	// a proxy. Code ServerError (retryable and fallbackable: the next
+	// attempt or target may well answer properly).
+	ErrInvalidResponse = errors.New("client: invalid response from provider")
+)
+
+// errStreamClosed is the cancel cause of a stream closed by its caller.
+var errStreamClosed = errors.New("client: stream closed")
+
+// defaultHTTPClient returns the client used when none is given: a clone of
+// http.DefaultTransport with a response-header timeout, and no
+// Client.Timeout (which would cut streams off).
+func defaultHTTPClient(headerTimeout time.Duration) *http.Client {
+	var tr *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = dt.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	tr.ResponseHeaderTimeout = headerTimeout
+	return &http.Client{Transport: tr}
+}
+
+// redirectPolicy wraps next (nil = net/http's default of 10 redirects) so
+// that the credential headers are removed from a request redirected to
+// another scheme or host (port included). net/http already drops
+// Authorization and Cookie for other domains, but not x-api-key or custom
+// key headers.
+func redirectPolicy(next func(*http.Request, []*http.Request) error, sensitive []string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 {
+			orig := via[0].URL
+			if !strings.EqualFold(req.URL.Scheme, orig.Scheme) || !strings.EqualFold(req.URL.Host, orig.Host) {
+				for _, h := range sensitive {
+					req.Header.Del(h)
+				}
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("client: stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// sensitiveHeader reports whether a header's value should be treated as a
+// secret.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "key", "token", "secret", "cookie", "signature", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// readBounded reads at most limit bytes of r. It reports whether more
+// followed.
+func readBounded(r io.Reader, limit int64) ([]byte, bool, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(data)) > limit {
+		return data[:limit], true, err
+	}
+	return data, false, err
+}
+
+// closeBody drains a little of body, so that the connection can be
+// reused, and closes it.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	_ = body.Close()
+}
+
+// newRequest builds a provider request for t.
+func (c *AiClient) newRequest(ctx context.Context, t *target, body []byte, stream bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = t.header.Clone()
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Cache-Control", "no-cache")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	return req, nil
+}
+
+// tag returns a copy of e attributed to t, with every configured secret
+// masked in the text fields.
+func (c *AiClient) tag(e *aierrors.Error, t *target) *aierrors.Error {
+	out := *e
+	out.Provider, out.Model = t.provider, t.model
+	out.Message = c.scrub(out.Message)
+	out.ProviderCode = c.scrub(out.ProviderCode)
+	out.RequestID = c.scrub(out.RequestID)
+	return &out
+}
+
+// scrub masks the client's secrets, and anything that looks like a key.
+func (c *AiClient) scrub(s string) string {
+	if s == "" {
+		return s
+	}
+	return redact.String(redact.Exact(s, c.secrets...))
+}
+
+// requestError classifies an error of http.Client.Do or of reading a body.
+// callerCtx is the context of the attempt as the executor gave it; reqCtx
+// the one the request was sent with (it may carry a cancel cause of ours).
+func (c *AiClient) requestError(callerCtx, reqCtx context.Context, t *target, err error) *aierrors.Error {
+	if cerr := callerCtx.Err(); cerr != nil {
+		// The caller's ctx ended: cancellation, or the caller's deadline.
+		e := aierrors.ClassifyTransport(cerr)
+		if e.Message == "" {
+			e.Message = "call " + strings.TrimPrefix(cerr.Error(), "context ")
+		}
+		return c.tag(e, t)
+	}
+	switch cause := context.Cause(reqCtx); {
+	case errors.Is(cause, ErrAttemptTimeout):
+		return c.tag(&aierrors.Error{Code: aierrors.Timeout, Message: fmt.Sprintf("attempt timed out after %v", c.attemptTimeout), Err: ErrAttemptTimeout}, t)
+	case errors.Is(cause, ErrStreamIdle):
+		return c.tag(&aierrors.Error{Code: aierrors.Timeout, Message: fmt.Sprintf("stream sent nothing for %v", c.idleTimeout), Err: ErrStreamIdle}, t)
+	case errors.Is(cause, errStreamClosed):
+		return c.tag(&aierrors.Error{Code: aierrors.Cancelled, Message: "stream closed by the caller", Err: context.Canceled}, t)
+	}
+	return c.tag(aierrors.ClassifyTransport(err), t)
+}
+
+// statusError classifies a non-2xx answer, reading at most
+// MaxErrorBodyBytes of its body.
+func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
+	body, _, _ := readBounded(resp.Body, MaxErrorBodyBytes)
+	if resp.StatusCode < 400 {
+		return c.tag(&aierrors.Error{
+			Code:       aierrors.Unknown,
+			HTTPStatus: resp.StatusCode,
+			Message:    fmt.Sprintf("unexpected HTTP status %d", resp.StatusCode),
+		}, t)
+	}
+	e := aierrors.ClassifyResponse(resp.StatusCode, resp.Header, body)
+	if e == nil {
+		e = &aierrors.Error{Code: aierrors.FromHTTPStatus(resp.StatusCode), HTTPStatus: resp.StatusCode}
+	}
+	return c.tag(e, t)
+}
+
+// decodeError classifies an error of wire decoding: an error object inside
+// a 2xx answer or a stream, or a body that is not an answer.
+func (c *AiClient) decodeError(t *target, header http.Header, err error) *aierrors.Error {
+	var apiErr *wire.APIError
+	if errors.As(err, &apiErr) {
+		e := aierrors.ClassifyResponse(apiErr.Status, header, apiErr.Body)
+		if e == nil {
+			e = &aierrors.Error{Code: aierrors.FromHTTPStatus(apiErr.Status)}
+		}
+		out := c.tag(e, t)
+		out.HTTPStatus = http.StatusOK
+		if out.ProviderCode == "" {
+			out.ProviderCode = c.scrub(apiErr.Type)
+		}
+		return out
+	}
+	return c.tag(&aierrors.Error{
+		Code:    aierrors.ServerError,
+		Message: strings.TrimPrefix(err.Error(), wire.ErrMalformed.Error()+": "),
+		Err:     fmt.Errorf("%w: %w", ErrInvalidResponse, err),
+	}, t)
+}

@@ -1,0 +1,86 @@
+package client
+
+import (
+	"slices"
+
+	"github.com/ailib-go/ailib/internal/wire"
+)
+
+// DefaultAnthropicMaxTokens is the max_tokens sent to the Anthropic
+// Messages API when [ChatRequest.MaxTokens] is 0. The Messages API requires
+// the field; other providers get no limit unless MaxTokens is set.
+const DefaultAnthropicMaxTokens = 4096
+
+// AnthropicVersion is the anthropic-version header sent to Anthropic. A
+// header set with [Builder.Header] or [ProviderConfig.Header] replaces it.
+const AnthropicVersion = "2023-06-01"
+
+// providerSpec is one built-in provider: where it lives, what it speaks,
+// and where its key comes from.
+type providerSpec struct {
+	name    string
+	baseURL string
+	format  wire.Format
+	// keyEnv lists the environment variables read for the key, in order;
+	// empty for providers that need no key.
+	keyEnv []string
+	// maxCompletionTokens: send max_completion_tokens instead of max_tokens.
+	maxCompletionTokens bool
+}
+
+// needsKey reports whether Build fails when no key is found.
+func (p *providerSpec) needsKey() bool { return len(p.keyEnv) > 0 }
+
+// providers is the table of built-in providers. Base URLs are never read
+// from the environment: only code decides where requests (and keys) go.
+var providers = []providerSpec{
+	{name: "openai", baseURL: "https://api.openai.com/v1", format: wire.OpenAI, keyEnv: []string{"OPENAI_API_KEY"}, maxCompletionTokens: true},
+	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
+	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}},
+	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}},
+	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
+	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
+	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
+	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
+	{name: "ollama", baseURL: "http://localhost:11434/v1", format: wire.OpenAI},
+}
+
+func lookupProvider(name string) (*providerSpec, bool) {
+	for i := range providers {
+		if providers[i].name == name {
+			return &providers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Providers returns the names of the built-in providers, sorted:
+//
+//	name        base URL                                                   wire format  key variable
+//	anthropic   https://api.anthropic.com/v1                               Messages     ANTHROPIC_API_KEY
+//	deepseek    https://api.deepseek.com/v1                                OpenAI       DEEPSEEK_API_KEY
+//	gemini      https://generativelanguage.googleapis.com/v1beta/openai    OpenAI       GEMINI_API_KEY, then GOOGLE_API_KEY
+//	groq        https://api.groq.com/openai/v1                             OpenAI       GROQ_API_KEY
+//	mistral     https://api.mistral.ai/v1                                  OpenAI       MISTRAL_API_KEY
+//	ollama      http://localhost:11434/v1                                  OpenAI       (none: a key is sent only if set in code)
+//	openai      https://api.openai.com/v1                                  OpenAI       OPENAI_API_KEY
+//	openrouter  https://openrouter.ai/api/v1                               OpenAI       OPENROUTER_API_KEY
+//	together    https://api.together.xyz/v1                                OpenAI       TOGETHER_API_KEY
+//	xai         https://api.x.ai/v1                                        OpenAI       XAI_API_KEY
+//
+// The OpenAI format is POST {base}/chat/completions with
+// "Authorization: Bearer KEY"; for openai itself the token budget is sent as
+// max_completion_tokens, for the others as max_tokens. The Messages format
+// is POST {base}/messages with "x-api-key: KEY" and "anthropic-version:
+// 2023-06-01"; system messages go to the top-level system field,
+// max_tokens defaults to [DefaultAnthropicMaxTokens], and temperature is
+// capped at 1 (the Messages API's maximum).
+func Providers() []string {
+	names := make([]string, len(providers))
+	for i, p := range providers {
+		names[i] = p.name
+	}
+	slices.Sort(names)
+	return names
+}

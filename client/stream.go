@@ -1,0 +1,373 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/internal/sse"
+	"github.com/ailib-go/ailib/internal/wire"
+	"github.com/ailib-go/ailib/resilience"
+)
+
+// ChatStream is a streamed answer. Read it with Next and Delta until Next
+// returns false, then check Err; always Close it:
+//
+//	s, err := c.Stream(ctx, req)
+//	if err != nil { ... }
+//	defer s.Close()
+//	for s.Next() {
+//		fmt.Print(s.Delta())
+//	}
+//	if err := s.Err(); err != nil { ... } // s.Text() holds what arrived
+//
+// A stream is retried and falls back only before its first content event
+// reaches the caller; once Stream has returned, a failure ends the stream
+// and is reported by Err, with the text received so far still in Text.
+// A stream that ends without the provider's terminal event ([DONE],
+// message_stop) fails with [ErrStreamTruncated]: a cut answer is never
+// passed off as a complete one.
+//
+// The attempt holds its in-flight permit until the stream ends or is
+// closed, and the target's circuit breaker records the stream's outcome
+// then.
+//
+// Next, Delta, Text, Err and the metadata methods must be called from one
+// goroutine. Close may be called from any goroutine, any number of times:
+// it aborts a Next blocked on the network.
+type ChatStream struct {
+	c    *AiClient
+	t    *target
+	conn *streamConn
+
+	delta    string
+	text     strings.Builder
+	err      error
+	ended    bool
+	attempts int
+
+	idle     *time.Timer // nil when the idle timeout is off
+	closed   atomic.Bool
+	doneOnce sync.Once
+	done     func(error)
+}
+
+// streamConn is one open streaming response.
+type streamConn struct {
+	body      io.ReadCloser
+	header    http.Header
+	parent    context.Context // the Stream call's ctx
+	ctx       context.Context // the request's context, derived from parent
+	cancel    context.CancelCauseFunc
+	events    *sse.Decoder
+	dec       *wire.StreamDecoder
+	reader    *idleReader
+	pending   string // the first content event, read by the attempt
+	finished  bool   // the terminal event was read
+	requestID string
+}
+
+// next returns the next chunk that matters: Content or Done.
+func (sc *streamConn) next() (wire.Chunk, error) {
+	for {
+		ev, err := sc.events.Next()
+		if err != nil {
+			return wire.Chunk{}, err
+		}
+		ch, err := sc.dec.Decode(ev)
+		if err != nil {
+			return wire.Chunk{}, err
+		}
+		if ch.Kind != wire.Skip {
+			return ch, nil
+		}
+	}
+}
+
+// idleReader resets the idle timer on every read that returns data, so that
+// any bytes (keep-alive comments and pings included) show the stream alive.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer // nil until the stream is handed to the caller
+	d     time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 && r.timer != nil {
+		r.timer.Reset(r.d)
+	}
+	return n, err
+}
+
+// Stream sends req as a streaming request and returns once the first
+// content event has arrived (or the answer turned out to be empty).
+// Before that point, failures are retried and fall back exactly as in
+// [AiClient.Chat]; keep-alives, pings and role-only chunks do not count as
+// content. ctx governs the whole stream: cancelling it ends a stream being
+// read with a Cancelled error.
+//
+// The caller must Close the returned stream.
+func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	var (
+		attempts atomic.Int64
+		conn     *streamConn
+		done     func(error)
+		winner   *target
+	)
+	err := c.chain.Execute(ctx, func(opCtx context.Context, name string) error {
+		t, ok := c.byName[name]
+		if !ok {
+			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
+		}
+		body, err := wire.Encode(t.format, req.wireRequest(t, true))
+		if err != nil {
+			return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+		}
+		sc, d, err := resilience.DoStream(opCtx, t.exec, func(attemptCtx context.Context) (*streamConn, error) {
+			attempts.Add(1)
+			return c.openStream(ctx, attemptCtx, t, body)
+		})
+		if err != nil {
+			return err
+		}
+		conn, done, winner = sc, d, t
+		return nil
+	})
+	n := int(attempts.Load())
+	if err != nil {
+		if conn != nil { // not expected: a chain error after a success
+			conn.body.Close()
+			conn.cancel(errStreamClosed)
+			done(nil)
+		}
+		return nil, &callError{err: err, attempts: n}
+	}
+	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n}
+	if d := c.idleTimeout; d > 0 {
+		cancel := conn.cancel
+		s.idle = time.AfterFunc(d, func() { cancel(ErrStreamIdle) })
+		s.idle.Stop() // armed only while Next waits for data
+		conn.reader.timer, conn.reader.d = s.idle, d
+	}
+	return s, nil
+}
+
+// openStream is one attempt of a Stream call: it sends the request, checks
+// the status and reads up to the first content (or terminal) event.
+// streamCtx is the Stream call's ctx: the response outlives the attempt, so
+// its request context derives from streamCtx and follows attemptCtx only
+// until the attempt returns.
+func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, body []byte) (*streamConn, error) {
+	reqCtx, cancel := context.WithCancelCause(streamCtx)
+	stopFollow := context.AfterFunc(attemptCtx, func() { cancel(context.Cause(attemptCtx)) })
+	var timer *time.Timer
+	if d := c.attemptTimeout; d > 0 {
+		if dl, ok := attemptCtx.Deadline(); !ok || time.Until(dl) > d {
+			timer = time.AfterFunc(d, func() { cancel(ErrAttemptTimeout) })
+		}
+	}
+	var resp *http.Response
+	fail := func(e *aierrors.Error) (*streamConn, error) {
+		if timer != nil {
+			timer.Stop()
+		}
+		stopFollow()
+		if resp != nil {
+			resp.Body.Close()
+		}
+		cancel(errStreamClosed)
+		return nil, e
+	}
+
+	req, err := c.newRequest(reqCtx, t, body, true)
+	if err != nil {
+		return fail(c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t))
+	}
+	start := time.Now()
+	resp, err = c.streamHTTP.Do(req)
+	if err != nil {
+		e := c.requestError(attemptCtx, reqCtx, t, err)
+		c.logRequest(attemptCtx, t, 0, start, e)
+		return fail(e)
+	}
+	t.exec.ObserveHeader(resp.Header)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := c.statusError(t, resp)
+		c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+		return fail(e)
+	}
+	reader := &idleReader{r: resp.Body}
+	sc := &streamConn{
+		body:      resp.Body,
+		header:    resp.Header,
+		parent:    streamCtx,
+		ctx:       reqCtx,
+		cancel:    cancel,
+		events:    sse.NewDecoderSize(reader, MaxStreamLineBytes),
+		dec:       wire.NewStreamDecoder(t.format),
+		reader:    reader,
+		requestID: requestID(resp.Header),
+	}
+	ch, err := sc.next()
+	if err != nil {
+		e := c.streamError(attemptCtx, sc, t, err)
+		c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+		return fail(e)
+	}
+	switch ch.Kind {
+	case wire.Content:
+		sc.pending = ch.Text
+	case wire.Done:
+		sc.finished = true
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	stopFollow()
+	c.logRequest(attemptCtx, t, resp.StatusCode, start, nil)
+	return sc, nil
+}
+
+// streamError classifies an error met while reading a stream.
+func (c *AiClient) streamError(callerCtx context.Context, sc *streamConn, t *target, err error) *aierrors.Error {
+	var apiErr *wire.APIError
+	switch {
+	case errors.As(err, &apiErr), errors.Is(err, wire.ErrMalformed):
+		return c.decodeError(t, sc.header, err)
+	case errors.Is(err, sse.ErrTooLong):
+		return c.tag(&aierrors.Error{
+			Code:    aierrors.Unknown,
+			Message: fmt.Sprintf("stream line or event longer than %d bytes", MaxStreamLineBytes),
+			Err:     fmt.Errorf("%w: %w", ErrInvalidResponse, err),
+		}, t)
+	}
+	if callerCtx.Err() == nil && sc.ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		msg := "stream ended before its terminal event"
+		if !errors.Is(err, io.EOF) {
+			msg = "connection closed mid-stream"
+		}
+		return c.tag(&aierrors.Error{Code: aierrors.ServerError, Message: msg, Err: fmt.Errorf("%w: %w", ErrStreamTruncated, err)}, t)
+	}
+	return c.requestError(callerCtx, sc.ctx, t, err)
+}
+
+// Next advances to the next piece of text, blocking until it arrives. It
+// returns false at the end of the answer or on error (see Err).
+func (s *ChatStream) Next() bool {
+	s.delta = ""
+	if s.ended {
+		return false
+	}
+	if s.closed.Load() {
+		s.finish(s.c.tag(&aierrors.Error{Code: aierrors.Cancelled, Message: "stream closed by the caller", Err: context.Canceled}, s.t))
+		return false
+	}
+	sc := s.conn
+	if sc.pending != "" {
+		s.delta, sc.pending = sc.pending, ""
+		s.text.WriteString(s.delta)
+		return true
+	}
+	if sc.finished {
+		s.finish(nil)
+		return false
+	}
+	if s.idle != nil {
+		s.idle.Reset(s.conn.reader.d)
+	}
+	ch, err := sc.next()
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	if err != nil {
+		s.finish(s.c.streamError(sc.parent, sc, s.t, err))
+		return false
+	}
+	if ch.Kind == wire.Done {
+		sc.finished = true
+		s.finish(nil)
+		return false
+	}
+	s.delta = ch.Text
+	s.text.WriteString(ch.Text)
+	return true
+}
+
+// finish ends the stream with err (nil = complete): it releases the
+// connection and reports the outcome to the executor.
+func (s *ChatStream) finish(err error) {
+	s.ended = true
+	if err != nil {
+		s.err = err
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	// No drain: a server that keeps the connection open after its terminal
+	// event would block the caller. Closing early costs at most the reuse
+	// of one connection.
+	s.conn.cancel(errStreamClosed)
+	_ = s.conn.body.Close()
+	s.doneOnce.Do(func() { s.done(err) })
+}
+
+// Delta returns the text of the event Next advanced to.
+func (s *ChatStream) Delta() string { return s.delta }
+
+// Text returns all the text received so far: the whole answer after a
+// successful end, the partial answer after an error.
+func (s *ChatStream) Text() string { return s.text.String() }
+
+// Err returns the error that ended the stream, nil if it ended normally
+// (or is not over). It is, or wraps, an *aierrors.Error with HTTPStatus 200
+// when the provider sent an error event mid-stream.
+func (s *ChatStream) Err() error { return s.err }
+
+// Close ends the stream: it closes the connection, cancels the request and
+// reports the outcome to the executor (releasing the in-flight permit). It
+// is idempotent, safe to call from another goroutine, and returns nil.
+// Closing before the end is not a provider failure.
+func (s *ChatStream) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.conn.cancel(errStreamClosed)
+	_ = s.conn.body.Close()
+	s.doneOnce.Do(func() { s.done(nil) })
+	return nil
+}
+
+// Provider returns the provider of the target that is answering.
+func (s *ChatStream) Provider() string { return s.t.provider }
+
+// Model returns the model of the target that is answering, as configured.
+func (s *ChatStream) Model() string { return s.t.model }
+
+// FinishReason returns why the answer ended, in OpenAI's vocabulary (see
+// [ChatResponse.FinishReason]), once the provider has said it.
+func (s *ChatStream) FinishReason() string { return s.conn.dec.FinishReason() }
+
+// Usage returns the token usage reported by the stream so far (Anthropic
+// reports it; OpenAI-compatible servers often do not).
+func (s *ChatStream) Usage() Usage { return Usage(s.conn.dec.Usage()) }
+
+// Attempts returns the number of provider requests made before the stream
+// started, over all targets.
+func (s *ChatStream) Attempts() int { return s.attempts }
+
+// RequestID returns the provider's request ID header, when sent.
+func (s *ChatStream) RequestID() string { return s.conn.requestID }

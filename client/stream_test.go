@@ -1,0 +1,255 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ailib-go/ailib/client"
+	"github.com/ailib-go/ailib/client/providertest"
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/resilience"
+)
+
+// readAll reads s to its end and returns the deltas.
+func readAll(s *client.ChatStream) []string {
+	var out []string
+	for s.Next() {
+		out = append(out, s.Delta())
+	}
+	return out
+}
+
+func TestStreamSuccess(t *testing.T) {
+	for _, f := range formats {
+		t.Run(f.name, func(t *testing.T) {
+			srv := newServer(t, providertest.WithKeepAlive(1))
+			srv.Script(f.model, providertest.OKChunks("Hel", "lo ", "world"))
+			c := build(t, builder(srv).Model(f.target))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			defer s.Close()
+			got := readAll(s)
+			if err := s.Err(); err != nil {
+				t.Fatalf("Err() = %v", err)
+			}
+			if !slices.Equal(got, []string{"Hel", "lo ", "world"}) || s.Text() != "Hello world" {
+				t.Errorf("deltas = %q, Text() = %q; want [Hel lo  world], %q", got, s.Text(), "Hello world")
+			}
+			provider, _, _ := strings.Cut(f.target, "/")
+			if s.Provider() != provider || s.Attempts() != 1 || s.FinishReason() != "stop" {
+				t.Errorf("Provider() = %q, Attempts() = %d, FinishReason() = %q; want %s, 1, stop", s.Provider(), s.Attempts(), s.FinishReason(), provider)
+			}
+			if s.Next() {
+				t.Errorf("Next() after the end = true")
+			}
+			if _, model, _ := strings.Cut(f.target, "/"); s.Model() != model || s.RequestID() == "" {
+				t.Errorf("Model() = %q, RequestID() = %q; want %q and the server's request ID", s.Model(), s.RequestID(), model)
+			}
+			if f.name == "anthropic" && s.Usage().TotalTokens == 0 {
+				t.Errorf("Usage() = %+v; want Anthropic's stream usage", s.Usage())
+			}
+			r := srv.Received()[0]
+			if !r.Stream || r.Header.Get("Accept") != "text/event-stream" {
+				t.Errorf("request stream=%v Accept=%q; want a stream request", r.Stream, r.Header.Get("Accept"))
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("Close() = %v", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("second Close() = %v", err)
+			}
+			if n := c.SignalsSnapshot().CurrentInflight; n != 0 {
+				t.Errorf("CurrentInflight after Close = %d; want 0", n)
+			}
+		})
+	}
+}
+
+func TestStreamEmptyAnswer(t *testing.T) {
+	for _, f := range formats[:2] {
+		t.Run(f.name, func(t *testing.T) {
+			srv := newServer(t)
+			srv.Script(f.model, providertest.OKChunks())
+			c := build(t, builder(srv).Model(f.target))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			defer s.Close()
+			if s.Next() || s.Err() != nil || s.Text() != "" {
+				t.Errorf("Next() = true or Err() = %v or Text() = %q; want an empty, complete answer", s.Err(), s.Text())
+			}
+		})
+	}
+}
+
+func TestStreamRetriedBeforeFirstEvent(t *testing.T) {
+	failures := []struct {
+		name   string
+		answer providertest.Answer
+	}{
+		{"cut at start", providertest.Answer{Status: 200, Text: "lost", CutAfter: providertest.CutAtStart}},
+		{"error event at start", providertest.Answer{Status: 200, Text: "lost", ErrorAfter: providertest.CutAtStart}},
+		{"unavailable", providertest.Unavailable()},
+		{"reset", providertest.Reset()},
+		{"not an event stream", providertest.Answer{Status: 200, Body: "<html>oops</html>"}},
+	}
+	for _, f := range formats[:2] {
+		for _, fail := range failures {
+			t.Run(f.name+"/"+fail.name, func(t *testing.T) {
+				srv := newServer(t)
+				srv.Script(f.model, fail.answer, providertest.OKChunks("fine", "!"))
+				c := build(t, builder(srv).Model(f.target))
+				s, err := c.Stream(context.Background(), hi())
+				if err != nil {
+					t.Fatalf("Stream() error = %v", err)
+				}
+				defer s.Close()
+				readAll(s)
+				if s.Err() != nil || s.Text() != "fine!" || s.Attempts() != 2 {
+					t.Errorf("Err() = %v, Text() = %q, Attempts() = %d; want nil, %q, 2", s.Err(), s.Text(), s.Attempts(), "fine!")
+				}
+			})
+		}
+	}
+}
+
+func TestStreamFallback(t *testing.T) {
+	srv := newServer(t)
+	srv.SetDefault("gpt-4o", providertest.InsufficientQuota())
+	srv.Script("claude", providertest.OKChunks("from ", "claude"))
+	c := build(t, builder(srv).Model("openai/gpt-4o").Fallback("anthropic/claude"))
+	s, err := c.Stream(context.Background(), hi())
+	if err != nil {
+		t.Fatalf("Stream() error = %v", err)
+	}
+	defer s.Close()
+	readAll(s)
+	if s.Err() != nil || s.Text() != "from claude" || s.Provider() != "anthropic" || s.Attempts() != 2 {
+		t.Errorf("stream = %q from %s after %d attempts, err %v; want %q from anthropic after 2", s.Text(), s.Provider(), s.Attempts(), s.Err(), "from claude")
+	}
+}
+
+func TestStreamFailsAfterFirstEvent(t *testing.T) {
+	tests := []struct {
+		name      string
+		target    string
+		answer    providertest.Answer
+		code      aierrors.StandardErrorCode
+		sentinel  error
+		status200 bool
+	}{
+		{"openai cut", "openai/gpt-4o", providertest.Answer{Status: 200, Chunks: []string{"one ", "two ", "three"}, CutAfter: 2},
+			aierrors.ServerError, client.ErrStreamTruncated, false},
+		{"anthropic cut", "anthropic/claude", providertest.Answer{Status: 200, Chunks: []string{"one ", "two ", "three"}, CutAfter: 2},
+			aierrors.ServerError, client.ErrStreamTruncated, false},
+		{"anthropic error event", "anthropic/claude", providertest.Answer{Status: 200, Chunks: []string{"one ", "two ", "three"}, ErrorAfter: 2},
+			aierrors.Overloaded, nil, true},
+		{"anthropic rate limit event", "anthropic/claude", providertest.Answer{Status: 200, Chunks: []string{"one ", "two ", "three"}, ErrorAfter: 2,
+			ErrorBody: `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`},
+			aierrors.RateLimited, nil, true},
+		{"openai error chunk", "openai/gpt-4o", providertest.Answer{Status: 200, Chunks: []string{"one ", "two ", "three"}, ErrorAfter: 2},
+			aierrors.ServerError, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			_, model, _ := strings.Cut(tt.target, "/")
+			srv.Script(model, tt.answer)
+			var ends []resilience.AttemptEnd
+			c := build(t, builder(srv).Model(tt.target).Hooks(resilience.Hooks{
+				OnAttemptEnd: func(e resilience.AttemptEnd) { ends = append(ends, e) },
+			}))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			got := readAll(s)
+			if !slices.Equal(got, []string{"one ", "two "}) || s.Text() != "one two " {
+				t.Errorf("deltas = %q, Text() = %q; want the two events sent", got, s.Text())
+			}
+			err = s.Err()
+			var ae *aierrors.Error
+			if !errors.As(err, &ae) || ae.Code != tt.code {
+				t.Fatalf("Err() = %v; want code %v", err, tt.code)
+			}
+			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+				t.Errorf("Err() = %v; want it to wrap %v", err, tt.sentinel)
+			}
+			if tt.status200 && ae.HTTPStatus != 200 {
+				t.Errorf("Err().HTTPStatus = %d; want 200", ae.HTTPStatus)
+			}
+			if ae.Provider == "" || ae.Model != model {
+				t.Errorf("Err() provider/model = %q/%q; want the target", ae.Provider, ae.Model)
+			}
+			s.Close()
+			if n := srv.Requests(model); n != 1 {
+				t.Errorf("requests = %d; want 1 (no retry once streaming)", n)
+			}
+			// The executor saw the stream's outcome once.
+			if len(ends) != 1 || ends[0].Err == nil {
+				t.Errorf("OnAttemptEnd calls = %+v; want one, with the stream's error", ends)
+			}
+			if tt.code == aierrors.ServerError || tt.code == aierrors.Overloaded {
+				if n := c.SignalsSnapshot().ConsecutiveFailures; n != 1 {
+					t.Errorf("ConsecutiveFailures = %d; want 1 (the breaker counts the stream's failure)", n)
+				}
+			}
+		})
+	}
+}
+
+func TestStreamPermitHeldUntilClose(t *testing.T) {
+	srv := newServer(t)
+	srv.Script("gpt-4o", providertest.OKChunks("a", "b", "c"))
+	cfg := fastConfig()
+	cfg.Backpressure = &resilience.BackpressureConfig{MaxInflight: 1}
+	c := build(t, builder(srv).Model("openai/gpt-4o").Resilience(cfg))
+	s, err := c.Stream(context.Background(), hi())
+	if err != nil {
+		t.Fatalf("Stream() error = %v", err)
+	}
+	if !s.Next() {
+		t.Fatalf("Next() = false, Err() = %v", s.Err())
+	}
+	if n := c.SignalsSnapshot().CurrentInflight; n != 1 {
+		t.Errorf("CurrentInflight while streaming = %d; want 1", n)
+	}
+	s.Close()
+	if n := c.SignalsSnapshot().CurrentInflight; n != 0 {
+		t.Errorf("CurrentInflight after Close = %d; want 0", n)
+	}
+	if s.Next() {
+		t.Error("Next() after Close = true")
+	}
+	if !errors.Is(s.Err(), context.Canceled) {
+		t.Errorf("Err() after Close = %v; want cancelled", s.Err())
+	}
+	if n := c.SignalsSnapshot().ConsecutiveFailures; n != 0 {
+		t.Errorf("ConsecutiveFailures after an early Close = %d; want 0", n)
+	}
+}
+
+func TestStreamKeyNeverLeaks(t *testing.T) {
+	srv := newServer(t)
+	body := `{"type":"error","error":{"type":"overloaded_error","message":"key ` + anthropicKey + ` is overloaded"}}`
+	srv.Script("claude", providertest.Answer{Status: 200, Chunks: []string{"a", "b"}, ErrorAfter: 1, ErrorBody: body})
+	c := build(t, builder(srv).Model("anthropic/claude"))
+	s, err := c.Stream(context.Background(), hi())
+	if err != nil {
+		t.Fatalf("Stream() error = %v", err)
+	}
+	defer s.Close()
+	readAll(s)
+	if s.Err() == nil {
+		t.Fatal("Err() = nil; want the error event")
+	}
+	if strings.Contains(s.Err().Error(), anthropicKey) {
+		t.Errorf("Err() = %q; leaks the key", s.Err())
+	}
+}

@@ -1,0 +1,95 @@
+// Command env shows how environment variables tune an AiClient without a
+// code change, and how a bad value is reported.
+//
+//	go run ./examples/env
+//	AI_LIB_MAX_RETRIES=0 go run ./examples/env
+//	AI_LIB_MAX_RETRIES=1 AI_LIB_BREAKER_FAILURE_THRESHOLD=2 go run ./examples/env
+//	AI_LIB_RPS=fast go run ./examples/env          # a Build error naming the variable
+//
+// Variables are read by Build, once: API keys (OPENAI_API_KEY, ...) and the
+// resilience tuning (AI_LIB_*). Settings made in code win over them, and
+// Builder.IgnoreEnvironment turns them off. No variable can change where
+// requests go. The example runs offline against an embedded fault-injection
+// provider (client/providertest); the key is set in code for it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/ailib-go/ailib/client"
+	"github.com/ailib-go/ailib/client/providertest"
+	"github.com/ailib-go/ailib/resilience"
+)
+
+var tuning = []string{
+	"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_MAX_RETRIES", "AI_LIB_BREAKER_FAILURE_THRESHOLD",
+	"AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_MAX_INFLIGHT", "AI_LIB_QUEUE_TIMEOUT_MS",
+}
+
+func main() {
+	fmt.Println("AI_LIB_* variables set:")
+	found := false
+	for _, v := range tuning {
+		if val, ok := os.LookupEnv(v); ok {
+			fmt.Printf("  %s=%q\n", v, val)
+			found = true
+		}
+	}
+	if !found {
+		fmt.Println("  none (try AI_LIB_MAX_RETRIES=0 go run ./examples/env)")
+	}
+
+	srv := providertest.NewServer()
+	defer srv.Close()
+
+	// No Resilience(...) here: the configuration is resilience.DefaultConfig
+	// overlaid with the AI_LIB_* variables.
+	c, err := client.NewBuilder().
+		Model("openai/gpt-4o").
+		BaseURL(srv.URL() + "/v1").
+		APIKey("sk-demo-openai-0000000000").
+		Build()
+	if err != nil {
+		fmt.Printf("\nBuild failed, naming each bad variable:\n%v\n", err)
+		os.Exit(1)
+	}
+
+	cfg, _ := resilience.ConfigFromEnv() // what Build used (the error was reported by Build)
+	fmt.Println("\nEffective configuration:")
+	fmt.Printf("  retries            %d (backoff from %v, at most %v)\n", cfg.Retry.MaxRetries, cfg.Retry.InitialDelay, cfg.Retry.MaxDelay)
+	fmt.Printf("  rate limit         %s\n", rate(cfg.RateLimiter))
+	fmt.Printf("  circuit breaker    opens after %d failures, cooldown %v\n", cfg.CircuitBreaker.FailureThreshold, cfg.CircuitBreaker.Cooldown)
+	fmt.Printf("  in-flight cap      %s\n", inflight(cfg.Backpressure))
+
+	// The provider fails twice with 503, then answers: whether the call
+	// succeeds depends on AI_LIB_MAX_RETRIES.
+	srv.Script("gpt-4o", providertest.Unavailable(), providertest.Unavailable(), providertest.OK("Hello after two 503s"))
+	fmt.Println("\nA call to a provider that fails twice, then answers:")
+	start := time.Now()
+	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hello")}})
+	if err != nil {
+		fmt.Printf("  failed after %d requests in %v: %v\n", client.AttemptsOf(err), time.Since(start).Round(time.Millisecond), err)
+	} else {
+		fmt.Printf("  %q after %d requests in %v\n", resp.Content, resp.Attempts, time.Since(start).Round(time.Millisecond))
+	}
+	s := c.SignalsSnapshot()
+	fmt.Printf("  circuit now %s (%d consecutive failures)\n", s.CircuitState, s.ConsecutiveFailures)
+}
+
+func rate(l *resilience.RateLimiterConfig) string {
+	if l == nil || l.RequestsPerSecond == 0 || math.IsInf(l.RequestsPerSecond, 1) {
+		return "none (provider pauses are still honoured)"
+	}
+	return fmt.Sprintf("%g requests/s, burst %d", l.RequestsPerSecond, l.Burst)
+}
+
+func inflight(b *resilience.BackpressureConfig) string {
+	if b == nil || b.MaxInflight == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d", b.MaxInflight)
+}

@@ -1,0 +1,117 @@
+// Command streaming shows AiClient.Stream: text as it arrives, failures
+// before the first text retried out of sight, failures after it reported
+// with the partial text, and cancellation.
+//
+//	go run ./examples/streaming
+//
+// It runs offline against an embedded fault-injection provider
+// (client/providertest) speaking the Anthropic Messages stream format.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ailib-go/ailib/client"
+	"github.com/ailib-go/ailib/client/providertest"
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/resilience"
+)
+
+const model = "claude-3-5-haiku-latest"
+
+var words = strings.SplitAfter("Streams deliver an answer piece by piece, so a reader sees the first words long before the last ones are written.", " ")
+
+func main() {
+	srv := providertest.NewServer(providertest.WithKeepAlive(3)) // with ": ping" comments to ignore
+	defer srv.Close()
+
+	cfg := resilience.DefaultConfig()
+	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	c, err := client.NewBuilder().
+		Model("anthropic/" + model).
+		IgnoreEnvironment().
+		BaseURL(srv.URL() + "/v1").
+		APIKey("sk-ant-demo-0000000000").
+		Resilience(cfg).
+		StreamIdleTimeout(500 * time.Millisecond).
+		Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	base := providertest.Answer{Status: 200, Chunks: words, ChunkDelay: 30 * time.Millisecond}
+
+	fmt.Println("1. A healthy stream:")
+	srv.Script(model, base)
+	show(c, context.Background())
+
+	fmt.Println("\n2. The connection drops before any text: retried, the caller sees one clean stream.")
+	cut := base
+	cut.CutAfter = providertest.CutAtStart
+	srv.Script(model, cut, base)
+	show(c, context.Background())
+
+	fmt.Println("\n3. The connection drops after 6 pieces: no retry (text was already delivered);")
+	fmt.Println("   the error says so and the partial text stays available.")
+	cut.CutAfter = 6
+	srv.Script(model, cut)
+	show(c, context.Background())
+
+	fmt.Println("\n4. The provider sends `event: error` (overloaded) mid-stream:")
+	overloaded := base
+	overloaded.ErrorAfter = 4
+	srv.Script(model, overloaded)
+	show(c, context.Background())
+
+	fmt.Println("\n5. The caller's deadline (300ms) passes mid-stream:")
+	srv.Script(model, base)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	show(c, ctx)
+
+	fmt.Println("\n6. The provider slows to one piece a second; the idle timeout (500ms) ends the stream:")
+	srv.Script(model, providertest.Answer{Status: 200, Chunks: []string{"One ", "two ", "three."}, ChunkDelay: time.Second})
+	show(c, context.Background())
+}
+
+// show streams one answer and reports how it ended.
+func show(c *client.AiClient, ctx context.Context) {
+	start := time.Now()
+	s, err := c.Stream(ctx, client.ChatRequest{Messages: []client.Message{client.User("Tell me about streams.")}})
+	if err != nil {
+		fmt.Println("   failed before any text:", err)
+		return
+	}
+	defer s.Close()
+	fmt.Print("   ")
+	for s.Next() {
+		fmt.Print(s.Delta())
+	}
+	fmt.Println()
+	if err := s.Err(); err != nil {
+		var ae *aierrors.Error
+		errors.As(err, &ae)
+		fmt.Printf("   -> failed: %s (HTTP %d) after %d bytes of text: %v\n", ae.Code, ae.HTTPStatus, len(s.Text()), err)
+		if errors.Is(err, client.ErrStreamTruncated) {
+			fmt.Println("      errors.Is(err, client.ErrStreamTruncated) = true")
+		}
+		if errors.Is(err, client.ErrStreamIdle) {
+			fmt.Println("      errors.Is(err, client.ErrStreamIdle) = true")
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			fmt.Println("      errors.Is(err, context.DeadlineExceeded) = true: the caller's deadline, not the provider's fault")
+		}
+		return
+	}
+	n := fmt.Sprintf("%d requests", s.Attempts())
+	if s.Attempts() == 1 {
+		n = "1 request"
+	}
+	fmt.Printf("   -> complete in %v: %s, finish reason %q, usage %+v\n",
+		time.Since(start).Round(10*time.Millisecond), n, s.FinishReason(), s.Usage())
+}

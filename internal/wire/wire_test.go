@@ -1,0 +1,179 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ailib-go/ailib/internal/sse"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ptr[T any](v T) *T { return &v }
+
+func TestEncode(t *testing.T) {
+	msgs := []Message{{"system", "be brief"}, {"user", "hi"}, {"system", "be kind"}, {"assistant", "hello"}}
+	tests := []struct {
+		name string
+		f    Format
+		r    Request
+		want string
+	}{
+		{"openai minimal", OpenAI, Request{Model: "gpt-4o", Messages: msgs[1:2]},
+			`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`},
+		{"openai full", OpenAI, Request{Model: "m", Messages: msgs[1:2], MaxTokens: 5, Temperature: ptr(0.0), TopP: ptr(0.5), Stop: []string{"x"}, Stream: true},
+			`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":5,"temperature":0,"top_p":0.5,"stop":["x"],"stream":true}`},
+		{"openai max_completion_tokens", OpenAI, Request{Model: "m", Messages: msgs[1:2], MaxTokens: 7, MaxCompletionTokens: true},
+			`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":7}`},
+		{"anthropic system and default max_tokens", Anthropic, Request{Model: "claude", Messages: msgs, AnthropicMaxTokens: 4096},
+			`{"model":"claude","max_tokens":4096,"system":"be brief\n\nbe kind","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}`},
+		{"anthropic clamps temperature", Anthropic, Request{Model: "c", Messages: msgs[1:2], MaxTokens: 10, Temperature: ptr(1.5), Stop: []string{"END"}, Stream: true},
+			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"temperature":1,"stop_sequences":["END"],"stream":true}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Encode(tt.f, tt.r)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("Encode(%v, ...) = %s, %v; want %s", tt.f, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name       string
+		f          Format
+		body       string
+		want       Response
+		wantStatus int // APIError expected when > 0
+		malformed  bool
+	}{
+		{"openai", OpenAI, `{"id":"c1","model":"gpt-4o","choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`,
+			Response{ID: "c1", Model: "gpt-4o", Content: "Hi", FinishReason: "stop", Usage: Usage{3, 1, 4}}, 0, false},
+		{"openai null content", OpenAI, `{"choices":[{"message":{"content":null},"finish_reason":"tool_calls"}]}`,
+			Response{FinishReason: "tool_calls"}, 0, false},
+		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
+		{"openrouter numeric code", OpenAI, `{"error":{"message":"upstream","code":502}}`, Response{}, 502, false},
+		{"openai unknown error type", OpenAI, `{"error":{"message":"?"}}`, Response{}, 500, false},
+		{"openai no choices", OpenAI, `{"id":"x"}`, Response{}, 0, true},
+		{"openai html", OpenAI, `<html>hi</html>`, Response{}, 0, true},
+		{"anthropic", Anthropic, `{"id":"m1","type":"message","model":"claude","content":[{"type":"text","text":"Hel"},{"type":"tool_use"},{"type":"text","text":"lo"}],"stop_reason":"max_tokens","usage":{"input_tokens":5,"output_tokens":2}}`,
+			Response{ID: "m1", Model: "claude", Content: "Hello", FinishReason: "length", Usage: Usage{5, 2, 7}}, 0, false},
+		{"anthropic error in 200", Anthropic, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, Response{}, 529, false},
+		{"anthropic wrong type", Anthropic, `{"type":"completion"}`, Response{}, 0, true},
+		{"anthropic truncated", Anthropic, `{"type":"message","content":[`, Response{}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode(tt.f, []byte(tt.body))
+			var apiErr *APIError
+			switch {
+			case tt.wantStatus > 0:
+				if !errors.As(err, &apiErr) || apiErr.Status != tt.wantStatus || string(apiErr.Body) != tt.body {
+					t.Fatalf("Decode(%s) error = %#v; want APIError status %d", tt.body, err, tt.wantStatus)
+				}
+			case tt.malformed:
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("Decode(%s) error = %v; want ErrMalformed", tt.body, err)
+				}
+			default:
+				if err != nil || got != tt.want {
+					t.Fatalf("Decode(%s) = %+v, %v; want %+v", tt.body, got, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+type step struct {
+	typ, data string
+	kind      Kind
+	text      string
+	status    int // > 0: APIError with this status
+}
+
+func runStream(t *testing.T, f Format, steps []step) *StreamDecoder {
+	t.Helper()
+	d := NewStreamDecoder(f)
+	for i, s := range steps {
+		typ := s.typ
+		if typ == "" {
+			typ = "message"
+		}
+		c, err := d.Decode(sse.Event{Type: typ, Data: s.data})
+		if s.status > 0 {
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.Status != s.status {
+				t.Fatalf("step %d: Decode(%s) error = %v; want APIError %d", i, s.data, err, s.status)
+			}
+			continue
+		}
+		if err != nil || c.Kind != s.kind || c.Text != s.text {
+			t.Fatalf("step %d: Decode(%s) = %+v, %v; want kind %d text %q", i, s.data, c, err, s.kind, s.text)
+		}
+	}
+	return d
+}
+
+func TestStreamOpenAI(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"id":"c","model":"gpt","choices":[{"delta":{"role":"assistant","content":""}}]}`, kind: Skip},
+		{data: `{"choices":[{"delta":{"content":"Hel"}}]}`, kind: Content, text: "Hel"},
+		{data: `{"choices":[{"delta":{"content":"lo"}}]}`, kind: Content, text: "lo"},
+		{data: `{"choices":[{"delta":{},"finish_reason":"stop"}]}`, kind: Skip},
+		{data: `{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":2}}`, kind: Skip},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.FinishReason() != "stop" || d.Usage() != (Usage{2, 2, 4}) || d.Model() != "gpt" || d.ID() != "c" {
+		t.Errorf("metadata = %q %+v %q %q; want stop {2 2 4} gpt c", d.FinishReason(), d.Usage(), d.Model(), d.ID())
+	}
+	runStream(t, OpenAI, []step{
+		{data: `{"choices":[{"delta":{"content":"a"}}]}`, kind: Content, text: "a"},
+		{data: `{"error":{"message":"boom","type":"server_error"}}`, status: 500},
+	})
+	runStream(t, OpenAI, []step{{typ: "error", data: `{"message":"x","type":"overloaded_error"}`, status: 529}})
+	if _, err := NewStreamDecoder(OpenAI).Decode(sse.Event{Type: "message", Data: "nope"}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Decode(nope) error = %v; want ErrMalformed", err)
+	}
+}
+
+func TestStreamAnthropic(t *testing.T) {
+	d := runStream(t, Anthropic, []step{
+		{typ: "message_start", data: `{"type":"message_start","message":{"id":"m","model":"claude","usage":{"input_tokens":9,"output_tokens":1}}}`, kind: Skip},
+		{typ: "content_block_start", data: `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`, kind: Skip},
+		{typ: "ping", data: `{"type":"ping"}`, kind: Skip},
+		{typ: "content_block_delta", data: `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`, kind: Content, text: "Hi"},
+		{typ: "content_block_delta", data: `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}`, kind: Skip},
+		{typ: "content_block_stop", data: `{"type":"content_block_stop","index":0}`, kind: Skip},
+		{typ: "message_delta", data: `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}`, kind: Skip},
+		{typ: "some_future_event", data: `{}`, kind: Skip},
+		{typ: "message_stop", data: `{"type":"message_stop"}`, kind: Done},
+	})
+	if d.FinishReason() != "stop" || d.Usage() != (Usage{9, 3, 12}) || d.Model() != "claude" {
+		t.Errorf("metadata = %q %+v %q; want stop {9 3 12} claude", d.FinishReason(), d.Usage(), d.Model())
+	}
+	runStream(t, Anthropic, []step{
+		{typ: "error", data: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, status: 529},
+	})
+	// Without an event field the JSON type decides.
+	runStream(t, Anthropic, []step{
+		{data: `{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}`, kind: Content, text: "x"},
+		{data: `{"type":"message_stop"}`, kind: Done},
+	})
+}
+
+func TestAPIErrorText(t *testing.T) {
+	e := &APIError{Status: 429, Type: "rate_limit_error", Body: []byte(`{"error":{"message":"secret"}}`)}
+	if strings.Contains(e.Error(), "secret") {
+		t.Errorf("APIError.Error() = %q; must not contain the body", e.Error())
+	}
+	var v any
+	if json.Unmarshal(e.Body, &v) != nil || reflect.ValueOf(v).IsNil() {
+		t.Errorf("Body not JSON")
+	}
+}

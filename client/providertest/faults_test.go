@@ -218,7 +218,7 @@ func TestRateLimitAnthropic(t *testing.T) {
 			t.Errorf("first request: %d %v; want 200 with limit 1, remaining 0", st, h)
 		}
 		reset, err := time.Parse(time.RFC3339, h.Get("anthropic-ratelimit-requests-reset"))
-		if err != nil || reset.Sub(time.Now()) != 2*time.Second {
+		if err != nil || time.Until(reset) != 2*time.Second {
 			t.Errorf("anthropic-ratelimit-requests-reset = %q (%v); want now+2s", h.Get("anthropic-ratelimit-requests-reset"), err)
 		}
 		st, h, body := mustPost(t, c, u, anthropicBody("claude", false))

@@ -165,7 +165,7 @@ func TestAnthropicResetHeaderIsFuture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := reset.Sub(time.Now()); d != 90*time.Second {
+		if d := time.Until(reset); d != 90*time.Second {
 			t.Errorf("anthropic-ratelimit-requests-reset - now = %v; want 1m30s", d)
 		}
 	})

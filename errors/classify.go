@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ailib-go/ailib/internal/ratelimitheader"
 	"github.com/ailib-go/ailib/internal/redact"
 )
 
@@ -166,7 +167,7 @@ func statusCode(status int) StandardErrorCode {
 // amznErrorType returns the error type of an AWS answer from its
 // x-amzn-ErrorType header ("ThrottlingException:http://internal.amazon.com/...").
 func amznErrorType(h http.Header) string {
-	v := headerValue(h, "X-Amzn-Errortype")
+	v := ratelimitheader.Get(h, "X-Amzn-Errortype")
 	if i := strings.IndexByte(v, ':'); i >= 0 {
 		v = v[:i]
 	}
@@ -199,19 +200,19 @@ var requestIDHeaders = []string{
 
 func requestID(h http.Header, fromBody string) string {
 	for _, k := range requestIDHeaders {
-		if v := strings.TrimSpace(headerValue(h, k)); v != "" {
+		if v := strings.TrimSpace(ratelimitheader.Get(h, k)); v != "" {
 			return v
 		}
 	}
 	if fromBody != "" {
 		return fromBody
 	}
-	return strings.TrimSpace(headerValue(h, "Cf-Ray"))
+	return strings.TrimSpace(ratelimitheader.Get(h, "Cf-Ray"))
 }
 
 // shouldRetry reads x-should-retry: true|false; anything else is no verdict.
 func shouldRetry(h http.Header) *bool {
-	switch strings.ToLower(strings.TrimSpace(headerValue(h, "X-Should-Retry"))) {
+	switch strings.ToLower(strings.TrimSpace(ratelimitheader.Get(h, "X-Should-Retry"))) {
 	case "true":
 		t := true
 		return &t
@@ -220,20 +221,6 @@ func shouldRetry(h http.Header) *bool {
 		return &f
 	}
 	return nil
-}
-
-// headerValue returns the first value of key in h, matching the name
-// case-insensitively (hand-built maps may not use canonical keys).
-func headerValue(h http.Header, key string) string {
-	if vs := h[key]; len(vs) > 0 {
-		return vs[0]
-	}
-	for k, vs := range h {
-		if len(vs) > 0 && strings.EqualFold(k, key) {
-			return vs[0]
-		}
-	}
-	return ""
 }
 
 // cleanMessage scrubs credentials from s and bounds it to one line of at

@@ -84,7 +84,7 @@ func Parse(h http.Header, now time.Time) (l Limits, ok bool) {
 	// IETF draft, separate headers then the combined one.
 	ietf := newDim()
 	parseDim(&ietf, h, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset", parseDeltaSeconds, now)
-	if v := get(h, "Ratelimit"); v != "" {
+	if v := Get(h, "Ratelimit"); v != "" {
 		parseCombined(&ietf, v)
 	}
 	merge(&req, ietf)
@@ -108,14 +108,14 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if len(h) == 0 {
 		return 0, false
 	}
-	if v := get(h, "Retry-After-Ms"); v != "" {
+	if v := Get(h, "Retry-After-Ms"); v != "" {
 		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 			if d, ok := fromFloat(f, float64(time.Millisecond)); ok {
 				return d, true
 			}
 		}
 	}
-	v := strings.TrimSpace(get(h, "Retry-After"))
+	v := strings.TrimSpace(Get(h, "Retry-After"))
 	if v == "" {
 		return 0, false
 	}
@@ -156,19 +156,19 @@ func fromFloat(f, unit float64) (time.Duration, bool) {
 type resetParser func(s string, now time.Time) (time.Duration, bool)
 
 func parseDim(d *dimension, h http.Header, limitKey, remainingKey, resetKey string, reset resetParser, now time.Time) {
-	if v := get(h, limitKey); v != "" {
+	if v := Get(h, limitKey); v != "" {
 		d.seen = true
 		if n, ok := parseCount(v); ok {
 			d.limit = n
 		}
 	}
-	if v := get(h, remainingKey); v != "" {
+	if v := Get(h, remainingKey); v != "" {
 		d.seen = true
 		if n, ok := parseCount(v); ok {
 			d.remaining = n
 		}
 	}
-	if v := get(h, resetKey); v != "" {
+	if v := Get(h, resetKey); v != "" {
 		d.seen = true
 		if r, ok := reset(strings.TrimSpace(v), now); ok {
 			d.reset = r
@@ -352,9 +352,10 @@ func parseCombined(d *dimension, v string) {
 	}
 }
 
-// get returns the first value of key in h, matching the name
-// case-insensitively.
-func get(h http.Header, key string) string {
+// Get returns the first value of key in h, matching the name
+// case-insensitively: header maps built by hand (in tests, by proxies,
+// by SDKs) do not always use canonical keys, which http.Header.Get assumes.
+func Get(h http.Header, key string) string {
 	if vs := h[key]; len(vs) > 0 {
 		return vs[0]
 	}

@@ -246,9 +246,12 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 			e.hooks.OnRetry(RetryScheduled{Target: e.name, Attempt: attempt, Delay: delay, Err: err})
 		}
 		if e.logger != nil {
-			e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled",
-				slog.String("target", e.name), slog.Int("attempt", attempt),
-				slog.String("code", ae.Code.Code()), slog.Duration("delay", delay))
+			attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", attempt),
+				slog.String("code", ae.Code.Code()), slog.Duration("delay", delay)}
+			if ae.RequestID != "" {
+				attrs = append(attrs, slog.String("request_id", ae.RequestID))
+			}
+			e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled", attrs...)
 		}
 		if !sleepCtx(ctx, delay) {
 			return ctxError(ctx, e.name)
@@ -454,12 +457,15 @@ func (e *ResilientExecutor) attemptEnd(ctx context.Context, n int, err error, ae
 		e.hooks.OnAttemptEnd(AttemptEnd{Target: e.name, Attempt: n, Err: err, Duration: d})
 	}
 	if e.logger != nil && e.logger.Enabled(ctx, slog.LevelDebug) {
-		code := "ok"
+		code, requestID := "ok", ""
 		if ae != nil {
-			code = ae.Code.Code()
+			code, requestID = ae.Code.Code(), ae.RequestID
 		}
-		e.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: attempt",
-			slog.String("target", e.name), slog.Int("attempt", n),
-			slog.String("code", code), slog.Duration("duration", d))
+		attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", n),
+			slog.String("code", code), slog.Duration("duration", d)}
+		if requestID != "" {
+			attrs = append(attrs, slog.String("request_id", requestID))
+		}
+		e.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: attempt", attrs...)
 	}
 }

@@ -41,6 +41,25 @@ func BenchmarkExecute(b *testing.B) {
 	}
 }
 
+// BenchmarkExecuteConsecutiveOnly is BenchmarkExecute with the breaker's
+// consecutive rule alone: its success path skips the failure-rate window
+// (the cost of the window is the difference with BenchmarkExecute).
+func BenchmarkExecuteConsecutiveOnly(b *testing.B) {
+	cfg := benchConfig()
+	cfg.CircuitBreaker.Trip = TripOnConsecutive
+	e, err := NewResilientExecutor(cfg, WithName("bench/model"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Execute(ctx, okOp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkExecuteParallel is BenchmarkExecute from GOMAXPROCS goroutines
 // sharing one executor.
 func BenchmarkExecuteParallel(b *testing.B) {

@@ -73,11 +73,14 @@ func (o outcome) gobreakerErr() error {
 }
 
 // CircuitBreaker is a per-target circuit breaker built on
-// github.com/sony/gobreaker/v2. It opens after FailureThreshold consecutive
-// counted failures, rejects calls at once while open, turns half_open after
-// Cooldown, admits HalfOpenMaxRequests probes and rejects the rest at once,
-// closes after that many consecutive successes and opens again on one
-// counted failure. See [CircuitBreakerConfig] for what counts.
+// github.com/sony/gobreaker/v2. While closed it opens on its trip rules
+// (by default either FailureThreshold consecutive counted failures, or a
+// failure rate of at least FailureRateThreshold among at least MinRequests
+// counted attempts that ended in the last Window); it rejects calls at once
+// while open, turns half_open after Cooldown, admits HalfOpenMaxRequests
+// probes and rejects the rest at once, closes after that many consecutive
+// successes and opens again on one counted failure. See
+// [CircuitBreakerConfig] for what counts.
 //
 // State is computed from the clock whenever it is read, so [State] is
 // always current; no goroutine or timer runs in the background. The
@@ -93,6 +96,18 @@ type CircuitBreaker struct {
 	target           string
 	hooks            Hooks
 	logger           *slog.Logger
+
+	// The trip rules. threshold is 0 when the consecutive rule is off; win
+	// is nil when the failure-rate rule is off.
+	threshold   uint32
+	rate        float64 // FailureRateThreshold
+	minRequests int
+	win         *failureWindow
+
+	// lastAt is when the outcome being recorded ended (window time);
+	// written by isSuccessful and read by ReadyToTrip, both under
+	// gobreaker's mutex.
+	lastAt int64
 
 	// openUntil is the Unix time (ns) at which the current open period
 	// ends, 0 when not open. It lets an attempt fail fast (step 1) with one
@@ -137,7 +152,14 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 		hooks:            o.hooks,
 		logger:           o.logger,
 	}
-	threshold := uint32(orInt(cfg.FailureThreshold, DefaultFailureThreshold))
+	if cfg.Trip.consecutive() {
+		b.threshold = uint32(orInt(cfg.FailureThreshold, DefaultFailureThreshold))
+	}
+	if cfg.Trip.failureRate() {
+		b.rate = orFloat(cfg.FailureRateThreshold, DefaultFailureRateThreshold)
+		b.minRequests = max(orInt(cfg.MinRequests, DefaultMinRequests), 1)
+		b.win = newFailureWindow(orDuration(cfg.Window, DefaultWindow), time.Now())
+	}
 	// gobreaker turns half_open once now is strictly after
 	// openedAt+Timeout; one nanosecond less makes it half_open exactly at
 	// openedAt+Cooldown.
@@ -149,7 +171,7 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 		Name:          o.name,
 		MaxRequests:   b.maxProbes,
 		Timeout:       timeout,
-		ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
+		ReadyToTrip:   b.readyToTrip,
 		IsSuccessful:  b.isSuccessful,
 		IsExcluded:    func(err error) bool { return err == errIgnoredOutcome },
 		OnStateChange: b.onGobreakerChange,
@@ -160,16 +182,43 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 }
 
 // isSuccessful runs under gobreaker's mutex for every recorded (not
-// excluded) outcome, just before gobreaker applies it: a success while
-// closed resets the consecutive failures, a failure sets them.
+// excluded) outcome of the current state, just before gobreaker applies
+// it: a success while closed resets the consecutive failures, a failure
+// sets them. While closed, the outcome also goes into the failure-rate
+// window.
 func (b *CircuitBreaker) isSuccessful(err error) bool {
-	b.clean.Store(err == nil && b.closed.Load())
+	closed := b.closed.Load()
+	b.clean.Store(err == nil && closed)
+	if closed && b.win != nil {
+		b.lastAt = b.win.since()
+		b.win.add(b.lastAt, err != nil)
+	}
 	return err == nil
+}
+
+// readyToTrip is gobreaker's ReadyToTrip: it runs under gobreaker's mutex
+// after each counted failure while closed, that failure already counted.
+func (b *CircuitBreaker) readyToTrip(c gobreaker.Counts) bool {
+	if b.threshold > 0 && c.ConsecutiveFailures >= b.threshold {
+		return true
+	}
+	return b.win != nil && b.rateTrips(b.lastAt)
+}
+
+// rateTrips reports whether the window ending at t (window time) holds at
+// least minRequests counted attempts of which at least rate failed.
+func (b *CircuitBreaker) rateTrips(t int64) bool {
+	s, f := b.win.counts(t)
+	n := s + f
+	return n >= b.minRequests && float64(f)/float64(n) >= b.rate
 }
 
 // onGobreakerChange runs under gobreaker's mutex: it only records.
 func (b *CircuitBreaker) onGobreakerChange(_ string, from, to gobreaker.State) {
 	b.gen.Add(1)
+	if to == gobreaker.StateClosed && b.win != nil {
+		b.win.reset() // gobreaker clears its counts on every change; the window starts afresh when the circuit closes
+	}
 	b.closed.Store(to == gobreaker.StateClosed)
 	b.clean.Store(to == gobreaker.StateClosed) // a new state starts with cleared counts
 	if to == gobreaker.StateOpen {
@@ -241,6 +290,26 @@ func (b *CircuitBreaker) ConsecutiveFailures() int {
 		return 0
 	}
 	return int(b.cb.Counts().ConsecutiveFailures)
+}
+
+// FailureRate returns the share of counted failures among the counted
+// attempts that ended in the last Window while the circuit was closed, and
+// the number of those attempts; 0, 0 when there were none or the
+// failure-rate rule is off. The counts start empty each time the circuit
+// closes.
+func (b *CircuitBreaker) FailureRate() (rate float64, attempts int) {
+	return b.failureRateAt(time.Now())
+}
+
+func (b *CircuitBreaker) failureRateAt(now time.Time) (float64, int) {
+	if b == nil || b.win == nil {
+		return 0, 0
+	}
+	s, f := b.win.counts(b.win.at(now))
+	if s+f == 0 {
+		return 0, 0
+	}
+	return float64(f) / float64(s+f), s + f
 }
 
 // CooldownRemaining returns how long the circuit stays open; 0 when it is
@@ -325,15 +394,19 @@ func (b *CircuitBreaker) execute(fn func() outcome) (admitted bool) {
 
 // executeClean is execute while closed with no consecutive failure:
 // gobreaker would admit, and a success that finds the breaker still clean
-// would change nothing, so only other outcomes go to gobreaker. That is
-// the order gobreaker itself could have seen: the success recorded at the
-// moment clean was read.
+// would change nothing in gobreaker's counts, so only other outcomes go to
+// gobreaker. That is the order gobreaker itself could have seen: the
+// success recorded at the moment clean was read. Such a success still
+// counts in the failure-rate window, lock-free.
 func (b *CircuitBreaker) executeClean(fn func() outcome) bool {
 	gen := b.gen.Load()
 	o := outcomeFailure // if fn panics: gobreaker counts a panic as a failure
 	defer func() {
-		if o == outcomeFailure || (o == outcomeSuccess && !b.clean.Load()) {
+		switch {
+		case o == outcomeFailure || (o == outcomeSuccess && !b.clean.Load()):
 			b.recordLate(gen, o)
+		case o == outcomeSuccess && b.win != nil && b.gen.Load() == gen:
+			b.win.add(b.win.since(), false)
 		}
 	}()
 	o = fn()

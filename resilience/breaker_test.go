@@ -184,11 +184,13 @@ func TestCircuitBreakerStandalone(t *testing.T) {
 // The success fast path (skipping gobreaker while closed with no
 // consecutive failure) must be invisible: fed the same random sequence of
 // outcomes and pauses, the breaker matches a plain gobreaker step by step.
+// (Consecutive rule alone: gobreaker has no failure-rate rule to compare
+// with; TestBreakerMatchesReferenceModel covers that.)
 func TestBreakerMatchesGobreaker(t *testing.T) {
 	for seed := range uint64(20) {
 		synctest.Test(t, func(t *testing.T) {
 			const cooldown = 10 * time.Second
-			cfg := CircuitBreakerConfig{FailureThreshold: 3, Cooldown: cooldown, HalfOpenMaxRequests: 2}
+			cfg := CircuitBreakerConfig{Trip: TripOnConsecutive, FailureThreshold: 3, Cooldown: cooldown, HalfOpenMaxRequests: 2}
 			b, err := NewCircuitBreaker(cfg)
 			if err != nil {
 				t.Fatal(err)

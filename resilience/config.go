@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/ailib-go/ailib/internal/envconfig"
@@ -18,11 +19,66 @@ const (
 	DefaultBackoffMultiplier   = 2.0                    // growth of the computed delay per retry
 	DefaultJitter              = 0.2                    // randomization factor: delay ± 20 %
 	DefaultMaxRetryAfter       = 60 * time.Second       // longest provider Retry-After the executor sleeps for
-	DefaultFailureThreshold    = 5                      // consecutive counted failures that open the circuit
+	DefaultMaxPause            = 60 * time.Second       // longest limiter pause learned from a provider
 	DefaultCooldown            = 30 * time.Second       // open → half_open
 	DefaultHalfOpenMaxRequests = 1                      // probes admitted while half_open
-	DefaultMaxPause            = 60 * time.Second       // longest limiter pause learned from a provider
 )
+
+// Defaults of the circuit breaker's trip rules. The package doc ("Why
+// these breaker defaults") gives the arithmetic behind them: at a steady 30%
+// error rate, the chance that noise alone opens the circuit is below 4e-7
+// per attempt, while a provider that is fully down opens it on the 12th
+// failed attempt in a row (the third failed call with 3 retries).
+const (
+	DefaultFailureThreshold     = 12               // consecutive counted failures that open the circuit
+	DefaultFailureRateThreshold = 0.8              // share of failures in the window that opens the circuit
+	DefaultMinRequests          = 30               // counted attempts the window needs before its rate counts
+	DefaultWindow               = 30 * time.Second // how far back the failure rate looks
+)
+
+// MinWindow is the shortest CircuitBreakerConfig.Window accepted: the
+// window is kept in 10 buckets of at least a millisecond.
+const MinWindow = 10 * time.Millisecond
+
+// TripRule says what opens a closed circuit. The zero value, TripOnEither,
+// is the default.
+type TripRule uint8
+
+// Trip rules.
+const (
+	// TripOnEither opens the circuit as soon as either rule holds: the
+	// failure rate over the window, or FailureThreshold consecutive counted
+	// failures. The consecutive rule is then the fast path for a provider
+	// that is fully down; the rate rule catches a provider failing most,
+	// but not all, of the time.
+	TripOnEither TripRule = iota
+	// TripOnFailureRate opens the circuit only when, over the last Window,
+	// at least MinRequests counted attempts were recorded and at least
+	// FailureRateThreshold of them failed.
+	TripOnFailureRate
+	// TripOnConsecutive opens the circuit only after FailureThreshold
+	// consecutive counted failures (gobreaker's classic rule). Beware: at
+	// a small threshold, random errors open it by chance (see the package
+	// doc).
+	TripOnConsecutive
+)
+
+// String returns "either", "failure_rate" or "consecutive", the values of
+// AI_LIB_BREAKER_TRIP.
+func (r TripRule) String() string {
+	switch r {
+	case TripOnEither:
+		return "either"
+	case TripOnFailureRate:
+		return "failure_rate"
+	case TripOnConsecutive:
+		return "consecutive"
+	}
+	return "TripRule(" + strconv.Itoa(int(r)) + ")"
+}
+
+func (r TripRule) consecutive() bool { return r == TripOnEither || r == TripOnConsecutive }
+func (r TripRule) failureRate() bool { return r == TripOnEither || r == TripOnFailureRate }
 
 // RetryConfig configures retries of one call on one target. Delays come from
 // an exponential backoff (github.com/cenkalti/backoff/v4), one per call.
@@ -54,31 +110,56 @@ type RetryConfig struct {
 
 // RateLimiterConfig configures the per-target token bucket
 // (golang.org/x/time/rate). Every attempt, retries included, spends one
-// token. A non-nil RateLimiterConfig also makes the target learn from the
-// provider: "remaining 0 until reset" headers and 429 answers with a wait
-// pause the bucket until then.
+// token.
+//
+// A non-nil RateLimiterConfig also makes the target learn from the
+// provider, even with RequestsPerSecond 0: when its answers report a
+// request limit, the remaining requests and when the limit is fully
+// replenished (x-ratelimit-*-requests, anthropic-ratelimit-requests-*), a
+// second bucket adopts them (see [RateLimiter]); a 429 with a wait, or
+// "0 tokens remaining until reset", pauses the target until then. Each
+// attempt needs a token from both buckets, so the tighter limit wins. A
+// nil RateLimiterConfig turns all of this off.
 type RateLimiterConfig struct {
-	// RequestsPerSecond is the refill rate; 0 = no limit (the provider's
-	// pauses still apply). Never NaN, negative or infinite.
+	// RequestsPerSecond is the caller's refill rate; 0 = no limit of the
+	// caller's own (what the provider reports still applies). Never NaN,
+	// negative or infinite.
 	RequestsPerSecond float64
 	// Burst is the bucket size; 0 = one second's worth of tokens,
 	// ceil(RequestsPerSecond), at least 1.
 	Burst int
 	// MaxPause caps a pause learned from the provider; 0 = DefaultMaxPause.
 	MaxPause time.Duration
+	// LearnedLimitTTL is how long a limit learned from the provider stays
+	// in force after the last answer that reported it; then the bucket
+	// goes back to the caller's setting alone. 0 = three of the provider's
+	// windows (limit ÷ rate, the time the provider takes to refill from
+	// empty), at least DefaultLearnedLimitTTL.
+	LearnedLimitTTL time.Duration
 }
+
+// DefaultLearnedLimitTTL is the shortest time a learned provider limit
+// stays in force without being reported again (see
+// RateLimiterConfig.LearnedLimitTTL).
+const DefaultLearnedLimitTTL = 10 * time.Second
 
 // CircuitBreakerConfig configures the per-target circuit breaker
 // (github.com/sony/gobreaker/v2). Only provider-health failures count:
 // server_error, overloaded, timeout and transport failures (and
 // rate_limited when CountRateLimited is set). Client errors,
 // quota_exhausted, cancellation and anything that ends after the caller's
-// ctx is done are ignored. A success resets the count.
+// ctx is done are ignored: they are neither failures nor successes.
+//
+// Two rules can open a closed circuit, chosen by Trip (default: either):
+// FailureThreshold consecutive counted failures (a success resets the
+// count), or a failure rate of at least FailureRateThreshold among at
+// least MinRequests counted attempts that ended in the last Window.
 //
 // A zero field takes its default, except CountRateLimited.
 type CircuitBreakerConfig struct {
 	// FailureThreshold is the number of consecutive counted failures that
-	// open the circuit; 0 = DefaultFailureThreshold.
+	// open the circuit (with TripOnEither or TripOnConsecutive);
+	// 0 = DefaultFailureThreshold.
 	FailureThreshold int
 	// Cooldown is how long the circuit stays open before it turns
 	// half_open; 0 = DefaultCooldown.
@@ -90,6 +171,23 @@ type CircuitBreakerConfig struct {
 	HalfOpenMaxRequests int
 	// CountRateLimited makes rate_limited answers count as failures.
 	CountRateLimited bool
+	// Trip selects the rules that open the circuit; the zero value,
+	// TripOnEither, uses both.
+	Trip TripRule
+	// FailureRateThreshold is the share of counted failures among the
+	// counted attempts of the last Window at or above which the circuit
+	// opens (with TripOnEither or TripOnFailureRate), in (0, 1];
+	// 0 = DefaultFailureRateThreshold.
+	FailureRateThreshold float64
+	// MinRequests is the number of counted attempts (successes and counted
+	// failures) the last Window must hold before its failure rate can open
+	// the circuit; 0 = DefaultMinRequests.
+	MinRequests int
+	// Window is how far back the failure rate looks, at least MinWindow;
+	// 0 = DefaultWindow. It is kept in 10 buckets of Window/10, so an
+	// attempt counts from when it ends until between 0.9·Window and Window
+	// later. The counts start empty each time the circuit closes.
+	Window time.Duration
 }
 
 // BackpressureConfig configures the per-target in-flight limit
@@ -116,10 +214,12 @@ type ResilientConfig struct {
 
 // DefaultConfig returns the recommended configuration: 3 retries with
 // exponential backoff from 500ms (×2, jitter 0.2, at most 30s, provider
-// Retry-After honoured up to 60s); a circuit breaker opening after 5
-// consecutive counted failures, half_open after 30s with 1 probe; a rate
-// limiter with no rate limit that learns the provider's pauses; no
-// in-flight cap. Each call returns fresh members.
+// Retry-After honoured up to 60s); a circuit breaker opening after 12
+// consecutive counted failures or when at least 80% of at least 30
+// counted attempts in the last 30s failed, half_open after 30s with 1
+// probe; a rate limiter with no rate of its own that learns the
+// provider's limits and pauses; no in-flight cap. Each call returns fresh
+// members.
 func DefaultConfig() ResilientConfig {
 	return ResilientConfig{
 		Retry: &RetryConfig{
@@ -132,9 +232,13 @@ func DefaultConfig() ResilientConfig {
 		},
 		RateLimiter: &RateLimiterConfig{},
 		CircuitBreaker: &CircuitBreakerConfig{
-			FailureThreshold:    DefaultFailureThreshold,
-			Cooldown:            DefaultCooldown,
-			HalfOpenMaxRequests: DefaultHalfOpenMaxRequests,
+			FailureThreshold:     DefaultFailureThreshold,
+			Cooldown:             DefaultCooldown,
+			HalfOpenMaxRequests:  DefaultHalfOpenMaxRequests,
+			Trip:                 TripOnEither,
+			FailureRateThreshold: DefaultFailureRateThreshold,
+			MinRequests:          DefaultMinRequests,
+			Window:               DefaultWindow,
 		},
 	}
 }
@@ -203,6 +307,9 @@ func (c ResilientConfig) Validate() error {
 		if l.MaxPause < 0 {
 			bad("RateLimiter.MaxPause", l.MaxPause, "negative")
 		}
+		if l.LearnedLimitTTL < 0 {
+			bad("RateLimiter.LearnedLimitTTL", l.LearnedLimitTTL, "negative")
+		}
 	}
 	if b := c.CircuitBreaker; b != nil {
 		if b.FailureThreshold < 0 {
@@ -216,6 +323,20 @@ func (c ResilientConfig) Validate() error {
 		}
 		if int64(b.FailureThreshold) > math.MaxUint32 {
 			bad("CircuitBreaker.FailureThreshold", b.FailureThreshold, "above 4294967295")
+		}
+		if b.Trip > TripOnConsecutive {
+			bad("CircuitBreaker.Trip", b.Trip, "unknown trip rule")
+		}
+		if r := b.FailureRateThreshold; math.IsNaN(r) || r < 0 || r > 1 {
+			bad("CircuitBreaker.FailureRateThreshold", r, "must be in (0, 1] (0 = default)")
+		}
+		if b.MinRequests < 0 || int64(b.MinRequests) > math.MaxUint32 {
+			bad("CircuitBreaker.MinRequests", b.MinRequests, "must be in [0, 4294967295]")
+		}
+		if b.Window < 0 {
+			bad("CircuitBreaker.Window", b.Window, "negative")
+		} else if b.Window != 0 && b.Window < MinWindow {
+			bad("CircuitBreaker.Window", b.Window, "below MinWindow (10ms)")
 		}
 	}
 	if b := c.Backpressure; b != nil {
@@ -276,15 +397,29 @@ func OverlayEnv(cfg ResilientConfig) (ResilientConfig, error) {
 		}
 		cfg.Retry.MaxRetries = *env.MaxRetries
 	}
-	if env.BreakerFailureThreshold != nil || env.BreakerCooldown != nil {
+	if env.BreakerFailureThreshold != nil || env.BreakerCooldown != nil || env.BreakerTrip != nil ||
+		env.BreakerFailureRate != nil || env.BreakerMinRequests != nil || env.BreakerWindow != nil {
 		if cfg.CircuitBreaker == nil {
 			cfg.CircuitBreaker = def.CircuitBreaker
 		}
+		b := cfg.CircuitBreaker
 		if env.BreakerFailureThreshold != nil {
-			cfg.CircuitBreaker.FailureThreshold = *env.BreakerFailureThreshold
+			b.FailureThreshold = *env.BreakerFailureThreshold
 		}
 		if env.BreakerCooldown != nil {
-			cfg.CircuitBreaker.Cooldown = *env.BreakerCooldown
+			b.Cooldown = *env.BreakerCooldown
+		}
+		if env.BreakerTrip != nil {
+			b.Trip = parseTripRule(*env.BreakerTrip)
+		}
+		if env.BreakerFailureRate != nil {
+			b.FailureRateThreshold = *env.BreakerFailureRate
+		}
+		if env.BreakerMinRequests != nil {
+			b.MinRequests = *env.BreakerMinRequests
+		}
+		if env.BreakerWindow != nil {
+			b.Window = *env.BreakerWindow
 		}
 	}
 	if env.MaxInflight != nil || env.QueueTimeout != nil {
@@ -299,6 +434,16 @@ func OverlayEnv(cfg ResilientConfig) (ResilientConfig, error) {
 		}
 	}
 	return cfg, err
+}
+
+// parseTripRule maps a validated AI_LIB_BREAKER_TRIP value to its rule.
+func parseTripRule(s string) TripRule {
+	for r := TripOnEither; r <= TripOnConsecutive; r++ {
+		if r.String() == s {
+			return r
+		}
+	}
+	return TripOnEither
 }
 
 // prefixErrors adds the package prefix to each joined error.

@@ -14,9 +14,12 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatalf("DefaultConfig().Validate() = %v; want nil", err)
 	}
 	want := ResilientConfig{
-		Retry:          &RetryConfig{MaxRetries: 3, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, BackoffMultiplier: 2, Jitter: 0.2, MaxRetryAfter: time.Minute},
-		RateLimiter:    &RateLimiterConfig{},
-		CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 5, Cooldown: 30 * time.Second, HalfOpenMaxRequests: 1},
+		Retry:       &RetryConfig{MaxRetries: 3, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, BackoffMultiplier: 2, Jitter: 0.2, MaxRetryAfter: time.Minute},
+		RateLimiter: &RateLimiterConfig{},
+		// The breaker defaults changed deliberately with issue 10: 12 consecutive failures (was 5) or 80% of
+		// at least 30 attempts in 30s; see the package doc for why.
+		CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 12, Cooldown: 30 * time.Second, HalfOpenMaxRequests: 1,
+			Trip: TripOnEither, FailureRateThreshold: 0.8, MinRequests: 30, Window: 30 * time.Second},
 	}
 	if got, w := show(c), show(want); got != w {
 		t.Errorf("DefaultConfig() = %s; want %s", got, w)
@@ -29,10 +32,11 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := ResilientConfig{
-		Retry:          &RetryConfig{MaxRetries: -1, InitialDelay: -1, MaxDelay: -2, BackoffMultiplier: 0.5, Jitter: math.NaN(), MaxRetryAfter: -3},
-		RateLimiter:    &RateLimiterConfig{RequestsPerSecond: math.NaN(), Burst: -1, MaxPause: -1},
-		CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: -1, Cooldown: -1, HalfOpenMaxRequests: -1},
-		Backpressure:   &BackpressureConfig{MaxInflight: -1, QueueTimeout: -1},
+		Retry:       &RetryConfig{MaxRetries: -1, InitialDelay: -1, MaxDelay: -2, BackoffMultiplier: 0.5, Jitter: math.NaN(), MaxRetryAfter: -3},
+		RateLimiter: &RateLimiterConfig{RequestsPerSecond: math.NaN(), Burst: -1, MaxPause: -1, LearnedLimitTTL: -1},
+		CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: -1, Cooldown: -1, HalfOpenMaxRequests: -1,
+			Trip: 7, FailureRateThreshold: 1.5, MinRequests: -1, Window: -1},
+		Backpressure: &BackpressureConfig{MaxInflight: -1, QueueTimeout: -1},
 	}
 	err := c.Validate()
 	if err == nil {
@@ -43,6 +47,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"Retry.Jitter = NaN", "Retry.MaxRetryAfter = -3ns", "RateLimiter.RequestsPerSecond = NaN", "RateLimiter.Burst = -1",
 		"RateLimiter.MaxPause = -1ns", "CircuitBreaker.FailureThreshold = -1", "CircuitBreaker.Cooldown = -1ns",
 		"CircuitBreaker.HalfOpenMaxRequests = -1", "Backpressure.MaxInflight = -1", "Backpressure.QueueTimeout = -1ns",
+		"RateLimiter.LearnedLimitTTL = -1ns", "CircuitBreaker.Trip = TripRule(7)", "CircuitBreaker.FailureRateThreshold = 1.5",
+		"CircuitBreaker.MinRequests = -1", "CircuitBreaker.Window = -1ns",
 	} {
 		if !strings.Contains(err.Error(), "resilience: "+field) {
 			t.Errorf("Validate() = %q; want it to name %q", err, field)
@@ -58,6 +64,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"negative rps", ResilientConfig{RateLimiter: &RateLimiterConfig{RequestsPerSecond: -1}}, false},
 		{"jitter above 1", ResilientConfig{Retry: &RetryConfig{Jitter: 1.5}}, false},
 		{"initial above max", ResilientConfig{Retry: &RetryConfig{InitialDelay: time.Minute, MaxDelay: time.Second}}, false},
+		{"failure rate NaN", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{FailureRateThreshold: math.NaN()}}, false},
+		{"failure rate negative", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{FailureRateThreshold: -0.1}}, false},
+		{"failure rate 1", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{FailureRateThreshold: 1}}, true},
+		{"window below MinWindow", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{Window: 5 * time.Millisecond}}, false},
+		{"window MinWindow", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{Window: MinWindow}}, true},
+		{"every trip rule", ResilientConfig{CircuitBreaker: &CircuitBreakerConfig{Trip: TripOnConsecutive}}, true},
 		{"initial above default max", ResilientConfig{Retry: &RetryConfig{InitialDelay: time.Minute}}, false},
 		{"zero fields", ResilientConfig{Retry: &RetryConfig{}, RateLimiter: &RateLimiterConfig{}, CircuitBreaker: &CircuitBreakerConfig{}, Backpressure: &BackpressureConfig{}}, true},
 	}
@@ -100,6 +112,10 @@ func TestEnvironmentTuningIsRealAndStrict(t *testing.T) {
 		t.Setenv("AI_LIB_BREAKER_COOLDOWN_SECS", "1.5")
 		t.Setenv("AI_LIB_MAX_INFLIGHT", "16")
 		t.Setenv("AI_LIB_QUEUE_TIMEOUT_MS", "250")
+		t.Setenv("AI_LIB_BREAKER_TRIP", "consecutive")
+		t.Setenv("AI_LIB_BREAKER_FAILURE_RATE", "0.9")
+		t.Setenv("AI_LIB_BREAKER_MIN_REQUESTS", "50")
+		t.Setenv("AI_LIB_BREAKER_WINDOW_SECS", "60")
 		c, err := ConfigFromEnv()
 		if err != nil {
 			t.Fatalf("ConfigFromEnv() = %v; want nil error", err)
@@ -109,6 +125,10 @@ func TestEnvironmentTuningIsRealAndStrict(t *testing.T) {
 		want.Retry.MaxRetries = 0
 		want.CircuitBreaker.FailureThreshold = 9
 		want.CircuitBreaker.Cooldown = 1500 * time.Millisecond
+		want.CircuitBreaker.Trip = TripOnConsecutive
+		want.CircuitBreaker.FailureRateThreshold = 0.9
+		want.CircuitBreaker.MinRequests = 50
+		want.CircuitBreaker.Window = time.Minute
 		want.Backpressure = &BackpressureConfig{MaxInflight: 16, QueueTimeout: 250 * time.Millisecond}
 		if got, w := show(c), show(want); got != w {
 			t.Errorf("ConfigFromEnv() = %s; want %s", got, w)
@@ -170,6 +190,10 @@ func TestEnvironmentTuningIsRealAndStrict(t *testing.T) {
 		t.Setenv("AI_LIB_BREAKER_COOLDOWN_SECS", "0")
 		t.Setenv("AI_LIB_MAX_INFLIGHT", "NaN")
 		t.Setenv("AI_LIB_QUEUE_TIMEOUT_MS", "99999999999999999999")
+		t.Setenv("AI_LIB_BREAKER_TRIP", "sometimes")
+		t.Setenv("AI_LIB_BREAKER_FAILURE_RATE", "0")
+		t.Setenv("AI_LIB_BREAKER_MIN_REQUESTS", "-3")
+		t.Setenv("AI_LIB_BREAKER_WINDOW_SECS", "0")
 		_, err := ConfigFromEnv()
 		if err == nil {
 			t.Fatal("ConfigFromEnv() = nil error; want every problem")
@@ -182,13 +206,17 @@ func TestEnvironmentTuningIsRealAndStrict(t *testing.T) {
 			`resilience: AI_LIB_BREAKER_COOLDOWN_SECS="0": must be > 0`,
 			`resilience: AI_LIB_MAX_INFLIGHT="NaN": not an integer`,
 			`resilience: AI_LIB_QUEUE_TIMEOUT_MS="99999999999999999999": out of range`,
+			`resilience: AI_LIB_BREAKER_TRIP="sometimes": must be one of either, failure_rate, consecutive`,
+			`resilience: AI_LIB_BREAKER_FAILURE_RATE="0": must be > 0`,
+			`resilience: AI_LIB_BREAKER_MIN_REQUESTS="-3": out of range`,
+			`resilience: AI_LIB_BREAKER_WINDOW_SECS="0": out of range`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("ConfigFromEnv() error = %q; want it to contain %q", err, want)
 			}
 		}
-		if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 7 {
-			t.Errorf("joined errors = %d; want 7", n)
+		if n := len(err.(interface{ Unwrap() []error }).Unwrap()); n != 11 {
+			t.Errorf("joined errors = %d; want 11", n)
 		}
 	})
 	t.Run("rps NaN and Inf rejected", func(t *testing.T) {
@@ -199,6 +227,35 @@ func TestEnvironmentTuningIsRealAndStrict(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A breaker variable enables a nil breaker from the defaults.
+func TestOverlayEnvBreakerRule(t *testing.T) {
+	t.Setenv("AI_LIB_BREAKER_TRIP", "FAILURE_RATE")
+	c, err := OverlayEnv(ResilientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *DefaultConfig().CircuitBreaker
+	want.Trip = TripOnFailureRate
+	if c.CircuitBreaker == nil || *c.CircuitBreaker != want {
+		t.Errorf("OverlayEnv with AI_LIB_BREAKER_TRIP=FAILURE_RATE: breaker %+v; want %+v", c.CircuitBreaker, want)
+	}
+}
+
+func TestTripRuleString(t *testing.T) {
+	tests := []struct {
+		r    TripRule
+		want string
+	}{{TripOnEither, "either"}, {TripOnFailureRate, "failure_rate"}, {TripOnConsecutive, "consecutive"}, {TripRule(9), "TripRule(9)"}}
+	for _, tt := range tests {
+		if got := tt.r.String(); got != tt.want {
+			t.Errorf("TripRule(%d).String() = %q; want %q", uint8(tt.r), got, tt.want)
+		}
+		if tt.r <= TripOnConsecutive && parseTripRule(tt.want) != tt.r {
+			t.Errorf("parseTripRule(%q) = %v; want %v", tt.want, parseTripRule(tt.want), tt.r)
+		}
+	}
 }
 
 func TestSplitTarget(t *testing.T) {

@@ -13,8 +13,9 @@
 // attempt, retries included, goes through these steps in this order:
 //
 //  1. circuit open? fail fast, without waiting ([ErrCircuitOpen]);
-//  2. wait for a rate token, or for a pause the provider asked for; a wait
-//     that cannot finish before the ctx deadline fails at once
+//  2. wait for a rate token (from the caller's bucket and from the limit
+//     learned from the provider), or for a pause the provider asked for;
+//     a wait that cannot finish before the ctx deadline fails at once
 //     ([ErrRateLimitWait], RetryAfter set) and gives its reservation back;
 //  3. take an in-flight permit, waiting at most QueueTimeout
 //     ([ErrQueueFull]);
@@ -24,7 +25,9 @@
 //  6. release the permit (a DoStream success keeps it until done);
 //  7. classify the outcome into an [aierrors.StandardErrorCode];
 //  8. record it in the breaker and feed rate-limit information to the
-//     limiter.
+//     limiter (the caller's op passes each answer's headers to
+//     [ResilientExecutor.ObserveHeader]; a 429 with a wait pauses the
+//     target).
 //
 // Then, if the error is retryable and retries remain, the loop sleeps the
 // backoff holding nothing (no token, permit or probe slot) and starts
@@ -49,22 +52,27 @@
 // # Defaults
 //
 // [DefaultConfig] turns on retry, the circuit breaker and a learning rate
-// limiter without a rate limit:
+// limiter without a rate of its own:
 //
-//	Retry.MaxRetries                   3       (DefaultMaxRetries)
-//	Retry.InitialDelay                 500ms   (DefaultInitialDelay)
-//	Retry.MaxDelay                     30s     (DefaultMaxDelay)
-//	Retry.BackoffMultiplier            2       (DefaultBackoffMultiplier)
-//	Retry.Jitter                       0.2     (DefaultJitter)
-//	Retry.MaxRetryAfter                60s     (DefaultMaxRetryAfter)
-//	RateLimiter.RequestsPerSecond      0       no limit; provider pauses apply
-//	RateLimiter.Burst                  0       ceil(RequestsPerSecond), at least 1
-//	RateLimiter.MaxPause               60s     (DefaultMaxPause)
-//	CircuitBreaker.FailureThreshold    5       (DefaultFailureThreshold)
-//	CircuitBreaker.Cooldown            30s     (DefaultCooldown)
-//	CircuitBreaker.HalfOpenMaxRequests 1       (DefaultHalfOpenMaxRequests)
-//	CircuitBreaker.CountRateLimited    false
-//	Backpressure                       nil     no in-flight cap
+//	Retry.MaxRetries                    3       (DefaultMaxRetries)
+//	Retry.InitialDelay                  500ms   (DefaultInitialDelay)
+//	Retry.MaxDelay                      30s     (DefaultMaxDelay)
+//	Retry.BackoffMultiplier             2       (DefaultBackoffMultiplier)
+//	Retry.Jitter                        0.2     (DefaultJitter)
+//	Retry.MaxRetryAfter                 60s     (DefaultMaxRetryAfter)
+//	RateLimiter.RequestsPerSecond       0       none of the caller's; the provider's learned limit and pauses apply
+//	RateLimiter.Burst                   0       ceil(RequestsPerSecond), at least 1
+//	RateLimiter.MaxPause                60s     (DefaultMaxPause)
+//	RateLimiter.LearnedLimitTTL         0       3 provider windows, at least 10s (DefaultLearnedLimitTTL)
+//	CircuitBreaker.Trip                 either  (TripOnEither) the consecutive or the failure-rate rule
+//	CircuitBreaker.FailureThreshold     12      (DefaultFailureThreshold) consecutive counted failures
+//	CircuitBreaker.FailureRateThreshold 0.8     (DefaultFailureRateThreshold)
+//	CircuitBreaker.MinRequests          30      (DefaultMinRequests)
+//	CircuitBreaker.Window               30s     (DefaultWindow)
+//	CircuitBreaker.Cooldown             30s     (DefaultCooldown)
+//	CircuitBreaker.HalfOpenMaxRequests  1       (DefaultHalfOpenMaxRequests)
+//	CircuitBreaker.CountRateLimited     false
+//	Backpressure                        nil     no in-flight cap
 //
 // A nil member of [ResilientConfig] turns its pattern off. In a non-nil
 // member, a zero field takes its default, except where the field's doc says
@@ -81,18 +89,98 @@
 // example `resilience: AI_LIB_RPS="abc": not a number`; all problems are
 // reported together.
 //
-//	Variable                          Field                               Accepted
-//	AI_LIB_RPS                        RateLimiter.RequestsPerSecond       number in [0, 1e6]; 0 = no limit
-//	AI_LIB_BURST                      RateLimiter.Burst                   integer in [1, 1000000]
-//	AI_LIB_MAX_RETRIES                Retry.MaxRetries                    integer in [0, 100]
-//	AI_LIB_BREAKER_FAILURE_THRESHOLD  CircuitBreaker.FailureThreshold     integer in [1, 1000000]
-//	AI_LIB_BREAKER_COOLDOWN_SECS      CircuitBreaker.Cooldown             seconds, fraction allowed, in (0, 86400]
-//	AI_LIB_MAX_INFLIGHT               Backpressure.MaxInflight            integer in [0, 1000000]; 0 = no cap
-//	AI_LIB_QUEUE_TIMEOUT_MS           Backpressure.QueueTimeout           integer ms in [0, 3600000]; 0 = wait for ctx
+//	Variable                          Field                                Accepted
+//	AI_LIB_RPS                        RateLimiter.RequestsPerSecond        number in [0, 1e6]; 0 = no limit
+//	AI_LIB_BURST                      RateLimiter.Burst                    integer in [1, 1000000]
+//	AI_LIB_MAX_RETRIES                Retry.MaxRetries                     integer in [0, 100]
+//	AI_LIB_BREAKER_FAILURE_THRESHOLD  CircuitBreaker.FailureThreshold      integer in [1, 1000000]
+//	AI_LIB_BREAKER_COOLDOWN_SECS      CircuitBreaker.Cooldown              seconds, fraction allowed, in (0, 86400]
+//	AI_LIB_BREAKER_TRIP               CircuitBreaker.Trip                  either, failure_rate or consecutive (any case)
+//	AI_LIB_BREAKER_FAILURE_RATE       CircuitBreaker.FailureRateThreshold  number in (0, 1]
+//	AI_LIB_BREAKER_MIN_REQUESTS       CircuitBreaker.MinRequests           integer in [1, 1000000]
+//	AI_LIB_BREAKER_WINDOW_SECS        CircuitBreaker.Window                seconds, fraction allowed, in [0.01, 86400]
+//	AI_LIB_MAX_INFLIGHT               Backpressure.MaxInflight             integer in [0, 1000000]; 0 = no cap
+//	AI_LIB_QUEUE_TIMEOUT_MS           Backpressure.QueueTimeout            integer ms in [0, 3600000]; 0 = wait for ctx
 //
 // Precedence is: a config built in code, overlaid by the environment
 // (OverlayEnv), with DefaultConfig filling what neither sets. No variable
 // changes where requests are sent.
+//
+// # Why these breaker defaults
+//
+// A breaker must tell a provider that is down from one that fails at
+// random. Take a provider failing 30% of attempts at random, and 3 retries:
+// retries alone save 1-0.3⁴ = 99.2% of the calls, so opening the circuit
+// (every call then fails, or falls back, for a whole Cooldown) is wrong.
+//
+// A rule of k consecutive failures opens by chance at a rate of about
+// (1-p)·pᵏ per attempt (a run of k failures starting after a success). For
+// k = 5, gobreaker's and many libraries' default, that is 1.7e-3: one
+// chance trip every ~590 attempts, in 21% of runs of just 100 calls. It
+// takes k = 12 to bring it down to 0.7·0.3¹² = 3.7e-7 per attempt: at 1
+// attempt a second, one chance trip a month; at 10 a second, one every 3
+// days, which costs (at a 30s cooldown) about 0.01% of the time. Fewer
+// failures cannot do much better: a run of k failures is evidence of
+// (1/0.3)ᵏ against noise, and 12 is where that reaches a million. A
+// provider that is fully down still opens the circuit on the 12th failed
+// attempt in a row, whatever came before: the third failed call when
+// each call makes 4 attempts.
+//
+// The failure-rate rule catches a provider that fails most, but not all,
+// of the time: runs of 12 are rare even at 80% failures (one per ~73
+// attempts). It opens when at least FailureRateThreshold of at least
+// MinRequests counted attempts in the last Window failed. It is checked at
+// every counted failure, over a window holding n >= MinRequests attempts;
+// the chance that noise trips one check is largest for n near MinRequests:
+//
+//	rate, min attempts   P(noise at p=0.3 trips a check)
+//	0.6 over >= 10       9.9e-2  (a common choice)
+//	0.8 over >= 10       4.3e-3
+//	0.8 over >= 20       1.5e-5
+//	0.8 over >= 30       5.9e-8  (the default)
+//	0.7 over >= 50       1.5e-8
+//
+// With checks at the 30% of attempts that fail, the default adds at most
+// 1.8e-8 per attempt to the consecutive rule's 3.7e-7. At a true failure
+// rate of 80%, a check over 30 attempts trips with probability 0.64, so
+// such a provider opens the circuit within a few failures once the window
+// holds 30 attempts (with a 30s window: from 1 attempt a second).
+//
+// In short, with the defaults (TripOnEither), a provider that is fully
+// down opens the circuit within 12 attempts; one failing 80% of the time,
+// within about 30 at 1 attempt a second or more (below that, after about 73
+// on average, by the consecutive rule); random errors at 30% practically
+// never. With the
+// failure rate alone (TripOnFailureRate), a provider going fully down after
+// a quiet spell opens it at attempt MinRequests (30); after S successes
+// still in the window, it needs 4·S failures (FailureRateThreshold/(1 -
+// FailureRateThreshold)), or waits at most Window for them to leave. With
+// the consecutive rule alone (TripOnConsecutive), the behaviour is
+// gobreaker's classic one; keep FailureThreshold high.
+//
+// # Learning the provider's limit
+//
+// Providers say what they allow in every answer: OpenAI in
+// x-ratelimit-{limit,remaining,reset}-requests, Anthropic in
+// anthropic-ratelimit-requests-{limit,remaining,reset}. The limit L is a
+// token bucket that refills continuously; reset is when it will be full
+// again. With a non-nil RateLimiterConfig, even without a rate of its own,
+// the target adopts it: a learned bucket of L tokens, refilling at
+// (L - remaining)/reset per second (the tightest such estimate among the
+// answers with the most requests used, as providers floor remaining), its
+// tokens brought down to the reported remaining by every answer (never up:
+// requests sent since the provider counted are not in the number). Each
+// attempt takes a token from the caller's bucket and the learned one, so
+// the tighter limit wins. The learned limit is dropped when no answer has
+// reported it for LearnedLimitTTL. A 429 with a wait pauses the target
+// until then and drains its buckets, so that when the pause ends the
+// attempts that waited go one at a time at the rate. Against a provider
+// capped at 10 requests a second and 20 calls a second of demand, the
+// target keeps to 10 a second with almost no 429s after the first answer;
+// calls that cannot get a turn before their deadline fail at once with a
+// local rate_limited error carrying RetryAfter. [SignalsSnapshot] shows the
+// configured limit (RateLimit), the learned one (LearnedRateLimit,
+// LearnedBurst) and the provider's last report (Provider).
 //
 // # Observability
 //

@@ -133,8 +133,12 @@ func (e *ResilientExecutor) Backpressure() *Backpressure {
 
 // ObserveHeader feeds the provider's rate-limit headers of any answer
 // (success or error) to the target's limiter: the limits become visible in
-// [ResilientExecutor.Signals], and "0 remaining until reset" pauses the
-// bucket until the reset (when the rate limiter is enabled).
+// [ResilientExecutor.Signals] and, when the rate limiter is enabled (even
+// without a rate of its own), the reported request limit, remaining
+// requests and reset time become the learned bucket that paces attempts
+// (see [RateLimiter]); "0 tokens remaining until reset" pauses the target
+// until the reset. Call it for every answer, before returning its error
+// from op.
 func (e *ResilientExecutor) ObserveHeader(h http.Header) {
 	if e == nil {
 		return

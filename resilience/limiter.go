@@ -78,21 +78,39 @@ func (r *limitsRecord) observe(h http.Header, now time.Time) (ratelimitheader.Li
 }
 
 // RateLimiter is a per-target token bucket (golang.org/x/time/rate) that
-// also learns from the provider: a "remaining 0 until reset" header seen by
-// [RateLimiter.ObserveHeader], or a 429 with a wait ([RateLimiter.Pause]),
-// pauses the bucket until then (at most MaxPause). Every wait is
-// ctx-aware and is never started when it cannot finish before the ctx
-// deadline.
+// also learns from the provider. Every attempt takes a token from each of:
+//
+//   - the caller's bucket, RequestsPerSecond with Burst (none when
+//     RequestsPerSecond is 0);
+//   - the learned bucket, when the provider's answers (seen by
+//     [RateLimiter.ObserveHeader]) report a request limit L, the requests R
+//     remaining and the time T until the limit is fully replenished: it
+//     holds L tokens, refills at the provider's rate, estimated as (L-R)/T
+//     (OpenAI and Anthropic replenish continuously), and each answer brings
+//     its tokens down to R. It goes away when no answer has reported the
+//     limit for LearnedLimitTTL, leaving the caller's bucket alone.
+//
+// So the tighter of the two limits wins, and a target with no rate of its
+// own still keeps to the provider's. Besides, a 429 with a wait
+// ([RateLimiter.Pause]), or "0 tokens remaining until reset" (or
+// "0 requests remaining until reset" when the limit is not reported),
+// pauses the target until then (at most MaxPause), leaving at most one
+// token in each bucket when the pause ends.
+//
+// Every wait is ctx-aware and is never started when it cannot finish before
+// the ctx deadline: the attempt then fails at once with a RateLimited
+// *aierrors.Error wrapping [ErrRateLimitWait], RetryAfter the wait needed.
 //
 // A RateLimiter is safe for concurrent use. A nil *RateLimiter admits
 // everything at once.
 type RateLimiter struct {
-	lim      *rate.Limiter // nil when RequestsPerSecond is 0: no token limit
+	lim      *rate.Limiter // nil when RequestsPerSecond is 0: no token limit of the caller's
 	maxPause time.Duration
 	target   string
 	hooks    Hooks
 	logger   *slog.Logger
 	limits   *limitsRecord
+	learned  learnedBucket
 
 	// pausedUntil is the Unix time (ns) before which no attempt may start,
 	// as the provider asked; 0 when never paused. It only moves forward.
@@ -117,6 +135,7 @@ func newRateLimiter(cfg RateLimiterConfig, o options) *RateLimiter {
 		logger:   o.logger,
 		limits:   newLimitsRecord(),
 	}
+	l.learned.fixedTTL = cfg.LearnedLimitTTL
 	if cfg.RequestsPerSecond > 0 {
 		burst := cfg.Burst
 		if burst == 0 {
@@ -127,8 +146,8 @@ func newRateLimiter(cfg RateLimiterConfig, o options) *RateLimiter {
 	return l
 }
 
-// Limit returns the configured rate in requests per second; +Inf when
-// there is no token limit.
+// Limit returns the caller's configured rate in requests per second; +Inf
+// when there is none. See [RateLimiter.LearnedLimit] for the provider's.
 func (l *RateLimiter) Limit() float64 {
 	if l == nil || l.lim == nil {
 		return math.Inf(1)
@@ -136,7 +155,8 @@ func (l *RateLimiter) Limit() float64 {
 	return float64(l.lim.Limit())
 }
 
-// Burst returns the bucket size; 0 when there is no token limit.
+// Burst returns the caller's bucket size; 0 when there is no configured
+// rate.
 func (l *RateLimiter) Burst() int {
 	if l == nil || l.lim == nil {
 		return 0
@@ -144,17 +164,36 @@ func (l *RateLimiter) Burst() int {
 	return l.lim.Burst()
 }
 
-// Tokens returns the tokens available now (+Inf when there is no token
-// limit). It does not consume any and ignores pauses (see PausedFor).
+// LearnedLimit returns the request rate (per second) and bucket size
+// learned from the provider's headers; +Inf and 0 when none is in force.
+func (l *RateLimiter) LearnedLimit() (rps float64, burst int) {
+	if l == nil {
+		return math.Inf(1), 0
+	}
+	rps, burst, _ = l.learned.state(time.Now())
+	return rps, burst
+}
+
+// Tokens returns the tokens an attempt could use now: the fewer of the
+// caller's bucket and the learned one (+Inf when neither limits). It does
+// not consume any and ignores pauses (see PausedFor).
 func (l *RateLimiter) Tokens() float64 {
 	return l.tokensAt(time.Now())
 }
 
 func (l *RateLimiter) tokensAt(now time.Time) float64 {
-	if l == nil || l.lim == nil {
+	if l == nil {
 		return math.Inf(1)
 	}
-	return l.lim.TokensAt(now)
+	t := math.Inf(1)
+	if l.lim != nil {
+		t = l.lim.TokensAt(now)
+	}
+	if l.learned.active.Load() {
+		_, _, lt := l.learned.state(now)
+		t = math.Min(t, lt)
+	}
+	return t
 }
 
 // PausedFor returns how long the provider's pause still lasts; 0 when not
@@ -173,30 +212,46 @@ func (l *RateLimiter) pausedAt(now time.Time) time.Duration {
 	return 0
 }
 
-// Pause stops admitting attempts for d (capped by MaxPause). A pause never
-// shortens an earlier, longer one. The executor calls it for a 429 with a
-// Retry-After.
+// Pause stops admitting attempts for d (capped by MaxPause) and drains
+// the buckets: when the pause ends, each holds at most one token, so the
+// attempts that waited go one at a time at the rate, instead of all at
+// once. A pause never shortens an earlier, longer one. The executor calls
+// it for a 429 with a Retry-After.
 func (l *RateLimiter) Pause(d time.Duration) {
 	if l == nil || d <= 0 {
 		return
 	}
-	l.pauseUntil(time.Now().Add(min(d, l.maxPause)))
+	now := time.Now()
+	l.pauseUntil(now, now.Add(min(d, l.maxPause)))
 }
 
-func (l *RateLimiter) pauseUntil(t time.Time) {
+func (l *RateLimiter) pauseUntil(now, t time.Time) {
 	until := t.UnixNano()
 	for {
 		cur := l.pausedUntil.Load()
-		if cur >= until || l.pausedUntil.CompareAndSwap(cur, until) {
+		if cur >= until {
 			return
 		}
+		if l.pausedUntil.CompareAndSwap(cur, until) {
+			break
+		}
 	}
+	if l.lim != nil {
+		// Leave 1 token (and a fraction) at t: reserve the rest at t.
+		if n := int(l.lim.TokensAt(t)) - 1; n > 0 {
+			l.lim.ReserveN(t, n)
+		}
+	}
+	l.learned.drainUntil(now, t)
 }
 
 // ObserveHeader feeds the rate-limit headers of a provider answer (success
 // or error) to the limiter: the reported limits become visible in
-// [RateLimiter.ProviderLimits], and "0 requests (or tokens) remaining until
-// reset" pauses the bucket until the reset.
+// [RateLimiter.ProviderLimits], a reported request limit with its
+// remaining requests and reset time tunes the learned bucket, and
+// "0 tokens remaining until reset" pauses the target until the reset (as
+// does "0 requests remaining until reset" when no limit is reported to
+// learn a rate from).
 func (l *RateLimiter) ObserveHeader(h http.Header) {
 	if l == nil {
 		return
@@ -209,19 +264,24 @@ func (l *RateLimiter) ObserveHeader(h http.Header) {
 	l.learn(pl, now)
 }
 
-// learn applies what the provider said to the bucket. Today that is the
-// pause on exhaustion; adopting the provider's rate itself (SetLimit from
-// RequestsLimit and the window) belongs here too (issue #10).
+// learn applies what the provider said: the request limit goes to the
+// learned bucket; exhaustion it cannot pace by pauses the target.
 func (l *RateLimiter) learn(pl ratelimitheader.Limits, now time.Time) {
+	paced := false
+	if pl.RequestsRemaining >= 0 {
+		paced = l.learned.observe(now, pl.RequestsLimit, pl.RequestsRemaining, pl.RequestsReset)
+	}
 	var wait time.Duration
-	if pl.RequestsExhausted() && pl.RequestsReset > 0 {
+	if pl.RequestsExhausted() && pl.RequestsReset > 0 && !paced {
+		// The reset is when the limit is fully replenished; without a rate
+		// to tell when the next request is allowed, wait for it.
 		wait = pl.RequestsReset
 	}
 	if pl.TokensExhausted() && pl.TokensReset > wait {
 		wait = pl.TokensReset
 	}
 	if wait > 0 {
-		l.pauseUntil(now.Add(min(wait, l.maxPause)))
+		l.pauseUntil(now, now.Add(min(wait, l.maxPause)))
 	}
 }
 
@@ -242,11 +302,7 @@ func (l *RateLimiter) Preflight() *aierrors.Error {
 	}
 	now := time.Now()
 	wait := l.pausedAt(now)
-	if l.lim != nil {
-		if tokens := l.lim.TokensAt(now.Add(wait)); tokens < 1 {
-			wait += durationForTokens(float64(l.lim.Limit()), 1-tokens)
-		}
-	}
+	wait += l.tokenWait(now, now.Add(wait), false, false)
 	if wait > 0 {
 		return rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, wait, "no rate token available now")
 	}
@@ -275,51 +331,102 @@ func (l *RateLimiter) targetName() string {
 	return l.target
 }
 
+// tokenWait estimates how long after t (now or later) a token is available
+// from each bucket an attempt still needs, taking none.
+func (l *RateLimiter) tokenWait(now, t time.Time, haveCfg, haveLearned bool) time.Duration {
+	var d time.Duration
+	if !haveCfg && l.lim != nil {
+		if tokens := l.lim.TokensAt(t); tokens < 1 {
+			d = durationForTokens(float64(l.lim.Limit()), 1-tokens)
+		}
+	}
+	if !haveLearned && l.learned.active.Load() {
+		d = max(d, l.learned.wait(now, t))
+	}
+	return d
+}
+
 // wait is step 2 of an attempt; the fast path neither allocates nor reads
 // the clock (now is the attempt's).
 func (l *RateLimiter) wait(ctx context.Context, now time.Time) *aierrors.Error {
 	if l == nil {
 		return nil
 	}
-	if l.pausedUntil.Load() <= now.UnixNano() && (l.lim == nil || l.lim.AllowN(now, 1)) {
+	if l.pausedUntil.Load() > now.UnixNano() {
+		return l.waitSlow(ctx, l.lim == nil)
+	}
+	haveCfg := l.lim == nil || l.lim.AllowN(now, 1)
+	if haveCfg && (!l.learned.active.Load() || l.learned.allow(now)) {
 		return nil
 	}
-	return l.waitSlow(ctx)
+	return l.waitSlow(ctx, haveCfg)
 }
 
-func (l *RateLimiter) waitSlow(ctx context.Context) *aierrors.Error {
-	haveToken := false
+// waitSlow waits for a provider pause to end and for a token from each
+// bucket (haveCfg: the caller's bucket already gave one), in that order,
+// checking again after every sleep. A wait that cannot end before the ctx
+// deadline is refused at once, with RetryAfter the whole wait still needed,
+// and gives back what it can.
+func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Error {
+	haveCfg = haveCfg || l.lim == nil
+	haveLearned := false
+	giveBack := func() {
+		if haveLearned {
+			l.learned.cancel()
+		}
+	}
 	for {
 		now := time.Now()
 		deadline, hasDeadline := ctx.Deadline()
 		if pause := l.pausedAt(now); pause > 0 {
-			if hasDeadline && !now.Add(pause).Before(deadline) {
-				return l.reject(pause, "provider rate limit pause exceeds the deadline")
+			if need := pause + l.tokenWait(now, now.Add(pause), haveCfg, haveLearned); hasDeadline && !now.Add(need).Before(deadline) {
+				giveBack()
+				return l.reject(need, "provider rate limit pause exceeds the deadline")
 			}
 			if err := l.sleep(ctx, pause); err != nil {
+				giveBack()
 				return err
 			}
 			continue // the pause may have been extended meanwhile
 		}
-		if haveToken || l.lim == nil {
-			return nil
-		}
-		r := l.lim.ReserveN(now, 1)
-		if !r.OK() { // cannot happen: burst >= 1
-			return l.reject(0, "rate limiter admits no request")
-		}
-		d := r.DelayFrom(now)
-		if d > 0 {
-			if hasDeadline && !now.Add(d).Before(deadline) {
+		if !haveCfg {
+			r := l.lim.ReserveN(now, 1)
+			if !r.OK() { // cannot happen: burst >= 1
+				giveBack()
+				return l.reject(0, "rate limiter admits no request")
+			}
+			d := r.DelayFrom(now)
+			need := max(d, l.tokenWait(now, now, true, haveLearned))
+			if need > 0 && hasDeadline && !now.Add(need).Before(deadline) {
 				r.CancelAt(now)
-				return l.reject(d, "rate limit wait exceeds the deadline")
+				giveBack()
+				return l.reject(need, "rate limit wait exceeds the deadline")
 			}
-			if err := l.sleep(ctx, d); err != nil {
-				r.Cancel()
-				return err
+			if d > 0 {
+				if err := l.sleep(ctx, d); err != nil {
+					r.Cancel()
+					giveBack()
+					return err
+				}
 			}
+			haveCfg = true
+			continue
 		}
-		haveToken = true
+		if !haveLearned && l.learned.active.Load() {
+			d, ok := l.learned.reserve(now, deadline, hasDeadline)
+			if !ok {
+				return l.reject(d, "provider rate limit wait exceeds the deadline")
+			}
+			haveLearned = true
+			if d > 0 {
+				if err := l.sleep(ctx, d); err != nil {
+					giveBack()
+					return err
+				}
+			}
+			continue // a pause may have started meanwhile
+		}
+		return nil
 	}
 }
 

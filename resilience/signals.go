@@ -16,16 +16,23 @@ type SignalsSnapshot struct {
 	CooldownRemaining   time.Duration // until open turns half_open; 0 when not open
 	CurrentInflight     int           // attempts holding a permit (streams until done)
 	MaxInflight         int           // 0 when unlimited
-	RateRemaining       float64       // tokens available now; +Inf when unlimited
+	RateRemaining       float64       // tokens an attempt could use now (the fewer of both buckets); +Inf when unlimited
 	RateLimit           float64       // configured requests per second; +Inf when unlimited
 	RatePausedFor       time.Duration // what is left of a pause the provider asked for
 	Provider            ProviderLimits
+
+	// Added with the failure-rate rule and the learning limiter.
+
+	FailureRate      float64 // counted failures / counted attempts in the breaker's window; 0 when none or the rule is off
+	WindowAttempts   int     // counted attempts in the breaker's window
+	LearnedRateLimit float64 // requests per second learned from the provider's headers; +Inf when none is in force
+	LearnedBurst     int     // the provider's request limit, the learned bucket's size; 0 when none is in force
 }
 
 // Signals returns the target's live state, computed from the clock.
 func (e *ResilientExecutor) Signals() SignalsSnapshot {
 	if e == nil {
-		return SignalsSnapshot{RateRemaining: math.Inf(1), RateLimit: math.Inf(1), Provider: unknownLimits()}
+		return SignalsSnapshot{RateRemaining: math.Inf(1), RateLimit: math.Inf(1), LearnedRateLimit: math.Inf(1), Provider: unknownLimits()}
 	}
 	now := time.Now()
 	s := SignalsSnapshot{
@@ -37,9 +44,14 @@ func (e *ResilientExecutor) Signals() SignalsSnapshot {
 		RatePausedFor:   e.limiter.pausedAt(now),
 		Provider:        e.limits.get(),
 	}
+	s.LearnedRateLimit, s.LearnedBurst = math.Inf(1), 0
+	if e.limiter != nil {
+		s.LearnedRateLimit, s.LearnedBurst, _ = e.limiter.learned.state(now)
+	}
 	if b := e.breaker; b != nil {
 		s.CircuitState = b.State()
 		s.ConsecutiveFailures = b.ConsecutiveFailures()
+		s.FailureRate, s.WindowAttempts = b.failureRateAt(now)
 		if s.CircuitState == StateOpen {
 			s.CooldownRemaining = b.cooldownAt(now)
 		}

@@ -17,9 +17,16 @@ const (
 	MaxRetries              = "AI_LIB_MAX_RETRIES"
 	BreakerFailureThreshold = "AI_LIB_BREAKER_FAILURE_THRESHOLD"
 	BreakerCooldownSecs     = "AI_LIB_BREAKER_COOLDOWN_SECS"
+	BreakerTrip             = "AI_LIB_BREAKER_TRIP"
+	BreakerFailureRate      = "AI_LIB_BREAKER_FAILURE_RATE"
+	BreakerMinRequests      = "AI_LIB_BREAKER_MIN_REQUESTS"
+	BreakerWindowSecs       = "AI_LIB_BREAKER_WINDOW_SECS"
 	MaxInflight             = "AI_LIB_MAX_INFLIGHT"
 	QueueTimeoutMS          = "AI_LIB_QUEUE_TIMEOUT_MS"
 )
+
+// Values accepted by AI_LIB_BREAKER_TRIP.
+var BreakerTripValues = []string{"either", "failure_rate", "consecutive"}
 
 // Ranges accepted for each variable (inclusive).
 const (
@@ -28,12 +35,19 @@ const (
 	MaxMaxRetries       = 100
 	MaxFailureThreshold = 1_000_000
 	MaxCooldownSecs     = 86_400 // one day
+	MaxMinRequests      = 1_000_000
+	MinWindowSecs       = 0.01   // the window is kept in 10 buckets of at least 1ms
+	MaxWindowSecs       = 86_400 // one day
 	MaxMaxInflight      = 1_000_000
 	MaxQueueTimeoutMS   = 3_600_000 // one hour
 )
 
 // Names lists every variable this package reads, in documentation order.
-var Names = []string{RPS, Burst, MaxRetries, BreakerFailureThreshold, BreakerCooldownSecs, MaxInflight, QueueTimeoutMS}
+var Names = []string{
+	RPS, Burst, MaxRetries, BreakerFailureThreshold, BreakerCooldownSecs,
+	BreakerTrip, BreakerFailureRate, BreakerMinRequests, BreakerWindowSecs,
+	MaxInflight, QueueTimeoutMS,
+}
 
 // LookupFunc reads one variable, like [os.LookupEnv].
 type LookupFunc func(name string) (string, bool)
@@ -67,6 +81,10 @@ type Resilience struct {
 	MaxRetries              *int           // AI_LIB_MAX_RETRIES
 	BreakerFailureThreshold *int           // AI_LIB_BREAKER_FAILURE_THRESHOLD
 	BreakerCooldown         *time.Duration // AI_LIB_BREAKER_COOLDOWN_SECS
+	BreakerTrip             *string        // AI_LIB_BREAKER_TRIP, one of BreakerTripValues
+	BreakerFailureRate      *float64       // AI_LIB_BREAKER_FAILURE_RATE, in (0, 1]
+	BreakerMinRequests      *int           // AI_LIB_BREAKER_MIN_REQUESTS
+	BreakerWindow           *time.Duration // AI_LIB_BREAKER_WINDOW_SECS
 	MaxInflight             *int           // AI_LIB_MAX_INFLIGHT, 0 = no limit
 	QueueTimeout            *time.Duration // AI_LIB_QUEUE_TIMEOUT_MS, 0 = wait for ctx
 }
@@ -91,6 +109,19 @@ func ReadResilience(lookup LookupFunc) (Resilience, error) {
 			d := time.Duration(*secs * float64(time.Second))
 			out.BreakerCooldown = &d
 		}
+	}
+	out.BreakerTrip = r.oneOf(BreakerTrip, BreakerTripValues)
+	if f := r.float(BreakerFailureRate, 0, 1); f != nil {
+		if *f == 0 {
+			r.fail(BreakerFailureRate, "0", "must be > 0")
+		} else {
+			out.BreakerFailureRate = f
+		}
+	}
+	out.BreakerMinRequests = r.int(BreakerMinRequests, 1, MaxMinRequests)
+	if secs := r.float(BreakerWindowSecs, MinWindowSecs, MaxWindowSecs); secs != nil {
+		d := time.Duration(*secs * float64(time.Second))
+		out.BreakerWindow = &d
 	}
 	out.MaxInflight = r.int(MaxInflight, 0, MaxMaxInflight)
 	if ms := r.int(QueueTimeoutMS, 0, MaxQueueTimeoutMS); ms != nil {
@@ -147,4 +178,20 @@ func (r *reader) int(name string, lo, hi int) *int {
 		return nil
 	}
 	return &n
+}
+
+// oneOf reads a variable that must be one of values (compared without
+// regard to case).
+func (r *reader) oneOf(name string, values []string) *string {
+	v, ok := r.get(name)
+	if !ok {
+		return nil
+	}
+	for _, want := range values {
+		if strings.EqualFold(v, want) {
+			return &want
+		}
+	}
+	r.fail(name, v, "must be one of "+strings.Join(values, ", "))
+	return nil
 }

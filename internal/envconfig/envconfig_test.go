@@ -22,12 +22,15 @@ func TestReadResilience(t *testing.T) {
 	r, err := ReadResilience(lookup(map[string]string{
 		RPS: "0.5", Burst: " 3 ", MaxRetries: "100", BreakerFailureThreshold: "1",
 		BreakerCooldownSecs: "0.25", MaxInflight: "0", QueueTimeoutMS: "1500",
+		BreakerTrip: "Failure_Rate", BreakerFailureRate: "0.75", BreakerMinRequests: "40", BreakerWindowSecs: "12.5",
 	}))
 	if err != nil {
 		t.Fatalf("ReadResilience = %v; want nil error", err)
 	}
 	if *r.RPS != 0.5 || *r.Burst != 3 || *r.MaxRetries != 100 || *r.BreakerFailureThreshold != 1 ||
-		*r.BreakerCooldown != 250*time.Millisecond || *r.MaxInflight != 0 || *r.QueueTimeout != 1500*time.Millisecond {
+		*r.BreakerCooldown != 250*time.Millisecond || *r.MaxInflight != 0 || *r.QueueTimeout != 1500*time.Millisecond ||
+		*r.BreakerTrip != "failure_rate" || *r.BreakerFailureRate != 0.75 || *r.BreakerMinRequests != 40 ||
+		*r.BreakerWindow != 12500*time.Millisecond {
 		t.Errorf("ReadResilience = %+v; want every variable parsed", r)
 	}
 }
@@ -55,6 +58,13 @@ func TestReadResilienceErrors(t *testing.T) {
 		{BreakerCooldownSecs, "0", `AI_LIB_BREAKER_COOLDOWN_SECS="0": must be > 0`},
 		{BreakerCooldownSecs, "30s", `AI_LIB_BREAKER_COOLDOWN_SECS="30s": not a number`},
 		{BreakerCooldownSecs, "86401", `AI_LIB_BREAKER_COOLDOWN_SECS="86401": out of range`},
+		{BreakerTrip, "rate", `AI_LIB_BREAKER_TRIP="rate": must be one of either, failure_rate, consecutive`},
+		{BreakerFailureRate, "0", `AI_LIB_BREAKER_FAILURE_RATE="0": must be > 0`},
+		{BreakerFailureRate, "1.5", `AI_LIB_BREAKER_FAILURE_RATE="1.5": out of range [0, 1]`},
+		{BreakerFailureRate, "80%", `AI_LIB_BREAKER_FAILURE_RATE="80%": not a number`},
+		{BreakerMinRequests, "0", `AI_LIB_BREAKER_MIN_REQUESTS="0": out of range [1, 1000000]`},
+		{BreakerWindowSecs, "0.001", `AI_LIB_BREAKER_WINDOW_SECS="0.001": out of range [0.01, 86400]`},
+		{BreakerWindowSecs, "1m", `AI_LIB_BREAKER_WINDOW_SECS="1m": not a number`},
 		{MaxInflight, "-1", `AI_LIB_MAX_INFLIGHT="-1": out of range`},
 		{QueueTimeoutMS, "1e3", `AI_LIB_QUEUE_TIMEOUT_MS="1e3": not an integer`},
 		{QueueTimeoutMS, "99999999999999999999", `AI_LIB_QUEUE_TIMEOUT_MS="99999999999999999999": out of range`},
@@ -96,7 +106,7 @@ func TestReadsTheEnvironmentWhenCalled(t *testing.T) {
 	if err != nil || r.MaxRetries == nil || *r.MaxRetries != 4 {
 		t.Errorf("ReadResilience(nil) with %s=4 = %+v, %v; want 4", MaxRetries, r, err)
 	}
-	if len(Names) != 7 {
-		t.Errorf("len(Names) = %d; want 7", len(Names))
+	if len(Names) != 11 {
+		t.Errorf("len(Names) = %d; want 11", len(Names))
 	}
 }

@@ -3,7 +3,7 @@
 //
 //	go run ./examples/env
 //	AI_LIB_MAX_RETRIES=0 go run ./examples/env
-//	AI_LIB_MAX_RETRIES=1 AI_LIB_BREAKER_FAILURE_THRESHOLD=2 go run ./examples/env
+//	AI_LIB_MAX_RETRIES=1 AI_LIB_BREAKER_TRIP=consecutive AI_LIB_BREAKER_FAILURE_THRESHOLD=2 go run ./examples/env
 //	AI_LIB_RPS=fast go run ./examples/env          # a Build error naming the variable
 //
 // Variables are read by Build, once: API keys (OPENAI_API_KEY, ...) and the
@@ -25,9 +25,13 @@ import (
 	"github.com/ailib-go/ailib/resilience"
 )
 
+// tuning lists the variables resilience.ConfigFromEnv reads (the table is
+// in the resilience package doc).
 var tuning = []string{
-	"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_MAX_RETRIES", "AI_LIB_BREAKER_FAILURE_THRESHOLD",
-	"AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_MAX_INFLIGHT", "AI_LIB_QUEUE_TIMEOUT_MS",
+	"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_MAX_RETRIES",
+	"AI_LIB_BREAKER_FAILURE_THRESHOLD", "AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_BREAKER_TRIP",
+	"AI_LIB_BREAKER_FAILURE_RATE", "AI_LIB_BREAKER_MIN_REQUESTS", "AI_LIB_BREAKER_WINDOW_SECS",
+	"AI_LIB_MAX_INFLIGHT", "AI_LIB_QUEUE_TIMEOUT_MS",
 }
 
 func main() {
@@ -62,7 +66,7 @@ func main() {
 	fmt.Println("\nEffective configuration:")
 	fmt.Printf("  retries            %d (backoff from %v, at most %v)\n", cfg.Retry.MaxRetries, cfg.Retry.InitialDelay, cfg.Retry.MaxDelay)
 	fmt.Printf("  rate limit         %s\n", rate(cfg.RateLimiter))
-	fmt.Printf("  circuit breaker    opens after %d failures, cooldown %v\n", cfg.CircuitBreaker.FailureThreshold, cfg.CircuitBreaker.Cooldown)
+	fmt.Printf("  circuit breaker    %s, cooldown %v\n", breaker(cfg.CircuitBreaker), cfg.CircuitBreaker.Cooldown)
 	fmt.Printf("  in-flight cap      %s\n", inflight(cfg.Backpressure))
 
 	// The provider fails twice with 503, then answers: whether the call
@@ -82,9 +86,21 @@ func main() {
 
 func rate(l *resilience.RateLimiterConfig) string {
 	if l == nil || l.RequestsPerSecond == 0 || math.IsInf(l.RequestsPerSecond, 1) {
-		return "none (provider pauses are still honoured)"
+		return "none configured (learns the provider's limit from its rate-limit headers)"
 	}
 	return fmt.Sprintf("%g requests/s, burst %d", l.RequestsPerSecond, l.Burst)
+}
+
+func breaker(b *resilience.CircuitBreakerConfig) string {
+	consecutive := fmt.Sprintf("%d consecutive failures", b.FailureThreshold)
+	ratio := fmt.Sprintf("a failure rate of %g over at least %d attempts in %v", b.FailureRateThreshold, b.MinRequests, b.Window)
+	switch b.Trip {
+	case resilience.TripOnConsecutive:
+		return "opens after " + consecutive
+	case resilience.TripOnFailureRate:
+		return "opens at " + ratio
+	}
+	return "opens after " + consecutive + " or at " + ratio
 }
 
 func inflight(b *resilience.BackpressureConfig) string {

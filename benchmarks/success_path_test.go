@@ -1,105 +1,16 @@
 package benchmarks
 
-import (
-	"context"
-	"testing"
-	"time"
+import "testing"
 
-	"github.com/ailib-go/ailib/resilience"
-	"github.com/failsafe-go/failsafe-go"
-	"github.com/failsafe-go/failsafe-go/bulkhead"
-	"github.com/failsafe-go/failsafe-go/circuitbreaker"
-	"github.com/failsafe-go/failsafe-go/ratelimiter"
-	"github.com/failsafe-go/failsafe-go/retrypolicy"
-)
-
-// Both stacks: 3 retries with exponential backoff and 20 % jitter, a
-// breaker opening after 5 consecutive failures for 1 s, a rate limiter far
-// above the benchmark's rate (so it never throttles) and an in-flight cap
-// of 1024 with a 1 s queue timeout.
-
-func newAilib(b *testing.B) *resilience.ResilientExecutor {
-	b.Helper()
-	e, err := resilience.NewResilientExecutor(resilience.ResilientConfig{
-		Retry:          &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, BackoffMultiplier: 2, Jitter: 0.2},
-		RateLimiter:    &resilience.RateLimiterConfig{RequestsPerSecond: 1e9, Burst: 1 << 30},
-		CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 5, Cooldown: time.Second},
-		Backpressure:   &resilience.BackpressureConfig{MaxInflight: 1024, QueueTimeout: time.Second},
-	}, resilience.WithName("bench/model"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return e
-}
-
-func newFailsafe() failsafe.Executor[any] {
-	retry := retrypolicy.NewBuilder[any]().
-		WithMaxRetries(3).
-		WithBackoff(time.Millisecond, 10*time.Millisecond).
-		WithJitterFactor(0.2).
-		Build()
-	breaker := circuitbreaker.NewBuilder[any]().
-		WithFailureThreshold(5).
-		WithDelay(time.Second).
-		Build()
-	limiter := ratelimiter.NewSmoothBuilderWithMaxRate[any](time.Nanosecond).
-		WithMaxWaitTime(time.Second).
-		Build()
-	bh := bulkhead.NewBuilder[any](1024).
-		WithMaxWaitTime(time.Second).
-		Build()
-	// Outermost first: like ailib, the retry wraps the per-attempt policies.
-	return failsafe.With[any](retry, breaker, limiter, bh)
-}
-
-func ok(context.Context) error { return nil }
+// The stacks and bodies live in overhead.go, so that cmd/scenarios can run
+// the same benchmarks with testing.Benchmark.
 
 func BenchmarkSuccessPath(b *testing.B) {
-	b.Run("ailib", func(b *testing.B) {
-		e := newAilib(b)
-		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := e.Execute(ctx, ok); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("failsafe-go", func(b *testing.B) {
-		exec := newFailsafe()
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := exec.Run(func() error { return nil }); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("ailib", SuccessPathAilib)
+	b.Run("failsafe-go", SuccessPathFailsafe)
 }
 
 func BenchmarkSuccessPathParallel(b *testing.B) {
-	b.Run("ailib", func(b *testing.B) {
-		e := newAilib(b)
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := e.Execute(ctx, ok); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
-	b.Run("failsafe-go", func(b *testing.B) {
-		exec := newFailsafe()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := exec.Run(func() error { return nil }); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("ailib", SuccessPathAilibParallel)
+	b.Run("failsafe-go", SuccessPathFailsafeParallel)
 }

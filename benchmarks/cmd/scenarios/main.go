@@ -1,0 +1,221 @@
+// Command scenarios plays ailib's chaos scenarios S1–S5 with real HTTP on
+// loopback against a providertest server, for ailib and the alternatives
+// (openai-go, failsafe-go, a naive retry loop), and prints one markdown
+// table per scenario next to its theoretical best, then the success-path
+// overhead of ailib and failsafe-go.
+//
+// Run it from the benchmarks module:
+//
+//	go run ./cmd/scenarios                 # every scenario at full scale (about 4 minutes)
+//	go run ./cmd/scenarios -quick          # durations ×0.1 (about 2 minutes, contenders in turn)
+//	go run ./cmd/scenarios -scenario S2,S3 -timescale 0.5 -seed 7
+//
+// Flags:
+//
+//	-scenario   scenarios to run, comma-separated (S1…S5) or "all"
+//	-seed       seed of the provider's random faults (default 1)
+//	-calls      number of calls of S1, S4 and S5 (S2 and S3 are defined by duration)
+//	-quick      shorthand for -timescale 0.1
+//	-timescale  multiply every scenario duration by this, in (0, 1]
+//	-overhead   also run the success-path micro-benchmark (default true)
+//	-errors     print a sample of each contender's errors under its table
+//	-parallel   run a scenario's contenders at the same time (default: only at timescale 1)
+//	-contenders run only these contenders (comma-separated name prefixes, e.g. "ailib,naive")
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ailib-go/ailib/benchmarks"
+	"github.com/ailib-go/ailib/benchmarks/scenarios"
+)
+
+func main() {
+	var (
+		which     = flag.String("scenario", "all", `scenarios to run, comma-separated (S1…S5), or "all"`)
+		seed      = flag.Int64("seed", 1, "seed of the provider's random faults")
+		calls     = flag.Int("calls", 0, "number of calls of S1, S4 and S5; 0 = the scenario's (S2 and S3 are defined by duration)")
+		quick     = flag.Bool("quick", false, "shorthand for -timescale 0.1")
+		timescale = flag.Float64("timescale", 1, "multiply every scenario duration by this, in (0, 1]")
+		overhead  = flag.Bool("overhead", true, "also run the success-path micro-benchmark")
+		errs      = flag.Bool("errors", false, "print a sample of each contender's errors")
+		parallel  = flag.Bool("parallel", false, "run the contenders of a scenario at the same time (default: at timescale 1 only)")
+		only      = flag.String("contenders", "", "run only these contenders, comma-separated names or name prefixes (default: all)")
+	)
+	flag.Parse()
+	scale := *timescale
+	if *quick && !flagSet("timescale") {
+		scale = 0.1
+	}
+	if !(scale > 0 && scale <= 1) {
+		fatalf("-timescale %v: want a number in (0, 1]", scale)
+	}
+	var list []scenarios.Scenario
+	if strings.EqualFold(*which, "all") {
+		list = scenarios.All()
+	} else {
+		for _, id := range strings.Split(*which, ",") {
+			sc, ok := scenarios.ByID(strings.TrimSpace(id))
+			if !ok {
+				fatalf("-scenario %q: unknown scenario (want S1…S5 or all)", id)
+			}
+			list = append(list, sc)
+		}
+	}
+	if *calls < 0 {
+		fatalf("-calls %d: must not be negative", *calls)
+	}
+
+	// At full scale the load is light (≤ 50 calls/s per contender), so the
+	// contenders share the machine; a smaller timescale multiplies the
+	// call rate, so they take turns unless told otherwise.
+	if !flagSet("parallel") {
+		*parallel = scale == 1
+	}
+	opt := scenarios.Options{Seed: *seed, Sequential: !*parallel}
+
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	env := scenarios.Loopback(scale)
+	header(w, env, opt)
+	w.Flush()
+	ctx := context.Background()
+	for _, sc := range list {
+		sc = sc.WithCalls(*calls)
+		start := time.Now()
+		rows := scenarios.RunAll(ctx, env, sc, contenders(*only), opt)
+		scenarios.Markdown(w, env, sc, rows)
+		if *errs {
+			for _, r := range rows {
+				for _, e := range r.Errors {
+					fmt.Fprintf(w, "- %s error: %.300s\n", r.Contender, e)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "<!-- %s ran in %v -->\n\n", sc.ID, time.Since(start).Round(time.Millisecond))
+		w.Flush()
+	}
+	if *overhead {
+		runOverhead(w)
+	}
+}
+
+// header prints the machine, the environment and what the timescale does.
+func header(w io.Writer, env scenarios.Env, opt scenarios.Options) {
+	fmt.Fprintf(w, "## How well calls survive\n\n")
+	fmt.Fprintf(w, "- Machine: %s %s/%s, %s, %d CPUs (GOMAXPROCS %d).\n", runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	when := "at the same time"
+	if opt.Sequential {
+		when = "one after another"
+	}
+	fmt.Fprintf(w, "- Run: %s, seed %d, every contender on its own providertest.NewServer() with the same seed, "+
+		"contenders %s.\n", env.Name, opt.Seed, when)
+	if env.Scale != 1 {
+		fmt.Fprintf(w, "- Timescale %g: scaled are the scenario's durations (outage, demand window, call rate, deadlines), "+
+			"the provider's delays and rate cap (×1/%g requests/s, so Retry-After and x-ratelimit-reset shrink too) and "+
+			"every time knob a contender exposes (backoff, cooldown, Retry-After cap, attempt timeout, hedge delay, the "+
+			"naive loop's sleep). Not scaled: openai-go's built-in backoff (0.5s×2ⁿ, not configurable), failsafe-go's "+
+			"Retry-After, read in whole seconds (a 10ms wait reads as \"1\"), and the loopback's own latency. "+
+			"Times in the tables are scenario time (measured ÷ %g), so those rows look slower than at full scale.\n",
+			env.Scale, env.Scale, env.Scale)
+	}
+	fmt.Fprintf(w, "- Contenders:\n")
+	for _, c := range scenarios.Contenders() {
+		only := ""
+		if len(c.Only) > 0 {
+			only = " (" + strings.Join(c.Only, ", ") + " only)"
+		}
+		fmt.Fprintf(w, "  - **%s**%s: %s.\n", c.Name, only, c.Config)
+	}
+	fmt.Fprintln(w)
+}
+
+// contenders returns the contenders whose name starts with one of the
+// comma-separated prefixes in list (all when list is empty).
+func contenders(list string) []scenarios.Contender {
+	all := scenarios.Contenders()
+	if strings.TrimSpace(list) == "" {
+		return all
+	}
+	var out []scenarios.Contender
+	for _, c := range all {
+		for _, p := range strings.Split(list, ",") {
+			if p = strings.TrimSpace(p); p != "" && strings.HasPrefix(strings.ToLower(c.Name), strings.ToLower(p)) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		fatalf("-contenders %q: no contender matches", list)
+	}
+	return out
+}
+
+// cpuModel reads the CPU's model name from /proc/cpuinfo.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "CPU unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "CPU unknown"
+}
+
+// runOverhead runs the success-path micro-benchmark of package benchmarks
+// with testing.Benchmark and prints it as a table.
+func runOverhead(w *bufio.Writer) {
+	fmt.Fprintf(w, "### Overhead on the success path\n\n")
+	fmt.Fprintf(w, "Retry + breaker + rate limiter + in-flight cap around an op that succeeds at once, no I/O "+
+		"(the benchmarks in success_path_test.go, run here with testing.Benchmark; `go test -run='^$' -bench=. -benchmem` "+
+		"runs them with the usual flags).\n\n")
+	fmt.Fprintf(w, "| benchmark | ailib | failsafe-go | ratio |\n|---|--:|--:|--:|\n")
+	w.Flush()
+	for _, row := range []struct {
+		name     string
+		ai, fail func(*testing.B)
+	}{
+		{"success path", benchmarks.SuccessPathAilib, benchmarks.SuccessPathFailsafe},
+		{"success path, parallel", benchmarks.SuccessPathAilibParallel, benchmarks.SuccessPathFailsafeParallel},
+	} {
+		a, f := testing.Benchmark(row.ai), testing.Benchmark(row.fail)
+		ratio := float64(f.NsPerOp()) / float64(max(a.NsPerOp(), 1))
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f× |\n", row.name, benchText(a), benchText(f), ratio)
+		w.Flush()
+	}
+	fmt.Fprintln(w)
+}
+
+func benchText(r testing.BenchmarkResult) string {
+	return fmt.Sprintf("%d ns, %d allocs (%d B)", r.NsPerOp(), r.AllocsPerOp(), r.AllocedBytesPerOp())
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "scenarios: "+format+"\n", args...)
+	os.Exit(2)
+}

@@ -1,0 +1,15 @@
+// Package scenarios plays the chaos scenarios S1–S5 of ailib's issue 6
+// against ailib and the alternatives users pick today (the official
+// openai-go SDK, failsafe-go, a naive retry loop), each pointed at a
+// [providertest] server, and measures how well their calls survive.
+//
+// [Run] drives one contender through one [Scenario] in an [Env]:
+// [Loopback] (real HTTP on a loopback port, real time, optionally scaled
+// down) or [InProcess] (the server's in-process transport, for
+// testing/synctest bubbles where time is virtual). [Markdown] prints the
+// results next to the scenario's theoretical best.
+//
+// The runner is cmd/scenarios:
+//
+//	go run ./cmd/scenarios -quick
+package scenarios

@@ -5,6 +5,7 @@
 #   make lint    gofmt check, go vet and staticcheck on every module
 #   make bench   run every benchmark with -benchmem
 #   make fuzz    run each fuzz target for FUZZTIME
+#   make bench-scenarios   chaos scenarios S1–S5, ailib next to the alternatives
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -18,9 +19,17 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # ones (benchmarks/, integrations) that keep heavy dependencies out of the core.
 MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
 
-.PHONY: test lint bench fuzz fmt tidy
+.PHONY: test test-modules lint bench fuzz fmt tidy
 
+# The Redis tests (resilience/redisstore) need a redis-server: test runs the
+# module loop under scripts/redis-for-tests.sh, which starts one on a free
+# loopback port (installing the Debian package when absent, as root),
+# exports AILIB_TEST_REDIS_URL and stops it afterwards. Without Redis those
+# tests skip, or fail when CI=true.
 test:
+	@bash scripts/redis-for-tests.sh $(MAKE) --no-print-directory test-modules
+
+test-modules:
 	@for m in $(MODULES); do \
 		echo "==> $$m: go vet"; (cd $$m && $(GO) vet ./...); \
 		echo "==> $$m: go test -race"; (cd $$m && $(GO) test -race -count=1 ./...); \
@@ -58,3 +67,12 @@ fmt:
 
 tidy:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+# The chaos scenarios S1–S5 (benchmarks/cmd/scenarios): real HTTP on
+# loopback, one markdown table per scenario, then the success-path
+# overhead. Full scale takes about 4 minutes; SCENARIOS_FLAGS=-quick about 2.
+SCENARIOS_FLAGS ?=
+
+.PHONY: bench-scenarios
+bench-scenarios:
+	cd benchmarks && $(GO) run ./cmd/scenarios $(SCENARIOS_FLAGS)

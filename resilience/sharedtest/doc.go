@@ -1,0 +1,13 @@
+// Package sharedtest is a conformance suite for implementations of
+// [resilience.SharedLimiter] and [resilience.SharedState], as
+// testing/slogtest is for slog handlers: every implementation (the
+// in-process [resilience.MemoryLimiter] and [resilience.MemoryState], the
+// Redis ones of resilience/redisstore, yours) runs the same cases, so the
+// executor can rely on one behaviour.
+//
+// The cases wait on real timers for tens to hundreds of milliseconds (a
+// store with its own clock, such as Redis, cannot run on fake time). For
+// an implementation that reads time.Now, set [Options].Synctest to run
+// each case inside a testing/synctest bubble, where the waits take no
+// time.
+package sharedtest

@@ -1,0 +1,23 @@
+package sharedtest_test
+
+import (
+	"testing"
+
+	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/sharedtest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMemoryLimiter(t *testing.T) {
+	sharedtest.TestLimiter(t, func(_ *testing.T, rate, burst int) resilience.SharedLimiter {
+		return resilience.NewMemoryLimiter(float64(rate), burst)
+	}, sharedtest.Options{Synctest: true})
+}
+
+func TestMemoryState(t *testing.T) {
+	sharedtest.TestState(t, func(*testing.T) resilience.SharedState {
+		return resilience.NewMemoryState()
+	}, sharedtest.Options{Synctest: true})
+}

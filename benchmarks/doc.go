@@ -4,7 +4,7 @@
 //
 // Two measurements:
 //
-//   - How well calls survive: the chaos scenarios S1–S5 of package
+//   - How well calls survive: the chaos scenarios S1–S7 of package
 //     [github.com/ailib-go/ailib/benchmarks/scenarios], played with real
 //     HTTP on loopback by cmd/scenarios and in virtual time by that
 //     package's tests:

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ailib-go/ailib/resilience"
 )
@@ -25,7 +27,7 @@ const (
 	// keep-alive comments and pings included).
 	DefaultStreamIdleTimeout = 60 * time.Second
 	// DefaultMaxResponseBytes bounds the body of a successful (non-stream)
-	// answer: 16 MiB.
+	// answer, and the text of a streamed one: 16 MiB.
 	DefaultMaxResponseBytes = 16 << 20
 	// MaxErrorBodyBytes bounds how much of an error answer's body is read
 	// for classification: 1 MiB. The rest is discarded.
@@ -98,7 +100,9 @@ type Builder struct {
 
 	logger    *slog.Logger
 	hooks     resilience.Hooks
+	execOpts  []resilience.Option
 	ignoreEnv bool
+	hedge     *resilience.HedgeConfig // Hedge; nil: the resilience config's
 }
 
 // NewBuilder returns an empty builder. [Builder.Model] is the only
@@ -216,9 +220,10 @@ func (b *Builder) StreamIdleTimeout(d time.Duration) *Builder {
 	return b
 }
 
-// MaxResponseBytes bounds the body of a successful Chat answer; a longer
-// body fails the call with an error wrapping [ErrResponseTooLarge].
-// Default [DefaultMaxResponseBytes].
+// MaxResponseBytes bounds the body of a successful Chat answer, and the
+// text a stream accumulates ([ChatStream.Text]); a longer body fails the
+// call, and a longer stream ends, with an error wrapping
+// [ErrResponseTooLarge]. Default [DefaultMaxResponseBytes].
 func (b *Builder) MaxResponseBytes(n int64) *Builder {
 	b.maxResponseBytes, b.maxResponseSet = n, true
 	return b
@@ -238,6 +243,33 @@ func (b *Builder) Logger(l *slog.Logger) *Builder {
 // and on each fallback hop. Hook payloads never contain API keys.
 func (b *Builder) Hooks(h resilience.Hooks) *Builder {
 	b.hooks = h
+	return b
+}
+
+// ExecutorOptions adds options to the executor of every target (primary
+// and fallbacks), such as [resilience.WithSharedLimiter] and
+// [resilience.WithSharedState] to share each target's rate limit and
+// circuit with the other replicas of a service (through Redis with
+// github.com/ailib-go/ailib/resilience/redisstore). Give those a key of ""
+// so that each target is shared under its own name. The builder's own
+// name, [Builder.Hooks] and [Builder.Logger] are applied after these, so
+// [resilience.WithName], [resilience.WithHooks] and [resilience.WithLogger]
+// given here have no effect. Each call replaces the options of earlier
+// calls; ExecutorOptions() clears them.
+func (b *Builder) ExecutorOptions(opts ...resilience.Option) *Builder {
+	b.execOpts = slices.Clone(opts)
+	return b
+}
+
+// Hedge turns on hedging of Chat calls on every target (see
+// [resilience.HedgeConfig]): when an attempt has not answered after
+// h.Delay (or the h.Percentile of the target's recent latencies), a second
+// request goes to the same target, the first answer is kept and the other
+// request is cancelled and its body closed. Hedges count against the
+// retry budget. Streams are never hedged. It overrides the Hedge member of
+// [Builder.Resilience]; Build reports an invalid h.
+func (b *Builder) Hedge(h resilience.HedgeConfig) *Builder {
+	b.hedge = &h
 	return b
 }
 
@@ -384,6 +416,10 @@ func (b *Builder) Build() (*AiClient, error) {
 			errs = append(errs, err)
 		}
 	}
+	if b.hedge != nil {
+		h := *b.hedge
+		cfg.Hedge = &h
+	}
 	if err := cfg.Validate(); err != nil {
 		if b.resilience != nil {
 			err = fmt.Errorf("client: Resilience: %w", err)
@@ -427,6 +463,7 @@ func (b *Builder) Build() (*AiClient, error) {
 		maxResponseBytes: maxResponse,
 		logger:           b.logger,
 		hooks:            b.hooks,
+		execOpts:         slices.Clone(b.execOpts),
 	})
 }
 
@@ -450,7 +487,9 @@ func parseTarget(id string) (parsedTarget, error) {
 		return parsedTarget{}, errors.New(`provider missing before "/"`)
 	case model == "":
 		return parsedTarget{}, errors.New(`model missing after "/"`)
-	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+	case !utf8.ValidString(id):
+		return parsedTarget{}, errors.New("is not valid UTF-8")
+	case strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError }):
 		return parsedTarget{}, errors.New("contains white space or control characters")
 	}
 	spec, known := lookupProvider(provider)
@@ -482,12 +521,17 @@ func checkBaseURL(raw string) error {
 }
 
 // checkKey returns an error that completes "APIKey ..." without showing
-// the key.
+// the key. Keys are printable ASCII: a character pasted along with a key
+// (a zero-width space, a typographic quote) would otherwise be sent and
+// rejected by the provider with an opaque authentication error.
 func checkKey(key string) error {
 	key = strings.TrimSpace(key)
 	for i := 0; i < len(key); i++ {
-		if c := key[i]; c < ' ' || c == 0x7f || c == ' ' {
+		switch c := key[i]; {
+		case c <= ' ' || c == 0x7f:
 			return errors.New("contains white space or control characters")
+		case c > 0x7f:
+			return fmt.Errorf("contains a character that is not printable ASCII (at byte %d)", i)
 		}
 	}
 	return nil
@@ -502,8 +546,8 @@ func checkHeader(h http.Header) error {
 			continue
 		}
 		for _, v := range h[k] {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				errs = append(errs, fmt.Errorf("header %q: value contains CR, LF or NUL", k))
+			if strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+				errs = append(errs, fmt.Errorf("header %q: value contains CR, LF, NUL or another control character", k))
 			}
 		}
 		if reservedHeader(k) {

@@ -95,7 +95,7 @@ func TestBuildErrors(t *testing.T) {
 		}, []string{"AttemptTimeout(-1s): negative", "StreamIdleTimeout(-1s): negative", "MaxResponseBytes(0)"}, nil},
 		{"headers", nil, func() *client.Builder {
 			return client.NewBuilder().Model("ollama/x").Header("Bad Name", "v").Header("X-Ok", "a\nb").Header("authorization", "Bearer x")
-		}, []string{`invalid header name "Bad Name"`, `header "X-Ok": value contains CR, LF or NUL`, `header "Authorization" is set by the client`}, nil},
+		}, []string{`invalid header name "Bad Name"`, `header "X-Ok": value contains CR, LF, NUL or another control character`, `header "Authorization" is set by the client`}, nil},
 		{"provider header", nil, func() *client.Builder {
 			return client.NewBuilder().Model("ollama/x").Provider("ollama", client.ProviderConfig{Header: http.Header{"X-Api-Key": {"k"}}})
 		}, []string{`Provider("ollama").Header: header "X-Api-Key" is set by the client`}, nil},

@@ -60,6 +60,7 @@ type clientConfig struct {
 	maxResponseBytes int64
 	logger           *slog.Logger
 	hooks            resilience.Hooks
+	execOpts         []resilience.Option // Builder.ExecutorOptions, applied before the builder's own
 }
 
 func newClient(cfg clientConfig) (*AiClient, error) {
@@ -117,6 +118,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 		if cfg.logger != nil {
 			opts = append(opts, resilience.WithLogger(cfg.logger))
 		}
+		opts = append(append([]resilience.Option(nil), cfg.execOpts...), opts...)
 		exec, err := resilience.NewResilientExecutor(cfg.resilience.Clone(), opts...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("client: target %q: %w", pt.id, err))
@@ -235,9 +237,13 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 			}
 			bodies[name] = body
 		}
-		resp, err := resilience.Do(ctx, t.exec, func(ctx context.Context) (*ChatResponse, error) {
+		resp, err := resilience.DoTokens(ctx, t.exec, estimateTokens(req, t), func(ctx context.Context) (*ChatResponse, int, error) {
 			attempts.Add(1)
-			return c.chatAttempt(ctx, t, body)
+			r, err := c.chatAttempt(ctx, t, body)
+			if err != nil {
+				return nil, 0, err
+			}
+			return r, usedTokens(r.Usage), nil
 		})
 		if err != nil {
 			return err

@@ -41,6 +41,26 @@
 // elsewhere. [ChatResponse.Attempts] (or [AttemptsOf] for a failed call)
 // tells how many provider requests the call made.
 //
+// Beyond that (see the resilience package doc): retries and hedges may
+// not exceed 20% of a target's attempts in flight (at least 3), so a
+// struggling provider is not hit by a retry storm; an attempt that runs
+// past [Builder.AttemptTimeout] is retried at once, without backoff, while
+// the caller's own deadline or cancellation is never retried; a target
+// that answered quota_exhausted, refused the key, or asked for a
+// Retry-After too long to wait is skipped (cooled down) until it is
+// expected to work again, with no request sent to it; and
+// [Builder.Hedge] sends a second request to the same target when a Chat
+// attempt is slow, keeping the first answer (streams are not hedged).
+//
+// Every call also reserves its token estimate from the target's token
+// limit (resilience.RateLimiterConfig.TokensPerMinute, AI_LIB_TPM, and the
+// limit learned from the provider's x-ratelimit-*-tokens or
+// anthropic-ratelimit-tokens-* headers): the message bytes divided by
+// [BytesPerToken] plus [MessageOverheadTokens] per message, plus MaxTokens
+// (or [DefaultOutputTokenEstimate], or [DefaultAnthropicMaxTokens] for
+// Anthropic). The answer's usage then replaces the estimate (a stream's
+// when it ends; a stream closed early keeps its estimate).
+//
 // [AiClient.SignalsSnapshot] shows how the primary target is doing now
 // (circuit state, permits in flight, rate tokens, provider-reported limits),
 // and [Builder.Hooks] and [Builder.Logger] report every decision.
@@ -80,6 +100,17 @@
 // API keys never appear in errors, hook payloads or log records: the
 // client masks its own keys in every message a provider sends back.
 //
+// # Limits
+//
+// Every input from the network is bounded: a successful body and a
+// stream's text by [Builder.MaxResponseBytes] ([ErrResponseTooLarge]), an
+// error body by [MaxErrorBodyBytes] (the rest is discarded), a stream line
+// or event by [MaxStreamLineBytes] ([ErrInvalidResponse]). An answer that
+// is not in the provider's wire format (an HTML page from a proxy, a
+// truncated body) is a classified error, never a panic. Retries may send a
+// request that the provider already processed: SECURITY.md in the
+// repository lists when, and how to turn them off.
+//
 // # Environment
 //
 // Build reads the environment, and only Build (never at import):
@@ -89,7 +120,9 @@
 //	GEMINI_API_KEY (or GOOGLE_API_KEY)       the key of each provider in use
 //	AI_LIB_RPS, AI_LIB_BURST, AI_LIB_MAX_RETRIES,
 //	AI_LIB_BREAKER_FAILURE_THRESHOLD, AI_LIB_BREAKER_COOLDOWN_SECS,
-//	AI_LIB_MAX_INFLIGHT, AI_LIB_QUEUE_TIMEOUT_MS  resilience tuning, see [resilience.OverlayEnv]
+//	AI_LIB_MAX_INFLIGHT, AI_LIB_QUEUE_TIMEOUT_MS,
+//	AI_LIB_TPM, AI_LIB_RETRY_BUDGET_PERCENT,
+//	AI_LIB_RETRY_BUDGET_MIN                   resilience tuning, see [resilience.OverlayEnv]
 //
 // Code wins over the environment, which wins over the defaults: a key
 // given with [Builder.APIKey] or [ProviderConfig] is used even when the

@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/internal/redact"
 	"github.com/ailib-go/ailib/internal/wire"
+	"github.com/ailib-go/ailib/resilience"
 )
 
 // Sentinels found with [errors.Is] in the errors of Chat and Stream. Each
@@ -20,7 +22,9 @@ import (
 var (
 	// ErrAttemptTimeout: one attempt ran past [Builder.AttemptTimeout].
 	// Code Timeout, retryable.
-	ErrAttemptTimeout = errors.New("client: attempt timed out")
+	// It is [resilience.ErrAttemptTimeout], so the executor retries it at
+	// once, without a backoff delay.
+	ErrAttemptTimeout = resilience.ErrAttemptTimeout
 	// ErrStreamIdle: a stream sent nothing for [Builder.StreamIdleTimeout].
 	// Code Timeout.
 	ErrStreamIdle = errors.New("client: stream idle timeout")
@@ -29,13 +33,16 @@ var (
 	// ServerError: retried when it happens before the first content event,
 	// returned by [ChatStream.Err] after.
 	ErrStreamTruncated = errors.New("client: stream ended before its terminal event")
-	// ErrResponseTooLarge: a successful answer's body exceeded
-	// [Builder.MaxResponseBytes]. Code Unknown (not retried).
+	// ErrResponseTooLarge: a successful answer's body, or the text of a
+	// stream, exceeded [Builder.MaxResponseBytes]. Code Unknown (not
+	// retried).
 	ErrResponseTooLarge = errors.New("client: response body too large")
 	// ErrInvalidResponse: a provider answered 2xx with a body (or a stream
 	// event) that is not valid in its wire format, such as an HTML page from
 	// a proxy. Code ServerError (retryable and fallbackable: the next
-	// attempt or target may well answer properly).
+	// attempt or target may well answer properly), except for a stream line
+	// or event longer than [MaxStreamLineBytes]: code Unknown, not retried,
+	// like [ErrResponseTooLarge].
 	ErrInvalidResponse = errors.New("client: invalid response from provider")
 )
 
@@ -79,6 +86,21 @@ func redirectPolicy(next func(*http.Request, []*http.Request) error, sensitive [
 		}
 		return nil
 	}
+}
+
+// maxProviderCode bounds a provider's error type kept in ProviderCode, as
+// aierrors.ClassifyResponse does.
+const maxProviderCode = 64
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // sensitiveHeader reports whether a header's value should be treated as a
@@ -127,15 +149,34 @@ func (c *AiClient) newRequest(ctx context.Context, t *target, body []byte, strea
 }
 
 // tag returns a copy of e attributed to t, with every configured secret
-// masked in the text fields.
+// masked in the text fields and in the text of the cause: a transport
+// error quotes the request URL, and a base URL may carry a key in its path.
 func (c *AiClient) tag(e *aierrors.Error, t *target) *aierrors.Error {
 	out := *e
 	out.Provider, out.Model = t.provider, t.model
 	out.Message = c.scrub(out.Message)
 	out.ProviderCode = c.scrub(out.ProviderCode)
 	out.RequestID = c.scrub(out.RequestID)
+	if out.Err != nil {
+		if text := out.Err.Error(); text != "" {
+			if clean := c.scrub(text); clean != text {
+				out.Err = &scrubbedError{err: out.Err, text: clean}
+			}
+		}
+	}
 	return &out
 }
+
+// scrubbedError is a cause whose text held a secret: Error returns the
+// text with the secrets masked, while errors.Is and errors.As still reach
+// the cause (whose own text is the caller's to guard).
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // scrub masks the client's secrets, and anything that looks like a key.
 func (c *AiClient) scrub(s string) string {
@@ -151,7 +192,9 @@ func (c *AiClient) scrub(s string) string {
 func (c *AiClient) requestError(callerCtx, reqCtx context.Context, t *target, err error) *aierrors.Error {
 	if cerr := callerCtx.Err(); cerr != nil {
 		// The caller's ctx ended: cancellation, or the caller's deadline.
-		e := aierrors.ClassifyTransport(cerr)
+		// Its cause (context.WithCancelCause) stays reachable, as in the
+		// executor's own waits.
+		e := aierrors.ClassifyTransport(ctxErr(callerCtx))
 		if e.Message == "" {
 			e.Message = "call " + strings.TrimPrefix(cerr.Error(), "context ")
 		}
@@ -166,6 +209,16 @@ func (c *AiClient) requestError(callerCtx, reqCtx context.Context, t *target, er
 		return c.tag(&aierrors.Error{Code: aierrors.Cancelled, Message: "stream closed by the caller", Err: context.Canceled}, t)
 	}
 	return c.tag(aierrors.ClassifyTransport(err), t)
+}
+
+// ctxErr returns ctx.Err(), joined with its cause when that differs, so
+// that errors.Is matches both. ctx must be done.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
 }
 
 // statusError classifies a non-2xx answer, reading at most
@@ -198,7 +251,7 @@ func (c *AiClient) decodeError(t *target, header http.Header, err error) *aierro
 		out := c.tag(e, t)
 		out.HTTPStatus = http.StatusOK
 		if out.ProviderCode == "" {
-			out.ProviderCode = c.scrub(apiErr.Type)
+			out.ProviderCode = c.scrub(clip(apiErr.Type, maxProviderCode))
 		}
 		return out
 	}

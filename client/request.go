@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/internal/wire"
@@ -103,6 +104,11 @@ func (req *ChatRequest) validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("client: ChatRequest.Messages[%d].Role = %q: want %q, %q or %q", i, m.Role, RoleSystem, RoleUser, RoleAssistant))
 		}
+		if n := invalidUTF8(m.Content); n >= 0 {
+			// JSON would silently replace the bytes with U+FFFD: the
+			// provider would not get what the caller wrote.
+			errs = append(errs, fmt.Errorf("client: ChatRequest.Messages[%d].Content is not valid UTF-8 (at byte %d)", i, n))
+		}
 	}
 	if req.MaxTokens < 0 {
 		errs = append(errs, fmt.Errorf("client: ChatRequest.MaxTokens = %d: negative", req.MaxTokens))
@@ -117,6 +123,9 @@ func (req *ChatRequest) validate() error {
 		if s == "" {
 			errs = append(errs, fmt.Errorf("client: ChatRequest.Stop[%d] is empty", i))
 		}
+		if n := invalidUTF8(s); n >= 0 {
+			errs = append(errs, fmt.Errorf("client: ChatRequest.Stop[%d] is not valid UTF-8 (at byte %d)", i, n))
+		}
 	}
 	if len(errs) == 0 {
 		return nil
@@ -130,6 +139,19 @@ func (req *ChatRequest) validate() error {
 		Message: "client: invalid request: " + strings.Join(msgs, "; "),
 		Err:     errors.Join(errs...),
 	}
+}
+
+// invalidUTF8 returns the offset of the first byte of s that is not valid
+// UTF-8, or -1.
+func invalidUTF8(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // wireRequest converts req for target t.

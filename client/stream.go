@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ type ChatStream struct {
 	closed   atomic.Bool
 	doneOnce sync.Once
 	done     func(error)
+	tokens   int // the token estimate reserved for the stream, settled from its usage at its end
 }
 
 // streamConn is one open streaming response.
@@ -114,6 +116,12 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // content. ctx governs the whole stream: cancelling it ends a stream being
 // read with a Cancelled error.
 //
+// A server that answers with one JSON document instead of an event stream
+// is read as Chat would read it: an error object gives its classified
+// error, and a complete answer (from a server that ignores "stream") gives
+// a stream of one piece holding the whole text. The stream's text is
+// bounded by [Builder.MaxResponseBytes].
+//
 // The caller must Close the returned stream.
 func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, error) {
 	if err := req.validate(); err != nil {
@@ -124,6 +132,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		conn     *streamConn
 		done     func(error)
 		winner   *target
+		estimate int
 	)
 	err := c.chain.Execute(ctx, func(opCtx context.Context, name string) error {
 		t, ok := c.byName[name]
@@ -134,7 +143,8 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		if err != nil {
 			return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
 		}
-		sc, d, err := resilience.DoStream(opCtx, t.exec, func(attemptCtx context.Context) (*streamConn, error) {
+		estimate = estimateTokens(req, t)
+		sc, d, err := resilience.DoStreamTokens(opCtx, t.exec, estimate, func(attemptCtx context.Context) (*streamConn, error) {
 			attempts.Add(1)
 			return c.openStream(ctx, attemptCtx, t, body)
 		})
@@ -153,7 +163,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		}
 		return nil, &callError{err: err, attempts: n}
 	}
-	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n}
+	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n, tokens: estimate}
 	if d := c.idleTimeout; d > 0 {
 		cancel := conn.cancel
 		s.idle = time.AfterFunc(d, func() { cancel(ErrStreamIdle) })
@@ -208,28 +218,39 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		return fail(e)
 	}
 	reader := &idleReader{r: resp.Body}
+	br := bufio.NewReaderSize(reader, 4096)
 	sc := &streamConn{
 		body:      resp.Body,
 		header:    resp.Header,
 		parent:    streamCtx,
 		ctx:       reqCtx,
 		cancel:    cancel,
-		events:    sse.NewDecoderSize(reader, MaxStreamLineBytes),
+		events:    sse.NewDecoderSize(br, MaxStreamLineBytes),
 		dec:       wire.NewStreamDecoder(t.format),
 		reader:    reader,
 		requestID: requestID(resp.Header),
 	}
-	ch, err := sc.next()
-	if err != nil {
-		e := c.streamError(attemptCtx, sc, t, err)
-		c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
-		return fail(e)
-	}
-	switch ch.Kind {
-	case wire.Content:
-		sc.pending = ch.Text
-	case wire.Done:
-		sc.finished = true
+	if isJSONDocument(br) {
+		// The server answered with one JSON document (an error object, or
+		// a complete answer from a server that ignores "stream"): decode it
+		// as Chat would, rather than report a stream without events.
+		if e := c.readJSONAnswer(attemptCtx, sc, t, br); e != nil {
+			c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+			return fail(e)
+		}
+	} else {
+		ch, err := sc.next()
+		if err != nil {
+			e := c.streamError(attemptCtx, sc, t, err)
+			c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+			return fail(e)
+		}
+		switch ch.Kind {
+		case wire.Content:
+			sc.pending = ch.Text
+		case wire.Done:
+			sc.finished = true
+		}
 	}
 	if timer != nil {
 		timer.Stop()
@@ -237,6 +258,53 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 	stopFollow()
 	c.logRequest(attemptCtx, t, resp.StatusCode, start, nil)
 	return sc, nil
+}
+
+// isJSONDocument reports whether the body in br starts, after white
+// space, with '{' or '[': a JSON document, which an event stream never
+// is (its lines start with a field name, ':' or are blank). It reads ahead
+// only as far as that first character.
+func isJSONDocument(br *bufio.Reader) bool {
+	for i := 1; i <= br.Size(); i++ {
+		b, _ := br.Peek(i)
+		if len(b) < i {
+			return false
+		}
+		switch b[i-1] {
+		case ' ', '\t', '\r', '\n':
+		case '{', '[':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// readJSONAnswer reads a JSON document sent in answer to a streaming
+// request and makes sc a finished stream holding its text. An error object
+// becomes its classified error, anything else that is not an answer an
+// error wrapping ErrInvalidResponse.
+func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader) *aierrors.Error {
+	data, tooLarge, err := readBounded(br, c.maxResponseBytes)
+	switch {
+	case err != nil:
+		return c.streamError(attemptCtx, sc, t, err)
+	case tooLarge:
+		return c.tag(&aierrors.Error{
+			Code:       aierrors.Unknown,
+			HTTPStatus: http.StatusOK,
+			Message:    fmt.Sprintf("answer body exceeds MaxResponseBytes (%d bytes)", c.maxResponseBytes),
+			Err:        ErrResponseTooLarge,
+		}, t)
+	}
+	wr, err := wire.Decode(t.format, data)
+	if err != nil {
+		return c.decodeError(t, sc.header, err)
+	}
+	sc.dec.SetResponse(wr)
+	sc.pending, sc.finished = wr.Content, true
+	return nil
 }
 
 // streamError classifies an error met while reading a stream.
@@ -299,6 +367,17 @@ func (s *ChatStream) Next() bool {
 		s.finish(nil)
 		return false
 	}
+	if max := s.c.maxResponseBytes; int64(s.text.Len())+int64(len(ch.Text)) > max {
+		// Text keeps the whole answer: a stream that never ends must not
+		// grow it without bound.
+		s.finish(s.c.tag(&aierrors.Error{
+			Code:       aierrors.Unknown,
+			HTTPStatus: http.StatusOK,
+			Message:    fmt.Sprintf("stream text exceeds MaxResponseBytes (%d bytes)", max),
+			Err:        ErrResponseTooLarge,
+		}, s.t))
+		return false
+	}
 	s.delta = ch.Text
 	s.text.WriteString(ch.Text)
 	return true
@@ -319,7 +398,10 @@ func (s *ChatStream) finish(err error) {
 	// of one connection.
 	s.conn.cancel(errStreamClosed)
 	_ = s.conn.body.Close()
-	s.doneOnce.Do(func() { s.done(err) })
+	s.doneOnce.Do(func() {
+		settleTokens(s.t.exec, s.tokens, s.Usage())
+		s.done(err)
+	})
 }
 
 // Delta returns the text of the event Next advanced to.

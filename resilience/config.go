@@ -106,6 +106,22 @@ type RetryConfig struct {
 	// before the ctx deadline), the error is returned at once instead, so a
 	// fallback chain can move on.
 	MaxRetryAfter time.Duration
+	// BudgetPercent caps the retries and hedges in flight on the target at
+	// this share, in percent, of all its attempts in flight (first
+	// attempts, retries and hedges; an attempt counts from its admission
+	// until op returns), but always allows MinRetryConcurrency of them, as
+	// Envoy's retry budget does. A retry the budget refuses is not sent: the
+	// call returns the last attempt's error (retryable, and fallbackable as
+	// its code says) wrapped with [ErrRetryBudgetExhausted], and the
+	// OnRetryBudget hook fires. So when a provider struggles, retries add
+	// at most about BudgetPercent to its load instead of multiplying it.
+	// 0 = DefaultRetryBudgetPercent (20); 100 turns the budget off. In
+	// [0, 100].
+	BudgetPercent float64
+	// MinRetryConcurrency is the number of retries and hedges in flight the
+	// budget always allows (so that a lightly loaded target still retries);
+	// 0 = DefaultMinRetryConcurrency (3).
+	MinRetryConcurrency int
 }
 
 // RateLimiterConfig configures the per-target token bucket
@@ -130,6 +146,20 @@ type RateLimiterConfig struct {
 	Burst int
 	// MaxPause caps a pause learned from the provider; 0 = DefaultMaxPause.
 	MaxPause time.Duration
+	// TokensPerMinute is the caller's limit of provider tokens (input and
+	// output) per minute, for calls that say what they will spend ([DoTokens],
+	// [DoStreamTokens]; the client does): each attempt reserves its estimate
+	// before it goes (a reservation bigger than the bucket is clamped to
+	// the bucket, so it waits for a full bucket, never forever), and the
+	// estimate is replaced by the real usage afterwards (refunded in full
+	// when the attempt fails). 0 = no limit of the caller's; the token
+	// limit the provider reports (x-ratelimit-*-tokens,
+	// anthropic-ratelimit-tokens-*, learned like the request limit) still
+	// applies. Never NaN, negative or infinite.
+	TokensPerMinute float64
+	// TokenBurst is the token bucket's size; 0 = one minute's worth,
+	// ceil(TokensPerMinute).
+	TokenBurst int
 	// LearnedLimitTTL is how long a limit learned from the provider stays
 	// in force after the last answer that reported it; then the bucket
 	// goes back to the caller's setting alone. 0 = three of the provider's
@@ -210,6 +240,12 @@ type ResilientConfig struct {
 	RateLimiter    *RateLimiterConfig
 	CircuitBreaker *CircuitBreakerConfig
 	Backpressure   *BackpressureConfig
+	// Cooldown skips a target after quota exhaustion, an authentication
+	// failure or a Retry-After too long to wait (see [CooldownConfig]).
+	Cooldown *CooldownConfig
+	// Hedge sends a second attempt when the first is slow (see
+	// [HedgeConfig]); nil (the default) = no hedging.
+	Hedge *HedgeConfig
 }
 
 // DefaultConfig returns the recommended configuration: 3 retries with
@@ -223,14 +259,21 @@ type ResilientConfig struct {
 func DefaultConfig() ResilientConfig {
 	return ResilientConfig{
 		Retry: &RetryConfig{
-			MaxRetries:        DefaultMaxRetries,
-			InitialDelay:      DefaultInitialDelay,
-			MaxDelay:          DefaultMaxDelay,
-			BackoffMultiplier: DefaultBackoffMultiplier,
-			Jitter:            DefaultJitter,
-			MaxRetryAfter:     DefaultMaxRetryAfter,
+			MaxRetries:          DefaultMaxRetries,
+			InitialDelay:        DefaultInitialDelay,
+			MaxDelay:            DefaultMaxDelay,
+			BackoffMultiplier:   DefaultBackoffMultiplier,
+			Jitter:              DefaultJitter,
+			MaxRetryAfter:       DefaultMaxRetryAfter,
+			BudgetPercent:       DefaultRetryBudgetPercent,
+			MinRetryConcurrency: DefaultMinRetryConcurrency,
 		},
 		RateLimiter: &RateLimiterConfig{},
+		Cooldown: &CooldownConfig{
+			Quota:          DefaultQuotaCooldown,
+			Authentication: DefaultAuthCooldown,
+			Max:            DefaultMaxCooldown,
+		},
 		CircuitBreaker: &CircuitBreakerConfig{
 			FailureThreshold:     DefaultFailureThreshold,
 			Cooldown:             DefaultCooldown,
@@ -260,6 +303,14 @@ func (c ResilientConfig) Clone() ResilientConfig {
 	if c.Backpressure != nil {
 		b := *c.Backpressure
 		c.Backpressure = &b
+	}
+	if c.Cooldown != nil {
+		d := *c.Cooldown
+		c.Cooldown = &d
+	}
+	if c.Hedge != nil {
+		h := *c.Hedge
+		c.Hedge = &h
 	}
 	return c
 }
@@ -291,6 +342,12 @@ func (c ResilientConfig) Validate() error {
 		if j := r.Jitter; math.IsNaN(j) || j < 0 || j > 1 {
 			bad("Retry.Jitter", j, "must be in [0, 1]")
 		}
+		if b := r.BudgetPercent; math.IsNaN(b) || b < 0 || b > 100 {
+			bad("Retry.BudgetPercent", b, "must be in [0, 100] (0 = default, 100 = no budget)")
+		}
+		if r.MinRetryConcurrency < 0 {
+			bad("Retry.MinRetryConcurrency", r.MinRetryConcurrency, "negative")
+		}
 		if r.InitialDelay >= 0 && r.MaxDelay >= 0 {
 			if initial, maxd := orDuration(r.InitialDelay, DefaultInitialDelay), orDuration(r.MaxDelay, DefaultMaxDelay); initial > maxd {
 				bad("Retry.InitialDelay", initial, fmt.Sprintf("above Retry.MaxDelay (%v)", maxd))
@@ -309,6 +366,12 @@ func (c ResilientConfig) Validate() error {
 		}
 		if l.LearnedLimitTTL < 0 {
 			bad("RateLimiter.LearnedLimitTTL", l.LearnedLimitTTL, "negative")
+		}
+		if r := l.TokensPerMinute; math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+			bad("RateLimiter.TokensPerMinute", r, "must be a finite number >= 0 (0 = no limit)")
+		}
+		if l.TokenBurst < 0 {
+			bad("RateLimiter.TokenBurst", l.TokenBurst, "negative")
 		}
 	}
 	if b := c.CircuitBreaker; b != nil {
@@ -337,6 +400,28 @@ func (c ResilientConfig) Validate() error {
 			bad("CircuitBreaker.Window", b.Window, "negative")
 		} else if b.Window != 0 && b.Window < MinWindow {
 			bad("CircuitBreaker.Window", b.Window, "below MinWindow (10ms)")
+		}
+	}
+	if d := c.Cooldown; d != nil {
+		if d.Quota < 0 {
+			bad("Cooldown.Quota", d.Quota, "negative")
+		}
+		if d.Authentication < 0 {
+			bad("Cooldown.Authentication", d.Authentication, "negative")
+		}
+		if d.Max < 0 {
+			bad("Cooldown.Max", d.Max, "negative")
+		}
+	}
+	if h := c.Hedge; h != nil {
+		if h.Delay <= 0 {
+			bad("Hedge.Delay", h.Delay, "must be positive")
+		}
+		if p := h.Percentile; math.IsNaN(p) || p < 0 || p >= 1 {
+			bad("Hedge.Percentile", p, "must be in [0, 1) (0 = always Delay)")
+		}
+		if h.MaxHedges < 0 || h.MaxHedges > 10 {
+			bad("Hedge.MaxHedges", h.MaxHedges, "must be in [0, 10] (0 = default)")
 		}
 	}
 	if b := c.Backpressure; b != nil {
@@ -380,9 +465,12 @@ func OverlayEnv(cfg ResilientConfig) (ResilientConfig, error) {
 		err = prefixErrors(err)
 	}
 	def := DefaultConfig()
-	if env.RPS != nil || env.Burst != nil {
+	if env.RPS != nil || env.Burst != nil || env.TPM != nil {
 		if cfg.RateLimiter == nil {
 			cfg.RateLimiter = def.RateLimiter
+		}
+		if env.TPM != nil {
+			cfg.RateLimiter.TokensPerMinute = *env.TPM
 		}
 		if env.RPS != nil {
 			cfg.RateLimiter.RequestsPerSecond = *env.RPS
@@ -391,11 +479,19 @@ func OverlayEnv(cfg ResilientConfig) (ResilientConfig, error) {
 			cfg.RateLimiter.Burst = *env.Burst
 		}
 	}
-	if env.MaxRetries != nil {
+	if env.MaxRetries != nil || env.RetryBudgetPercent != nil || env.RetryBudgetMin != nil {
 		if cfg.Retry == nil {
 			cfg.Retry = def.Retry
 		}
-		cfg.Retry.MaxRetries = *env.MaxRetries
+		if env.MaxRetries != nil {
+			cfg.Retry.MaxRetries = *env.MaxRetries
+		}
+		if env.RetryBudgetPercent != nil {
+			cfg.Retry.BudgetPercent = *env.RetryBudgetPercent
+		}
+		if env.RetryBudgetMin != nil {
+			cfg.Retry.MinRetryConcurrency = *env.RetryBudgetMin
+		}
 	}
 	if env.BreakerFailureThreshold != nil || env.BreakerCooldown != nil || env.BreakerTrip != nil ||
 		env.BreakerFailureRate != nil || env.BreakerMinRequests != nil || env.BreakerWindow != nil {

@@ -14,8 +14,10 @@ func TestDefaultConfig(t *testing.T) {
 		t.Fatalf("DefaultConfig().Validate() = %v; want nil", err)
 	}
 	want := ResilientConfig{
-		Retry:       &RetryConfig{MaxRetries: 3, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, BackoffMultiplier: 2, Jitter: 0.2, MaxRetryAfter: time.Minute},
+		Retry: &RetryConfig{MaxRetries: 3, InitialDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, BackoffMultiplier: 2, Jitter: 0.2, MaxRetryAfter: time.Minute,
+			BudgetPercent: 20, MinRetryConcurrency: 3},
 		RateLimiter: &RateLimiterConfig{},
+		Cooldown:    &CooldownConfig{Quota: time.Minute, Authentication: 5 * time.Minute, Max: time.Hour},
 		// The breaker defaults changed deliberately with issue 10: 12 consecutive failures (was 5) or 80% of
 		// at least 30 attempts in 30s; see the package doc for why.
 		CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 12, Cooldown: 30 * time.Second, HalfOpenMaxRequests: 1,
@@ -292,9 +294,17 @@ func show(c ResilientConfig) string {
 			if v != nil {
 				return fmt.Sprintf("%+v", *v)
 			}
+		case *CooldownConfig:
+			if v != nil {
+				return fmt.Sprintf("%+v", *v)
+			}
+		case *HedgeConfig:
+			if v != nil {
+				return fmt.Sprintf("%+v", *v)
+			}
 		}
 		return "nil"
 	}
-	return fmt.Sprintf("{Retry:%s RateLimiter:%s CircuitBreaker:%s Backpressure:%s}",
-		deref(c.Retry), deref(c.RateLimiter), deref(c.CircuitBreaker), deref(c.Backpressure))
+	return fmt.Sprintf("{Retry:%s RateLimiter:%s CircuitBreaker:%s Backpressure:%s Cooldown:%s Hedge:%s}",
+		deref(c.Retry), deref(c.RateLimiter), deref(c.CircuitBreaker), deref(c.Backpressure), deref(c.Cooldown), deref(c.Hedge))
 }

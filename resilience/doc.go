@@ -12,9 +12,14 @@
 // [ResilientExecutor.Execute] (and [Do], [DoStream]) run a retry loop; each
 // attempt, retries included, goes through these steps in this order:
 //
-//  1. circuit open? fail fast, without waiting ([ErrCircuitOpen]);
+//  1. target cooling down (after quota exhaustion, an authentication
+//     failure or a Retry-After too long to wait)? fail fast
+//     ([ErrTargetPaused]); circuit open? fail fast, without waiting
+//     ([ErrCircuitOpen]);
 //  2. wait for a rate token (from the caller's bucket and from the limit
-//     learned from the provider), or for a pause the provider asked for;
+//     learned from the provider), or for a pause the provider asked for,
+//     and, for a call that says what it will spend ([DoTokens]), for its
+//     token estimate;
 //     a wait that cannot finish before the ctx deadline fails at once
 //     ([ErrRateLimitWait], RetryAfter set) and gives its reservation back;
 //  3. take an in-flight permit, waiting at most QueueTimeout
@@ -29,9 +34,11 @@
 //     [ResilientExecutor.ObserveHeader]; a 429 with a wait pauses the
 //     target).
 //
-// Then, if the error is retryable and retries remain, the loop sleeps the
-// backoff holding nothing (no token, permit or probe slot) and starts
-// again at step 1.
+// Then, if the error is retryable, retries remain and the retry budget
+// allows one more retry in flight, the loop sleeps the backoff holding
+// nothing (no token, permit or probe slot) and starts again at step 1. An
+// attempt that ran past its own timeout ([ErrAttemptTimeout], not the
+// caller's deadline) is retried at once, without a backoff.
 //
 // Decisions come from the error code ([aierrors.StandardErrorCode.Retryable],
 // [aierrors.StandardErrorCode.Fallbackable], and the provider's
@@ -60,6 +67,10 @@
 //	Retry.BackoffMultiplier             2       (DefaultBackoffMultiplier)
 //	Retry.Jitter                        0.2     (DefaultJitter)
 //	Retry.MaxRetryAfter                 60s     (DefaultMaxRetryAfter)
+//	Retry.BudgetPercent                 20      (DefaultRetryBudgetPercent) retries+hedges ≤ 20% of the attempts in flight
+//	Retry.MinRetryConcurrency           3       (DefaultMinRetryConcurrency) ... but always 3
+//	RateLimiter.TokensPerMinute         0       none of the caller's; the provider's learned token limit applies
+//	RateLimiter.TokenBurst              0       ceil(TokensPerMinute)
 //	RateLimiter.RequestsPerSecond       0       none of the caller's; the provider's learned limit and pauses apply
 //	RateLimiter.Burst                   0       ceil(RequestsPerSecond), at least 1
 //	RateLimiter.MaxPause                60s     (DefaultMaxPause)
@@ -73,11 +84,16 @@
 //	CircuitBreaker.HalfOpenMaxRequests  1       (DefaultHalfOpenMaxRequests)
 //	CircuitBreaker.CountRateLimited     false
 //	Backpressure                        nil     no in-flight cap
+//	Cooldown.Quota                      60s     (DefaultQuotaCooldown) or the provider's Retry-After
+//	Cooldown.Authentication             5m      (DefaultAuthCooldown)
+//	Cooldown.Max                        1h      (DefaultMaxCooldown)
+//	Hedge                               nil     no hedging
 //
 // A nil member of [ResilientConfig] turns its pattern off. In a non-nil
 // member, a zero field takes its default, except where the field's doc says
-// otherwise (MaxRetries, Jitter, RequestsPerSecond, MaxInflight,
-// QueueTimeout, CountRateLimited).
+// otherwise (MaxRetries, Jitter, RequestsPerSecond, TokensPerMinute,
+// MaxInflight, QueueTimeout, CountRateLimited; BudgetPercent 100 turns the
+// retry budget off).
 //
 // # Environment
 //
@@ -101,6 +117,9 @@
 //	AI_LIB_BREAKER_WINDOW_SECS        CircuitBreaker.Window                seconds, fraction allowed, in [0.01, 86400]
 //	AI_LIB_MAX_INFLIGHT               Backpressure.MaxInflight             integer in [0, 1000000]; 0 = no cap
 //	AI_LIB_QUEUE_TIMEOUT_MS           Backpressure.QueueTimeout            integer ms in [0, 3600000]; 0 = wait for ctx
+//	AI_LIB_TPM                        RateLimiter.TokensPerMinute          number in [0, 1e12]; 0 = no limit
+//	AI_LIB_RETRY_BUDGET_PERCENT       Retry.BudgetPercent                  number in (0, 100]; 100 = no budget
+//	AI_LIB_RETRY_BUDGET_MIN           Retry.MinRetryConcurrency            integer in [1, 1000000]
 //
 // Precedence is: a config built in code, overlaid by the environment
 // (OverlayEnv), with DefaultConfig filling what neither sets. No variable
@@ -182,11 +201,96 @@
 // configured limit (RateLimit), the learned one (LearnedRateLimit,
 // LearnedBurst) and the provider's last report (Provider).
 //
+// # Retry budget
+//
+// Retries multiply the load on a provider exactly when it can least take
+// it: with 3 retries, a provider that starts failing under load gets up to
+// 4 times the requests. As in Envoy's retry budget, the retries and hedges
+// in flight on a target may be at most BudgetPercent (20%) of all its
+// attempts in flight, but always MinRetryConcurrency (3), so a lightly
+// loaded target retries as before. Under load, retries then add at most
+// about a quarter of the first attempts (1/(1-0.2) = 1.25 requests per
+// call) instead of up to 4×. A refused retry returns the last error
+// (retryable and, by its code, fallbackable) wrapped with
+// [ErrRetryBudgetExhausted]; the OnRetryBudget hook fires and the refusal
+// is logged. Only atomics: the success path still allocates nothing.
+// [SignalsSnapshot] shows RetriesInFlight, RetryBudget and RetriesRefused.
+// The budget is checked before a backoff sleep (so a refused call does not
+// sleep first) and again when the retry starts.
+//
+// # Token limits
+//
+// Providers limit tokens per minute as well as requests. [DoTokens] (and
+// [DoStreamTokens]; the client uses them for every call) make each attempt
+// reserve its estimate (the input's tokens plus max_tokens) from the
+// caller's token bucket (RateLimiterConfig.TokensPerMinute, AI_LIB_TPM) and
+// from the token limit learned from the provider's x-ratelimit-*-tokens
+// or anthropic-ratelimit-tokens-* headers (learned like the request limit:
+// limit, remaining, time to full). A reservation bigger than a bucket is
+// clamped to it, so it waits for a full bucket, never forever; a wait that
+// cannot end before the deadline fails at once ([ErrRateLimitWait]). A
+// failed attempt gives its tokens back; the successful one is settled
+// against the real usage ([ResilientExecutor.SettleTokens]): the
+// difference is refunded or charged. [WithSharedTokenLimiter] shares a
+// token limit between replicas.
+//
+// # Cooldown
+//
+// Some answers say a target will not work for a while: quota_exhausted,
+// an authentication failure, or a Retry-After longer than MaxRetryAfter.
+// With a [CooldownConfig] (on in DefaultConfig), the target then rejects
+// every attempt at once, without a provider request, until it is expected
+// to work again: a local error with the answer's code (all three are
+// fallbackable), [ErrTargetPaused] (the sentinel of the shared quota pause
+// too) and RetryAfter the time left. A [FallbackChain] therefore goes
+// straight to the next target; [ResilientExecutor.Preflight] and
+// [SignalsSnapshot] (CoolingDownFor, CoolingDownReason) show it. When
+// every target of a chain is cooling down, the call fails at once with
+// each target's cooldown error (the last target's first, each with its
+// RetryAfter): nothing is sent to a provider that said it would refuse.
+//
+// # Hedging
+//
+// With a [HedgeConfig], an attempt that has not answered after Delay (or
+// a percentile of the target's recent latencies) gets a hedge: a second
+// attempt to the same target; the first success is kept, the others are
+// cancelled and waited for. Hedges go through admission and count
+// against the retry budget. [DoStream] never hedges.
+//
+// # Scale-out
+//
+// A provider's limit belongs to an API key, not to a process: twenty
+// replicas each limited to 10 requests a second send 200 into a key that
+// allows 10, and each replica must find a dead provider on its own. With
+// [WithSharedLimiter] and [WithSharedState] the replicas of a target share
+// one rate limit ([SharedLimiter]) and one circuit and pause state
+// ([SharedState]) kept in a store: Redis, through the nested module
+// github.com/ailib-go/ailib/resilience/redisstore (so users who do not need
+// it never download go-redis), or [MemoryLimiter] and [MemoryState] within
+// one process. At each attempt the executor reads the shared state (an
+// open circuit or a quota pause rejects at once, a provider's Retry-After
+// is waited for, half_open probes are capped across replicas) and takes a
+// unit of the shared limit, after its local circuit check and before the
+// in-flight permit; it publishes its breaker opening, its probes' outcomes
+// and each 429 with Retry-After or quota_exhausted. Nothing is held across
+// a provider call.
+//
+// Each store operation is bounded by [WithSharedTimeout] (50ms by
+// default). When the store fails or is slow, the target runs on local
+// state (its breaker, and its own RequestsPerSecond bucket, which the
+// shared limiter otherwise stands in for), [SignalsSnapshot] reports
+// SharedStateDegraded and the OnSharedState hook fires; one attempt tries
+// the store again after a pause growing from 100ms to 2s, and sharing
+// resumes when it answers. A store failure never fails a call by itself.
+// Without these options nothing changes, and the success path still
+// allocates nothing. The package resilience/sharedtest is the conformance
+// suite every store passes.
+//
 // # Observability
 //
 // [Hooks] report attempt start and end, scheduled retries (delay and
-// reason), circuit state changes, limiter waits, local rejections and
-// fallback hops; [WithLogger] logs the same decisions with log/slog.
+// reason), retries refused by the budget, circuit state changes, limiter
+// waits, local rejections, fallback hops and the shared store's health; [WithLogger] logs the same decisions with log/slog.
 // [ResilientExecutor.Signals] and [ResilientExecutor.Preflight] read the
 // live state without side effects: they take no token, permit or probe
 // slot.

@@ -28,6 +28,12 @@ var (
 	// BackpressureConfig.QueueTimeout. Code Overloaded (retryable and
 	// fallbackable), no RetryAfter.
 	ErrQueueFull = errors.New("resilience: in-flight queue full")
+	// ErrAttemptTimeout: one attempt ran past its own timeout (not the
+	// caller's deadline). Code Timeout, retryable: the executor retries it
+	// at once, without a backoff delay (a slow attempt is not evidence of
+	// overload; the retry budget caps retries if many are slow). The client
+	// package's ErrAttemptTimeout is this value.
+	ErrAttemptTimeout = errors.New("resilience: attempt timed out")
 	// ErrRetriesExhausted: every retry failed. The error also unwraps to the
 	// last attempt's *aierrors.Error, so [aierrors.CodeOf] reports its code.
 	ErrRetriesExhausted = errors.New("resilience: retries exhausted")
@@ -52,13 +58,22 @@ func rejection(target string, code aierrors.StandardErrorCode, sentinel error, r
 type exhaustedError struct {
 	attempts int
 	last     error
+	budget   bool // the retry budget refused the next retry: unwraps to ErrRetryBudgetExhausted instead
 }
 
 func (e *exhaustedError) Error() string {
+	if e.budget {
+		return "resilience: retry budget exhausted after " + strconv.Itoa(e.attempts) + " attempts: " + e.last.Error()
+	}
 	return "resilience: retries exhausted after " + strconv.Itoa(e.attempts) + " attempts: " + e.last.Error()
 }
 
-func (e *exhaustedError) Unwrap() []error { return []error{e.last, ErrRetriesExhausted} }
+func (e *exhaustedError) Unwrap() []error {
+	if e.budget {
+		return []error{e.last, ErrRetryBudgetExhausted}
+	}
+	return []error{e.last, ErrRetriesExhausted}
+}
 
 // classify turns op's error into (its *aierrors.Error, the error to return).
 // An error with an *aierrors.Error in its chain is returned as is; any other

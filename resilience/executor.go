@@ -31,6 +31,10 @@ type ResilientExecutor struct {
 	bp      *Backpressure   // never nil; no semaphore when uncapped
 	limits  *limitsRecord   // provider-reported limits (the limiter's when present)
 	timing  bool            // OnAttemptEnd or a logger needs attempt durations
+	shared  *sharedGate     // nil: no shared limiter or state (WithSharedLimiter, WithSharedState)
+	budget  *retryBudget    // nil: no retry budget
+	cool    *cooldown       // nil: no target cooldown
+	hedge   *hedger         // nil: no hedging
 }
 
 // retryPolicy is a RetryConfig with defaults resolved.
@@ -95,6 +99,10 @@ func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecut
 		bp = *cfg.Backpressure
 	}
 	e.bp = newBackpressure(bp, o)
+	e.shared = newSharedGate(o, cfg)
+	e.budget = newRetryBudget(cfg.Retry)
+	e.cool = newCooldown(cfg.Cooldown, cfg.Retry)
+	e.hedge = newHedger(cfg.Hedge)
 	return e, nil
 }
 
@@ -168,25 +176,88 @@ func (e *ResilientExecutor) ObserveHeader(h http.Header) {
 //
 // op must not retain ctx after it returns.
 func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error) error {
+	if e != nil && e.hedge != nil {
+		_, err := e.runCost(ctx, nil, func(ctx context.Context, _ int) error { return op(ctx) }, nil, 0)
+		return err
+	}
 	return e.run(ctx, op, nil)
 }
 
 // Do is [ResilientExecutor.Execute] for an op that returns a value. On
 // error it returns the zero T.
 func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (T, error) {
-	var v T
-	err := e.run(ctx, func(ctx context.Context) error {
+	v, _, err := doCost(ctx, e, 0, func(ctx context.Context) (T, int, error) {
 		r, err := op(ctx)
+		return r, 0, err
+	})
+	return v, err
+}
+
+// DoTokens is [Do] for a call that spends provider tokens, for the token
+// limit (RateLimiterConfig.TokensPerMinute, and the token limit learned
+// from the provider): each attempt reserves estimate tokens before it goes
+// (waiting for them as for a rate token), a failed attempt gives them
+// back, and the successful one replaces the estimate by the usage op
+// returns (used < 0: keep the estimate). A good estimate is the input's
+// token count plus the answer's max_tokens. estimate <= 0 makes it Do.
+func DoTokens[T any](ctx context.Context, e *ResilientExecutor, estimate int, op func(ctx context.Context) (v T, used int, err error)) (T, error) {
+	v, used, err := doCost(ctx, e, estimate, op)
+	if err == nil && estimate > 0 && used >= 0 {
+		e.SettleTokens(estimate, used)
+	}
+	return v, err
+}
+
+// doCost runs op with cost tokens per attempt, hedged when the executor
+// hedges; it returns the winning attempt's value and usage.
+func doCost[T any](ctx context.Context, e *ResilientExecutor, cost int, op func(ctx context.Context) (T, int, error)) (T, int, error) {
+	var zero T
+	if e != nil && e.hedge != nil {
+		n := 1 + e.hedge.maxHedges
+		vals := make([]T, n)
+		used := make([]int, n)
+		slot, err := e.runCost(ctx, nil, func(ctx context.Context, slot int) error {
+			r, u, err := op(ctx)
+			if err == nil {
+				vals[slot], used[slot] = r, u
+			}
+			return err
+		}, nil, cost)
+		if err != nil {
+			return zero, 0, err
+		}
+		return vals[slot], used[slot], nil
+	}
+	var v T
+	var used int
+	_, err := e.runCost(ctx, func(ctx context.Context) error {
+		r, u, err := op(ctx)
 		if err == nil {
-			v = r
+			v, used = r, u
 		}
 		return err
-	}, nil)
+	}, nil, nil, cost)
 	if err != nil {
-		var zero T
-		return zero, err
+		return zero, 0, err
 	}
-	return v, nil
+	return v, used, nil
+}
+
+// SettleTokens replaces a reservation of estimate tokens, made by
+// [DoTokens] or [DoStreamTokens], by the tokens really used (0: a refund;
+// more than estimate: the difference is charged, and later attempts wait
+// for it). DoTokens calls it itself; after DoStreamTokens call it once the
+// stream has reported its usage (or with used 0 if it never does). With a
+// shared token limiter ([WithSharedTokenLimiter]) only an excess is
+// charged to the store: the store cannot refund.
+func (e *ResilientExecutor) SettleTokens(estimate, used int) {
+	if e == nil || estimate <= 0 {
+		return
+	}
+	e.limiter.settleTokens(estimate, used)
+	if used > estimate {
+		e.shared.chargeTokens(used - estimate)
+	}
 }
 
 // DoStream is [Do] for results that outlive op, such as a response
@@ -199,15 +270,24 @@ func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Co
 // first, the breaker ignores the attempt; the permit is still held until
 // done.
 func DoStream[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (v T, done func(error), err error) {
+	return DoStreamTokens(ctx, e, 0, op)
+}
+
+// DoStreamTokens is [DoStream] for a stream that spends provider tokens:
+// each attempt reserves estimate tokens, as in [DoTokens], and a failed one
+// gives them back. When the stream has reported its usage, call
+// [ResilientExecutor.SettleTokens](estimate, used). Streams are never
+// hedged.
+func DoStreamTokens[T any](ctx context.Context, e *ResilientExecutor, estimate int, op func(ctx context.Context) (T, error)) (v T, done func(error), err error) {
 	st := &streamState{}
 	var val T
-	err = e.run(ctx, func(ctx context.Context) error {
+	_, err = e.runCost(ctx, func(ctx context.Context) error {
 		r, err := op(ctx)
 		if err == nil {
 			val = r
 		}
 		return err
-	}, st)
+	}, nil, st, max(estimate, 0))
 	if err != nil {
 		var zero T
 		return zero, nil, err
@@ -215,36 +295,62 @@ func DoStream[T any](ctx context.Context, e *ResilientExecutor, op func(ctx cont
 	return val, st.done, nil
 }
 
-// run is the retry loop. st is nil except for DoStream.
+// run is the retry loop. st is nil except for DoStream; cost is the
+// token estimate of each attempt (0: the token limit does not apply).
 func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, st *streamState) error {
+	_, err := e.runCost(ctx, op, nil, st, 0)
+	return err
+}
+
+// runCost is run; with hop (hedging on, st nil) attempts run hop and the
+// winning slot is returned.
+func (e *ResilientExecutor) runCost(ctx context.Context, op func(ctx context.Context) error, hop func(ctx context.Context, slot int) error, st *streamState, cost int) (int, error) {
 	if e == nil {
 		if err := ctx.Err(); err != nil {
-			return ctxError(ctx, "")
+			return 0, ctxError(ctx, "")
 		}
-		_, err := classify(op(ctx), "")
+		var opErr error
+		if hop != nil {
+			opErr = hop(ctx, 0)
+		} else {
+			opErr = op(ctx)
+		}
+		_, err := classify(opErr, "")
 		if st != nil && err == nil {
 			st.ctx = ctx
 		}
-		return err
+		return 0, err
 	}
 	var bo *backoff.ExponentialBackOff // created at the first retry: the success path allocates nothing
 	for attempt := 1; ; attempt++ {
 		var err error
 		var ae *aierrors.Error
-		if st == nil {
-			ae, err = e.attempt(ctx, attempt, op)
-		} else {
-			ae, err = e.attemptStream(ctx, attempt, op, st)
+		slot := 0
+		switch {
+		case st != nil:
+			ae, err = e.attemptStream(ctx, attempt, op, st, cost)
+		case hop != nil:
+			slot, ae, err = e.hedgedAttempt(ctx, attempt, hop, cost)
+		default:
+			ae, err = e.attemptCost(ctx, attempt, op, cost)
+		}
+		if attempt > 1 {
+			e.budget.releaseRetry()
 		}
 		if err == nil {
-			return nil
+			return slot, nil
 		}
 		delay, retry, exhausted := e.nextDelay(ctx, attempt, ae, &bo)
+		if retry && !e.budget.allows() {
+			e.budget.denied.Add(1)
+			e.reportBudget(ctx, attempt, false)
+			return 0, &exhaustedError{attempts: attempt, last: err, budget: true}
+		}
 		if !retry {
 			if exhausted {
-				return &exhaustedError{attempts: attempt, last: err}
+				return 0, &exhaustedError{attempts: attempt, last: err}
 			}
-			return err
+			return 0, err
 		}
 		if e.hooks.OnRetry != nil {
 			e.hooks.OnRetry(RetryScheduled{Target: e.name, Attempt: attempt, Delay: delay, Err: err})
@@ -257,9 +363,27 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 			}
 			e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled", attrs...)
 		}
-		if !sleepCtx(ctx, delay) {
-			return ctxError(ctx, e.name)
+		if delay > 0 && !sleepCtx(ctx, delay) {
+			return 0, ctxError(ctx, e.name)
 		}
+		if !e.budget.acquire() {
+			e.reportBudget(ctx, attempt, false)
+			return 0, &exhaustedError{attempts: attempt, last: err, budget: true}
+		}
+	}
+}
+
+// reportBudget tells the hooks and the log that a retry (or a hedge) was
+// not sent because the retry budget was spent.
+func (e *ResilientExecutor) reportBudget(ctx context.Context, attempt int, hedge bool) {
+	inflight, budget, _ := e.budget.snapshot()
+	if e.hooks.OnRetryBudget != nil {
+		e.hooks.OnRetryBudget(RetryBudgetExhausted{Target: e.name, Attempt: attempt, Hedge: hedge, RetriesInFlight: inflight, Budget: budget})
+	}
+	if e.logger != nil {
+		e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry budget exhausted, not retrying",
+			slog.String("target", e.name), slog.Int("attempt", attempt), slog.Bool("hedge", hedge),
+			slog.Int("retries_in_flight", inflight), slog.Int("budget", budget))
 	}
 }
 
@@ -287,6 +411,11 @@ func (e *ResilientExecutor) nextDelay(ctx context.Context, attempt int, ae *aier
 	if delay < 0 || delay > p.maxDelay { // jitter can push past MaxInterval
 		delay = p.maxDelay
 	}
+	if errors.Is(ae.Err, ErrAttemptTimeout) {
+		// One slow attempt is not overload evidence: retry it at once (the
+		// retry budget still caps retries when many attempts time out).
+		delay = 0
+	}
 	if ra := ae.RetryAfter; ra > 0 {
 		if ra > p.maxRetryAfter {
 			return 0, false, false // not worth sleeping for: let the fallback chain move on
@@ -299,11 +428,18 @@ func (e *ResilientExecutor) nextDelay(ctx context.Context, attempt int, ae *aier
 	return delay, true, false
 }
 
-// admit is steps 1 to 3 of an attempt: circuit check, rate token,
-// in-flight permit. On nil the caller holds a permit.
-func (e *ResilientExecutor) admit(ctx context.Context) *aierrors.Error {
+// admit is steps 1 to 3 of an attempt: circuit check, rate token (local,
+// then shared), in-flight permit. On nil the caller holds a permit, and
+// the shared probe slot the ticket says.
+func (e *ResilientExecutor) admit(ctx context.Context, cost int) (sharedTicket, *aierrors.Error) {
 	if ctx.Err() != nil {
-		return ctxError(ctx, e.name)
+		return sharedTicket{}, ctxError(ctx, e.name)
+	}
+	if e.cool.active() {
+		if ae := e.cool.reject(e.name, time.Now()); ae != nil {
+			reportRejection(e.hooks, e.logger, e.name, ae)
+			return sharedTicket{}, ae
+		}
 	}
 	if e.limiter != nil || e.breaker.mayBeOpen() {
 		// One clock read serves steps 1 and 2 (a clock read is a large part
@@ -311,19 +447,42 @@ func (e *ResilientExecutor) admit(ctx context.Context) *aierrors.Error {
 		now := time.Now()
 		if ae := e.breaker.rejectIfOpen(now); ae != nil {
 			reportRejection(e.hooks, e.logger, e.name, ae)
-			return ae
+			return sharedTicket{}, ae
 		}
-		if ae := e.limiter.wait(ctx, now); ae != nil {
-			return ae
+		if ae := e.limiter.waitFor(ctx, now, e.shared.limiting()); ae != nil {
+			return sharedTicket{}, ae
+		}
+		if cost > 0 {
+			if ae := e.limiter.waitTokens(ctx, cost, e.shared.tokenLimiting()); ae != nil {
+				return sharedTicket{}, ae
+			}
 		}
 	}
-	return e.bp.acquire(ctx)
+	var tk sharedTicket
+	if e.shared != nil {
+		var ae *aierrors.Error
+		if tk, ae = e.shared.admit(ctx, cost); ae != nil {
+			e.limiter.settleTokens(cost, 0)
+			return sharedTicket{}, ae
+		}
+	}
+	if ae := e.bp.acquire(ctx); ae != nil {
+		e.shared.release(ctx, tk)
+		e.limiter.settleTokens(cost, 0)
+		return sharedTicket{}, ae
+	}
+	return tk, nil
 }
 
-// attempt runs one attempt of Execute/Do. On success it allocates nothing.
-func (e *ResilientExecutor) attempt(ctx context.Context, n int, op func(ctx context.Context) error) (*aierrors.Error, error) {
-	if ae := e.admit(ctx); ae != nil {
-		return ae, ae
+// attemptCost runs one attempt of Execute/Do, taking cost tokens of the
+// token limit (0: none), given back when the attempt fails. On success it
+// allocates nothing.
+func (e *ResilientExecutor) attemptCost(ctx context.Context, n int, op func(ctx context.Context) error, cost int) (*aierrors.Error, error) {
+	e.budget.startAttempt()
+	defer e.budget.endAttempt()
+	tk, rej := e.admit(ctx, cost)
+	if rej != nil {
+		return rej, rej
 	}
 	held := true
 	defer func() {
@@ -346,7 +505,7 @@ func (e *ResilientExecutor) attempt(ctx context.Context, n int, op func(ctx cont
 		e.bp.release()
 		ae, err = classify(opErr, e.name)
 		if ae != nil {
-			e.learnFrom(ae)
+			e.learnFrom(ctx, ae, cost)
 		}
 		return e.breaker.outcomeOf(ctx, ae)
 	}
@@ -355,9 +514,14 @@ func (e *ResilientExecutor) attempt(ctx context.Context, n int, op func(ctx cont
 	} else if !e.breaker.execute(run) {
 		held = false
 		e.bp.release()
+		e.shared.release(ctx, tk)
+		e.limiter.settleTokens(cost, 0)
 		rej := e.breaker.openError(time.Now())
 		reportRejection(e.hooks, e.logger, e.name, rej)
 		return rej, rej
+	}
+	if e.shared != nil {
+		e.shared.after(ctx, tk, ae, e.breaker)
 	}
 	if e.timing {
 		e.attemptEnd(ctx, n, err, ae, time.Since(start))
@@ -367,15 +531,19 @@ func (e *ResilientExecutor) attempt(ctx context.Context, n int, op func(ctx cont
 
 // attemptStream is attempt for DoStream: on success the permit and the
 // breaker's admission stay with st until st.done.
-func (e *ResilientExecutor) attemptStream(ctx context.Context, n int, op func(ctx context.Context) error, st *streamState) (*aierrors.Error, error) {
-	if ae := e.admit(ctx); ae != nil {
-		return ae, ae
+func (e *ResilientExecutor) attemptStream(ctx context.Context, n int, op func(ctx context.Context) error, st *streamState, cost int) (*aierrors.Error, error) {
+	e.budget.startAttempt()
+	defer e.budget.endAttempt()
+	tk, rej := e.admit(ctx, cost)
+	if rej != nil {
+		return rej, rej
 	}
 	var h *heldAdmission
 	if e.breaker != nil {
-		var rej *aierrors.Error
 		if h, rej = e.breaker.hold(ctx); rej != nil {
 			e.bp.release()
+			e.shared.release(ctx, tk)
+			e.limiter.settleTokens(cost, 0)
 			reportRejection(e.hooks, e.logger, e.name, rej)
 			return rej, rej
 		}
@@ -394,15 +562,18 @@ func (e *ResilientExecutor) attemptStream(ctx context.Context, n int, op func(ct
 	opErr := op(ctx)
 	held = false
 	if opErr == nil {
-		*st = streamState{e: e, ctx: ctx, attempt: n, start: start, held: h, permit: true}
+		*st = streamState{e: e, ctx: ctx, attempt: n, start: start, held: h, permit: true, ticket: tk}
 		return nil, nil
 	}
 	e.bp.release()
 	ae, err := classify(opErr, e.name)
-	e.learnFrom(ae)
+	e.learnFrom(ctx, ae, cost)
 	o := e.breaker.outcomeOf(ctx, ae)
 	if h != nil {
 		h.record(o)
+	}
+	if e.shared != nil {
+		e.shared.after(ctx, tk, ae, e.breaker)
 	}
 	if e.timing {
 		e.attemptEnd(ctx, n, err, ae, time.Since(start))
@@ -418,6 +589,7 @@ type streamState struct {
 	start    time.Time
 	held     *heldAdmission
 	permit   bool
+	ticket   sharedTicket
 	finished atomic.Bool
 }
 
@@ -432,21 +604,34 @@ func (s *streamState) done(finalErr error) {
 	}
 	ae, err := classify(finalErr, e.name)
 	if ae != nil {
-		e.learnFrom(ae)
+		e.learnFrom(s.ctx, ae, 0)
 	}
 	if s.held != nil {
 		s.held.record(e.breaker.outcomeOf(s.ctx, ae))
+	}
+	if e.shared != nil {
+		e.shared.after(s.ctx, s.ticket, ae, e.breaker)
 	}
 	if e.timing {
 		e.attemptEnd(s.ctx, s.attempt, err, ae, time.Since(s.start))
 	}
 }
 
-// learnFrom feeds a failed attempt's rate-limit information to the limiter:
-// a 429 with a wait pauses the bucket until then.
-func (e *ResilientExecutor) learnFrom(ae *aierrors.Error) {
+// learnFrom feeds a failed attempt's rate-limit information to the limiter
+// (a 429 with a wait pauses the bucket until then), starts a cooldown when
+// the answer calls for one, and gives back the attempt's cost tokens.
+func (e *ResilientExecutor) learnFrom(ctx context.Context, ae *aierrors.Error, cost int) {
+	if cost > 0 {
+		e.limiter.settleTokens(cost, 0)
+	}
 	if e.limiter != nil && ae.Code == aierrors.RateLimited && ae.RetryAfter > 0 && !errors.Is(ae.Err, ErrRateLimitWait) {
 		e.limiter.Pause(ae.RetryAfter)
+	}
+	if e.cool != nil && ctx.Err() == nil {
+		if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
+			e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",
+				slog.String("target", e.name), slog.String("code", ae.Code.Code()), slog.Duration("for", d))
+		}
 	}
 }
 

@@ -20,6 +20,26 @@ type Hooks struct {
 	OnLimiterWait  func(LimiterWait)    // an attempt is about to wait for a rate token or a provider pause
 	OnRejection    func(Rejection)      // an attempt was refused locally: circuit open, rate wait, queue
 	OnFallback     func(FallbackHop)    // a fallback chain moved to another target (or ran out)
+
+	// OnSharedState reports that the shared limiter or state (see
+	// [WithSharedState]) failed, so the target runs on local state alone,
+	// or that it answers again.
+	OnSharedState func(SharedStateChange)
+
+	// OnRetryBudget reports a retry or hedge not sent because the target's
+	// retry budget was spent (see RetryConfig.BudgetPercent).
+	OnRetryBudget func(RetryBudgetExhausted)
+}
+
+// RetryBudgetExhausted reports a retry (or a hedge) refused by the retry
+// budget: the call returns its last error instead (for a hedge, the
+// attempt just goes on without one).
+type RetryBudgetExhausted struct {
+	Target          string
+	Attempt         int  // the attempt that failed (or, for a hedge, the one running)
+	Hedge           bool // a hedge was refused, not a retry
+	RetriesInFlight int  // retries and hedges in flight on the target
+	Budget          int  // retries and hedges the budget allows now
 }
 
 // AttemptStart reports an attempt that passed admission.

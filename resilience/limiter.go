@@ -112,6 +112,9 @@ type RateLimiter struct {
 	limits   *limitsRecord
 	learned  learnedBucket
 
+	tok        *tokenBucket  // the caller's TokensPerMinute; nil when 0
+	tokLearned learnedBucket // the provider's token limit, from its headers
+
 	// pausedUntil is the Unix time (ns) before which no attempt may start,
 	// as the provider asked; 0 when never paused. It only moves forward.
 	pausedUntil atomic.Int64
@@ -136,6 +139,8 @@ func newRateLimiter(cfg RateLimiterConfig, o options) *RateLimiter {
 		limits:   newLimitsRecord(),
 	}
 	l.learned.fixedTTL = cfg.LearnedLimitTTL
+	l.tokLearned.fixedTTL = cfg.LearnedLimitTTL
+	l.tok = newTokenBucket(cfg.TokensPerMinute, cfg.TokenBurst)
 	if cfg.RequestsPerSecond > 0 {
 		burst := cfg.Burst
 		if burst == 0 {
@@ -271,6 +276,9 @@ func (l *RateLimiter) learn(pl ratelimitheader.Limits, now time.Time) {
 	if pl.RequestsRemaining >= 0 {
 		paced = l.learned.observe(now, pl.RequestsLimit, pl.RequestsRemaining, pl.RequestsReset)
 	}
+	if pl.TokensRemaining >= 0 {
+		l.tokLearned.observe(now, pl.TokensLimit, pl.TokensRemaining, pl.TokensReset)
+	}
 	var wait time.Duration
 	if pl.RequestsExhausted() && pl.RequestsReset > 0 && !paced {
 		// The reset is when the limit is fully replenished; without a rate
@@ -349,13 +357,19 @@ func (l *RateLimiter) tokenWait(now, t time.Time, haveCfg, haveLearned bool) tim
 // wait is step 2 of an attempt; the fast path neither allocates nor reads
 // the clock (now is the attempt's).
 func (l *RateLimiter) wait(ctx context.Context, now time.Time) *aierrors.Error {
+	return l.waitFor(ctx, now, false)
+}
+
+// waitFor is wait; skipCfg leaves the caller's bucket out (a shared
+// limiter that answers stands in for it; see WithSharedLimiter).
+func (l *RateLimiter) waitFor(ctx context.Context, now time.Time, skipCfg bool) *aierrors.Error {
 	if l == nil {
 		return nil
 	}
 	if l.pausedUntil.Load() > now.UnixNano() {
-		return l.waitSlow(ctx, l.lim == nil)
+		return l.waitSlow(ctx, skipCfg || l.lim == nil)
 	}
-	haveCfg := l.lim == nil || l.lim.AllowN(now, 1)
+	haveCfg := skipCfg || l.lim == nil || l.lim.AllowN(now, 1)
 	if haveCfg && (!l.learned.active.Load() || l.learned.allow(now)) {
 		return nil
 	}
@@ -432,15 +446,21 @@ func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Erro
 
 // sleep waits d or until ctx is done, reporting the wait first.
 func (l *RateLimiter) sleep(ctx context.Context, d time.Duration) *aierrors.Error {
-	if l.hooks.OnLimiterWait != nil {
-		l.hooks.OnLimiterWait(LimiterWait{Target: l.target, Wait: d})
+	return limiterSleep(ctx, l.hooks, l.logger, l.target, "resilience: rate limiter wait", d)
+}
+
+// limiterSleep waits d or until ctx is done, after reporting the wait to
+// the OnLimiterWait hook and the logger (msg says which limiter), so that
+// the local and the shared limiters report their waits the same way.
+func limiterSleep(ctx context.Context, hooks Hooks, logger *slog.Logger, target, msg string, d time.Duration) *aierrors.Error {
+	if hooks.OnLimiterWait != nil {
+		hooks.OnLimiterWait(LimiterWait{Target: target, Wait: d})
 	}
-	if l.logger != nil {
-		l.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: rate limiter wait",
-			slog.String("target", l.target), slog.Duration("wait", d))
+	if logger != nil {
+		logger.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("target", target), slog.Duration("wait", d))
 	}
 	if !sleepCtx(ctx, d) {
-		return ctxError(ctx, l.target)
+		return ctxError(ctx, target)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ type options struct {
 	name   string
 	hooks  Hooks
 	logger *slog.Logger
+	shared *sharedOptions // WithSharedLimiter, WithSharedState, WithSharedTimeout; nil: none
 }
 
 type optionFunc func(*options)

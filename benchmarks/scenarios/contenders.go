@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,44 @@ func Contenders() []Contender {
 				k.BreakerThreshold = 0
 				return newAilib(k, baseURL, hc)
 			},
-			Only: []string{"S1"},
+			Only: []string{"S1", "S6"},
+		},
+		{
+			Name:   "ailib, budget off, breaker off",
+			Config: "as ailib with neither the retry budget (RetryConfig.BudgetPercent 100) nor the circuit breaker: retries alone, as before issue 9",
+			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
+				k.BreakerThreshold = 0
+				k.noBudget = true
+				return newAilib(k, baseURL, hc)
+			},
+			Only: []string{"S6"},
+		},
+		{
+			Name:   "ailib + hedge",
+			Config: "as ailib plus Builder.Hedge(resilience.HedgeConfig{Delay: the scenario's hedge delay}): one hedge to the same target",
+			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
+				k.hedge = true
+				return newAilib(k, baseURL, hc)
+			},
+			Only: []string{"S5"},
+		},
+		{
+			Name:   "ailib, limiter off",
+			Config: "as ailib with ResilientConfig.RateLimiter nil: no request or token limit, nothing learned from the headers",
+			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
+				k.noLimiter = true
+				return newAilib(k, baseURL, hc)
+			},
+			Only: []string{"S7"},
+		},
+		{
+			Name:   "ailib, TPM set",
+			Config: "as ailib with RateLimiterConfig.TokensPerMinute (AI_LIB_TPM) set to the provider's cap",
+			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
+				k.TokensPerMinute = s7TPM
+				return newAilib(k, baseURL, hc)
+			},
+			Only: []string{"S7"},
 		},
 		{
 			Name: "openai-go " + OpenAIGoVersion,
@@ -117,7 +155,10 @@ func Contenders() []Contender {
 
 // --- ailib ---
 
-type ailibCaller struct{ c *client.AiClient }
+type ailibCaller struct {
+	c         *client.AiClient
+	maxTokens int
+}
 
 func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	cfg := resilience.DefaultConfig()
@@ -136,6 +177,21 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	if k.BreakerThreshold <= 0 {
 		cfg.CircuitBreaker = nil
 	}
+	if k.noBudget {
+		cfg.Retry.BudgetPercent = 100
+	}
+	if k.TokensPerMinute > 0 {
+		// At a timescale s < 1 a minute lasts s minutes: the same bucket
+		// refills 1/s times as fast.
+		cfg.RateLimiter.TokensPerMinute = k.TokensPerMinute
+		cfg.RateLimiter.TokenBurst = int(k.TokensPerMinute)
+		if k.scale > 0 {
+			cfg.RateLimiter.TokensPerMinute /= k.scale
+		}
+	}
+	if k.noLimiter {
+		cfg.RateLimiter = nil
+	}
 	b := client.NewBuilder().
 		Model("openai/"+Primary).
 		Provider("openai", client.ProviderConfig{BaseURL: baseURL + "/v1", APIKey: apiKey}).
@@ -148,15 +204,18 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	if k.AttemptTimeout > 0 {
 		b.AttemptTimeout(k.AttemptTimeout)
 	}
+	if k.hedge && k.Hedge > 0 {
+		b.Hedge(resilience.HedgeConfig{Delay: k.Hedge})
+	}
 	c, err := b.Build()
 	if err != nil {
 		return nil, err
 	}
-	return ailibCaller{c}, nil
+	return ailibCaller{c, k.MaxTokens}, nil
 }
 
 func (a ailibCaller) Call(ctx context.Context) (string, error) {
-	resp, err := a.c.Chat(ctx, client.ChatRequest{Messages: []client.Message{client.User("hi")}})
+	resp, err := a.c.Chat(ctx, client.ChatRequest{Messages: []client.Message{client.User("hi")}, MaxTokens: a.maxTokens})
 	if err != nil {
 		return "", err
 	}
@@ -180,8 +239,9 @@ func scaleDurations(p any, s float64) {
 // --- openai-go ---
 
 type openaiCaller struct {
-	c        openai.Client
-	fallback bool
+	c         openai.Client
+	fallback  bool
+	maxTokens int
 }
 
 func newOpenAI(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
@@ -193,7 +253,7 @@ func newOpenAI(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	if k.AttemptTimeout > 0 {
 		opts = append(opts, option.WithRequestTimeout(k.AttemptTimeout))
 	}
-	return openaiCaller{c: openai.NewClient(opts...), fallback: k.Fallback}, nil
+	return openaiCaller{c: openai.NewClient(opts...), fallback: k.Fallback, maxTokens: k.MaxTokens}, nil
 }
 
 func (o openaiCaller) Call(ctx context.Context) (string, error) {
@@ -211,10 +271,14 @@ func (o openaiCaller) Call(ctx context.Context) (string, error) {
 }
 
 func (o openaiCaller) chat(ctx context.Context, model string) error {
-	_, err := o.c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+	p := openai.ChatCompletionNewParams{
 		Model:    model,
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
-	})
+	}
+	if o.maxTokens > 0 {
+		p.MaxTokens = openai.Int(int64(o.maxTokens))
+	}
+	_, err := o.c.Chat.Completions.New(ctx, p)
 	return err
 }
 
@@ -227,8 +291,11 @@ const modelHeader = "X-Bench-Model"
 // post sends one chat request for model and reads the whole answer. The
 // returned response's body is already read and closed; a fresh reader over
 // its bytes replaces it.
-func post(ctx context.Context, hc *http.Client, baseURL, model string) (*http.Response, error) {
+func post(ctx context.Context, hc *http.Client, baseURL, model string, maxTokens int) (*http.Response, error) {
 	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
+	if maxTokens > 0 {
+		body = `{"model":"` + model + `","max_tokens":` + strconv.Itoa(maxTokens) + `,"messages":[{"role":"user","content":"hi"}]}`
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/v1/chat/completions", strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -304,7 +371,7 @@ func failsafeStack(k Knobs) []failsafe.Policy[*http.Response] {
 func newFailsafe(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	op := func(model string) func(exec failsafe.Execution[*http.Response]) (*http.Response, error) {
 		return func(exec failsafe.Execution[*http.Response]) (*http.Response, error) {
-			return post(exec.Context(), hc, baseURL, model)
+			return post(exec.Context(), hc, baseURL, model, k.MaxTokens)
 		}
 	}
 	primary := failsafeStack(k)
@@ -332,11 +399,12 @@ func (f failsafeCaller) Call(ctx context.Context) (string, error) {
 // --- naive loop ---
 
 type naiveCaller struct {
-	hc       *http.Client
-	baseURL  string
-	sleep    time.Duration
-	attempts int
-	fallback bool
+	hc        *http.Client
+	baseURL   string
+	sleep     time.Duration
+	attempts  int
+	fallback  bool
+	maxTokens int
 }
 
 func newNaive(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
@@ -345,7 +413,7 @@ func newNaive(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 		c.Timeout = k.AttemptTimeout
 		hc = &c
 	}
-	return naiveCaller{hc: hc, baseURL: baseURL, sleep: k.NaiveSleep, attempts: k.MaxRetries + 1, fallback: k.Fallback}, nil
+	return naiveCaller{hc: hc, baseURL: baseURL, sleep: k.NaiveSleep, attempts: k.MaxRetries + 1, fallback: k.Fallback, maxTokens: k.MaxTokens}, nil
 }
 
 func (n naiveCaller) Call(ctx context.Context) (string, error) {
@@ -368,7 +436,7 @@ func (n naiveCaller) loop(ctx context.Context, model string) error {
 		if i > 0 && !sleepCtx(ctx, n.sleep) {
 			return ctx.Err()
 		}
-		resp, err := post(ctx, n.hc, n.baseURL, model)
+		resp, err := post(ctx, n.hc, n.baseURL, model, n.maxTokens)
 		switch {
 		case err != nil:
 			last = err

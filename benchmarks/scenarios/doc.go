@@ -1,4 +1,4 @@
-// Package scenarios plays the chaos scenarios S1–S5 of ailib's issue 6
+// Package scenarios plays the chaos scenarios S1–S5 of ailib's issue 6 and S6–S7 of issue 9
 // against ailib and the alternatives users pick today (the official
 // openai-go SDK, failsafe-go, a naive retry loop), each pointed at a
 // [providertest] server, and measures how well their calls survive.

@@ -97,6 +97,9 @@ type Result struct {
 	// Goodput is successful calls per second, from the first call to the
 	// last completion.
 	Goodput float64
+	// StormPerCall is requests to the overloaded provider per call started
+	// during the overload (S6); 0 elsewhere.
+	StormPerCall float64
 	// Elapsed is the run's length: first call to last completion.
 	Elapsed time.Duration
 	// Errors holds up to three distinct error messages of failed calls.
@@ -175,7 +178,7 @@ func Run(ctx context.Context, env Env, sc Scenario, c Contender, opt Options) Re
 			if !sleepUntil(ctx, t0.Add(scale(ev.at, s))) {
 				return
 			}
-			ev.do(srv)
+			ev.do(srv, s)
 		}
 	})
 	first := 0
@@ -208,6 +211,8 @@ func Run(ctx context.Context, env Env, sc Scenario, c Contender, opt Options) Re
 	lat := make([]time.Duration, 0, len(calls))
 	var firstStart, lastEnd time.Time
 	recoveryAt := t0.Add(scale(sc.recovery, s))
+	outageAt := t0.Add(scale(sc.outageStart, s))
+	outageCalls := 0
 	back := time.Time{}
 	seen := map[string]bool{}
 	for _, cl := range calls {
@@ -221,6 +226,9 @@ func Run(ctx context.Context, env Env, sc Scenario, c Contender, opt Options) Re
 			lastEnd = cl.end
 		}
 		lat = append(lat, unscale(cl.end.Sub(cl.start), s))
+		if sc.outageStart > 0 && !cl.start.Before(outageAt) && cl.start.Before(recoveryAt) {
+			outageCalls++
+		}
 		if cl.err != nil {
 			if msg := cl.err.Error(); !seen[msg] && len(res.Errors) < 3 {
 				seen[msg] = true
@@ -238,6 +246,9 @@ func Run(ctx context.Context, env Env, sc Scenario, c Contender, opt Options) Re
 	res.Elapsed = unscale(lastEnd.Sub(firstStart), s)
 	if res.Elapsed > 0 {
 		res.Goodput = float64(res.OK) / res.Elapsed.Seconds()
+	}
+	if outageCalls > 0 {
+		res.StormPerCall = float64(res.Dead) / float64(outageCalls)
 	}
 	if sc.recovery > 0 {
 		res.Back = Never

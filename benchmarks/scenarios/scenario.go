@@ -33,9 +33,14 @@ type Knobs struct {
 	AttemptTimeout   time.Duration // per provider request; 0 = none
 	NaiveSleep       time.Duration // the naive loop's fixed sleep between attempts
 	Fallback         bool          // call Fallback when Primary fails
-	Hedge            time.Duration // failsafe-go hedge delay (only its hedge row)
+	Hedge            time.Duration // hedge delay (failsafe-go + hedge, ailib + hedge rows only)
+	MaxTokens        int           // the requests' max_tokens; 0 = not sent
+	TokensPerMinute  float64       // the caller's token limit (ailib, TPM set row only)
 
-	scale float64 // the timescale the durations above were scaled by; 0 = 1
+	scale     float64 // the timescale the durations above were scaled by; 0 = 1
+	hedge     bool    // ailib + hedge: hedge after Hedge
+	noBudget  bool    // ailib, budget off: RetryConfig.BudgetPercent 100
+	noLimiter bool    // ailib, limiter off: RateLimiter nil (no token limiting)
 }
 
 // DefaultKnobs are ailib's defaults, read from [resilience.DefaultConfig]
@@ -94,10 +99,10 @@ type Best struct {
 type event struct {
 	at   time.Duration // after the first call, scenario time
 	what string
-	do   func(s *providertest.Server)
+	do   func(s *providertest.Server, scale float64)
 }
 
-// Scenario is one of the chaos scenarios S1–S5: what the provider does,
+// Scenario is one of the chaos scenarios S1–S7: what the provider does,
 // the load, the knobs, and the theoretical best.
 type Scenario struct {
 	ID    string // "S1" … "S5"
@@ -117,7 +122,8 @@ type Scenario struct {
 	callTimeout time.Duration // per-call deadline, scenario time
 	setup       func(s *providertest.Server, seed int64, scale float64)
 	events      []event
-	recovery    time.Duration // offset of the primary's recovery (S2); 0 = none
+	recovery    time.Duration // offset of the primary's recovery (S2, S6); 0 = none
+	outageStart time.Duration // offset of the outage (S6's storm column)
 	primaryDead bool          // the primary never answers (S4): every request to it is to a dead provider
 	columns     []column      // scenario-specific extra columns
 }
@@ -141,6 +147,7 @@ const (
 	colGoodput column = iota + 1
 	colFirstPrimary
 	colP90
+	colStormPerCall
 )
 
 // Scenario defaults.
@@ -158,14 +165,27 @@ const (
 	s5Slow             = 2 * time.Second
 	s5AttemptTimeout   = 500 * time.Millisecond
 	s5Hedge            = 300 * time.Millisecond
+	s6Warmup           = time.Second
+	s6Outage           = 5 * time.Second
+	s6After            = 4 * time.Second
+	s6Rate             = 200.0
+	s6Delay            = 200 * time.Millisecond
+	s7TPM              = 30000
+	s7MaxTokens        = 1000
+	s7Prompt           = 100
+	s7Completion       = 400
+	s7Demand           = 3.0
+	s7Window           = 60 * time.Second
+	s7CallTimeout      = 30 * time.Second
 )
 
-// All returns the scenarios S1–S5 as issue 6 defines them.
+// All returns the scenarios S1–S5 as issue 6 defines them, and S6–S7 of
+// issue 9 (retry storm, token cap).
 func All() []Scenario {
-	return []Scenario{s1(), s2(), s3(), s4(), s5()}
+	return []Scenario{s1(), s2(), s3(), s4(), s5(), s6(), s7()}
 }
 
-// ByID returns the scenario with id ("S1"…"S5", case-insensitive).
+// ByID returns the scenario with id ("S1"…"S7", case-insensitive).
 func ByID(id string) (Scenario, bool) {
 	for _, sc := range All() {
 		if strings.EqualFold(sc.ID, id) {
@@ -215,8 +235,10 @@ func s2() Scenario {
 		calls: 1000, rate: 10, timed: true, callTimeout: defaultCallTimeout,
 		recovery: s2Warmup + s2Outage,
 		events: []event{
-			{at: s2Warmup, what: "primary down", do: func(s *providertest.Server) { s.SetDefault(Primary, providertest.Unavailable()) }},
-			{at: s2Warmup + s2Outage, what: "primary back", do: func(s *providertest.Server) { s.SetDefault(Primary, providertest.OK(providertest.DefaultText)) }},
+			{at: s2Warmup, what: "primary down", do: func(s *providertest.Server, _ float64) { s.SetDefault(Primary, providertest.Unavailable()) }},
+			{at: s2Warmup + s2Outage, what: "primary back", do: func(s *providertest.Server, _ float64) {
+				s.SetDefault(Primary, providertest.OK(providertest.DefaultText))
+			}},
 		},
 	}
 }
@@ -288,6 +310,74 @@ func s5() Scenario {
 		setup: func(s *providertest.Server, seed int64, scale float64) {
 			s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(s5Median, scale)})
 			s.SetFaults(Primary, providertest.Faults{Seed: seed, Slow: 0.2, SlowDelay: scaleD(s5Slow, scale)})
+		},
+	}
+}
+
+func s6() Scenario {
+	k := DefaultKnobs()
+	total := s6Warmup + s6Outage + s6After
+	calls := int(s6Rate * total.Seconds())
+	outageCalls := int(s6Rate * s6Outage.Seconds())
+	return Scenario{
+		ID:    "S6",
+		Title: "retry storm",
+		Provider: fmt.Sprintf("every answer takes %v; from %v to %v the provider is overloaded and answers 503 to everything, then recovers",
+			s6Delay, s6Warmup, s6Warmup+s6Outage),
+		Load: fmt.Sprintf("%.0f calls/s for %v (%d calls, %d of them during the overload), no fallback", s6Rate, total, calls, outageCalls),
+		BestText: fmt.Sprintf("retries cannot help while the provider is down, so every retry is extra load on a struggling provider: "+
+			"%d retries per call multiply it by up to %d (%d requests to the overloaded provider). A retry budget of 20%% of the "+
+			"attempts in flight keeps retries to about a quarter of the first attempts (≤ 1.25 requests per call, %d in all); "+
+			"a breaker cuts the load further, to its threshold plus one probe per cooldown. The \"storm\" column is requests to the "+
+			"overloaded provider per call made during the overload", k.MaxRetries, k.MaxRetries+1, (k.MaxRetries+1)*outageCalls, outageCalls*5/4),
+		Best:  Best{Success: -1, PerCall: -1, RateLimited: 0, Dead: -1, P50: -1, P99: -1, Back: 0},
+		Knobs: k,
+		calls: calls, rate: s6Rate, timed: true, callTimeout: defaultCallTimeout,
+		recovery: s6Warmup + s6Outage, outageStart: s6Warmup,
+		columns: []column{colStormPerCall},
+		setup: func(s *providertest.Server, _ int64, scale float64) {
+			s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(s6Delay, scale)})
+		},
+		events: []event{
+			{at: s6Warmup, what: "overloaded", do: func(s *providertest.Server, scale float64) {
+				a := providertest.Unavailable()
+				a.Delay = scaleD(s6Delay, scale)
+				s.SetDefault(Primary, a)
+			}},
+			{at: s6Warmup + s6Outage, what: "recovered", do: func(s *providertest.Server, scale float64) {
+				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(s6Delay, scale)})
+			}},
+		},
+	}
+}
+
+func s7() Scenario {
+	k := DefaultKnobs()
+	k.MaxTokens = s7MaxTokens
+	calls := int(s7Demand * s7Window.Seconds())
+	used := s7Prompt + s7Completion
+	perSec := float64(s7TPM) / 60 / float64(used)
+	admitted := float64(s7TPM)/float64(used) + perSec*(s7Window+s7CallTimeout).Seconds()
+	success := math.Min(1, admitted/float64(calls))
+	return Scenario{
+		ID:    "S7",
+		Title: "token-per-minute cap",
+		Provider: fmt.Sprintf("the provider admits %d tokens a minute (a bucket of %d): a request goes when the bucket holds its prompt "+
+			"plus max_tokens, and is charged its usage (%d + %d = %d tokens); above that it answers 429 with Retry-After; every "+
+			"answer carries x-ratelimit-*-tokens headers", s7TPM, s7TPM, s7Prompt, s7Completion, used),
+		Load: fmt.Sprintf("%.0f calls/s for %v (%d calls) with max_tokens %d, each with a %v deadline, no fallback; only the "+
+			"\"ailib, TPM set\" row is told the cap", s7Demand, s7Window, calls, s7MaxTokens, s7CallTimeout),
+		BestText: fmt.Sprintf("no 429 (a client that knows the token cap never exceeds it); goodput = the cap, %.1f calls/s; "+
+			"1 request per call; success at most (bucket + cap × (window + deadline)) / calls = %.0f/%d = %.1f%%",
+			perSec, admitted, calls, 100*success),
+		Best:  Best{Success: success, PerCall: 1, RateLimited: 0, Dead: -1, P50: -1, P99: -1, Back: -1, Goodput: perSec},
+		Knobs: k,
+		calls: calls, rate: s7Demand, timed: true, callTimeout: s7CallTimeout,
+		columns: []column{colGoodput},
+		setup: func(s *providertest.Server, _ int64, scale float64) {
+			s.SetTokenLimitPer(Primary, s7TPM, scaleD(time.Minute, scale))
+			s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText,
+				Usage: providertest.Usage{PromptTokens: s7Prompt, CompletionTokens: s7Completion}})
 		},
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The synctest versions of S1–S5. Every contender plays the scenario at
+// The synctest versions of S1–S7. Every contender plays the scenario at
 // full scale inside a testing/synctest bubble, on the provider server's
 // in-process transport, so a 100-second outage takes milliseconds and
 // latencies count only modelled time (provider delays, backoff, waits),
@@ -32,10 +32,16 @@ import (
 //	    primary; back on the primary ≤ one cooldown + 1s of recovery; ≤ 1.02 requests/call
 //	S3  ailib: success ≥ 60% (best 68.3%); goodput ≥ 9.5/s (best 10/s); 429s ≤ 5% of
 //	    requests (best 0; issue 10's bound); ≤ 1.05 requests/call
-//	S4  ailib: exactly 1 request to the quota-exhausted primary on the first call; 100%
-//	    success; at most 1 request to the primary per call (best: 1 in total, needs a cooldown)
-//	S5  ailib: 100% success; p50 ≤ 250ms (best 200ms); p90 ≤ 1.5s and p99 ≤ 3.5s (today
-//	    1.2s and 2.9s; best with hedging 500ms and 800ms); ≤ 1.35 requests/call
+//	S4  ailib: exactly 1 request to the quota-exhausted primary on the first call and in
+//	    total (the cooldown of issue 9); 100% success
+//	S5  ailib: 100% success; p50 ≤ 250ms (best 200ms); p90 ≤ 1s and p99 ≤ 1.5s (an attempt
+//	    timeout is retried at once; before issue 9 p99 was 2.9s); ≤ 1.35 requests/call
+//	    ailib + hedge: p90 ≤ 600ms, p99 ≤ 1.2s (best 500ms and 800ms); ≤ 1.5 requests/call
+//	S6  ailib, budget off, breaker off: ≥ 2.5 requests to the overloaded provider per call
+//	    ailib, breaker off (budget on): ≤ 1.35 (best 1.25); back on the primary ≤ 1s
+//	    ailib: ≤ 1.35
+//	S7  ailib and ailib, TPM set: ≤ 2 429s (best 0); success ≥ 65%; ≤ 1.05 requests/call
+//	    ailib, limiter off: more 429s than ailib
 
 const seed = 1
 
@@ -144,29 +150,32 @@ func TestS4Quota(t *testing.T) {
 	check(t, "S4", ai.Contender,
 		bound{"requests to the primary on the first call", intOrDash(ai.FirstPrimary), ai.FirstPrimary == 1, "1"},
 		bound{"success", pct(ai.Success()), ai.OK == ai.Calls, "100.00%"},
-		bound{"requests to the primary", fmt.Sprint(ai.PrimaryRequests), ai.PrimaryRequests <= ai.Calls,
-			fmt.Sprintf("≤ %d, one per call, never retried (best 1 in total)", ai.Calls)},
+		// Issue 9: after quota_exhausted the primary cools down (60s) and
+		// later calls go straight to the fallback.
+		bound{"requests to the primary", fmt.Sprint(ai.PrimaryRequests), ai.PrimaryRequests == 1, "1 in total (the cooldown)"},
 	)
-	if ai.PrimaryRequests > 1 {
-		t.Logf("known gap (issue 9, target cooldown): every call still asks the quota-exhausted primary first: %d requests, best 1",
-			ai.PrimaryRequests)
-	}
 }
 
 func TestS5Slow(t *testing.T) {
 	sc, _ := ByID("S5")
 	rows := play(t, sc)
 	ai := rows["ailib"]
+	// Issue 9: an attempt timeout is retried at once, without backoff
+	// (p99 was 2.9 s with the backoff).
 	check(t, "S5", ai.Contender,
 		bound{"success", pct(ai.Success()), ai.OK == ai.Calls, "100.00%"},
 		bound{"p50", dur(ai.P50), ai.P50 <= 250*time.Millisecond, "≤ 250 ms (best 200 ms)"},
-		bound{"p90", dur(ai.P90), ai.P90 <= 1500*time.Millisecond, "≤ 1.50 s (best 500 ms with hedging)"},
-		bound{"p99", dur(ai.P99), ai.P99 <= 3500*time.Millisecond, "≤ 3.50 s (best 800 ms with hedging)"},
+		bound{"p90", dur(ai.P90), ai.P90 <= time.Second, "≤ 1.00 s (best 500 ms with hedging)"},
+		bound{"p99", dur(ai.P99), ai.P99 <= 1500*time.Millisecond, "≤ 1.50 s (best 800 ms with hedging)"},
 		bound{"requests/call", num2(ai.PerCall()), ai.PerCall() <= 1.35, "≤ 1.35 (best 1.24)"},
 	)
-	if ai.P99 > sc.Best.P99 {
-		t.Logf("known gap (issue 9, hedging): ailib p99 %s, p90 %s; best with a hedge %s", dur(ai.P99), dur(ai.P90), dur(sc.Best.P99))
-	}
+	h := rows["ailib + hedge"]
+	check(t, "S5", h.Contender,
+		bound{"success", pct(h.Success()), h.OK == h.Calls, "100.00%"},
+		bound{"p90", dur(h.P90), h.P90 <= 600*time.Millisecond, "≤ 600 ms (best 500 ms)"},
+		bound{"p99", dur(h.P99), h.P99 <= 1200*time.Millisecond, "≤ 1.20 s (best 800 ms)"},
+		bound{"requests/call", num2(h.PerCall()), h.PerCall() <= 1.5, "≤ 1.50 (best 1.24)"},
+	)
 }
 
 // TestLoopback plays S4 with a few calls on a real loopback socket, time
@@ -190,9 +199,9 @@ func TestLoopback(t *testing.T) {
 			t.Errorf("S4 on loopback: %s succeeded %d/%d calls; want all (errors: %q)", r.Contender, r.OK, r.Calls, r.Errors)
 		}
 	}
-	if ai := rows[0]; ai.FirstPrimary != 1 || ai.PrimaryRequests != ai.Calls {
-		t.Errorf("S4 on loopback: ailib sent %d requests to the primary on the first call, %d in all; want 1 and %d",
-			ai.FirstPrimary, ai.PrimaryRequests, ai.Calls)
+	if ai := rows[0]; ai.FirstPrimary != 1 || ai.PrimaryRequests != 1 {
+		t.Errorf("S4 on loopback: ailib sent %d requests to the primary on the first call, %d in all; want 1 and 1 (cooldown)",
+			ai.FirstPrimary, ai.PrimaryRequests)
 	}
 	if naive := rows[1]; naive.FirstPrimary != 4 {
 		t.Errorf("S4 on loopback: the naive loop sent %d requests to the primary on the first call; want 4", naive.FirstPrimary)
@@ -216,4 +225,43 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("Markdown(S2) = %s; want it to contain %q", got, want)
 		}
 	}
+}
+
+func TestS6RetryStorm(t *testing.T) {
+	sc, _ := ByID("S6")
+	rows := play(t, sc)
+	off := rows["ailib, budget off, breaker off"]
+	budget := rows["ailib, breaker off"]
+	ai := rows["ailib"]
+	check(t, "S6", off.Contender,
+		bound{"storm requests/call", num2(off.StormPerCall), off.StormPerCall >= 2.5, "≥ 2.50 (retries alone multiply the load; calls near the end recover)"},
+	)
+	check(t, "S6", budget.Contender,
+		bound{"storm requests/call", num2(budget.StormPerCall), budget.StormPerCall <= 1.35, "≤ 1.35 (budget 20%: best 1.25)"},
+		bound{"back on primary", dur(budget.Back), budget.Back >= 0 && budget.Back <= time.Second, "≤ 1 s"},
+	)
+	check(t, "S6", ai.Contender,
+		bound{"storm requests/call", num2(ai.StormPerCall), ai.StormPerCall <= 1.35, "≤ 1.35 (budget and breaker)"},
+	)
+}
+
+func TestS7TokenCap(t *testing.T) {
+	sc, _ := ByID("S7")
+	rows := play(t, sc)
+	off := rows["ailib, limiter off"]
+	for _, name := range []string{"ailib", "ailib, TPM set"} {
+		ai := rows[name]
+		check(t, "S7", ai.Contender,
+			bound{"429s", fmt.Sprint(ai.RateLimited), ai.RateLimited <= 2, "≤ 2 (best 0)"},
+			// Each attempt reserves prompt + max_tokens (1005), twice what
+			// an answer uses (500): once the bucket is empty, a call whose
+			// wait for its estimate would pass its deadline fails at once,
+			// locally, without a request (best 83.3% counts actual usage).
+			bound{"success", pct(ai.Success()), ai.Success() >= 0.65, "≥ 65% (best 83.33%)"},
+			bound{"requests/call", num2(ai.PerCall()), ai.PerCall() <= 1.05, "≤ 1.05 (best 1.00)"},
+		)
+	}
+	check(t, "S7", off.Contender,
+		bound{"429s", fmt.Sprint(off.RateLimited), off.RateLimited > rows["ailib"].RateLimited, "more than ailib's (what token limiting saves)"},
+	)
 }

@@ -44,6 +44,8 @@ func Markdown(w io.Writer, env Env, sc Scenario, rows []Result) {
 			best = append(best, strconv.Itoa(b.FirstPrimary))
 		case colP90:
 			best = append(best, dur(b.P90))
+		case colStormPerCall:
+			best = append(best, "≤ 1.25")
 		}
 	}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(best, " | "))
@@ -67,6 +69,8 @@ func Markdown(w io.Writer, env Env, sc Scenario, rows []Result) {
 				cells = append(cells, intOrDash(r.FirstPrimary))
 			case colP90:
 				cells = append(cells, dur(r.P90))
+			case colStormPerCall:
+				cells = append(cells, num2(r.StormPerCall))
 			}
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
@@ -82,6 +86,8 @@ func (c column) title() string {
 		return "1st call → primary"
 	case colP90:
 		return "p90"
+	case colStormPerCall:
+		return "storm requests/call"
 	}
 	return "?"
 }
@@ -99,7 +105,10 @@ func knobText(k Knobs) string {
 		parts = append(parts, fmt.Sprintf("attempt timeout %v", k.AttemptTimeout))
 	}
 	if k.Hedge > 0 {
-		parts = append(parts, fmt.Sprintf("hedge after %v (failsafe-go + hedge only)", k.Hedge))
+		parts = append(parts, fmt.Sprintf("hedge after %v (the + hedge rows only)", k.Hedge))
+	}
+	if k.MaxTokens > 0 {
+		parts = append(parts, fmt.Sprintf("max_tokens %d", k.MaxTokens))
 	}
 	parts = append(parts, fmt.Sprintf("naive sleep %v", k.NaiveSleep))
 	if k.Fallback {

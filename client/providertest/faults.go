@@ -180,12 +180,19 @@ func (b *bucket) take(now time.Time, format Format) (ok bool, wait time.Duration
 
 // rateCapAnswer is the 429 of the rate cap; its headers come from the bucket.
 func rateCapAnswer(format Format, wait time.Duration) Answer {
+	return capAnswer(format, wait, "requests", "requests per second", "on requests per second")
+}
+
+// capAnswer is a 429 of one of the server's caps in the route's shape, with
+// the wording the providers use: dimension is OpenAI's error type
+// ("requests", "tokens"), anthropicLimit and openAIScope name the limit.
+func capAnswer(format Format, wait time.Duration, dimension, anthropicLimit, openAIScope string) Answer {
+	retry := formatResetDuration(wait)
 	if format == FormatAnthropic {
 		return Answer{Status: http.StatusTooManyRequests, Body: anthropicErrorJSON("rate_limit_error",
-			"This request would exceed your organization's rate limit of requests per second. Please try again in "+
-				formatResetDuration(wait)+".")}
+			"This request would exceed your organization's rate limit of "+anthropicLimit+". Please try again in "+retry+".")}
 	}
 	return Answer{Status: http.StatusTooManyRequests, Body: openAIErrorJSON(
-		"Rate limit reached for requests in organization org-providertest on requests per second. "+
-			"Please try again in "+formatResetDuration(wait)+".", "requests", "", "rate_limit_exceeded")}
+		"Rate limit reached for "+dimension+" in organization org-providertest "+openAIScope+". Please try again in "+retry+".",
+		dimension, "", "rate_limit_exceeded")}
 }

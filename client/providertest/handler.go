@@ -93,7 +93,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if reject != nil {
 		a = *reject
 	} else {
-		a, extra = s.next(m, req, now)
+		a, extra = s.nextWithTokens(m, x, req, now)
 	}
 	s.mu.Unlock()
 

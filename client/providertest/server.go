@@ -118,6 +118,7 @@ type modelState struct {
 	rng    *faultRand
 	rngFor *Faults // the Faults rng was seeded for
 	limit  *bucket
+	tokens *tokenBucket // SetTokenLimit; nil: no token cap
 	stats  Stats
 }
 

@@ -23,6 +23,9 @@ const (
 	BreakerWindowSecs       = "AI_LIB_BREAKER_WINDOW_SECS"
 	MaxInflight             = "AI_LIB_MAX_INFLIGHT"
 	QueueTimeoutMS          = "AI_LIB_QUEUE_TIMEOUT_MS"
+	TPM                     = "AI_LIB_TPM"
+	RetryBudgetPercent      = "AI_LIB_RETRY_BUDGET_PERCENT"
+	RetryBudgetMin          = "AI_LIB_RETRY_BUDGET_MIN"
 )
 
 // Values accepted by AI_LIB_BREAKER_TRIP.
@@ -40,13 +43,15 @@ const (
 	MaxWindowSecs       = 86_400 // one day
 	MaxMaxInflight      = 1_000_000
 	MaxQueueTimeoutMS   = 3_600_000 // one hour
+	MaxTPM              = 1e12
+	MaxRetryBudgetMin   = 1_000_000
 )
 
 // Names lists every variable this package reads, in documentation order.
 var Names = []string{
 	RPS, Burst, MaxRetries, BreakerFailureThreshold, BreakerCooldownSecs,
 	BreakerTrip, BreakerFailureRate, BreakerMinRequests, BreakerWindowSecs,
-	MaxInflight, QueueTimeoutMS,
+	MaxInflight, QueueTimeoutMS, TPM, RetryBudgetPercent, RetryBudgetMin,
 }
 
 // LookupFunc reads one variable, like [os.LookupEnv].
@@ -87,6 +92,9 @@ type Resilience struct {
 	BreakerWindow           *time.Duration // AI_LIB_BREAKER_WINDOW_SECS
 	MaxInflight             *int           // AI_LIB_MAX_INFLIGHT, 0 = no limit
 	QueueTimeout            *time.Duration // AI_LIB_QUEUE_TIMEOUT_MS, 0 = wait for ctx
+	TPM                     *float64       // AI_LIB_TPM, tokens per minute, 0 = no limit
+	RetryBudgetPercent      *float64       // AI_LIB_RETRY_BUDGET_PERCENT, in (0, 100]; 100 = no budget
+	RetryBudgetMin          *int           // AI_LIB_RETRY_BUDGET_MIN
 }
 
 // ReadResilience reads every resilience variable through lookup
@@ -128,6 +136,15 @@ func ReadResilience(lookup LookupFunc) (Resilience, error) {
 		d := time.Duration(*ms) * time.Millisecond
 		out.QueueTimeout = &d
 	}
+	out.TPM = r.float(TPM, 0, MaxTPM)
+	if f := r.float(RetryBudgetPercent, 0, 100); f != nil {
+		if *f == 0 {
+			r.fail(RetryBudgetPercent, "0", "must be > 0 (100 = no budget)")
+		} else {
+			out.RetryBudgetPercent = f
+		}
+	}
+	out.RetryBudgetMin = r.int(RetryBudgetMin, 1, MaxRetryBudgetMin)
 	return out, errors.Join(r.errs...)
 }
 

@@ -2,6 +2,7 @@ package envconfig
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,37 @@ func TestReadsTheEnvironmentWhenCalled(t *testing.T) {
 	if err != nil || r.MaxRetries == nil || *r.MaxRetries != 4 {
 		t.Errorf("ReadResilience(nil) with %s=4 = %+v, %v; want 4", MaxRetries, r, err)
 	}
-	if len(Names) != 11 {
-		t.Errorf("len(Names) = %d; want 11", len(Names))
+	if len(Names) != 14 {
+		t.Errorf("len(Names) = %d; want 14", len(Names))
+	}
+}
+
+func TestTokenAndBudgetVariables(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		wantErr string
+		check   func(Resilience) bool
+	}{
+		{map[string]string{TPM: "30000"}, "", func(r Resilience) bool { return r.TPM != nil && *r.TPM == 30000 }},
+		{map[string]string{TPM: "-1"}, TPM, nil},
+		{map[string]string{RetryBudgetPercent: "10"}, "", func(r Resilience) bool { return *r.RetryBudgetPercent == 10 }},
+		{map[string]string{RetryBudgetPercent: "0"}, RetryBudgetPercent, nil},
+		{map[string]string{RetryBudgetPercent: "101"}, RetryBudgetPercent, nil},
+		{map[string]string{RetryBudgetMin: "5"}, "", func(r Resilience) bool { return *r.RetryBudgetMin == 5 }},
+		{map[string]string{RetryBudgetMin: "0"}, RetryBudgetMin, nil},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.env), func(t *testing.T) {
+			r, err := ReadResilience(lookup(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("ReadResilience(%v) error = %v; want one naming %s", tt.env, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(r) {
+				t.Errorf("ReadResilience(%v) = %+v, %v; want the value read", tt.env, r, err)
+			}
+		})
 	}
 }

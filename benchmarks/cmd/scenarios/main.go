@@ -1,4 +1,4 @@
-// Command scenarios plays ailib's chaos scenarios S1–S5 with real HTTP on
+// Command scenarios plays ailib's chaos scenarios S1–S7 with real HTTP on
 // loopback against a providertest server, for ailib and the alternatives
 // (openai-go, failsafe-go, a naive retry loop), and prints one markdown
 // table per scenario next to its theoretical best, then the success-path
@@ -12,7 +12,7 @@
 //
 // Flags:
 //
-//	-scenario   scenarios to run, comma-separated (S1…S5) or "all"
+//	-scenario   scenarios to run, comma-separated (S1…S7) or "all"
 //	-seed       seed of the provider's random faults (default 1)
 //	-calls      number of calls of S1, S4 and S5 (S2 and S3 are defined by duration)
 //	-quick      shorthand for -timescale 0.1
@@ -41,7 +41,7 @@ import (
 
 func main() {
 	var (
-		which     = flag.String("scenario", "all", `scenarios to run, comma-separated (S1…S5), or "all"`)
+		which     = flag.String("scenario", "all", `scenarios to run, comma-separated (S1…S7), or "all"`)
 		seed      = flag.Int64("seed", 1, "seed of the provider's random faults")
 		calls     = flag.Int("calls", 0, "number of calls of S1, S4 and S5; 0 = the scenario's (S2 and S3 are defined by duration)")
 		quick     = flag.Bool("quick", false, "shorthand for -timescale 0.1")
@@ -66,7 +66,7 @@ func main() {
 		for _, id := range strings.Split(*which, ",") {
 			sc, ok := scenarios.ByID(strings.TrimSpace(id))
 			if !ok {
-				fatalf("-scenario %q: unknown scenario (want S1…S5 or all)", id)
+				fatalf("-scenario %q: unknown scenario (want S1…S7 or all)", id)
 			}
 			list = append(list, sc)
 		}

@@ -103,7 +103,7 @@ func decodeAnthropic(body []byte) (Response, error) {
 		return Response{}, anthropicAPIError(r.Error, body)
 	}
 	if r.Type != "message" {
-		return Response{}, malformed("answer of type %q, want \"message\"", r.Type)
+		return Response{}, malformed("answer of type %q, want \"message\"", clip(r.Type))
 	}
 	out := Response{ID: r.ID, Model: r.Model}
 	var b strings.Builder
@@ -148,7 +148,7 @@ type anthropicEvent struct {
 func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 	var ev anthropicEvent
 	if err := json.Unmarshal([]byte(data), &ev); err != nil {
-		return Chunk{}, malformed("stream event %q is not JSON: %v", eventType, err)
+		return Chunk{}, malformed("stream event %q is not JSON: %v", clip(eventType), err)
 	}
 	typ := eventType
 	if typ == "" || typ == "message" {

@@ -39,6 +39,13 @@ func (d *StreamDecoder) Decode(ev sse.Event) (Chunk, error) {
 	return d.openAI(ev.Type, ev.Data)
 }
 
+// SetResponse records the metadata (ID, model, finish reason, usage) of a
+// complete answer that a server sent as one JSON document instead of a
+// stream.
+func (d *StreamDecoder) SetResponse(r Response) {
+	d.id, d.model, d.finish, d.usage = r.ID, r.Model, r.FinishReason, r.Usage
+}
+
 // ID returns the answer's ID, once the stream has said it.
 func (d *StreamDecoder) ID() string { return d.id }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Format is a wire format.
@@ -40,6 +41,24 @@ func (f Format) Path() string {
 // ErrMalformed is wrapped by every decoding error about an answer that is
 // not what the format promises (not JSON, missing fields, unknown shape).
 var ErrMalformed = errors.New("malformed answer")
+
+// maxQuoted bounds a provider-chosen string (an event or error type)
+// quoted in an error message: the string comes from the network and may be
+// as long as a whole body.
+const maxQuoted = 64
+
+// clip cuts s to at most maxQuoted bytes, on a UTF-8 boundary, marking the
+// cut with "...".
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
@@ -103,7 +122,7 @@ func (e *APIError) Error() string {
 	if e.Type == "" {
 		return "provider sent an error object"
 	}
-	return "provider sent an error object of type " + strconv.Quote(e.Type)
+	return "provider sent an error object of type " + strconv.Quote(clip(e.Type))
 }
 
 // Encode returns the JSON body of r in format f.

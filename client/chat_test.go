@@ -418,6 +418,18 @@ func TestKeyNeverLeaks(t *testing.T) {
 	if !strings.Contains(logs.String(), "ailib: provider request") {
 		t.Errorf("debug log has no provider request line:\n%s", logs.String())
 	}
+	// Every provider request line names the code and the provider's
+	// request ID, both known from the 401 answer.
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.Contains(line, "ailib: provider request") {
+			continue
+		}
+		for _, want := range []string{"code=" + aierrors.Authentication.Code(), "request_id=req_providertest"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("log line %q lacks %q", line, want)
+			}
+		}
+	}
 	seen = append(seen, err.Error(), serr.Error(), logs.String())
 	var ae *aierrors.Error
 	if errors.As(err, &ae) {
@@ -435,6 +447,59 @@ func TestKeyNeverLeaks(t *testing.T) {
 	}
 	if n := srv.Stats("gpt-4o").ByStatus[401]; n == 0 {
 		t.Errorf("the primary sent no 401; the test did not exercise the echo")
+	}
+}
+
+// TestLogRequestAttributes checks the Debug line of each provider request:
+// code ("ok" on success), the provider's request ID, and never the key.
+func TestLogRequestAttributes(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer providertest.Answer
+		stream bool
+		want   []string
+	}{
+		{"chat ok", providertest.OK("hi"), false, []string{"status=200", "code=ok", "request_id=req_providertest"}},
+		{"stream ok", providertest.OK("hi"), true, []string{"status=200", "code=ok", "request_id=req_providertest"}},
+		{"chat 500", providertest.ServerError(), false, []string{"status=500", "code=" + aierrors.ServerError.Code(), "request_id=req_providertest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			srv.Script("gpt-4o", tt.answer)
+			cfg := fastConfig()
+			cfg.Retry.MaxRetries = 0
+			var logs strings.Builder
+			c := build(t, builder(srv).Model("openai/gpt-4o").Resilience(cfg).Logger(newTextLogger(&logs)))
+			if tt.stream {
+				s, err := c.Stream(context.Background(), hi())
+				if err != nil {
+					t.Fatalf("Stream() error = %v; want nil", err)
+				}
+				for s.Next() {
+				}
+				s.Close()
+			} else {
+				_, _ = c.Chat(context.Background(), hi())
+			}
+			var line string
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "ailib: provider request") {
+					line = l
+				}
+			}
+			if line == "" {
+				t.Fatalf("log has no provider request line:\n%s", logs.String())
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(line, want) {
+					t.Errorf("log line %q lacks %q", line, want)
+				}
+			}
+			if strings.Contains(logs.String(), openAIKey) {
+				t.Errorf("log %q contains the API key", logs.String())
+			}
+		})
 	}
 }
 

@@ -284,20 +284,20 @@ func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*Ch
 	resp, err := c.chatHTTP.Do(req)
 	if err != nil {
 		e := c.requestError(ctx, actx, t, err)
-		c.logRequest(ctx, t, 0, start, e)
+		c.logRequest(ctx, t, 0, start, nil, e)
 		return nil, e
 	}
 	defer closeBody(resp.Body)
 	t.exec.ObserveHeader(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := c.statusError(t, resp)
-		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}
 	data, tooLarge, err := readBounded(resp.Body, c.maxResponseBytes)
 	if err != nil {
 		e := c.requestError(ctx, actx, t, err)
-		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}
 	if tooLarge {
@@ -307,16 +307,16 @@ func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*Ch
 			Message:    fmt.Sprintf("answer body exceeds MaxResponseBytes (%d bytes)", c.maxResponseBytes),
 			Err:        ErrResponseTooLarge,
 		}, t)
-		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}
 	wr, err := wire.Decode(t.format, data)
 	if err != nil {
 		e := c.decodeError(t, resp.Header, err)
-		c.logRequest(ctx, t, resp.StatusCode, start, e)
+		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}
-	c.logRequest(ctx, t, resp.StatusCode, start, nil)
+	c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, nil)
 	return &ChatResponse{
 		Content:      wr.Content,
 		FinishReason: wr.FinishReason,
@@ -339,16 +339,33 @@ func requestID(h http.Header) string {
 }
 
 // logRequest logs one provider request at Debug: target, HTTP status,
-// duration and, on failure, the error (already scrubbed).
-func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start time.Time, err error) {
+// code ("ok" on success), the provider's request ID when known, duration
+// and, on failure, the error (already scrubbed). h is the answer's header,
+// nil when none arrived. Credentials are never logged.
+func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start time.Time, h http.Header, err error) {
 	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
+	}
+	code, reqID := "ok", ""
+	if err != nil {
+		code = aierrors.CodeOf(err).Code()
+		var ae *aierrors.Error
+		if errors.As(err, &ae) {
+			reqID = ae.RequestID
+		}
+	}
+	if reqID == "" && h != nil {
+		reqID = c.scrub(requestID(h))
 	}
 	attrs := []slog.Attr{
 		slog.String("target", t.name),
 		slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
+		slog.String("code", code),
 	}
+	if reqID != "" {
+		attrs = append(attrs, slog.String("request_id", reqID))
+	}
+	attrs = append(attrs, slog.Duration("duration", time.Since(start)))
 	if err != nil {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}

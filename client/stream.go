@@ -208,13 +208,13 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 	resp, err = c.streamHTTP.Do(req)
 	if err != nil {
 		e := c.requestError(attemptCtx, reqCtx, t, err)
-		c.logRequest(attemptCtx, t, 0, start, e)
+		c.logRequest(attemptCtx, t, 0, start, nil, e)
 		return fail(e)
 	}
 	t.exec.ObserveHeader(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := c.statusError(t, resp)
-		c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+		c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 		return fail(e)
 	}
 	reader := &idleReader{r: resp.Body}
@@ -235,14 +235,14 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		// a complete answer from a server that ignores "stream"): decode it
 		// as Chat would, rather than report a stream without events.
 		if e := c.readJSONAnswer(attemptCtx, sc, t, br); e != nil {
-			c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+			c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 			return fail(e)
 		}
 	} else {
 		ch, err := sc.next()
 		if err != nil {
 			e := c.streamError(attemptCtx, sc, t, err)
-			c.logRequest(attemptCtx, t, resp.StatusCode, start, e)
+			c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 			return fail(e)
 		}
 		switch ch.Kind {
@@ -256,7 +256,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		timer.Stop()
 	}
 	stopFollow()
-	c.logRequest(attemptCtx, t, resp.StatusCode, start, nil)
+	c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, nil)
 	return sc, nil
 }
 

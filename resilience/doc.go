@@ -257,6 +257,19 @@
 // cancelled and waited for. Hedges go through admission and count
 // against the retry budget. [DoStream] never hedges.
 //
+// # Official SDKs
+//
+// [NewTransport] wraps an executor in a [net/http.RoundTripper], so that
+// an official SDK (openai-go, anthropic-sdk-go, ...) given a
+// [net/http.Client] with it gets the breaker, the limiter, per-attempt
+// accounting and Retry-After handling. Keep one retry layer: set the SDK's
+// own retries to 0 (openai-go: option.WithMaxRetries(0)). Each attempt
+// sends a clone of the request; its body is replayed through
+// [net/http.Request.GetBody] (a body without GetBody is sent at most once).
+// When the last attempt got an error answer, that answer is returned as the
+// response with a nil error, so the SDK reports the provider's error its
+// usual way; see [Transport] for the details.
+//
 // # Scale-out
 //
 // A provider's limit belongs to an API key, not to a process: twenty
@@ -290,7 +303,10 @@
 //
 // [Hooks] report attempt start and end, scheduled retries (delay and
 // reason), retries refused by the budget, circuit state changes, limiter
-// waits, local rejections, fallback hops and the shared store's health; [WithLogger] logs the same decisions with log/slog.
+// waits, local rejections, fallback hops and the shared store's health;
+// [WithLogger] logs the same decisions with log/slog. The nested module
+// github.com/ailib-go/ailib/contrib/otelailib turns the hooks into
+// OpenTelemetry metrics and spans.
 // [ResilientExecutor.Signals] and [ResilientExecutor.Preflight] read the
 // live state without side effects: they take no token, permit or probe
 // slot.

@@ -359,6 +359,9 @@ func s7() Scenario {
 	perSec := float64(s7TPM) / 60 / float64(used)
 	admitted := float64(s7TPM)/float64(used) + perSec*(s7Window+s7CallTimeout).Seconds()
 	success := math.Min(1, admitted/float64(calls))
+	// Goodput is measured from the first call to the last completion, so
+	// the best counts the initial bucket as well as the sustained rate.
+	bestGoodput := math.Min(admitted, float64(calls)) / (s7Window + s7CallTimeout).Seconds()
 	return Scenario{
 		ID:    "S7",
 		Title: "token-per-minute cap",
@@ -367,10 +370,11 @@ func s7() Scenario {
 			"answer carries x-ratelimit-*-tokens headers", s7TPM, s7TPM, s7Prompt, s7Completion, used),
 		Load: fmt.Sprintf("%.0f calls/s for %v (%d calls) with max_tokens %d, each with a %v deadline, no fallback; only the "+
 			"\"ailib, TPM set\" row is told the cap", s7Demand, s7Window, calls, s7MaxTokens, s7CallTimeout),
-		BestText: fmt.Sprintf("no 429 (a client that knows the token cap never exceeds it); goodput = the cap, %.1f calls/s; "+
-			"1 request per call; success at most (bucket + cap × (window + deadline)) / calls = %.0f/%d = %.1f%%",
-			perSec, admitted, calls, 100*success),
-		Best:  Best{Success: success, PerCall: 1, RateLimited: 0, Dead: -1, P50: -1, P99: -1, Back: -1, Goodput: perSec},
+		BestText: fmt.Sprintf("no 429 (a client that knows the token cap never exceeds it); the cap sustains %.1f calls/s, and "+
+			"goodput over the run (first call to last completion, the initial bucket included) is at most "+
+			"%.0f calls / %v = %.2f/s; 1 request per call; success at most (bucket + cap × (window + deadline)) / calls = %.0f/%d = %.1f%%",
+			perSec, admitted, s7Window+s7CallTimeout, bestGoodput, admitted, calls, 100*success),
+		Best:  Best{Success: success, PerCall: 1, RateLimited: 0, Dead: -1, P50: -1, P99: -1, Back: -1, Goodput: bestGoodput},
 		Knobs: k,
 		calls: calls, rate: s7Demand, timed: true, callTimeout: s7CallTimeout,
 		columns: []column{colGoodput},

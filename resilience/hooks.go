@@ -74,7 +74,9 @@ type StateChange struct {
 }
 
 // LimiterWait reports an attempt about to wait for a rate token or for a
-// pause the provider asked for.
+// pause the provider asked for. It is reported once per wait, before the
+// wait starts; Wait is the first stretch the limiter expects to sleep (a
+// wait can grow when the provider extends its pause meanwhile).
 type LimiterWait struct {
 	Target string
 	Wait   time.Duration

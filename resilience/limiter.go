@@ -389,6 +389,22 @@ func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Erro
 			l.learned.cancel()
 		}
 	}
+	// The wait is reported once, before its first sleep. A waiter loops
+	// when a pause is extended or a bucket is still short after it wakes;
+	// reporting every loop flooded hooks and logs under load (thousands
+	// of waiters re-sleeping on one extended pause) and counted the same
+	// wait several times.
+	reported := false
+	sleep := func(d time.Duration) *aierrors.Error {
+		if !reported {
+			reported = true
+			return l.sleep(ctx, d)
+		}
+		if !sleepCtx(ctx, d) {
+			return ctxError(ctx, l.target)
+		}
+		return nil
+	}
 	for {
 		now := time.Now()
 		deadline, hasDeadline := ctx.Deadline()
@@ -397,7 +413,7 @@ func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Erro
 				giveBack()
 				return l.reject(need, "provider rate limit pause exceeds the deadline")
 			}
-			if err := l.sleep(ctx, pause); err != nil {
+			if err := sleep(pause); err != nil {
 				giveBack()
 				return err
 			}
@@ -417,7 +433,7 @@ func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Erro
 				return l.reject(need, "rate limit wait exceeds the deadline")
 			}
 			if d > 0 {
-				if err := l.sleep(ctx, d); err != nil {
+				if err := sleep(d); err != nil {
 					r.Cancel()
 					giveBack()
 					return err
@@ -433,7 +449,7 @@ func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Erro
 			}
 			haveLearned = true
 			if d > 0 {
-				if err := l.sleep(ctx, d); err != nil {
+				if err := sleep(d); err != nil {
 					giveBack()
 					return err
 				}

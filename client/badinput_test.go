@@ -251,7 +251,7 @@ func TestGarbageAnswers(t *testing.T) {
 			// The garbage alone, with no retry, gives the documented error.
 			srv = providertest.New()
 			srv.Script(model, tt.answer)
-			one := build(t, inProcess(srv).Model(tt.target).Resilience(resilience.ResilientConfig{}))
+			one := build(t, inProcess(srv).Model(tt.target).Resilience(offConfig()))
 			_, err = call(one)
 			var ae *aierrors.Error
 			if !errors.As(err, &ae) || ae.Code != tt.code || !strings.Contains(err.Error(), tt.message) {
@@ -455,7 +455,7 @@ func TestEndlessBodies(t *testing.T) {
 				target = "anthropic/claude"
 			}
 			c := build(t, client.NewBuilder().IgnoreEnvironment().Model(target).APIKey(openAIKey).
-				Resilience(resilience.ResilientConfig{}).MaxResponseBytes(limit).AttemptTimeout(attemptTimeout(tt.name)).
+				Resilience(offConfig()).MaxResponseBytes(limit).AttemptTimeout(attemptTimeout(tt.name)).
 				HTTPClient(&http.Client{Transport: tt.tr}))
 			var before, after runtime.MemStats
 			runtime.GC()

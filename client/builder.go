@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ailib-go/ailib/internal/envconfig"
 	"github.com/ailib-go/ailib/resilience"
 )
 
@@ -72,9 +73,11 @@ type ProviderConfig struct {
 // builder may serve as a template for several clients.
 //
 // Precedence, for each setting: an explicit setter, then the environment
-// (API keys from *_API_KEY, resilience tuning from AI_LIB_*; see
-// [Builder.IgnoreEnvironment]), then the defaults. No environment variable
-// ever changes where requests are sent.
+// (API keys from *_API_KEY, resilience tuning from AI_LIB_*, field by
+// field even with [Builder.Resilience]; see [Builder.IgnoreEnvironment]),
+// then the defaults. Build logs one warning naming any AI_LIB_* variable
+// it does not know (a misspelling such as AI_LIB_RPSS). No environment
+// variable ever changes where requests are sent.
 //
 // A Builder is not safe for concurrent use.
 type Builder struct {
@@ -102,7 +105,6 @@ type Builder struct {
 	hooks     resilience.Hooks
 	execOpts  []resilience.Option
 	ignoreEnv bool
-	hedge     *resilience.HedgeConfig // Hedge; nil: the resilience config's
 }
 
 // NewBuilder returns an empty builder. [Builder.Model] is the only
@@ -127,16 +129,37 @@ func (b *Builder) Fallback(ids ...string) *Builder {
 	return b
 }
 
-// Resilience sets the retry, rate-limit, circuit-breaker and in-flight
-// configuration used for each target (each target gets its own executor
-// with this configuration). An explicit configuration is used as given:
-// AI_LIB_* variables do not change it. Without Resilience, Build uses
-// [resilience.ConfigFromEnv] ([resilience.DefaultConfig] under
-// [Builder.IgnoreEnvironment]).
+// Resilience sets the retry, rate-limit, circuit-breaker, in-flight and
+// cooldown configuration used for each target (each target gets its own
+// executor with this configuration). Build still reads the AI_LIB_*
+// variables (unless [Builder.IgnoreEnvironment]): they fill, field by
+// field, what cfg leaves unset (a nil member, or a zero field), and what
+// cfg sets wins (see [resilience.ResilientConfig.WithEnv]). A malformed
+// variable is a Build error either way. A nil member of cfg means its
+// defaults, never "off"; turn a part off with its Disabled field. cfg is
+// copied.
 func (b *Builder) Resilience(cfg resilience.ResilientConfig) *Builder {
-	c := cfg.Clone()
+	c := cloneConfig(cfg)
 	b.resilience = &c
 	return b
+}
+
+// cloneConfig returns a copy of cfg that shares no member with it.
+func cloneConfig(cfg resilience.ResilientConfig) resilience.ResilientConfig {
+	cfg.Retry = clonePtr(cfg.Retry)
+	cfg.RateLimiter = clonePtr(cfg.RateLimiter)
+	cfg.CircuitBreaker = clonePtr(cfg.CircuitBreaker)
+	cfg.Backpressure = clonePtr(cfg.Backpressure)
+	cfg.Cooldown = clonePtr(cfg.Cooldown)
+	return cfg
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // APIKey sets the key of the primary model's provider. It wins over the
@@ -261,20 +284,9 @@ func (b *Builder) ExecutorOptions(opts ...resilience.Option) *Builder {
 	return b
 }
 
-// Hedge turns on hedging of Chat calls on every target (see
-// [resilience.HedgeConfig]): when an attempt has not answered after
-// h.Delay (or the h.Percentile of the target's recent latencies), a second
-// request goes to the same target, the first answer is kept and the other
-// request is cancelled and its body closed. Hedges count against the
-// retry budget. Streams are never hedged. It overrides the Hedge member of
-// [Builder.Resilience]; Build reports an invalid h.
-func (b *Builder) Hedge(h resilience.HedgeConfig) *Builder {
-	b.hedge = &h
-	return b
-}
-
 // IgnoreEnvironment makes Build read no environment variable: no API key
-// from *_API_KEY and no AI_LIB_* tuning. Keys must then be given in code.
+// from *_API_KEY and no AI_LIB_* tuning (nor a warning about unknown
+// AI_LIB_* names). Keys must then be given in code.
 func (b *Builder) IgnoreEnvironment() *Builder {
 	b.ignoreEnv = true
 	return b
@@ -402,25 +414,24 @@ func (b *Builder) Build() (*AiClient, error) {
 		settings[t.provider] = s
 	}
 
-	// Resilience.
+	// Resilience: code, then the environment, then the defaults, field by
+	// field. The zero config is the defaults; WithEnv starts from it (not
+	// from DefaultConfig, whose filled-in fields would hide the variables).
 	var cfg resilience.ResilientConfig
-	switch {
-	case b.resilience != nil:
-		cfg = b.resilience.Clone()
-	case b.ignoreEnv:
-		cfg = resilience.DefaultConfig()
-	default:
+	if b.resilience != nil {
+		cfg = cloneConfig(*b.resilience)
+	}
+	if !b.ignoreEnv {
 		var err error
-		cfg, err = resilience.ConfigFromEnv()
+		cfg, err = cfg.WithEnv()
 		if err != nil {
 			errs = append(errs, err)
 		}
+		b.warnUnknownEnv()
 	}
-	if b.hedge != nil {
-		h := *b.hedge
-		cfg.Hedge = &h
-	}
-	if err := cfg.Validate(); err != nil {
+	// NewResilientExecutor is where a config is validated; check it once
+	// here so that a bad config is reported once, not once per target.
+	if _, err := resilience.NewResilientExecutor(cfg); err != nil {
 		if b.resilience != nil {
 			err = fmt.Errorf("client: Resilience: %w", err)
 		}
@@ -465,6 +476,26 @@ func (b *Builder) Build() (*AiClient, error) {
 		hooks:            b.hooks,
 		execOpts:         slices.Clone(b.execOpts),
 	})
+}
+
+// clientEnvNames are the AI_LIB_* variables the client reads itself,
+// besides the resilience ones envconfig knows: none today.
+var clientEnvNames []string
+
+// warnUnknownEnv logs one warning naming every AI_LIB_* variable in the
+// environment that nothing reads: most likely a misspelling (AI_LIB_RPSS)
+// that would otherwise pass silently.
+func (b *Builder) warnUnknownEnv() {
+	unknown := envconfig.Unknown(os.Environ(), clientEnvNames...)
+	if len(unknown) == 0 {
+		return
+	}
+	l := b.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Warn("ailib: unknown AI_LIB_* environment variables are ignored (misspelled?)",
+		slog.String("variables", strings.Join(unknown, ", ")))
 }
 
 // providerSettings is what Build resolved for one provider.

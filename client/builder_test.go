@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/ailib-go/ailib/client"
 	"github.com/ailib-go/ailib/client/providertest"
 	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/internal/envconfig"
 	"github.com/ailib-go/ailib/resilience"
 )
 
@@ -23,10 +26,16 @@ func clearEnv(t *testing.T) {
 	for _, v := range []string{
 		"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "GROQ_API_KEY", "MISTRAL_API_KEY",
 		"OPENROUTER_API_KEY", "XAI_API_KEY", "TOGETHER_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
-		"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_MAX_RETRIES", "AI_LIB_BREAKER_FAILURE_THRESHOLD",
-		"AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_MAX_INFLIGHT", "AI_LIB_QUEUE_TIMEOUT_MS",
 	} {
 		t.Setenv(v, "")
+	}
+	for _, v := range envconfig.Names { // every AI_LIB_* variable
+		t.Setenv(v, "")
+	}
+	// Unknown AI_LIB_* names set outside the test would add warnings.
+	for _, v := range envconfig.Unknown(os.Environ()) {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
 	}
 }
 
@@ -247,7 +256,8 @@ func TestEnvironmentPrecedence(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			rec := &recorder{}
-			b := client.NewBuilder().Model(tt.target).HTTPClient(&http.Client{Transport: rec})
+			b := client.NewBuilder().Model(tt.target).HTTPClient(&http.Client{Transport: rec}).
+				Logger(slog.New(slog.DiscardHandler)) // AI_LIB_BASE_URL: one warning, not checked here
 			c := build(t, tt.b(b))
 			resp, err := c.Chat(context.Background(), hi())
 			if err != nil || resp.Content != "ok" {
@@ -284,6 +294,9 @@ func TestEnvironmentTuning(t *testing.T) {
 	}{
 		{"env applies without Resilience", func(b *client.Builder) *client.Builder { return b }, 2},
 		{"explicit Resilience wins", func(b *client.Builder) *client.Builder { return b.Resilience(fastConfig()) }, 4},
+		{"env fills what Resilience leaves unset", func(b *client.Builder) *client.Builder {
+			return b.Resilience(resilience.ResilientConfig{CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 50}})
+		}, 2},
 		{"IgnoreEnvironment with an explicit config", func(b *client.Builder) *client.Builder {
 			cfg := resilience.DefaultConfig()
 			cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = time.Millisecond, time.Millisecond
@@ -350,4 +363,113 @@ func TestProviders(t *testing.T) {
 	if got := client.Providers(); !slices.Equal(got, want) {
 		t.Errorf("Providers() = %v; want %v", got, want)
 	}
+}
+
+// P3: Builder.Resilience does not switch the environment off. A malformed
+// AI_LIB_* value is a Build error even with an explicit config.
+func TestP3ResilienceConfigStillReadsEnv(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("AI_LIB_RPS", "abc")
+	_, err := client.NewBuilder().Model("ollama/x").Resilience(fastConfig()).Build()
+	if err == nil || !strings.Contains(err.Error(), `AI_LIB_RPS="abc"`) {
+		t.Errorf("Build() with Resilience(cfg) and AI_LIB_RPS=abc = %v; want an error naming AI_LIB_RPS", err)
+	}
+	// IgnoreEnvironment is the switch that turns it off.
+	if _, err := client.NewBuilder().Model("ollama/x").Resilience(fastConfig()).IgnoreEnvironment().Build(); err != nil {
+		t.Errorf("Build() with IgnoreEnvironment and AI_LIB_RPS=abc = %v; want nil (the environment is not read)", err)
+	}
+}
+
+// P3: code, then the environment, then the defaults, field by field.
+func TestP3CodeWinsOverEnv(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("AI_LIB_RPS", "9")
+	t.Setenv("AI_LIB_MAX_INFLIGHT", "7")
+	t.Setenv("AI_LIB_TPM", "1200")
+	cfg := fastConfig()
+	cfg.RateLimiter = &resilience.RateLimiterConfig{RequestsPerSecond: 5} // TokensPerMinute left unset
+	c := build(t, client.NewBuilder().Model("ollama/x").Resilience(cfg))
+	s := c.SignalsSnapshot()
+	if s.Rate.Limit != 5 {
+		t.Errorf("Rate.Limit = %v; want 5 (the code's, over AI_LIB_RPS=9)", s.Rate.Limit)
+	}
+	if s.Rate.TokenLimit != 1200 {
+		t.Errorf("Rate.TokenLimit = %v; want 1200 (AI_LIB_TPM fills the field the code left unset)", s.Rate.TokenLimit)
+	}
+	if s.MaxInflight != 7 {
+		t.Errorf("MaxInflight = %d; want 7 (AI_LIB_MAX_INFLIGHT fills the member the code left nil)", s.MaxInflight)
+	}
+	// The builder keeps the caller's config: the environment filled a copy.
+	if cfg.RateLimiter.TokensPerMinute != 0 || cfg.Backpressure != nil {
+		t.Errorf("the caller's config was modified: %+v, %+v", *cfg.RateLimiter, cfg.Backpressure)
+	}
+	// Without Resilience, the environment fills every field.
+	c = build(t, client.NewBuilder().Model("ollama/x"))
+	if s := c.SignalsSnapshot(); s.Rate.Limit != 9 || s.MaxInflight != 7 {
+		t.Errorf("without Resilience: Rate.Limit, MaxInflight = %v, %d; want 9, 7", s.Rate.Limit, s.MaxInflight)
+	}
+}
+
+// P3: a misspelled AI_LIB_* variable is named in one warning at Build.
+func TestP3UnknownVariableWarns(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("AI_LIB_RPSS", "1")
+	var rec recordHandler
+	build(t, client.NewBuilder().Model("ollama/x").Logger(slog.New(&rec)))
+	warns := rec.at(slog.LevelWarn)
+	if len(warns) != 1 || !strings.Contains(warns[0], "AI_LIB_RPSS") {
+		t.Errorf("warnings at Build with AI_LIB_RPSS=1 = %q; want one naming AI_LIB_RPSS", warns)
+	}
+	// Known names, and IgnoreEnvironment, warn about nothing.
+	t.Setenv("AI_LIB_RPSS", "")
+	os.Unsetenv("AI_LIB_RPSS")
+	t.Setenv("AI_LIB_RPS", "1")
+	rec = recordHandler{}
+	build(t, client.NewBuilder().Model("ollama/x").Logger(slog.New(&rec)))
+	t.Setenv("AI_LIB_RPSS", "1")
+	build(t, client.NewBuilder().Model("ollama/x").Logger(slog.New(&rec)).IgnoreEnvironment())
+	if warns := rec.at(slog.LevelWarn); len(warns) != 0 {
+		t.Errorf("warnings with known names only, or IgnoreEnvironment = %q; want none", warns)
+	}
+	// Without a logger, the warning goes to slog.Default.
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	rec = recordHandler{}
+	slog.SetDefault(slog.New(&rec))
+	build(t, client.NewBuilder().Model("ollama/x"))
+	if warns := rec.at(slog.LevelWarn); len(warns) != 1 || !strings.Contains(warns[0], "AI_LIB_RPSS") {
+		t.Errorf("warnings on slog.Default = %q; want one naming AI_LIB_RPSS", warns)
+	}
+}
+
+// recordHandler keeps every record, as its message and attributes.
+type recordHandler struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler            { return h }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Clone())
+	return nil
+}
+
+// at returns the records of level l, each as "message key=value ...".
+func (h *recordHandler) at(l slog.Level) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range h.recs {
+		if r.Level != l {
+			continue
+		}
+		s := r.Message
+		r.Attrs(func(a slog.Attr) bool { s += " " + a.String(); return true })
+		out = append(out, s)
+	}
+	return out
 }

@@ -173,8 +173,10 @@ func TestCancelPromptness(t *testing.T) {
 		{
 			name: "backoff sleep",
 			cfg: resilience.ResilientConfig{
+				// A window longer than the test: gobreaker forgets failures,
+				// consecutive ones included, once they leave the window.
 				Retry:          &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Hour, MaxDelay: time.Hour},
-				CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 10},
+				CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 10, Window: time.Hour},
 			},
 			setup: func(t *testing.T, srv *providertest.Server, c *client.AiClient) func(ctx context.Context) error {
 				srv.Script("gpt-4o", providertest.Unavailable())
@@ -193,8 +195,10 @@ func TestCancelPromptness(t *testing.T) {
 		{
 			name: "stream backoff sleep",
 			cfg: resilience.ResilientConfig{
+				// A window longer than the test: gobreaker forgets failures,
+				// consecutive ones included, once they leave the window.
 				Retry:          &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Hour, MaxDelay: time.Hour},
-				CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 10},
+				CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 10, Window: time.Hour},
 			},
 			setup: func(t *testing.T, srv *providertest.Server, c *client.AiClient) func(ctx context.Context) error {
 				srv.Script("gpt-4o", providertest.Answer{Status: 200, Chunks: []string{"a"}, CutAfter: providertest.CutAtStart})
@@ -278,7 +282,7 @@ func TestCancelPromptness(t *testing.T) {
 				if tt.name == "stream Next" {
 					target = "anthropic/claude"
 				}
-				c := build(t, inProcess(srv).Model(target).Resilience(tt.cfg).StreamIdleTimeout(0).Hooks(h.hooks()))
+				c := build(t, inProcess(srv).Model(target).Resilience(only(tt.cfg)).StreamIdleTimeout(0).Hooks(h.hooks()))
 				call := tt.setup(t, srv, c)
 				before := c.SignalsSnapshot()
 				late, err := cancelled(t, 30*time.Second, call)
@@ -288,9 +292,9 @@ func TestCancelPromptness(t *testing.T) {
 				if after.CurrentInflight != tt.wantInflight {
 					t.Errorf("CurrentInflight = %d after the cancelled call; want %d", after.CurrentInflight, tt.wantInflight)
 				}
-				if got, want := after.ConsecutiveFailures, before.ConsecutiveFailures+tt.wantFailures; got != want || after.CircuitState != resilience.StateClosed {
-					t.Errorf("circuit %v with %d failures after the cancel; want closed with %d: cancellation must not count",
-						after.CircuitState, got, want)
+				if got, want := after.Circuit.ConsecutiveFailures, before.Circuit.ConsecutiveFailures+tt.wantFailures; got != want || after.CircuitState != resilience.StateClosed {
+					t.Errorf("circuit %v with %d failures after the cancel; want closed with %d: cancellation must not count (%+v)",
+						after.CircuitState, got, want, after.Circuit)
 				}
 			})
 		})
@@ -331,7 +335,7 @@ func (stallingBody) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestCancelWhileReadingChatBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := build(t, client.NewBuilder().IgnoreEnvironment().Model("ollama/llama3").
-			Resilience(resilience.ResilientConfig{}).HTTPClient(&http.Client{Transport: stallingBody{}}))
+			Resilience(offConfig()).HTTPClient(&http.Client{Transport: stallingBody{}}))
 		late, err := cancelled(t, time.Minute, chatCall(c))
 		checkCancelled(t, "Chat reading the body", err, late)
 		if strings.Contains(err.Error(), "par") {

@@ -28,6 +28,7 @@ type AiClient struct {
 	targets []*target
 	byName  map[string]*target
 	chain   *resilience.FallbackChain
+	hooks   resilience.Hooks // for the chain's fallback hops
 
 	chatHTTP, streamHTTP *http.Client
 
@@ -66,6 +67,7 @@ type clientConfig struct {
 func newClient(cfg clientConfig) (*AiClient, error) {
 	c := &AiClient{
 		byName:           make(map[string]*target, len(cfg.targets)),
+		hooks:            cfg.hooks,
 		attemptTimeout:   cfg.attemptTimeout,
 		idleTimeout:      cfg.idleTimeout,
 		maxResponseBytes: cfg.maxResponseBytes,
@@ -119,7 +121,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 			opts = append(opts, resilience.WithLogger(cfg.logger))
 		}
 		opts = append(append([]resilience.Option(nil), cfg.execOpts...), opts...)
-		exec, err := resilience.NewResilientExecutor(cfg.resilience.Clone(), opts...)
+		exec, err := resilience.NewResilientExecutor(cfg.resilience, opts...) // copies cfg
 		if err != nil {
 			errs = append(errs, fmt.Errorf("client: target %q: %w", pt.id, err))
 			continue
@@ -141,7 +143,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.chain = resilience.NewFallbackChain(names...).WithHooks(cfg.hooks)
+	c.chain = resilience.NewFallbackChain(names...)
 	return c, nil
 }
 
@@ -237,20 +239,22 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 			}
 			bodies[name] = body
 		}
-		resp, err := resilience.DoTokens(ctx, t.exec, estimateTokens(req, t), func(ctx context.Context) (*ChatResponse, int, error) {
+		used := -1 // the tokens the answer used; -1: not reported, keep the estimate
+		resp, err := resilience.Do(ctx, t.exec, func(ctx context.Context) (*ChatResponse, error) {
 			attempts.Add(1)
 			r, err := c.chatAttempt(ctx, t, body)
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
-			return r, usedTokens(r.Usage), nil
-		})
+			used = usedTokens(r.Usage)
+			return r, nil
+		}, resilience.WithTokens(estimateTokens(req, t), &used))
 		if err != nil {
 			return err
 		}
 		out = resp
 		return nil
-	})
+	}, resilience.WithHooks(c.hooks))
 	n := int(attempts.Load())
 	if err != nil {
 		return nil, &callError{err: err, attempts: n}

@@ -41,16 +41,14 @@
 // elsewhere. [ChatResponse.Attempts] (or [AttemptsOf] for a failed call)
 // tells how many provider requests the call made.
 //
-// Beyond that (see the resilience package doc): retries and hedges may
-// not exceed 20% of a target's attempts in flight (at least 3), so a
+// Beyond that (see the resilience package doc): a retry budget stops
+// retries while a target's failures outnumber its successes, so a
 // struggling provider is not hit by a retry storm; an attempt that runs
 // past [Builder.AttemptTimeout] is retried at once, without backoff, while
-// the caller's own deadline or cancellation is never retried; a target
+// the caller's own deadline or cancellation is never retried; and a target
 // that answered quota_exhausted, refused the key, or asked for a
 // Retry-After too long to wait is skipped (cooled down) until it is
-// expected to work again, with no request sent to it; and
-// [Builder.Hedge] sends a second request to the same target when a Chat
-// attempt is slow, keeping the first answer (streams are not hedged).
+// expected to work again, with no request sent to it.
 //
 // Every call also reserves its token estimate from the target's token
 // limit (resilience.RateLimiterConfig.TokensPerMinute, AI_LIB_TPM, and the
@@ -118,18 +116,22 @@
 //	OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, GROQ_API_KEY,
 //	MISTRAL_API_KEY, OPENROUTER_API_KEY, XAI_API_KEY, TOGETHER_API_KEY,
 //	GEMINI_API_KEY (or GOOGLE_API_KEY)       the key of each provider in use
-//	AI_LIB_RPS, AI_LIB_BURST, AI_LIB_MAX_RETRIES,
-//	AI_LIB_BREAKER_FAILURE_THRESHOLD, AI_LIB_BREAKER_COOLDOWN_SECS,
-//	AI_LIB_MAX_INFLIGHT, AI_LIB_QUEUE_TIMEOUT_MS,
-//	AI_LIB_TPM, AI_LIB_RETRY_BUDGET_PERCENT,
-//	AI_LIB_RETRY_BUDGET_MIN                   resilience tuning, see [resilience.OverlayEnv]
+//	AI_LIB_RPS, AI_LIB_BURST, AI_LIB_TPM, AI_LIB_MAX_RETRIES,
+//	AI_LIB_RETRY_BUDGET, AI_LIB_BREAKER_FAILURE_THRESHOLD,
+//	AI_LIB_BREAKER_COOLDOWN_SECS, AI_LIB_BREAKER_MAX_COOLDOWN_SECS,
+//	AI_LIB_BREAKER_FAILURE_RATE, AI_LIB_BREAKER_MIN_REQUESTS,
+//	AI_LIB_BREAKER_WINDOW_SECS, AI_LIB_MAX_INFLIGHT,
+//	AI_LIB_QUEUE_TIMEOUT_MS                   resilience tuning, see [resilience.ResilientConfig.WithEnv]
 //
-// Code wins over the environment, which wins over the defaults: a key
-// given with [Builder.APIKey] or [ProviderConfig] is used even when the
-// variable is set, and [Builder.Resilience] is used as given. A malformed
-// value is a Build error naming the variable. [Builder.IgnoreEnvironment]
-// turns all of it off. No variable can change where requests go: base URLs
-// are set in code only.
+// Code wins over the environment, which wins over the defaults, field by
+// field: a key given with [Builder.APIKey] or [ProviderConfig] is used even
+// when the variable is set, and a field set in [Builder.Resilience] wins
+// over its variable, while the variables still fill the fields it leaves
+// unset. A malformed value is a Build error naming the variable, with or
+// without Resilience. Build logs one warning naming every AI_LIB_*
+// variable it does not know (a misspelling such as AI_LIB_RPSS).
+// [Builder.IgnoreEnvironment] turns all of it off. No variable can change
+// where requests go: base URLs are set in code only.
 //
 // # Testing
 //

@@ -14,6 +14,7 @@ import (
 	"github.com/ailib-go/ailib/client/providertest"
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 )
 
 // These examples serve providertest in-process through its Transport: no
@@ -206,7 +207,7 @@ func ExampleAiClient_Signals() {
 	cfg := quickRetries()
 	cfg.Retry.MaxRetries = 0
 	cfg.CircuitBreaker = &resilience.CircuitBreakerConfig{
-		Trip: resilience.TripOnConsecutive, FailureThreshold: 2, Cooldown: time.Minute,
+		FailureThreshold: 2, Cooldown: time.Minute,
 	}
 	c, err := offline(srv).Model("openai/gpt-4o").Fallback("anthropic/claude-3-5-sonnet-latest").Resilience(cfg).Build()
 	if err != nil {
@@ -303,7 +304,8 @@ func ExampleBuilder_Hooks() {
 }
 
 // Resilience sets the retry, breaker, rate-limit and in-flight settings of
-// each target; an explicit configuration is used as given.
+// each target. What it sets wins over the AI_LIB_* variables, which still
+// fill what it leaves unset (unless IgnoreEnvironment, as here).
 func ExampleBuilder_Resilience() {
 	srv := providertest.New()
 	srv.SetDefault("gpt-4o", providertest.Unavailable())
@@ -382,27 +384,6 @@ func ExampleBuilder_Provider() {
 	// openai /v1/chat/completions org-example
 }
 
-// Hedge sends a second request when the first has not answered after the
-// delay; the first answer wins and the other request is cancelled.
-func ExampleBuilder_Hedge() {
-	srv := providertest.New()
-	srv.Script("gpt-4o", providertest.Slow(time.Minute, "slow"), providertest.OK("fast"))
-
-	c, err := offline(srv).Model("openai/gpt-4o").Hedge(resilience.HedgeConfig{Delay: 20 * time.Millisecond}).Build()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hi")}})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(resp.Content, "after", resp.Attempts, "requests")
-	// Output:
-	// fast after 2 requests
-}
-
 // ExecutorOptions gives every target's executor extra options. Here two
 // clients (two replicas of a service) share each target's circuit through
 // an in-memory store; across processes, use resilience/redisstore.
@@ -413,10 +394,10 @@ func ExampleBuilder_ExecutorOptions() {
 	cfg := quickRetries()
 	cfg.Retry.MaxRetries = 0
 	cfg.CircuitBreaker = &resilience.CircuitBreakerConfig{
-		Trip: resilience.TripOnConsecutive, FailureThreshold: 2, Cooldown: time.Minute,
+		FailureThreshold: 2, Cooldown: time.Minute,
 	}
 	b := offline(srv).Model("openai/gpt-4o").Resilience(cfg).
-		ExecutorOptions(resilience.WithSharedState(resilience.NewMemoryState(), "")) // "": the target's name
+		ExecutorOptions(resilience.WithSharedState(shared.NewMemoryState(), "")) // "": the target's name
 	replicaA, errA := b.Build()
 	replicaB, errB := b.Build()
 	if err := errors.Join(errA, errB); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ailib-go/ailib/client/providertest"
 	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 )
 
 // Two clients (two replicas of a service) given one shared state through
@@ -16,12 +17,12 @@ func TestExecutorOptionsShareTheCircuit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := providertest.New()
 		srv.SetDefault("gpt-4o", providertest.ServerError())
-		shared := resilience.NewMemoryState()
+		state := shared.NewMemoryState()
 		replica := func() func() error {
 			c := build(t, inProcess(srv).
 				Model("openai/gpt-4o").
 				Fallback("anthropic/claude-3-5-sonnet-latest").
-				ExecutorOptions(resilience.WithSharedState(shared, "")))
+				ExecutorOptions(resilience.WithSharedState(state, "")))
 			return func() error { _, err := c.Chat(context.Background(), hi()); return err }
 		}
 		a, b := replica(), replica()
@@ -42,15 +43,15 @@ func TestExecutorOptionsShareTheCircuit(t *testing.T) {
 
 func TestExecutorOptionsReplaced(t *testing.T) {
 	srv := providertest.New()
-	shared := resilience.NewMemoryState()
+	state := shared.NewMemoryState()
 	c := build(t, inProcess(srv).Model("openai/gpt-4o").
-		ExecutorOptions(resilience.WithSharedState(shared, "")).
+		ExecutorOptions(resilience.WithSharedState(state, "")).
 		ExecutorOptions())
-	if c.SignalsSnapshot().Shared {
-		t.Error("SignalsSnapshot().Shared = true after ExecutorOptions(); want false (cleared)")
+	if c.SignalsSnapshot().Shared.Enabled {
+		t.Error("SignalsSnapshot().Shared.Enabled = true after ExecutorOptions(); want false (cleared)")
 	}
-	c = build(t, inProcess(srv).Model("openai/gpt-4o").ExecutorOptions(resilience.WithSharedState(shared, "")))
-	if !c.SignalsSnapshot().Shared {
-		t.Error("SignalsSnapshot().Shared = false; want true")
+	c = build(t, inProcess(srv).Model("openai/gpt-4o").ExecutorOptions(resilience.WithSharedState(state, "")))
+	if !c.SignalsSnapshot().Shared.Enabled {
+		t.Error("SignalsSnapshot().Shared.Enabled = false; want true")
 	}
 }

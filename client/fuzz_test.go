@@ -12,7 +12,6 @@ import (
 
 	"github.com/ailib-go/ailib/client"
 	aierrors "github.com/ailib-go/ailib/errors"
-	"github.com/ailib-go/ailib/resilience"
 )
 
 // canned is a function-backed transport answering every request with the
@@ -46,7 +45,7 @@ func fuzzClient(t *testing.T, anthropic bool, rt http.RoundTripper) *client.AiCl
 		target = "anthropic/claude"
 	}
 	c, err := client.NewBuilder().IgnoreEnvironment().Model(target).APIKey(openAIKey).
-		Resilience(resilience.ResilientConfig{}).HTTPClient(&http.Client{Transport: rt}).Build()
+		Resilience(offConfig()).HTTPClient(&http.Client{Transport: rt}).Build()
 	if err != nil {
 		t.Fatalf("Build() error = %v", err)
 	}

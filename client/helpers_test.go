@@ -35,6 +35,37 @@ func fastConfig() resilience.ResilientConfig {
 	}
 }
 
+// offConfig turns every resilience part off (retries, pacing, breaker,
+// cooldowns; no in-flight cap): one request per call. A nil member means
+// its defaults, so each part is disabled explicitly.
+func offConfig() resilience.ResilientConfig {
+	return resilience.ResilientConfig{
+		Retry:          &resilience.RetryConfig{Disabled: true},
+		RateLimiter:    &resilience.RateLimiterConfig{Disabled: true},
+		CircuitBreaker: &resilience.CircuitBreakerConfig{Disabled: true},
+		Cooldown:       &resilience.CooldownConfig{Disabled: true},
+	}
+}
+
+// only returns cfg with every member it leaves nil turned off, as a nil
+// member meant before nil came to mean "the defaults".
+func only(cfg resilience.ResilientConfig) resilience.ResilientConfig {
+	off := offConfig()
+	if cfg.Retry == nil {
+		cfg.Retry = off.Retry
+	}
+	if cfg.RateLimiter == nil {
+		cfg.RateLimiter = off.RateLimiter
+	}
+	if cfg.CircuitBreaker == nil {
+		cfg.CircuitBreaker = off.CircuitBreaker
+	}
+	if cfg.Cooldown == nil {
+		cfg.Cooldown = off.Cooldown
+	}
+	return cfg
+}
+
 // builder returns a builder whose openai and anthropic providers point at
 // srv, with keys set in code and the environment ignored.
 func builder(srv *providertest.Server) *client.Builder {

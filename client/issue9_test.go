@@ -15,6 +15,9 @@ import (
 	"github.com/ailib-go/ailib/resilience"
 )
 
+// quotaCooldown is resilience's default CooldownConfig.Quota.
+const quotaCooldown = 60 * time.Second
+
 func TestChatSkipsCoolingDownTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := providertest.New()
@@ -33,54 +36,15 @@ func TestChatSkipsCoolingDownTarget(t *testing.T) {
 			t.Errorf("requests to the quota-exhausted primary after 3 calls = %d; want 1", n)
 		}
 		s, _ := c.Signals("openai/gpt-4o")
-		if s.CoolingDownFor != resilience.DefaultQuotaCooldown || s.CoolingDownReason != aierrors.QuotaExhausted {
-			t.Errorf("Signals(primary) cooldown = %v (%v); want %v (quota_exhausted)", s.CoolingDownFor, s.CoolingDownReason, resilience.DefaultQuotaCooldown)
+		if s.Circuit.CooldownFor != quotaCooldown || s.Circuit.CooldownReason != aierrors.QuotaExhausted {
+			t.Errorf("Signals(primary) cooldown = %v (%v); want %v (quota_exhausted)", s.Circuit.CooldownFor, s.Circuit.CooldownReason, quotaCooldown)
 		}
-		time.Sleep(resilience.DefaultQuotaCooldown)
+		time.Sleep(quotaCooldown)
 		_, _ = c.Chat(t.Context(), hi())
 		if n := srv.Requests("gpt-4o"); n != 2 {
 			t.Errorf("requests to the primary once its cooldown ended = %d; want 2", n)
 		}
 	})
-}
-
-func TestChatHedge(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		srv := providertest.New()
-		defer srv.Close()
-		srv.Script("gpt-4o",
-			providertest.Answer{Status: http.StatusOK, Text: "slow", Delay: 2 * time.Second},
-			providertest.Answer{Status: http.StatusOK, Text: "fast"})
-		c := build(t, inProcess(srv).Model("openai/gpt-4o").Hedge(resilience.HedgeConfig{Delay: 100 * time.Millisecond}))
-		start := time.Now()
-		resp, err := c.Chat(t.Context(), hi())
-		if err != nil || resp.Content != "fast" || time.Since(start) != 100*time.Millisecond || resp.Attempts != 2 {
-			t.Fatalf("Chat(hedged) = %+v, %v after %v; want \"fast\" from the hedge after 100ms, 2 attempts", resp, err, time.Since(start))
-		}
-		s := c.SignalsSnapshot()
-		if s.CurrentInflight != 0 || s.ConsecutiveFailures != 0 || s.RetriesInFlight != 0 {
-			t.Errorf("Signals() after the hedged call = %+v; want nothing held, no failure counted", s)
-		}
-		// Streams are never hedged.
-		srv.Script("gpt-4o", providertest.Answer{Status: http.StatusOK, Text: "slow stream", Delay: time.Second})
-		st, err := c.Stream(t.Context(), hi())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for st.Next() {
-		}
-		st.Close()
-		if n := srv.Requests("gpt-4o"); n != 3 {
-			t.Errorf("requests after a slow stream = %d; want 3 (no hedge)", n)
-		}
-	})
-}
-
-func TestHedgeBuildError(t *testing.T) {
-	_, err := builder(providertest.New()).Model("openai/gpt-4o").Hedge(resilience.HedgeConfig{}).Build()
-	if err == nil || !strings.Contains(err.Error(), "Hedge.Delay") {
-		t.Errorf("Build() with Hedge{} = %v; want an error naming Hedge.Delay", err)
-	}
 }
 
 func TestChatAttemptTimeoutRetriedAtOnce(t *testing.T) {
@@ -120,12 +84,13 @@ func TestChatTokenLimit(t *testing.T) {
 		if _, err := c.Chat(t.Context(), req); err != nil {
 			t.Fatal(err)
 		}
-		// Reserved 1 + 4 + 1000, settled to the usage: 500.
-		if s := c.SignalsSnapshot(); s.TokensRemaining != 5500 || s.TokenLimit != 6000 {
-			t.Errorf("TokensRemaining, TokenLimit after a call using 500 = %v, %v; want 5500, 6000", s.TokensRemaining, s.TokenLimit)
+		if s := c.SignalsSnapshot(); s.Rate.TokenLimit != 6000 {
+			t.Errorf("Signals().Rate.TokenLimit = %v; want 6000", s.Rate.TokenLimit)
 		}
-		// Bigger than the bucket: clamped to it, so it waits for a full
-		// bucket (500 tokens at 100/s), not forever.
+		// Reserved 1 + 4 + 1000, settled to the usage: 500, so 5500 are
+		// left. Bigger than the bucket: clamped to it, so it waits for a
+		// full bucket (500 tokens at 100/s; 1005 had the estimate been
+		// kept), not forever.
 		req.MaxTokens = 100000
 		start := time.Now()
 		if _, err := c.Chat(t.Context(), req); err != nil || time.Since(start) != 5*time.Second {
@@ -148,29 +113,67 @@ func TestStreamSettlesTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.SignalsSnapshot().TokensRemaining; got != 6000-1005 {
-			t.Errorf("TokensRemaining while streaming = %v; want %d (the estimate reserved)", got, 6000-1005)
-		}
 		for st.Next() {
 		}
 		st.Close()
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
 		used := st.Usage().PromptTokens + st.Usage().CompletionTokens
-		if got := c.SignalsSnapshot().TokensRemaining; used == 0 || got != float64(6000-used) {
-			t.Errorf("TokensRemaining after the stream (usage %d) = %v; want %d", used, got, 6000-used)
+		if used != 200 {
+			t.Fatalf("stream usage = %d; want 200", used)
+		}
+		// The estimate (1 + 4 + 1000) was replaced by the usage (200) when
+		// the stream ended: a call needing the whole bucket waits for 200
+		// tokens at 100/s (10.05s had the estimate been kept).
+		req.MaxTokens = 100000
+		start := time.Now()
+		if _, err := c.Chat(t.Context(), req); err != nil || time.Since(start) != 2*time.Second {
+			t.Errorf("Chat(the whole bucket) after the stream = %v after %v; want nil after 2s", err, time.Since(start))
+		}
+	})
+}
+
+// A stream closed before its end keeps its estimate: its usage is not
+// known.
+func TestStreamClosedEarlyKeepsEstimate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := providertest.New()
+		defer srv.Close()
+		srv.SetDefault("claude-x", providertest.Answer{Status: http.StatusOK, Text: "a b c", Usage: providertest.Usage{PromptTokens: 50, CompletionTokens: 150}})
+		cfg := fastConfig()
+		cfg.RateLimiter = &resilience.RateLimiterConfig{TokensPerMinute: 6000}
+		c := build(t, inProcess(srv).Model("anthropic/claude-x").Resilience(cfg))
+		req := hi()
+		req.MaxTokens = 995 // estimate 1000 with the message
+		st, err := c.Stream(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		req.MaxTokens = 100000
+		start := time.Now()
+		if _, err := c.Chat(t.Context(), req); err != nil || time.Since(start) != 10*time.Second {
+			t.Errorf("Chat(the whole bucket) after an early Close = %v after %v; want nil after 10s (1000 tokens at 100/s)", err, time.Since(start))
 		}
 	})
 }
 
 func TestEnvTokenLimitAndBudget(t *testing.T) {
 	t.Setenv("AI_LIB_TPM", "1200")
-	t.Setenv("AI_LIB_RETRY_BUDGET_PERCENT", "50")
+	t.Setenv("AI_LIB_RETRY_BUDGET", "50")
 	b := client.NewBuilder().Model("openai/gpt-4o").Provider("openai", client.ProviderConfig{APIKey: openAIKey})
 	c := build(t, b)
-	if s := c.SignalsSnapshot(); s.TokenLimit != 1200 || s.RetryBudget != 3 {
-		t.Errorf("Signals() with AI_LIB_TPM=1200 = TokenLimit %v, RetryBudget %d; want 1200, 3", s.TokenLimit, s.RetryBudget)
+	if s := c.SignalsSnapshot(); s.Rate.TokenLimit != 1200 || s.Retry.Budget != 50 {
+		t.Errorf("Signals() with AI_LIB_TPM=1200, AI_LIB_RETRY_BUDGET=50 = TokenLimit %v, Retry.Budget %d; want 1200, 50", s.Rate.TokenLimit, s.Retry.Budget)
 	}
-	t.Setenv("AI_LIB_RETRY_BUDGET_PERCENT", "abc")
-	if _, err := b.Build(); err == nil || !strings.Contains(err.Error(), "AI_LIB_RETRY_BUDGET_PERCENT") {
-		t.Errorf("Build() with AI_LIB_RETRY_BUDGET_PERCENT=abc = %v; want an error naming it", err)
+	t.Setenv("AI_LIB_RETRY_BUDGET", "-1")
+	c = build(t, b)
+	if s := c.SignalsSnapshot(); s.Retry.Budget != 0 {
+		t.Errorf("Signals().Retry.Budget with AI_LIB_RETRY_BUDGET=-1 = %d; want 0 (no budget)", s.Retry.Budget)
+	}
+	t.Setenv("AI_LIB_RETRY_BUDGET", "abc")
+	if _, err := b.Build(); err == nil || !strings.Contains(err.Error(), "AI_LIB_RETRY_BUDGET") {
+		t.Errorf("Build() with AI_LIB_RETRY_BUDGET=abc = %v; want an error naming it", err)
 	}
 }

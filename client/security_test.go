@@ -444,7 +444,12 @@ func TestEnvironmentCannotRedirect(t *testing.T) {
 				t.Setenv(v, evil)
 			}
 			rec := &recorder{}
-			c := build(t, client.NewBuilder().Model(p+"/m").APIKey(openAIKey).HTTPClient(&http.Client{Transport: rec}))
+			// AI_LIB_BASE_URL is not a variable of ailib: Build warns about it.
+			var logs recordHandler
+			c := build(t, client.NewBuilder().Model(p+"/m").APIKey(openAIKey).HTTPClient(&http.Client{Transport: rec}).Logger(slog.New(&logs)))
+			if w := logs.at(slog.LevelWarn); len(w) != 1 || !strings.Contains(w[0], "AI_LIB_BASE_URL") {
+				t.Errorf("Build warnings = %q; want one naming AI_LIB_BASE_URL", w)
+			}
 			if _, err := c.Chat(context.Background(), hi()); err != nil {
 				t.Fatalf("Chat() error = %v", err)
 			}

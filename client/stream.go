@@ -57,8 +57,8 @@ type ChatStream struct {
 	idle     *time.Timer // nil when the idle timeout is off
 	closed   atomic.Bool
 	doneOnce sync.Once
-	done     func(error)
-	tokens   int // the token estimate reserved for the stream, settled from its usage at its end
+	done     func(error) // finishes the executor's attempt (resilience.WithStream)
+	used     *int        // the int given to resilience.WithTokens: set from the usage before done, -1 keeps the estimate
 }
 
 // streamConn is one open streaming response.
@@ -132,7 +132,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		conn     *streamConn
 		done     func(error)
 		winner   *target
-		estimate int
+		used     = new(int) // settled at the stream's end; -1 until then (keep the estimate)
 	)
 	err := c.chain.Execute(ctx, func(opCtx context.Context, name string) error {
 		t, ok := c.byName[name]
@@ -143,17 +143,18 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		if err != nil {
 			return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
 		}
-		estimate = estimateTokens(req, t)
-		sc, d, err := resilience.DoStreamTokens(opCtx, t.exec, estimate, func(attemptCtx context.Context) (*streamConn, error) {
+		*used = -1
+		var finish func(error)
+		sc, err := resilience.Do(opCtx, t.exec, func(attemptCtx context.Context) (*streamConn, error) {
 			attempts.Add(1)
 			return c.openStream(ctx, attemptCtx, t, body)
-		})
+		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(req, t), used))
 		if err != nil {
 			return err
 		}
-		conn, done, winner = sc, d, t
+		conn, done, winner = sc, finish, t
 		return nil
-	})
+	}, resilience.WithHooks(c.hooks))
 	n := int(attempts.Load())
 	if err != nil {
 		if conn != nil { // not expected: a chain error after a success
@@ -163,7 +164,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		}
 		return nil, &callError{err: err, attempts: n}
 	}
-	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n, tokens: estimate}
+	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n, used: used}
 	if d := c.idleTimeout; d > 0 {
 		cancel := conn.cancel
 		s.idle = time.AfterFunc(d, func() { cancel(ErrStreamIdle) })
@@ -399,7 +400,7 @@ func (s *ChatStream) finish(err error) {
 	s.conn.cancel(errStreamClosed)
 	_ = s.conn.body.Close()
 	s.doneOnce.Do(func() {
-		settleTokens(s.t.exec, s.tokens, s.Usage())
+		*s.used = usedTokens(s.Usage()) // read by done
 		s.done(err)
 	})
 }

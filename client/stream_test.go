@@ -196,7 +196,7 @@ func TestStreamFailsAfterFirstEvent(t *testing.T) {
 				t.Errorf("OnAttemptEnd calls = %+v; want one, with the stream's error", ends)
 			}
 			if tt.code == aierrors.ServerError || tt.code == aierrors.Overloaded {
-				if n := c.SignalsSnapshot().ConsecutiveFailures; n != 1 {
+				if n := c.SignalsSnapshot().Circuit.ConsecutiveFailures; n != 1 {
 					t.Errorf("ConsecutiveFailures = %d; want 1 (the breaker counts the stream's failure)", n)
 				}
 			}
@@ -230,7 +230,7 @@ func TestStreamPermitHeldUntilClose(t *testing.T) {
 	if !errors.Is(s.Err(), context.Canceled) {
 		t.Errorf("Err() after Close = %v; want cancelled", s.Err())
 	}
-	if n := c.SignalsSnapshot().ConsecutiveFailures; n != 0 {
+	if n := c.SignalsSnapshot().Circuit.ConsecutiveFailures; n != 0 {
 		t.Errorf("ConsecutiveFailures after an early Close = %d; want 0", n)
 	}
 }

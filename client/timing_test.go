@@ -71,7 +71,7 @@ func TestCallerDeadlineIsNotRetried(t *testing.T) {
 		if srv.Requests("gpt-4o") != 1 || srv.Requests("claude") != 0 {
 			t.Errorf("requests = %d primary, %d fallback; want 1, 0", srv.Requests("gpt-4o"), srv.Requests("claude"))
 		}
-		if n := c.SignalsSnapshot().ConsecutiveFailures; n != 0 {
+		if n := c.SignalsSnapshot().Circuit.ConsecutiveFailures; n != 0 {
 			t.Errorf("ConsecutiveFailures = %d; the caller's deadline must not count", n)
 		}
 		synctest.Wait()
@@ -118,7 +118,7 @@ func TestDefaultConfigWhenEnvironmentIgnored(t *testing.T) {
 		if !errors.Is(err, aierrors.ServerError) {
 			t.Fatalf("Chat() error = %v; want ServerError", err)
 		}
-		if n, want := srv.Requests("gpt-4o"), resilience.DefaultMaxRetries+1; n != want {
+		if n, want := srv.Requests("gpt-4o"), resilience.DefaultConfig().Retry.MaxRetries+1; n != want {
 			t.Errorf("requests = %d; want %d (DefaultConfig, AI_LIB_MAX_RETRIES ignored)", n, want)
 		}
 	})
@@ -185,7 +185,7 @@ func TestStreamCancelledMidway(t *testing.T) {
 		if !errors.Is(s.Err(), aierrors.Cancelled) || !errors.Is(s.Err(), context.Canceled) {
 			t.Errorf("Err() = %v; want Cancelled and context.Canceled", s.Err())
 		}
-		if n := c.SignalsSnapshot().ConsecutiveFailures; n != 0 {
+		if n := c.SignalsSnapshot().Circuit.ConsecutiveFailures; n != 0 {
 			t.Errorf("ConsecutiveFailures = %d; cancellation must not count", n)
 		}
 		if n := c.SignalsSnapshot().CurrentInflight; n != 0 {

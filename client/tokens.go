@@ -1,9 +1,6 @@
 package client
 
-import (
-	"github.com/ailib-go/ailib/internal/wire"
-	"github.com/ailib-go/ailib/resilience"
-)
+import "github.com/ailib-go/ailib/internal/wire"
 
 // Token estimates for the token-per-minute limit
 // (resilience.RateLimiterConfig.TokensPerMinute, AI_LIB_TPM, and the token
@@ -43,8 +40,9 @@ func estimateTokens(req ChatRequest, t *target) int {
 	return in + out
 }
 
-// usedTokens is the usage to settle a reservation with: the answer's total,
-// or -1 (keep the estimate) when the provider did not report it.
+// usedTokens is the usage to settle a reservation with (the int given to
+// [resilience.WithTokens]): the answer's total, or -1 (keep the estimate)
+// when the provider did not report it.
 func usedTokens(u Usage) int {
 	if total := u.TotalTokens; total > 0 {
 		return total
@@ -53,11 +51,4 @@ func usedTokens(u Usage) int {
 		return u.PromptTokens + u.CompletionTokens
 	}
 	return -1
-}
-
-// settleTokens settles a stream's reservation once its usage is known.
-func settleTokens(e *resilience.ResilientExecutor, estimate int, u Usage) {
-	if used := usedTokens(u); used >= 0 {
-		e.SettleTokens(estimate, used)
-	}
 }

@@ -10,15 +10,14 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// Backpressure caps the attempts in flight on one target
-// (golang.org/x/sync/semaphore, FIFO). A caller waits for a permit as long
-// as its ctx allows, or at most QueueTimeout; then it fails with an
-// Overloaded *aierrors.Error wrapping [ErrQueueFull] (retryable and
-// fallbackable: the executor retries it after a backoff, holding nothing).
+// Backpressure caps a target's attempts in flight with a
+// [semaphore.Weighted] (FIFO: a waiter is not overtaken). With no cap there
+// is no semaphore at all (semaphore.NewWeighted(0) would block forever),
+// only a count. A permit is taken per attempt and given back before any
+// backoff sleep.
 //
-// A Backpressure is safe for concurrent use. A nil *Backpressure, or one
-// with MaxInflight 0, admits everything (it still counts what is in
-// flight).
+// A Backpressure is safe for concurrent use. Build it with
+// [NewBackpressure]; a nil *Backpressure admits everything.
 type Backpressure struct {
 	sem          *semaphore.Weighted // nil: no cap
 	max          int
@@ -27,17 +26,15 @@ type Backpressure struct {
 	hooks        Hooks
 	logger       *slog.Logger
 
-	// inflight is written by every attempt; the padding keeps it off the
-	// cache line of the read-only fields above, which every core reads.
-	_        [64]byte
+	_        [64]byte // keep the hot counter off the read-only fields' cache line
 	inflight atomic.Int64
 	_        [56]byte
 }
 
-// NewBackpressure returns a Backpressure configured by cfg. Options:
-// [WithName], [WithHooks] (OnRejection is used), [WithLogger].
+// NewBackpressure returns an in-flight limit usable on its own (the
+// executor builds its own).
 func NewBackpressure(cfg BackpressureConfig, opts ...Option) (*Backpressure, error) {
-	if err := (ResilientConfig{Backpressure: &cfg}).Validate(); err != nil {
+	if err := (ResilientConfig{Backpressure: &cfg}).validate(); err != nil {
 		return nil, err
 	}
 	return newBackpressure(cfg, buildOptions(opts)), nil
@@ -51,18 +48,12 @@ func newBackpressure(cfg BackpressureConfig, o options) *Backpressure {
 	return b
 }
 
-// Acquire takes a permit, waiting as long as ctx (and QueueTimeout)
-// allows. It returns nil, an Overloaded *aierrors.Error wrapping
-// [ErrQueueFull] when QueueTimeout expired, or a Cancelled/Timeout
-// *aierrors.Error when ctx ended. Every nil return must be paired with one
-// [Backpressure.Release].
+// Acquire takes a permit, waiting at most QueueTimeout (and never past
+// ctx). The error is an *aierrors.Error: [ErrQueueFull] when the queue
+// timeout expired, Cancelled or Timeout when ctx ended.
 func (b *Backpressure) Acquire(ctx context.Context) error {
 	if ctx.Err() != nil {
-		var target string
-		if b != nil {
-			target = b.target
-		}
-		return ctxError(ctx, target)
+		return doneError(ctx, b.name(), nil)
 	}
 	if ae := b.acquire(ctx); ae != nil {
 		return ae
@@ -70,38 +61,38 @@ func (b *Backpressure) Acquire(ctx context.Context) error {
 	return nil
 }
 
-// Release gives back a permit taken by Acquire.
+// Release gives a permit back.
 func (b *Backpressure) Release() { b.release() }
+
+func (b *Backpressure) name() string {
+	if b == nil {
+		return ""
+	}
+	return b.target
+}
 
 func (b *Backpressure) acquire(ctx context.Context) *aierrors.Error {
 	if b == nil {
 		return nil
 	}
 	if b.sem != nil && !b.sem.TryAcquire(1) {
-		if ae := b.acquireSlow(ctx); ae != nil {
+		wctx := ctx
+		if b.queueTimeout > 0 {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, b.queueTimeout)
+			defer cancel()
+		}
+		if err := b.sem.Acquire(wctx, 1); err != nil {
+			if ctx.Err() != nil {
+				return doneError(ctx, b.target, nil)
+			}
+			ae := rejection(b.target, aierrors.Overloaded, ErrQueueFull, 0,
+				"no in-flight permit within the queue timeout ("+b.queueTimeout.String()+")")
+			reportRejection(b.hooks, b.logger, b.target, ae)
 			return ae
 		}
 	}
 	b.inflight.Add(1)
-	return nil
-}
-
-func (b *Backpressure) acquireSlow(ctx context.Context) *aierrors.Error {
-	wctx := ctx
-	if b.queueTimeout > 0 {
-		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(ctx, b.queueTimeout)
-		defer cancel()
-	}
-	if err := b.sem.Acquire(wctx, 1); err != nil {
-		if ctx.Err() != nil {
-			return ctxError(ctx, b.target)
-		}
-		ae := rejection(b.target, aierrors.Overloaded, ErrQueueFull, 0,
-			"no in-flight permit within the queue timeout ("+b.queueTimeout.String()+")")
-		reportRejection(b.hooks, b.logger, b.target, ae)
-		return ae
-	}
 	return nil
 }
 
@@ -115,28 +106,10 @@ func (b *Backpressure) release() {
 	}
 }
 
-// Inflight returns the permits currently held.
-func (b *Backpressure) Inflight() int {
-	if b == nil {
-		return 0
-	}
-	return int(b.inflight.Load())
-}
-
-// MaxInflight returns the cap; 0 when unlimited.
-func (b *Backpressure) MaxInflight() int {
-	if b == nil {
-		return 0
-	}
-	return b.max
-}
-
-// Preflight reports whether a permit is free now, without taking it: nil,
-// or an Overloaded *aierrors.Error wrapping [ErrQueueFull] (no
-// RetryAfter: when a permit frees up is not known).
-func (b *Backpressure) Preflight() *aierrors.Error {
+// preflight reports whether an attempt would have to queue now.
+func (b *Backpressure) preflight() *aierrors.Error {
 	if b == nil || b.sem == nil || b.inflight.Load() < int64(b.max) {
 		return nil
 	}
-	return rejection(b.target, aierrors.Overloaded, ErrQueueFull, 0, "no in-flight permit free now")
+	return rejection(b.target, aierrors.Overloaded, ErrQueueFull, 0, "every in-flight permit is taken")
 }

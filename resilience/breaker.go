@@ -14,10 +14,10 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// CircuitState is the state of a circuit breaker.
+// CircuitState is the state of a target's circuit.
 type CircuitState uint8
 
-// Circuit states.
+// The circuit states.
 const (
 	StateClosed   CircuitState = iota // calls flow; counted failures accumulate
 	StateOpen                         // calls are rejected at once until the cooldown ends
@@ -37,6 +37,160 @@ func (s CircuitState) String() string {
 	return "CircuitState(" + strconv.Itoa(int(s)) + ")"
 }
 
+// outcome is what an attempt says about the provider's health.
+type outcome uint8
+
+const (
+	outcomeSuccess outcome = iota
+	outcomeFailure         // a provider-health failure: counts toward opening
+	outcomeIgnored         // neither: client errors, quota, cancellation, local rejections
+)
+
+var (
+	errCounted = errors.New("resilience: counted failure")
+	errIgnored = errors.New("resilience: ignored outcome")
+)
+
+func (o outcome) err() error {
+	switch o {
+	case outcomeFailure:
+		return errCounted
+	case outcomeIgnored:
+		return errIgnored
+	}
+	return nil
+}
+
+// CircuitBreaker is a target's circuit: gobreaker v2's two-step breaker
+// (state machine, half_open probe slots, rolling counts over the window),
+// plus what gobreaker does not do, written here:
+//
+//   - the open interval grows: gobreaker's Timeout is fixed, so it is the
+//     first interval (Cooldown) and the breaker holds the circuit open
+//     beyond it, doubling per failed probe up to MaxCooldown;
+//   - hooks run after gobreaker's lock is released (its OnStateChange runs
+//     under the lock, where a hook calling State would deadlock);
+//   - a fast path: while the circuit is closed and its window holds no
+//     failure, a success changes nothing gobreaker decides on (the
+//     consecutive count is already 0 and the failure rate is 0), so it is
+//     not sent through gobreaker's lock; the successes skipped are counted
+//     and handed to gobreaker when the first failure arrives, so the
+//     failure rate still sees them (TestBreakerFastPathMatchesGobreaker
+//     checks the consecutive rule step by step against gobreaker fed every
+//     outcome; see maxSkipped for the one approximation of the rate rule).
+//
+// A CircuitBreaker is safe for concurrent use and starts no goroutine.
+// Build it with [NewCircuitBreaker]; a nil *CircuitBreaker is always closed.
+type CircuitBreaker struct {
+	cb               *gobreaker.TwoStepCircuitBreaker[struct{}]
+	target           string
+	hooks            Hooks
+	logger           *slog.Logger
+	cooldown         time.Duration
+	maxCooldown      time.Duration
+	maxProbes        uint32
+	threshold        uint32
+	rate             float64
+	minRequests      uint32
+	countRateLimited bool
+
+	clean        atomic.Bool  // closed, no failure in the window: the fast path is on
+	skipped      atomic.Int64 // successes not sent to gobreaker while clean (capped)
+	failedProbes atomic.Int32 // failed probes since the circuit last closed
+	holdUntil    atomic.Int64 // Unix ns the open interval ends; 0 when not open
+	halfOpenSaid atomic.Bool  // the open → half_open change of this open interval was reported
+	opened       atomic.Pointer[chan struct{}]
+
+	mu      sync.Mutex // guards pending and firing
+	pending []StateChange
+	firing  bool
+}
+
+// NewCircuitBreaker returns a breaker usable on its own (the executor
+// builds its own). A zero field of cfg takes its default.
+func NewCircuitBreaker(cfg CircuitBreakerConfig, opts ...Option) (*CircuitBreaker, error) {
+	if err := (ResilientConfig{CircuitBreaker: &cfg}).validate(); err != nil {
+		return nil, err
+	}
+	return newCircuitBreaker(cfg, buildOptions(opts)), nil
+}
+
+func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
+	b := &CircuitBreaker{
+		target:           o.name,
+		hooks:            o.hooks,
+		logger:           o.logger,
+		cooldown:         or(cfg.Cooldown, defaultCooldown),
+		maxProbes:        uint32(or(cfg.HalfOpenMaxRequests, defaultHalfOpenMaxRequests)),
+		threshold:        uint32(or(cfg.FailureThreshold, defaultFailureThreshold)),
+		rate:             or(cfg.FailureRateThreshold, defaultFailureRateThreshold),
+		minRequests:      uint32(max(or(cfg.MinRequests, defaultMinRequests), 1)),
+		countRateLimited: cfg.CountRateLimited,
+	}
+	b.maxCooldown = max(or(cfg.MaxCooldown, defaultMaxCooldown), b.cooldown)
+	window := or(cfg.Window, defaultWindow)
+	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:          o.name,
+		MaxRequests:   b.maxProbes,
+		Interval:      window,
+		BucketPeriod:  window / 10,
+		Timeout:       max(b.cooldown-1, 1), // gobreaker opens on expiry.Before(now): be half_open exactly when the hold ends
+		ReadyToTrip:   b.readyToTrip,
+		IsExcluded:    func(err error) bool { return err == errIgnored },
+		OnStateChange: b.onStateChange,
+	})
+	ch := make(chan struct{})
+	b.opened.Store(&ch)
+	b.clean.Store(true)
+	return b
+}
+
+func (b *CircuitBreaker) readyToTrip(c gobreaker.Counts) bool {
+	if c.ConsecutiveFailures >= b.threshold {
+		return true
+	}
+	n := c.TotalSuccesses + c.TotalFailures
+	return n >= b.minRequests && float64(c.TotalFailures) >= b.rate*float64(n)
+}
+
+// onStateChange runs under gobreaker's lock: it only stores and queues.
+func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
+	now := time.Now()
+	switch to {
+	case gobreaker.StateOpen:
+		k := 0
+		if from == gobreaker.StateHalfOpen {
+			k = int(b.failedProbes.Add(1))
+		}
+		d := b.cooldown << min(k, 30)
+		if d > b.maxCooldown || d <= 0 {
+			d = b.maxCooldown
+		}
+		b.holdUntil.Store(now.Add(d).UnixNano())
+		b.halfOpenSaid.Store(false)
+		b.clean.Store(false)
+		ch := make(chan struct{})
+		close(*b.opened.Swap(&ch))
+	case gobreaker.StateClosed:
+		b.failedProbes.Store(0)
+		b.holdUntil.Store(0)
+		b.skipped.Store(0)
+		b.clean.Store(true)
+	case gobreaker.StateHalfOpen:
+		if b.cooldownAt(now) > 0 {
+			return // still held open: reported when the hold ends (allow)
+		}
+		b.halfOpenSaid.Store(true)
+	}
+	b.queue(StateChange{Target: b.target, From: fromGobreaker(from), To: fromGobreaker(to)})
+}
+
+func (b *CircuitBreaker) queue(ev StateChange) {
+	b.mu.Lock()
+	b.pending = append(b.pending, ev)
+	b.mu.Unlock()
+}
+
 func fromGobreaker(s gobreaker.State) CircuitState {
 	switch s {
 	case gobreaker.StateOpen:
@@ -47,217 +201,18 @@ func fromGobreaker(s gobreaker.State) CircuitState {
 	return StateClosed
 }
 
-// outcome is what one admitted attempt means for the breaker.
-type outcome uint8
-
-const (
-	outcomeSuccess outcome = iota // resets the consecutive-failure count
-	outcomeFailure                // a provider-health failure: counts toward opening
-	outcomeIgnored                // neither (client errors, quota, cancellation, ...)
-)
-
-// Errors handed to gobreaker to carry an outcome; never returned to users.
-var (
-	errCountedFailure = errors.New("resilience: counted failure")
-	errIgnoredOutcome = errors.New("resilience: ignored outcome")
-)
-
-func (o outcome) gobreakerErr() error {
-	switch o {
-	case outcomeFailure:
-		return errCountedFailure
-	case outcomeIgnored:
-		return errIgnoredOutcome
-	}
-	return nil
-}
-
-// CircuitBreaker is a per-target circuit breaker built on
-// github.com/sony/gobreaker/v2. While closed it opens on its trip rules
-// (by default either FailureThreshold consecutive counted failures, or a
-// failure rate of at least FailureRateThreshold among at least MinRequests
-// counted attempts that ended in the last Window); it rejects calls at once
-// while open, turns half_open after Cooldown, admits HalfOpenMaxRequests
-// probes and rejects the rest at once, closes after that many consecutive
-// successes and opens again on one counted failure. See
-// [CircuitBreakerConfig] for what counts.
-//
-// State is computed from the clock whenever it is read, so [State] is
-// always current; no goroutine or timer runs in the background. The
-// OnStateChange hook is called after the breaker's lock is released.
-//
-// A CircuitBreaker is safe for concurrent use. A nil *CircuitBreaker is a
-// breaker that is always closed and admits everything.
-type CircuitBreaker struct {
-	cb               *gobreaker.CircuitBreaker[struct{}]
-	cooldown         time.Duration
-	maxProbes        uint32
-	countRateLimited bool
-	target           string
-	hooks            Hooks
-	logger           *slog.Logger
-
-	// The trip rules. threshold is 0 when the consecutive rule is off; win
-	// is nil when the failure-rate rule is off.
-	threshold   uint32
-	rate        float64 // FailureRateThreshold
-	minRequests int
-	win         *failureWindow
-
-	// lastAt is when the outcome being recorded ended (window time);
-	// written by isSuccessful and read by ReadyToTrip, both under
-	// gobreaker's mutex.
-	lastAt int64
-
-	// openUntil is the Unix time (ns) at which the current open period
-	// ends, 0 when not open. It lets an attempt fail fast (step 1) with one
-	// atomic load, without taking gobreaker's lock.
-	openUntil atomic.Int64
-
-	// Mirrors of gobreaker's state, written only from its callbacks, which
-	// it calls under its mutex, so they are exact whenever that mutex is
-	// free. clean is "closed with no consecutive failure": then admission
-	// always succeeds and recording a success changes nothing anyone can
-	// read, so the success path skips gobreaker (its mutex and two clock
-	// reads) entirely. gen counts state changes, like gobreaker's
-	// generation, so a late result from an earlier state is dropped.
-	clean  atomic.Bool
-	gen    atomic.Uint64
-	closed atomic.Bool // gobreaker's state is closed
-
-	// gobreaker calls OnStateChange under its own mutex; transitions are
-	// queued here and delivered by flush once that mutex is released.
-	pendingN atomic.Int32 // len(pending), read without mu on the hot path
-	mu       sync.Mutex   // guards pending and firing
-	pending  []StateChange
-	firing   bool // a goroutine is delivering pending transitions
-}
-
-// NewCircuitBreaker returns a closed breaker configured by cfg (zero
-// fields take their defaults). Options: [WithName], [WithHooks] (only
-// OnStateChange and OnRejection are used), [WithLogger].
-func NewCircuitBreaker(cfg CircuitBreakerConfig, opts ...Option) (*CircuitBreaker, error) {
-	if err := (ResilientConfig{CircuitBreaker: &cfg}).Validate(); err != nil {
-		return nil, err
-	}
-	return newCircuitBreaker(cfg, buildOptions(opts)), nil
-}
-
-func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
-	b := &CircuitBreaker{
-		cooldown:         orDuration(cfg.Cooldown, DefaultCooldown),
-		maxProbes:        uint32(orInt(cfg.HalfOpenMaxRequests, DefaultHalfOpenMaxRequests)),
-		countRateLimited: cfg.CountRateLimited,
-		target:           o.name,
-		hooks:            o.hooks,
-		logger:           o.logger,
-	}
-	if cfg.Trip.consecutive() {
-		b.threshold = uint32(orInt(cfg.FailureThreshold, DefaultFailureThreshold))
-	}
-	if cfg.Trip.failureRate() {
-		b.rate = orFloat(cfg.FailureRateThreshold, DefaultFailureRateThreshold)
-		b.minRequests = max(orInt(cfg.MinRequests, DefaultMinRequests), 1)
-		b.win = newFailureWindow(orDuration(cfg.Window, DefaultWindow), time.Now())
-	}
-	// gobreaker turns half_open once now is strictly after
-	// openedAt+Timeout; one nanosecond less makes it half_open exactly at
-	// openedAt+Cooldown.
-	timeout := b.cooldown
-	if timeout > 1 {
-		timeout--
-	}
-	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:          o.name,
-		MaxRequests:   b.maxProbes,
-		Timeout:       timeout,
-		ReadyToTrip:   b.readyToTrip,
-		IsSuccessful:  b.isSuccessful,
-		IsExcluded:    func(err error) bool { return err == errIgnoredOutcome },
-		OnStateChange: b.onGobreakerChange,
-	})
-	b.clean.Store(true)
-	b.closed.Store(true)
-	return b
-}
-
-// isSuccessful runs under gobreaker's mutex for every recorded (not
-// excluded) outcome of the current state, just before gobreaker applies
-// it: a success while closed resets the consecutive failures, a failure
-// sets them. While closed, the outcome also goes into the failure-rate
-// window.
-func (b *CircuitBreaker) isSuccessful(err error) bool {
-	closed := b.closed.Load()
-	b.clean.Store(err == nil && closed)
-	if closed && b.win != nil {
-		b.lastAt = b.win.since()
-		b.win.add(b.lastAt, err != nil)
-	}
-	return err == nil
-}
-
-// readyToTrip is gobreaker's ReadyToTrip: it runs under gobreaker's mutex
-// after each counted failure while closed, that failure already counted.
-func (b *CircuitBreaker) readyToTrip(c gobreaker.Counts) bool {
-	if b.threshold > 0 && c.ConsecutiveFailures >= b.threshold {
-		return true
-	}
-	return b.win != nil && b.rateTrips(b.lastAt)
-}
-
-// rateTrips reports whether the window ending at t (window time) holds at
-// least minRequests counted attempts of which at least rate failed.
-func (b *CircuitBreaker) rateTrips(t int64) bool {
-	s, f := b.win.counts(t)
-	n := s + f
-	return n >= b.minRequests && float64(f)/float64(n) >= b.rate
-}
-
-// onGobreakerChange runs under gobreaker's mutex: it only records.
-func (b *CircuitBreaker) onGobreakerChange(_ string, from, to gobreaker.State) {
-	b.gen.Add(1)
-	if to == gobreaker.StateClosed && b.win != nil {
-		b.win.reset() // gobreaker clears its counts on every change; the window starts afresh when the circuit closes
-	}
-	b.closed.Store(to == gobreaker.StateClosed)
-	b.clean.Store(to == gobreaker.StateClosed) // a new state starts with cleared counts
-	if to == gobreaker.StateOpen {
-		b.openUntil.Store(time.Now().Add(b.cooldown).UnixNano())
-	} else {
-		b.openUntil.Store(0)
-	}
-	b.mu.Lock()
-	b.pending = append(b.pending, StateChange{Target: b.target, From: fromGobreaker(from), To: fromGobreaker(to)})
-	b.pendingN.Store(int32(len(b.pending)))
-	b.mu.Unlock()
-}
-
-// flush delivers queued transitions, in order, outside every lock. Only
-// one goroutine delivers at a time; transitions queued meanwhile are
-// delivered by it.
+// flush reports queued state changes, outside gobreaker's lock, in order,
+// from one goroutine at a time.
 func (b *CircuitBreaker) flush() {
-	if b.pendingN.Load() == 0 {
-		return
-	}
-	b.flushSlow()
-}
-
-func (b *CircuitBreaker) flushSlow() {
 	b.mu.Lock()
-	if b.firing {
+	if b.firing || len(b.pending) == 0 {
 		b.mu.Unlock()
 		return
 	}
 	b.firing = true
-	defer func() {
-		b.mu.Lock()
-		b.firing = false
-		b.mu.Unlock()
-	}()
 	for len(b.pending) > 0 {
 		batch := b.pending
 		b.pending = nil
-		b.pendingN.Store(0)
 		b.mu.Unlock()
 		for _, ev := range batch {
 			if b.logger != nil {
@@ -270,190 +225,180 @@ func (b *CircuitBreaker) flushSlow() {
 		}
 		b.mu.Lock()
 	}
+	b.firing = false
 	b.mu.Unlock()
 }
 
-// State returns the current state, computed from the clock.
+// State returns the circuit's state now: open while the (grown) open
+// interval lasts, even after gobreaker's own Timeout.
 func (b *CircuitBreaker) State() CircuitState {
 	if b == nil {
 		return StateClosed
 	}
-	s := fromGobreaker(b.cb.State())
+	s := b.stateAt(time.Now())
 	b.flush()
 	return s
 }
 
-// ConsecutiveFailures returns the counted failures since the last success
-// or state change.
-func (b *CircuitBreaker) ConsecutiveFailures() int {
-	if b == nil {
-		return 0
+func (b *CircuitBreaker) stateAt(now time.Time) CircuitState {
+	if b.clean.Load() {
+		return StateClosed
 	}
-	return int(b.cb.Counts().ConsecutiveFailures)
+	s := fromGobreaker(b.cb.State())
+	if s != StateClosed && b.cooldownAt(now) > 0 {
+		return StateOpen
+	}
+	return s
 }
 
-// FailureRate returns the share of counted failures among the counted
-// attempts that ended in the last Window while the circuit was closed, and
-// the number of those attempts; 0, 0 when there were none or the
-// failure-rate rule is off. The counts start empty each time the circuit
-// closes.
-func (b *CircuitBreaker) FailureRate() (rate float64, attempts int) {
-	return b.failureRateAt(time.Now())
-}
-
-func (b *CircuitBreaker) failureRateAt(now time.Time) (float64, int) {
-	if b == nil || b.win == nil {
-		return 0, 0
-	}
-	s, f := b.win.counts(b.win.at(now))
-	if s+f == 0 {
-		return 0, 0
-	}
-	return float64(f) / float64(s+f), s + f
-}
-
-// CooldownRemaining returns how long the circuit stays open; 0 when it is
-// not open.
-func (b *CircuitBreaker) CooldownRemaining() time.Duration {
-	if b == nil || b.State() != StateOpen {
-		return 0
-	}
-	return b.cooldownAt(time.Now())
-}
-
+// cooldownAt is what is left of the open interval at now.
 func (b *CircuitBreaker) cooldownAt(now time.Time) time.Duration {
-	if u := b.openUntil.Load(); u > now.UnixNano() {
+	if u := b.holdUntil.Load(); u > now.UnixNano() {
 		return time.Duration(u - now.UnixNano())
 	}
 	return 0
 }
 
-// Preflight reports whether a call would be admitted now, without taking a
-// probe slot or changing any count: nil, or an Overloaded *aierrors.Error
-// wrapping [ErrCircuitOpen] with RetryAfter = cooldown remaining (0 when
-// half_open with every probe slot taken).
-func (b *CircuitBreaker) Preflight() *aierrors.Error {
+// openCh is closed when the circuit next opens: a backoff sleep selects on
+// it so that a call does not sleep toward an open circuit.
+func (b *CircuitBreaker) openCh() <-chan struct{} {
 	if b == nil {
 		return nil
 	}
-	now := time.Now()
-	switch b.State() {
-	case StateOpen:
-		return b.openError(now)
-	case StateHalfOpen:
-		c := b.cb.Counts()
-		if c.Requests-min(c.Requests, c.TotalExclusions) >= b.maxProbes {
-			return b.openError(now)
-		}
+	return *b.opened.Load()
+}
+
+// check is step 1 of an attempt: a rejection while the circuit is open,
+// without waiting for anything. Probe slots are taken later, by allow.
+func (b *CircuitBreaker) check(now time.Time) *aierrors.Error {
+	if b == nil || b.clean.Load() {
+		return nil
+	}
+	if d := b.cooldownAt(now); d > 0 {
+		return b.openError(d)
+	}
+	if b.cb.State() == gobreaker.StateOpen {
+		return b.openError(0)
 	}
 	return nil
 }
 
-// openError is the local rejection for an open circuit.
-func (b *CircuitBreaker) openError(now time.Time) *aierrors.Error {
-	ra := b.cooldownAt(now)
+func (b *CircuitBreaker) openError(left time.Duration) *aierrors.Error {
 	msg := "circuit open"
-	if ra == 0 {
+	if left == 0 {
 		msg = "circuit half_open: every probe slot taken"
 	}
-	return rejection(b.target, aierrors.Overloaded, ErrCircuitOpen, ra, msg)
+	return rejection(b.target, aierrors.Overloaded, ErrCircuitOpen, left, msg)
 }
 
-// mayBeOpen reports whether the circuit opened and has not closed since:
-// only then does step 1 need the clock.
-func (b *CircuitBreaker) mayBeOpen() bool {
-	return b != nil && b.openUntil.Load() != 0
+// ticket is a breaker admission: gobreaker's done func, or the fast path.
+type ticket struct {
+	done func(error) // nil on the fast path
 }
 
-// rejectIfOpen is step 1: fail fast, without gobreaker's lock, while the
-// circuit is known to be open.
-func (b *CircuitBreaker) rejectIfOpen(now time.Time) *aierrors.Error {
+// allow is step 4: gobreaker's admission (a half_open probe slot is taken
+// here), or the fast path while clean.
+func (b *CircuitBreaker) allow(now time.Time) (ticket, *aierrors.Error) {
+	if b == nil || b.clean.Load() {
+		return ticket{}, nil
+	}
+	if d := b.cooldownAt(now); d > 0 {
+		return ticket{}, b.openError(d)
+	}
+	done, err := b.cb.Allow()
+	if err == nil && !b.halfOpenSaid.Load() && b.cb.State() == gobreaker.StateHalfOpen && b.halfOpenSaid.CompareAndSwap(false, true) {
+		// gobreaker turned half_open while the grown interval held the
+		// circuit open; the change is real only now.
+		b.queue(StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
+	}
+	b.flush()
+	if err != nil {
+		return ticket{}, b.openError(b.cooldownAt(now))
+	}
+	return ticket{done: done}, nil
+}
+
+// maxSkipped caps the successes remembered on the fast path. They are
+// handed to gobreaker when the first failure arrives, all in the current
+// bucket: they then leave the window up to one Window later than they
+// would have, so the failure rate can only read lower than gobreaker's own
+// for that long (the consecutive rule is exact). Past the cap the rate
+// could no more reach a threshold before the consecutive rule decides.
+func (b *CircuitBreaker) maxSkipped() int64 { return 16 * int64(b.minRequests) }
+
+// record is step 8: the outcome of an admitted attempt.
+func (b *CircuitBreaker) record(t ticket, o outcome) {
 	if b == nil {
-		return nil
+		return
 	}
-	if u := b.openUntil.Load(); u != 0 && now.UnixNano() < u {
-		return b.openError(now)
-	}
-	return nil
-}
-
-// execute is steps 4 and 8: it takes the breaker's admission (a half_open
-// probe slot is taken only now), runs fn and records its outcome. It
-// reports false when the breaker refused, in which case fn did not run.
-func (b *CircuitBreaker) execute(fn func() outcome) (admitted bool) {
-	if b.clean.Load() {
-		return b.executeClean(fn)
-	}
-	_, _ = b.cb.Execute(func() (struct{}, error) {
-		admitted = true
-		return struct{}{}, fn().gobreakerErr()
-	})
-	b.flush()
-	return admitted
-}
-
-// executeClean is execute while closed with no consecutive failure:
-// gobreaker would admit, and a success that finds the breaker still clean
-// would change nothing in gobreaker's counts, so only other outcomes go to
-// gobreaker. That is the order gobreaker itself could have seen: the
-// success recorded at the moment clean was read. Such a success still
-// counts in the failure-rate window, lock-free.
-func (b *CircuitBreaker) executeClean(fn func() outcome) bool {
-	gen := b.gen.Load()
-	o := outcomeFailure // if fn panics: gobreaker counts a panic as a failure
-	defer func() {
-		switch {
-		case o == outcomeFailure || (o == outcomeSuccess && !b.clean.Load()):
-			b.recordLate(gen, o)
-		case o == outcomeSuccess && b.win != nil && b.gen.Load() == gen:
-			b.win.add(b.win.since(), false)
+	if t.done != nil {
+		t.done(o.err())
+		if o == outcomeSuccess {
+			b.maybeClean()
 		}
-	}()
-	o = fn()
-	return true
-}
-
-// recordLate records o for an attempt admitted in generation gen without
-// gobreaker's admission, unless the state changed since (as gobreaker
-// drops results from an earlier generation).
-func (b *CircuitBreaker) recordLate(gen uint64, o outcome) {
-	if b.gen.Load() == gen {
-		_, _ = b.cb.Execute(func() (struct{}, error) {
-			if b.gen.Load() != gen {
-				return struct{}{}, errIgnoredOutcome
+		b.flush()
+		return
+	}
+	switch o {
+	case outcomeSuccess:
+		if b.clean.Load() {
+			if b.skipped.Load() < b.maxSkipped() {
+				b.skipped.Add(1)
 			}
-			return struct{}{}, o.gobreakerErr()
-		})
+			return
+		}
+		// The circuit left the fast path while this attempt ran.
+		if b.cb.State() == gobreaker.StateClosed {
+			if done, err := b.cb.Allow(); err == nil {
+				done(nil)
+			}
+			b.maybeClean()
+		}
+	case outcomeFailure:
+		if b.clean.CompareAndSwap(true, false) {
+			for n := b.skipped.Swap(0); n > 0; n-- {
+				if done, err := b.cb.Allow(); err == nil {
+					done(nil)
+				}
+			}
+		}
+		if done, err := b.cb.Allow(); err == nil {
+			done(errCounted)
+		}
 	}
 	b.flush()
 }
 
-// outcomeOf says how an attempt's result counts. Nothing counts once the
-// caller's ctx is done: a caller cancelling must not poison a provider.
+// maybeClean turns the fast path back on once the window holds no failure.
+func (b *CircuitBreaker) maybeClean() {
+	if b.cb.State() != gobreaker.StateClosed {
+		return
+	}
+	if c := b.cb.Counts(); c.TotalFailures == 0 && c.ConsecutiveFailures == 0 {
+		b.clean.Store(true)
+	}
+}
+
+// outcomeOf is what an attempt that ended with ae (nil: success) says
+// about the provider. Once the caller's ctx is done, nothing.
 func (b *CircuitBreaker) outcomeOf(ctx context.Context, ae *aierrors.Error) outcome {
-	if b == nil || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return outcomeIgnored
 	}
 	if ae == nil {
 		return outcomeSuccess
 	}
-	return b.failureOutcome(ae)
-}
-
-func (b *CircuitBreaker) failureOutcome(ae *aierrors.Error) outcome {
 	switch ae.Code {
 	case aierrors.ServerError, aierrors.Overloaded, aierrors.Timeout:
-		if errors.Is(ae.Err, ErrCircuitOpen) || errors.Is(ae.Err, ErrQueueFull) {
-			return outcomeIgnored // a local rejection (of a nested executor) says nothing of the provider
+		if localRejection(ae) {
+			return outcomeIgnored
 		}
 		return outcomeFailure
 	case aierrors.RateLimited:
-		if b.countRateLimited && !errors.Is(ae.Err, ErrRateLimitWait) {
+		if b != nil && b.countRateLimited && !localRejection(ae) {
 			return outcomeFailure
 		}
 	case aierrors.Unknown:
-		// A transport failure the classifier could not name (DNS, an
-		// unusual dial error) is still a provider-health failure.
 		if _, ok := errors.AsType[net.Error](ae.Err); ok && ae.HTTPStatus == 0 {
 			return outcomeFailure
 		}
@@ -461,91 +406,49 @@ func (b *CircuitBreaker) failureOutcome(ae *aierrors.Error) outcome {
 	return outcomeIgnored
 }
 
-// Execute runs op if the breaker admits it and records the outcome. A
-// refusal is an Overloaded *aierrors.Error wrapping [ErrCircuitOpen]; an
-// error from op that is not an *aierrors.Error is classified with
-// [aierrors.ClassifyTransport]. A nil breaker just runs op.
+// Execute runs op once if the circuit admits it and records its outcome.
+// A rejection is an *aierrors.Error wrapping [ErrCircuitOpen].
 func (b *CircuitBreaker) Execute(ctx context.Context, op func(ctx context.Context) error) error {
-	if err := ctx.Err(); err != nil {
-		return ctxError(ctx, b.targetName())
+	if ctx.Err() != nil {
+		return doneError(ctx, b.name(), nil)
 	}
-	if b.mayBeOpen() {
-		if rej := b.rejectIfOpen(time.Now()); rej != nil {
-			reportRejection(b.hooks, b.logger, b.target, rej)
-			return rej
-		}
+	now := time.Now()
+	if ae := b.check(now); ae != nil {
+		return ae
 	}
-	var res error
-	run := func() outcome {
-		var ae *aierrors.Error
-		ae, res = classify(op(ctx), b.targetName())
-		return b.outcomeOf(ctx, ae)
+	t, ae := b.allow(now)
+	if ae != nil {
+		return ae
 	}
-	if b == nil {
-		run()
-		return res
-	}
-	if !b.execute(run) {
-		rej := b.openError(time.Now())
-		reportRejection(b.hooks, b.logger, b.target, rej)
-		return rej
-	}
-	return res
+	o := outcomeIgnored
+	defer func() { b.record(t, o) }() // a panic in op records nothing
+	cae, err := classify(op(ctx), b.name())
+	o = b.outcomeOf(ctx, cae)
+	return err
 }
 
-func (b *CircuitBreaker) targetName() string {
+func (b *CircuitBreaker) name() string {
 	if b == nil {
 		return ""
 	}
 	return b.target
 }
 
-// heldAdmission is a breaker admission kept open after op returned (a
-// stream), recorded later. gobreaker only records what its Execute
-// returns, so a goroutine sits inside Execute until the outcome is known
-// or ctx ends (then the outcome is ignored). TwoStepCircuitBreaker would
-// avoid the goroutine but cannot share state with Execute, whose success
-// path does not allocate.
-type heldAdmission struct {
-	b        *CircuitBreaker
-	outcome  chan outcome
-	finished chan struct{}
-}
-
-// hold takes an admission for a stream; nil and the rejection when refused.
-func (b *CircuitBreaker) hold(ctx context.Context) (*heldAdmission, *aierrors.Error) {
-	h := &heldAdmission{b: b, outcome: make(chan outcome, 1), finished: make(chan struct{})}
-	admitted := make(chan bool, 1)
-	go func() {
-		defer close(h.finished)
-		ran := false
-		_, _ = b.cb.Execute(func() (struct{}, error) {
-			ran = true
-			admitted <- true
-			var o outcome
-			select {
-			case o = <-h.outcome:
-			case <-ctx.Done():
-				o = outcomeIgnored
-			}
-			return struct{}{}, o.gobreakerErr()
-		})
-		if !ran {
-			admitted <- false
-		}
-	}()
-	if !<-admitted {
-		<-h.finished
-		b.flush()
-		return nil, b.openError(time.Now())
+// preflight reports whether an attempt would be rejected now, without
+// taking a probe slot.
+func (b *CircuitBreaker) preflight() *aierrors.Error {
+	if b == nil || b.clean.Load() {
+		return nil
 	}
-	b.flush()
-	return h, nil
-}
-
-// record reports the held attempt's outcome; call once.
-func (h *heldAdmission) record(o outcome) {
-	h.outcome <- o
-	<-h.finished
-	h.b.flush()
+	now := time.Now()
+	if ae := b.check(now); ae != nil {
+		return ae
+	}
+	if b.cb.State() == gobreaker.StateHalfOpen {
+		c := b.cb.Counts()
+		if c.Requests-min(c.Requests, c.TotalExclusions) >= b.maxProbes {
+			return b.openError(0)
+		}
+	}
+	return nil
 }

@@ -1,109 +1,71 @@
 package resilience
 
 import (
-	"errors"
-	"math"
 	"sync/atomic"
 )
 
-// Defaults of the retry budget (see RetryConfig.BudgetPercent).
-const (
-	// DefaultRetryBudgetPercent is the share, in percent, of a target's
-	// attempts in flight that may be retries or hedges.
-	DefaultRetryBudgetPercent = 20.0
-	// DefaultMinRetryConcurrency is the number of retries and hedges in
-	// flight a target always allows, whatever its load.
-	DefaultMinRetryConcurrency = 3
-)
+// defaultBudget is RetryConfig.Budget's default (see the package doc,
+// "The retry budget").
+const defaultBudget = 40
 
-// ErrRetryBudgetExhausted is found with [errors.Is] in the error of a call
-// whose retry was refused because the target's retry budget was spent: too
-// many of its attempts in flight were already retries or hedges. The error
-// also unwraps to the last attempt's *aierrors.Error (retryable, and
-// fallbackable as its code says), so a fallback chain moves on as usual.
-var ErrRetryBudgetExhausted = errors.New("resilience: retry budget exhausted")
-
-// retryBudget caps the retries and hedges in flight on one target at a
-// share of all its attempts in flight, as Envoy's retry budget does
-// (budget_percent of the active requests, at least min_retry_concurrency):
-// when a provider struggles, retries cannot multiply its load. Attempts
-// count from the start of admission until op returns. Atomics only: the
-// success path pays two atomic adds.
+// retryBudget is a token bucket of retries, as gRPC's retry throttle, with
+// a ratio of 1: every successful attempt adds a token, every failed one
+// takes one, and a retry may go only while more than half of the bucket is
+// left. Independent failures at any rate below one in two keep the bucket
+// near full (a random walk with an upward drift rarely loses half of it),
+// so retries flow and noise is retried; a storm (failures outnumbering
+// successes) drains it after about half a bucket of failed attempts, and
+// from then on each call makes one attempt until successes refill it.
+//
+// Tokens are counted in halves to keep the arithmetic in one atomic.
 type retryBudget struct {
-	pct      float64 // share of attempts, in [0, 1)
-	min      int64
-	attempts atomic.Int64 // attempts in flight, first ones, retries and hedges
-	retries  atomic.Int64 // retries and hedges in flight
-	denied   atomic.Int64 // retries refused since the executor was built
+	max     int64 // in half-tokens
+	tokens  atomic.Int64
+	refused atomic.Int64
 }
 
 func newRetryBudget(r *RetryConfig) *retryBudget {
-	if r == nil || r.BudgetPercent >= 100 {
+	if r.Budget < 0 {
 		return nil
 	}
-	return &retryBudget{
-		pct: orFloat(r.BudgetPercent, DefaultRetryBudgetPercent) / 100,
-		min: int64(orInt(r.MinRetryConcurrency, DefaultMinRetryConcurrency)),
+	b := &retryBudget{max: 2 * int64(or(r.Budget, defaultBudget))}
+	b.tokens.Store(b.max)
+	return b
+}
+
+// onSuccess adds a token (nil-safe; no write when the bucket is full, so
+// the success path does not contend on it).
+func (b *retryBudget) onSuccess() {
+	if b == nil || b.tokens.Load() >= b.max {
+		return
+	}
+	if b.tokens.Add(2) > b.max {
+		b.tokens.Store(b.max)
 	}
 }
 
-// limitFor is the retries allowed with total attempts in flight.
-func (b *retryBudget) limitFor(total int64) int64 {
-	return max(b.min, int64(math.Floor(b.pct*float64(total))))
+// onFailure takes a token.
+func (b *retryBudget) onFailure() {
+	if b == nil {
+		return
+	}
+	if b.tokens.Add(-2) < 0 {
+		b.tokens.Store(0)
+	}
 }
 
-// allows reports whether one more retry would be admitted now, taking
-// nothing (checked before a backoff sleep, so that a call whose retry
-// cannot go does not sleep for it).
+// allows reports whether a retry may go now; a refusal is counted.
 func (b *retryBudget) allows() bool {
-	if b == nil {
+	if b == nil || b.tokens.Load() > b.max/2 {
 		return true
 	}
-	r := b.retries.Load()
-	return r+1 <= b.limitFor(b.attempts.Load()+1)
+	b.refused.Add(1)
+	return false
 }
 
-// acquire takes a retry slot, counting the retry itself among the
-// attempts; false when the budget is spent (nothing is taken).
-func (b *retryBudget) acquire() bool {
+func (b *retryBudget) signals() RetrySignals {
 	if b == nil {
-		return true
+		return RetrySignals{}
 	}
-	for {
-		r := b.retries.Load()
-		if r+1 > b.limitFor(b.attempts.Load()+1) {
-			b.denied.Add(1)
-			return false
-		}
-		if b.retries.CompareAndSwap(r, r+1) {
-			return true
-		}
-	}
-}
-
-func (b *retryBudget) releaseRetry() {
-	if b != nil {
-		b.retries.Add(-1)
-	}
-}
-
-func (b *retryBudget) startAttempt() {
-	if b != nil {
-		b.attempts.Add(1)
-	}
-}
-
-func (b *retryBudget) endAttempt() {
-	if b != nil {
-		b.attempts.Add(-1)
-	}
-}
-
-// snapshot returns the retries in flight, the retries the budget allows
-// now, and the retries refused so far.
-func (b *retryBudget) snapshot() (inflight, budget int, denied int64) {
-	if b == nil {
-		return 0, 0, 0
-	}
-	return int(b.retries.Load()), int(b.limitFor(b.attempts.Load())), b.denied.Load()
+	return RetrySignals{Budget: int(b.max / 2), BudgetLeft: float64(b.tokens.Load()) / 2, Refused: b.refused.Load()}
 }

@@ -3,7 +3,6 @@ package resilience
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,35 +10,35 @@ import (
 	aierrors "github.com/ailib-go/ailib/errors"
 )
 
-// Sentinels found with [errors.Is] in errors the executor returns. The
-// local rejections are *aierrors.Error values with the sentinel in Err, so
-// the fallback chain and callers treat them like provider answers.
+// Sentinels in the Err field of the *aierrors.Error values the executor
+// returns for its own decisions, for errors.Is.
 var (
 	// ErrCircuitOpen: the target's circuit is open (or half_open with every
-	// probe slot taken). Code Overloaded, fallbackable, RetryAfter = time
-	// left in the cooldown when known. The executor never retries it on the
-	// same target.
+	// probe slot taken). Code Overloaded, RetryAfter the cooldown left;
+	// never retried on the same target, always fallbackable.
 	ErrCircuitOpen = errors.New("resilience: circuit open")
-	// ErrRateLimitWait: the wait for a rate token (or a provider pause)
-	// cannot finish before the ctx deadline. Code RateLimited, RetryAfter =
-	// the wait needed.
+	// ErrRateLimitWait: the wait for a rate token, or for a pause the
+	// provider asked for, could not end in time for the attempt to finish
+	// before the ctx deadline. Code RateLimited, RetryAfter the wait. The
+	// wait was ailib's own, not the provider's.
 	ErrRateLimitWait = errors.New("resilience: rate limit wait exceeds deadline")
-	// ErrQueueFull: no in-flight permit became free within
-	// BackpressureConfig.QueueTimeout. Code Overloaded (retryable and
-	// fallbackable), no RetryAfter.
+	// ErrQueueFull: no in-flight permit within BackpressureConfig.QueueTimeout.
 	ErrQueueFull = errors.New("resilience: in-flight queue full")
-	// ErrAttemptTimeout: one attempt ran past its own timeout (not the
-	// caller's deadline). Code Timeout, retryable: the executor retries it
-	// at once, without a backoff delay (a slow attempt is not evidence of
-	// overload; the retry budget caps retries if many are slow). The client
-	// package's ErrAttemptTimeout is this value.
+	// ErrTargetPaused: the target cools down after quota exhaustion, an
+	// authentication failure or a long Retry-After (see [CooldownConfig]);
+	// the code is the one of the answer that started it.
+	ErrTargetPaused = errors.New("resilience: target paused")
+	// ErrAttemptTimeout marks an attempt that ran past its own timeout (not
+	// the caller's deadline): it is retried at once, without a backoff.
 	ErrAttemptTimeout = errors.New("resilience: attempt timed out")
-	// ErrRetriesExhausted: every retry failed. The error also unwraps to the
-	// last attempt's *aierrors.Error, so [aierrors.CodeOf] reports its code.
+	// ErrRetriesExhausted: a retryable error, after the last retry.
 	ErrRetriesExhausted = errors.New("resilience: retries exhausted")
+	// ErrRetryBudgetExhausted: a retryable error whose retry the retry
+	// budget refused (see RetryConfig.Budget).
+	ErrRetryBudgetExhausted = errors.New("resilience: retry budget exhausted")
 )
 
-// splitTarget splits "provider/model" at the first "/".
+// splitTarget splits "provider/model".
 func splitTarget(target string) (provider, model string) {
 	if p, m, ok := strings.Cut(target, "/"); ok {
 		return p, m
@@ -47,46 +46,44 @@ func splitTarget(target string) (provider, model string) {
 	return target, ""
 }
 
-// rejection builds a local-rejection error for target.
+// rejection is a local decision, reported like a provider answer.
 func rejection(target string, code aierrors.StandardErrorCode, sentinel error, retryAfter time.Duration, msg string) *aierrors.Error {
 	p, m := splitTarget(target)
 	return &aierrors.Error{Code: code, Provider: p, Model: m, RetryAfter: retryAfter, Message: msg, Err: sentinel}
 }
 
-// exhaustedError is returned when retries run out. It unwraps to
-// ErrRetriesExhausted and to the last attempt's error.
+// localRejection reports whether ae is one of the executor's own refusals,
+// which say nothing about the provider.
+func localRejection(ae *aierrors.Error) bool {
+	return errors.Is(ae.Err, ErrRateLimitWait) || errors.Is(ae.Err, ErrTargetPaused) ||
+		errors.Is(ae.Err, ErrCircuitOpen) || errors.Is(ae.Err, ErrQueueFull)
+}
+
+// exhaustedError is a retryable error given up on: it unwraps to the last
+// attempt's error and to ErrRetriesExhausted or ErrRetryBudgetExhausted.
 type exhaustedError struct {
 	attempts int
 	last     error
-	budget   bool // the retry budget refused the next retry: unwraps to ErrRetryBudgetExhausted instead
+	why      error // ErrRetriesExhausted or ErrRetryBudgetExhausted
 }
 
 func (e *exhaustedError) Error() string {
-	if e.budget {
-		return "resilience: retry budget exhausted after " + strconv.Itoa(e.attempts) + " attempts: " + e.last.Error()
+	what := "retries exhausted"
+	if e.why == ErrRetryBudgetExhausted {
+		what = "retry budget exhausted"
 	}
-	return "resilience: retries exhausted after " + strconv.Itoa(e.attempts) + " attempts: " + e.last.Error()
+	return "resilience: " + what + " after " + strconv.Itoa(e.attempts) + " attempts: " + e.last.Error()
 }
 
-func (e *exhaustedError) Unwrap() []error {
-	if e.budget {
-		return []error{e.last, ErrRetryBudgetExhausted}
-	}
-	return []error{e.last, ErrRetriesExhausted}
-}
+func (e *exhaustedError) Unwrap() []error { return []error{e.last, e.why} }
 
-// classify turns op's error into (its *aierrors.Error, the error to return).
-// An error with an *aierrors.Error in its chain is returned as is; any other
-// error is classified with aierrors.ClassifyTransport and stamped with the
-// target. nil in, nil out.
+// classify returns the *aierrors.Error of an op error (nil for nil),
+// classifying a plain error as a transport failure, and the error to
+// return for it.
 func classify(err error, target string) (*aierrors.Error, error) {
 	if err == nil {
 		return nil, nil
 	}
-	return classifySlow(err, target)
-}
-
-func classifySlow(err error, target string) (*aierrors.Error, error) {
 	if ae, ok := errors.AsType[*aierrors.Error](err); ok && ae != nil {
 		return ae, err
 	}
@@ -97,16 +94,26 @@ func classifySlow(err error, target string) (*aierrors.Error, error) {
 	return ae, ae
 }
 
-// ctxError is the error for a ctx that is done: Cancelled or Timeout, with
-// ctx.Err() (and its cause, when different) reachable through Unwrap.
-func ctxError(ctx context.Context, target string) *aierrors.Error {
+// doneError is the error of a call whose ctx is done: code Cancelled (or
+// Timeout for a deadline), matching context.Canceled (or
+// context.DeadlineExceeded) and the ctx's cause, with last, the error the
+// library was about to act on, still reachable through errors.As.
+// Cancellation always wins: whatever was decided next is dropped.
+func doneError(ctx context.Context, target string, last error) *aierrors.Error {
+	if last != nil {
+		if ae, ok := errors.AsType[*aierrors.Error](last); ok && ae.Code == aierrors.Cancelled && errors.Is(last, context.Canceled) {
+			return ae // already the answer
+		}
+	}
 	err := ctx.Err()
 	if cause := context.Cause(ctx); cause != nil && cause != err {
-		err = fmt.Errorf("%w: %w", err, cause)
+		err = errors.Join(err, cause)
 	}
 	ae := aierrors.ClassifyTransport(err)
-	if ae.Provider == "" && ae.Model == "" {
-		ae.Provider, ae.Model = splitTarget(target)
+	ae.Provider, ae.Model = splitTarget(target)
+	if last != nil {
+		ae.Err = errors.Join(err, last)
+		ae.Message = ae.Message + " (after: " + last.Error() + ")"
 	}
 	return ae
 }

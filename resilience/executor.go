@@ -12,32 +12,29 @@ import (
 	"github.com/cenkalti/backoff/v4"
 )
 
-// ResilientExecutor runs calls to one target (one provider + model) with
-// retry, rate limiting, circuit breaking and an in-flight cap, composed per
-// attempt in the order the package doc describes. Its state is per target:
-// use one executor per target, never one for several.
+// ResilientExecutor runs calls to one target (one provider and model) with
+// retry, pacing, a circuit breaker, cooldowns and an in-flight cap, composed
+// per attempt as the package doc describes. Its state is per target: use
+// one executor per target, never one for several.
 //
-// A ResilientExecutor is safe for concurrent use and holds no goroutine or
-// timer between calls; it needs no Close. Build it with
-// [NewResilientExecutor]. A nil *ResilientExecutor runs op once and
-// classifies its error.
+// A ResilientExecutor is safe for concurrent use, starts no goroutine and
+// holds no timer between calls; it needs no Close. Build it with
+// [NewResilientExecutor].
 type ResilientExecutor struct {
 	name    string
 	hooks   Hooks
 	logger  *slog.Logger
-	retry   *retryPolicy    // nil: no retry
-	limiter *RateLimiter    // nil: no rate limit, no learning
-	breaker *CircuitBreaker // nil: no breaker
+	retry   *retryPolicy    // nil: one attempt per call
+	limiter *RateLimiter    // nil: disabled
+	breaker *CircuitBreaker // nil: disabled
 	bp      *Backpressure   // never nil; no semaphore when uncapped
-	limits  *limitsRecord   // provider-reported limits (the limiter's when present)
-	timing  bool            // OnAttemptEnd or a logger needs attempt durations
-	shared  *sharedGate     // nil: no shared limiter or state (WithSharedLimiter, WithSharedState)
 	budget  *retryBudget    // nil: no retry budget
-	cool    *cooldown       // nil: no target cooldown
-	hedge   *hedger         // nil: no hedging
+	cool    *cooldown       // nil: disabled
+	shared  *sharedGate     // nil: no shared limiter or state
+	latency atomic.Int64    // smoothed attempt duration, ns; 0 until measured
 }
 
-// retryPolicy is a RetryConfig with defaults resolved.
+// retryPolicy is a RetryConfig with its defaults resolved.
 type retryPolicy struct {
 	maxRetries    int
 	initial       time.Duration
@@ -47,614 +44,481 @@ type retryPolicy struct {
 	maxRetryAfter time.Duration
 }
 
-func (p *retryPolicy) newBackOff() *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     p.initial,
-		RandomizationFactor: p.jitter,
-		Multiplier:          p.multiplier,
-		MaxInterval:         p.maxDelay,
-		MaxElapsedTime:      0, // the ctx deadline bounds the call, not backoff
-		Stop:                backoff.Stop,
-		Clock:               backoff.SystemClock,
-	}
-	b.Reset()
-	return b
-}
-
-// NewResilientExecutor validates cfg (every problem, joined) and returns
-// an executor for one target. cfg is copied: later changes to it have no
-// effect. Options: [WithName], [WithHooks], [WithLogger].
+// NewResilientExecutor validates cfg (every problem, joined, each naming
+// the field) and returns an executor for one target. A nil member of cfg
+// means its defaults (see [ResilientConfig]); cfg is copied.
 func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecutor, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.clone()
 	o := buildOptions(opts)
-	e := &ResilientExecutor{
-		name:   o.name,
-		hooks:  o.hooks,
-		logger: o.logger,
-		timing: o.hooks.OnAttemptEnd != nil || o.logger != nil,
-	}
-	if r := cfg.Retry; r != nil {
+	e := &ResilientExecutor{name: o.name, hooks: o.hooks, logger: o.logger}
+	if r := cfg.Retry; !r.Disabled {
 		e.retry = &retryPolicy{
 			maxRetries:    r.MaxRetries,
-			initial:       orDuration(r.InitialDelay, DefaultInitialDelay),
-			maxDelay:      orDuration(r.MaxDelay, DefaultMaxDelay),
-			multiplier:    orFloat(r.BackoffMultiplier, DefaultBackoffMultiplier),
+			initial:       or(r.InitialDelay, defaultInitialDelay),
+			maxDelay:      or(r.MaxDelay, defaultMaxDelay),
+			multiplier:    or(r.BackoffMultiplier, defaultBackoffMultiplier),
 			jitter:        r.Jitter,
-			maxRetryAfter: orDuration(r.MaxRetryAfter, DefaultMaxRetryAfter),
+			maxRetryAfter: or(r.MaxRetryAfter, defaultMaxRetryAfter),
 		}
+		e.budget = newRetryBudget(r)
 	}
-	if cfg.RateLimiter != nil {
+	if !cfg.RateLimiter.Disabled {
 		e.limiter = newRateLimiter(*cfg.RateLimiter, o)
-		e.limits = e.limiter.limits
-	} else {
-		e.limits = newLimitsRecord()
 	}
-	if cfg.CircuitBreaker != nil {
+	if !cfg.CircuitBreaker.Disabled {
 		e.breaker = newCircuitBreaker(*cfg.CircuitBreaker, o)
 	}
-	var bp BackpressureConfig
-	if cfg.Backpressure != nil {
-		bp = *cfg.Backpressure
-	}
-	e.bp = newBackpressure(bp, o)
-	e.shared = newSharedGate(o, cfg)
-	e.budget = newRetryBudget(cfg.Retry)
+	e.bp = newBackpressure(*cfg.Backpressure, o)
 	e.cool = newCooldown(cfg.Cooldown, cfg.Retry)
-	e.hedge = newHedger(cfg.Hedge)
+	e.shared = newSharedGate(o, cfg)
 	return e, nil
 }
 
-// Name returns the target name given with [WithName].
-func (e *ResilientExecutor) Name() string {
-	if e == nil {
-		return ""
-	}
-	return e.name
+// CallOption changes one [ResilientExecutor.Execute] or [Do] call:
+// [WithTokens], [WithStream].
+type CallOption interface{ applyCall(*callOptions) }
+
+type callOptions struct {
+	tokens int  // token estimate per attempt; 0: none
+	used   *int // tokens really used, written by op; nil or < 0: the estimate
+	finish *func(error)
 }
 
-// CircuitBreaker returns the executor's breaker; nil when disabled.
-func (e *ResilientExecutor) CircuitBreaker() *CircuitBreaker {
-	if e == nil {
-		return nil
-	}
-	return e.breaker
+type callOptionFunc func(*callOptions)
+
+func (f callOptionFunc) applyCall(c *callOptions) { f(c) }
+
+// WithTokens says the call spends provider tokens: each attempt takes
+// estimate tokens from the token limits before it goes (waiting for them as
+// for a request token), a failed attempt gives them back, and after a
+// successful one the estimate is replaced by *used when op set it (>= 0).
+// A good estimate is the input's token count plus the answer's max tokens.
+func WithTokens(estimate int, used *int) CallOption {
+	return callOptionFunc(func(c *callOptions) { c.tokens, c.used = max(estimate, 0), used })
 }
 
-// RateLimiter returns the executor's limiter; nil when disabled.
-func (e *ResilientExecutor) RateLimiter() *RateLimiter {
-	if e == nil {
-		return nil
-	}
-	return e.limiter
-}
-
-// Backpressure returns the executor's in-flight limiter (never nil for a
-// non-nil executor; uncapped when disabled).
-func (e *ResilientExecutor) Backpressure() *Backpressure {
-	if e == nil {
-		return nil
-	}
-	return e.bp
-}
-
-// ObserveHeader feeds the provider's rate-limit headers of any answer
-// (success or error) to the target's limiter: the limits become visible in
-// [ResilientExecutor.Signals] and, when the rate limiter is enabled (even
-// without a rate of its own), the reported request limit, remaining
-// requests and reset time become the learned bucket that paces attempts
-// (see [RateLimiter]); "0 tokens remaining until reset" pauses the target
-// until the reset. Call it for every answer, before returning its error
-// from op.
-func (e *ResilientExecutor) ObserveHeader(h http.Header) {
-	if e == nil {
-		return
-	}
-	if e.limiter != nil {
-		e.limiter.ObserveHeader(h)
-		return
-	}
-	e.limits.observe(h, time.Now())
+// WithStream keeps a successful attempt open after op returns, for a
+// result that outlives op such as a response stream: its in-flight permit
+// stays taken and its outcome is not recorded until *finish(err) is called
+// (nil: success; any other error is classified and counted like an op
+// error). Execute or Do set *finish on success; the caller must call it
+// exactly once (later calls do nothing), for example from the stream's
+// Close. Retries happen only before op succeeds.
+func WithStream(finish *func(err error)) CallOption {
+	return callOptionFunc(func(c *callOptions) { c.finish = finish })
 }
 
 // Execute runs op with the executor's patterns, attempt after attempt,
 // until op succeeds, an error is not retryable, retries run out, or ctx
-// ends. ctx bounds the whole call, retries included.
-//
-// Every attempt goes through, in order: the circuit check (fail fast when
-// open), a rate token, an in-flight permit, the breaker's admission, op,
-// the permit's release, classification and recording. The backoff sleep
-// between attempts holds nothing.
+// ends. ctx bounds the whole call, retries included. op must not retain
+// ctx after it returns.
 //
 // An error from op that is not an *aierrors.Error is classified with
-// [aierrors.ClassifyTransport]. If ctx is done when op returns, the outcome
-// is never counted by the breaker and never retried. When retries run out
-// the error unwraps to [ErrRetriesExhausted] and to the last attempt's
-// error. Local rejections are *aierrors.Error values wrapping
-// [ErrCircuitOpen], [ErrRateLimitWait] or [ErrQueueFull].
-//
-// op must not retain ctx after it returns.
-func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error) error {
-	if e != nil && e.hedge != nil {
-		_, err := e.runCost(ctx, nil, func(ctx context.Context, _ int) error { return op(ctx) }, nil, 0)
-		return err
+// [aierrors.ClassifyTransport]. Once ctx is done the call returns a
+// Cancelled (or Timeout) error matching ctx's error, whatever else was
+// about to happen. When retries run out the error unwraps to
+// [ErrRetriesExhausted] and to the last attempt's error.
+func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error, opts ...CallOption) error {
+	if len(opts) == 0 {
+		return e.run(ctx, op, callOptions{}) // no options: nothing escapes
 	}
-	return e.run(ctx, op, nil)
+	return e.run(ctx, op, collectCallOptions(opts))
+}
+
+func collectCallOptions(opts []CallOption) callOptions {
+	var o callOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyCall(&o)
+		}
+	}
+	return o
 }
 
 // Do is [ResilientExecutor.Execute] for an op that returns a value. On
 // error it returns the zero T.
-func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (T, error) {
-	v, _, err := doCost(ctx, e, 0, func(ctx context.Context) (T, int, error) {
-		r, err := op(ctx)
-		return r, 0, err
-	})
-	return v, err
-}
-
-// DoTokens is [Do] for a call that spends provider tokens, for the token
-// limit (RateLimiterConfig.TokensPerMinute, and the token limit learned
-// from the provider): each attempt reserves estimate tokens before it goes
-// (waiting for them as for a rate token), a failed attempt gives them
-// back, and the successful one replaces the estimate by the usage op
-// returns (used < 0: keep the estimate). A good estimate is the input's
-// token count plus the answer's max_tokens. estimate <= 0 makes it Do.
-func DoTokens[T any](ctx context.Context, e *ResilientExecutor, estimate int, op func(ctx context.Context) (v T, used int, err error)) (T, error) {
-	v, used, err := doCost(ctx, e, estimate, op)
-	if err == nil && estimate > 0 && used >= 0 {
-		e.SettleTokens(estimate, used)
-	}
-	return v, err
-}
-
-// doCost runs op with cost tokens per attempt, hedged when the executor
-// hedges; it returns the winning attempt's value and usage.
-func doCost[T any](ctx context.Context, e *ResilientExecutor, cost int, op func(ctx context.Context) (T, int, error)) (T, int, error) {
-	var zero T
-	if e != nil && e.hedge != nil {
-		n := 1 + e.hedge.maxHedges
-		vals := make([]T, n)
-		used := make([]int, n)
-		slot, err := e.runCost(ctx, nil, func(ctx context.Context, slot int) error {
-			r, u, err := op(ctx)
-			if err == nil {
-				vals[slot], used[slot] = r, u
-			}
-			return err
-		}, nil, cost)
-		if err != nil {
-			return zero, 0, err
-		}
-		return vals[slot], used[slot], nil
-	}
+func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error), opts ...CallOption) (T, error) {
 	var v T
-	var used int
-	_, err := e.runCost(ctx, func(ctx context.Context) error {
-		r, u, err := op(ctx)
-		if err == nil {
-			v, used = r, u
-		}
-		return err
-	}, nil, nil, cost)
-	if err != nil {
-		return zero, 0, err
-	}
-	return v, used, nil
-}
-
-// SettleTokens replaces a reservation of estimate tokens, made by
-// [DoTokens] or [DoStreamTokens], by the tokens really used (0: a refund;
-// more than estimate: the difference is charged, and later attempts wait
-// for it). DoTokens calls it itself; after DoStreamTokens call it once the
-// stream has reported its usage (or with used 0 if it never does). With a
-// shared token limiter ([WithSharedTokenLimiter]) only an excess is
-// charged to the store: the store cannot refund.
-func (e *ResilientExecutor) SettleTokens(estimate, used int) {
-	if e == nil || estimate <= 0 {
-		return
-	}
-	e.limiter.settleTokens(estimate, used)
-	if used > estimate {
-		e.shared.chargeTokens(used - estimate)
-	}
-}
-
-// DoStream is [Do] for results that outlive op, such as a response
-// stream. Errors returned by op are retried and classified exactly as in
-// Do. On success the attempt stays open: its in-flight permit is kept and
-// the breaker records nothing until done(finalErr) is called (nil =
-// success, any other error is classified and counted like an op error).
-// done is idempotent (the first call counts) and must be called exactly
-// once by the caller, for example from the stream's Close. If ctx ends
-// first, the breaker ignores the attempt; the permit is still held until
-// done.
-func DoStream[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Context) (T, error)) (v T, done func(error), err error) {
-	return DoStreamTokens(ctx, e, 0, op)
-}
-
-// DoStreamTokens is [DoStream] for a stream that spends provider tokens:
-// each attempt reserves estimate tokens, as in [DoTokens], and a failed one
-// gives them back. When the stream has reported its usage, call
-// [ResilientExecutor.SettleTokens](estimate, used). Streams are never
-// hedged.
-func DoStreamTokens[T any](ctx context.Context, e *ResilientExecutor, estimate int, op func(ctx context.Context) (T, error)) (v T, done func(error), err error) {
-	st := &streamState{}
-	var val T
-	_, err = e.runCost(ctx, func(ctx context.Context) error {
+	err := e.Execute(ctx, func(ctx context.Context) error {
 		r, err := op(ctx)
 		if err == nil {
-			val = r
+			v = r
 		}
 		return err
-	}, nil, st, max(estimate, 0))
+	}, opts...)
 	if err != nil {
 		var zero T
-		return zero, nil, err
+		return zero, err
 	}
-	return val, st.done, nil
+	return v, nil
 }
 
-// run is the retry loop. st is nil except for DoStream; cost is the
-// token estimate of each attempt (0: the token limit does not apply).
-func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, st *streamState) error {
-	_, err := e.runCost(ctx, op, nil, st, 0)
-	return err
-}
-
-// runCost is run; with hop (hedging on, st nil) attempts run hop and the
-// winning slot is returned.
-func (e *ResilientExecutor) runCost(ctx context.Context, op func(ctx context.Context) error, hop func(ctx context.Context, slot int) error, st *streamState, cost int) (int, error) {
-	if e == nil {
-		if err := ctx.Err(); err != nil {
-			return 0, ctxError(ctx, "")
-		}
-		var opErr error
-		if hop != nil {
-			opErr = hop(ctx, 0)
-		} else {
-			opErr = op(ctx)
-		}
-		_, err := classify(opErr, "")
-		if st != nil && err == nil {
-			st.ctx = ctx
-		}
-		return 0, err
-	}
-	var bo *backoff.ExponentialBackOff // created at the first retry: the success path allocates nothing
-	for attempt := 1; ; attempt++ {
-		var err error
-		var ae *aierrors.Error
-		slot := 0
-		switch {
-		case st != nil:
-			ae, err = e.attemptStream(ctx, attempt, op, st, cost)
-		case hop != nil:
-			slot, ae, err = e.hedgedAttempt(ctx, attempt, hop, cost)
-		default:
-			ae, err = e.attemptCost(ctx, attempt, op, cost)
-		}
-		if attempt > 1 {
-			e.budget.releaseRetry()
+// run is the retry loop: one attempt after another, each through the same
+// steps (see attempt), and between them a backoff slept holding nothing.
+func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, o callOptions) error {
+	var bo *backoff.ExponentialBackOff // made at the first retry: the success path allocates nothing
+	for n := 1; ; n++ {
+		a := attempt{e: e, ctx: ctx, n: n, cost: o.tokens, used: o.used}
+		err := a.admit()
+		if err == nil {
+			err = a.call(op)
+			if err == nil && o.finish != nil {
+				*o.finish = a.keepOpen()
+				return nil
+			}
+			err = a.finish(err)
 		}
 		if err == nil {
-			return slot, nil
+			return nil
 		}
-		delay, retry, exhausted := e.nextDelay(ctx, attempt, ae, &bo)
-		if retry && !e.budget.allows() {
-			e.budget.denied.Add(1)
-			e.reportBudget(ctx, attempt, false)
-			return 0, &exhaustedError{attempts: attempt, last: err, budget: true}
+		if ctx.Err() != nil {
+			return doneError(ctx, e.name, err)
 		}
-		if !retry {
-			if exhausted {
-				return 0, &exhaustedError{attempts: attempt, last: err}
+		delay, why := e.retryDelay(ctx, n, err, &bo)
+		if why != nil {
+			if why == errNoRetry {
+				return err
 			}
-			return 0, err
+			return &exhaustedError{attempts: n, last: err, why: why}
 		}
-		if e.hooks.OnRetry != nil {
-			e.hooks.OnRetry(RetryScheduled{Target: e.name, Attempt: attempt, Delay: delay, Err: err})
+		if ae := e.breaker.check(time.Now()); ae != nil {
+			return ae // this failure opened the circuit: don't sleep toward it, fall back
 		}
-		if e.logger != nil {
-			attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", attempt),
-				slog.String("code", ae.Code.Code()), slog.Duration("delay", delay)}
-			if ae.RequestID != "" {
-				attrs = append(attrs, slog.String("request_id", ae.RequestID))
-			}
-			e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled", attrs...)
+		e.reportRetry(ctx, n, delay, err)
+		if !sleep(ctx, delay, e.breaker.openCh()) {
+			return doneError(ctx, e.name, err)
 		}
-		if delay > 0 && !sleepCtx(ctx, delay) {
-			return 0, ctxError(ctx, e.name)
-		}
-		if !e.budget.acquire() {
-			e.reportBudget(ctx, attempt, false)
-			return 0, &exhaustedError{attempts: attempt, last: err, budget: true}
+		if ae := e.breaker.check(time.Now()); ae != nil {
+			return ae // it opened while we slept: don't wait for it, fall back
 		}
 	}
 }
 
-// reportBudget tells the hooks and the log that a retry (or a hedge) was
-// not sent because the retry budget was spent.
-func (e *ResilientExecutor) reportBudget(ctx context.Context, attempt int, hedge bool) {
-	inflight, budget, _ := e.budget.snapshot()
-	if e.hooks.OnRetryBudget != nil {
-		e.hooks.OnRetryBudget(RetryBudgetExhausted{Target: e.name, Attempt: attempt, Hedge: hedge, RetriesInFlight: inflight, Budget: budget})
-	}
-	if e.logger != nil {
-		e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry budget exhausted, not retrying",
-			slog.String("target", e.name), slog.Int("attempt", attempt), slog.Bool("hedge", hedge),
-			slog.Int("retries_in_flight", inflight), slog.Int("budget", budget))
-	}
-}
+// errNoRetry: the error is final as it is (not retryable, or the wait
+// for a retry cannot fit).
+var errNoRetry = errors.New("resilience: not retried")
 
-// nextDelay decides whether to retry after attempt failed with ae, and
-// how long to sleep first. exhausted reports that a retryable error is
-// given up on because retries ran out (after at least one retry).
-func (e *ResilientExecutor) nextDelay(ctx context.Context, attempt int, ae *aierrors.Error, bo **backoff.ExponentialBackOff) (delay time.Duration, retry, exhausted bool) {
+// retryDelay decides whether to retry after attempt n failed with err, and
+// how long to sleep first. why is nil for a retry, errNoRetry to return err
+// as it is, or the sentinel of an exhausted retry.
+func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo **backoff.ExponentialBackOff) (time.Duration, error) {
+	ae, _ := classify(err, e.name)
 	p := e.retry
-	if p == nil || ctx.Err() != nil || ae == nil {
-		return 0, false, false
+	// Flags come from the code (and the provider's x-should-retry), never
+	// from a status list. An open circuit goes to the fallback chain.
+	if p == nil || ae == nil || !ae.Retryable() || errors.Is(ae.Err, ErrCircuitOpen) {
+		return 0, errNoRetry
 	}
-	// A circuit-open rejection is never retried on the same target: it
-	// goes to the fallback chain. Flags otherwise come from the code (and
-	// the provider's x-should-retry), never from a status list.
-	if errors.Is(ae.Err, ErrCircuitOpen) || !ae.Retryable() {
-		return 0, false, false
-	}
-	if attempt > p.maxRetries {
-		return 0, false, attempt > 1
+	if n > p.maxRetries {
+		if n > 1 {
+			return 0, ErrRetriesExhausted
+		}
+		return 0, errNoRetry
 	}
 	if *bo == nil {
-		*bo = p.newBackOff()
+		*bo = &backoff.ExponentialBackOff{
+			InitialInterval:     p.initial,
+			RandomizationFactor: p.jitter,
+			Multiplier:          p.multiplier,
+			MaxInterval:         p.maxDelay,
+			Stop:                backoff.Stop,
+			Clock:               backoff.SystemClock,
+		}
+		(*bo).Reset()
 	}
-	delay = (*bo).NextBackOff()
-	if delay < 0 || delay > p.maxDelay { // jitter can push past MaxInterval
-		delay = p.maxDelay
-	}
+	delay := min((*bo).NextBackOff(), p.maxDelay) // jitter can push past MaxInterval
 	if errors.Is(ae.Err, ErrAttemptTimeout) {
-		// One slow attempt is not overload evidence: retry it at once (the
-		// retry budget still caps retries when many attempts time out).
-		delay = 0
+		delay = 0 // one slow attempt is not overload: retry it at once
 	}
 	if ra := ae.RetryAfter; ra > 0 {
 		if ra > p.maxRetryAfter {
-			return 0, false, false // not worth sleeping for: let the fallback chain move on
+			return 0, errNoRetry // not worth sleeping for: let the fallback chain move on
 		}
 		delay = max(delay, ra)
 	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay).Before(dl) {
-		return 0, false, false // the next attempt could not start before the deadline
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay+e.expected()).Before(dl) {
+		return 0, errNoRetry // the retry could not finish before the deadline
 	}
-	return delay, true, false
-}
-
-// admit is steps 1 to 3 of an attempt: circuit check, rate token (local,
-// then shared), in-flight permit. On nil the caller holds a permit, and
-// the shared probe slot the ticket says.
-func (e *ResilientExecutor) admit(ctx context.Context, cost int) (sharedTicket, *aierrors.Error) {
-	if ctx.Err() != nil {
-		return sharedTicket{}, ctxError(ctx, e.name)
-	}
-	if e.cool.active() {
-		if ae := e.cool.reject(e.name, time.Now()); ae != nil {
-			reportRejection(e.hooks, e.logger, e.name, ae)
-			return sharedTicket{}, ae
-		}
-	}
-	if e.limiter != nil || e.breaker.mayBeOpen() {
-		// One clock read serves steps 1 and 2 (a clock read is a large part
-		// of the success path's cost).
-		now := time.Now()
-		if ae := e.breaker.rejectIfOpen(now); ae != nil {
-			reportRejection(e.hooks, e.logger, e.name, ae)
-			return sharedTicket{}, ae
-		}
-		if ae := e.limiter.waitFor(ctx, now, e.shared.limiting()); ae != nil {
-			return sharedTicket{}, ae
-		}
-		if cost > 0 {
-			if ae := e.limiter.waitTokens(ctx, cost, e.shared.tokenLimiting()); ae != nil {
-				return sharedTicket{}, ae
-			}
-		}
-	}
-	var tk sharedTicket
-	if e.shared != nil {
-		var ae *aierrors.Error
-		if tk, ae = e.shared.admit(ctx, cost); ae != nil {
-			e.limiter.settleTokens(cost, 0)
-			return sharedTicket{}, ae
-		}
-	}
-	if ae := e.bp.acquire(ctx); ae != nil {
-		e.shared.release(ctx, tk)
-		e.limiter.settleTokens(cost, 0)
-		return sharedTicket{}, ae
-	}
-	return tk, nil
-}
-
-// attemptCost runs one attempt of Execute/Do, taking cost tokens of the
-// token limit (0: none), given back when the attempt fails. On success it
-// allocates nothing.
-func (e *ResilientExecutor) attemptCost(ctx context.Context, n int, op func(ctx context.Context) error, cost int) (*aierrors.Error, error) {
-	e.budget.startAttempt()
-	defer e.budget.endAttempt()
-	tk, rej := e.admit(ctx, cost)
-	if rej != nil {
-		return rej, rej
-	}
-	held := true
-	defer func() {
-		if held { // op panicked: give the permit back before the panic goes on
-			e.bp.release()
-		}
-	}()
-	var (
-		err   error
-		ae    *aierrors.Error
-		start time.Time
-	)
-	run := func() outcome {
-		e.attemptStart(n)
-		if e.timing {
-			start = time.Now()
-		}
-		opErr := op(ctx)
-		held = false
-		e.bp.release()
-		ae, err = classify(opErr, e.name)
-		if ae != nil {
-			e.learnFrom(ctx, ae, cost)
-		}
-		return e.breaker.outcomeOf(ctx, ae)
-	}
-	if e.breaker == nil {
-		run()
-	} else if !e.breaker.execute(run) {
-		held = false
-		e.bp.release()
-		e.shared.release(ctx, tk)
-		e.limiter.settleTokens(cost, 0)
-		rej := e.breaker.openError(time.Now())
+	if !e.budget.allows() {
+		rej := &aierrors.Error{Code: ae.Code, Provider: ae.Provider, Model: ae.Model, Message: "retry refused by the retry budget", Err: ErrRetryBudgetExhausted}
 		reportRejection(e.hooks, e.logger, e.name, rej)
-		return rej, rej
+		return 0, ErrRetryBudgetExhausted
 	}
-	if e.shared != nil {
-		e.shared.after(ctx, tk, ae, e.breaker)
-	}
-	if e.timing {
-		e.attemptEnd(ctx, n, err, ae, time.Since(start))
-	}
-	return ae, err
+	return delay, nil
 }
 
-// attemptStream is attempt for DoStream: on success the permit and the
-// breaker's admission stay with st until st.done.
-func (e *ResilientExecutor) attemptStream(ctx context.Context, n int, op func(ctx context.Context) error, st *streamState, cost int) (*aierrors.Error, error) {
-	e.budget.startAttempt()
-	defer e.budget.endAttempt()
-	tk, rej := e.admit(ctx, cost)
-	if rej != nil {
-		return rej, rej
+func (e *ResilientExecutor) reportRetry(ctx context.Context, n int, delay time.Duration, err error) {
+	if e.hooks.OnRetry != nil {
+		e.hooks.OnRetry(RetryScheduled{Target: e.name, Attempt: n, Delay: delay, Err: err})
 	}
-	var h *heldAdmission
-	if e.breaker != nil {
-		if h, rej = e.breaker.hold(ctx); rej != nil {
-			e.bp.release()
-			e.shared.release(ctx, tk)
-			e.limiter.settleTokens(cost, 0)
-			reportRejection(e.hooks, e.logger, e.name, rej)
-			return rej, rej
+	if e.logger != nil {
+		ae, _ := classify(err, e.name)
+		attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", n),
+			slog.String("code", ae.Code.Code()), slog.Duration("delay", delay)}
+		if ae.RequestID != "" {
+			attrs = append(attrs, slog.String("request_id", ae.RequestID))
 		}
+		e.logger.LogAttrs(ctx, slog.LevelInfo, "resilience: retry scheduled", attrs...)
 	}
-	e.attemptStart(n)
-	start := time.Now()
-	held := true
-	defer func() {
-		if held { // op panicked
-			e.bp.release()
-			if h != nil {
-				h.record(outcomeIgnored)
-			}
-		}
-	}()
-	opErr := op(ctx)
-	held = false
-	if opErr == nil {
-		*st = streamState{e: e, ctx: ctx, attempt: n, start: start, held: h, permit: true, ticket: tk}
-		return nil, nil
-	}
-	e.bp.release()
-	ae, err := classify(opErr, e.name)
-	e.learnFrom(ctx, ae, cost)
-	o := e.breaker.outcomeOf(ctx, ae)
-	if h != nil {
-		h.record(o)
-	}
-	if e.shared != nil {
-		e.shared.after(ctx, tk, ae, e.breaker)
-	}
-	if e.timing {
-		e.attemptEnd(ctx, n, err, ae, time.Since(start))
-	}
-	return ae, err
 }
 
-// streamState is a DoStream attempt left open after op succeeded.
-type streamState struct {
+// minExpected is the floor of an attempt's expected duration: a wait is
+// admitted only if it leaves at least this much before the deadline.
+const minExpected = 10 * time.Millisecond
+
+// expected is how long an attempt is expected to take: 1.5 times the
+// smoothed duration of recent attempts, at least minExpected.
+func (e *ResilientExecutor) expected() time.Duration {
+	return max(minExpected, time.Duration(e.latency.Load())*3/2)
+}
+
+// observeLatency folds one attempt's duration into the smoothed one
+// (weight 1/8, as TCP's SRTT).
+func (e *ResilientExecutor) observeLatency(d time.Duration) {
+	old := e.latency.Load()
+	if old == 0 {
+		e.latency.Store(int64(d))
+		return
+	}
+	e.latency.Store(old + (int64(d)-old)/8)
+}
+
+// attempt is one request to the provider, from admission to finish. It
+// runs the steps of the package doc in order:
+//
+//	admit:  1. cooling down? circuit open (local or shared)? → refuse at once
+//	        2. wait for request and token budget (local, then shared), only
+//	           if the wait plus the attempt ends before the deadline
+//	        3. take an in-flight permit
+//	        4. take the breaker's admission (a half_open probe slot, local
+//	           and shared, is taken only now)
+//	call:   5. run op
+//	finish: 6. give the permit back
+//	        7. classify the outcome
+//	        8. record it: breaker, shared state, limiter, budget, cooldown
+//
+// A stream's attempt is the same attempt, finished later (keepOpen).
+type attempt struct {
 	e        *ResilientExecutor
 	ctx      context.Context
-	attempt  int
-	start    time.Time
-	held     *heldAdmission
-	permit   bool
-	ticket   sharedTicket
+	n        int
+	cost     int
+	used     *int
+	grant    grant // tokens taken, to settle
+	shared   sharedTicket
+	breaker  ticket    // the breaker's admission
+	admitted bool      // steps 1–4 done: finish has things to give back
+	start    time.Time // zero unless timed
 	finished atomic.Bool
 }
 
-// done closes the attempt: the permit is released and finalErr recorded.
-func (s *streamState) done(finalErr error) {
-	if !s.finished.CompareAndSwap(false, true) || s.e == nil {
-		return
+// admit is steps 1 to 4. On error nothing is held.
+func (a *attempt) admit() error {
+	e, ctx := a.e, a.ctx
+	if ctx.Err() != nil {
+		return doneError(ctx, e.name, nil)
 	}
-	e := s.e
-	if s.permit {
-		e.bp.release()
+	now := time.Now()
+	// 1. Refusals that need no waiting.
+	if ae := e.cool.check(e.name, now); ae != nil {
+		return e.refused(ae)
 	}
-	ae, err := classify(finalErr, e.name)
+	if ae := e.breaker.check(now); ae != nil {
+		return e.refused(ae)
+	}
+	if ae := e.shared.check(now); ae != nil {
+		return e.refused(ae)
+	}
+	// 2. Pacing.
+	need := time.Duration(0)
+	if _, ok := ctx.Deadline(); ok {
+		need = e.expected()
+	}
+	g, ae := e.limiter.wait(ctx, now, a.cost, need)
 	if ae != nil {
-		e.learnFrom(s.ctx, ae, 0)
+		return ae
 	}
-	if s.held != nil {
-		s.held.record(e.breaker.outcomeOf(s.ctx, ae))
+	a.grant = g
+	if ae := e.shared.reserve(ctx, a.cost, need); ae != nil {
+		e.limiter.settle(g, 0)
+		return ae
 	}
-	if e.shared != nil {
-		e.shared.after(s.ctx, s.ticket, ae, e.breaker)
+	// 3. In-flight permit.
+	if ae := e.bp.acquire(ctx); ae != nil {
+		e.limiter.settle(g, 0)
+		return ae
 	}
-	if e.timing {
-		e.attemptEnd(s.ctx, s.attempt, err, ae, time.Since(s.start))
-	}
-}
-
-// learnFrom feeds a failed attempt's rate-limit information to the limiter
-// (a 429 with a wait pauses the bucket until then), starts a cooldown when
-// the answer calls for one, and gives back the attempt's cost tokens.
-func (e *ResilientExecutor) learnFrom(ctx context.Context, ae *aierrors.Error, cost int) {
-	if cost > 0 {
-		e.limiter.settleTokens(cost, 0)
-	}
-	if e.limiter != nil && ae.Code == aierrors.RateLimited && ae.RetryAfter > 0 && !errors.Is(ae.Err, ErrRateLimitWait) {
-		e.limiter.Pause(ae.RetryAfter)
-	}
-	if e.cool != nil && ctx.Err() == nil {
-		if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
-			e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",
-				slog.String("target", e.name), slog.String("code", ae.Code.Code()), slog.Duration("for", d))
+	// 4. Admissions: the breaker's, then the shared probe slot.
+	if e.breaker != nil {
+		if a.breaker, ae = e.breaker.allow(time.Now()); ae != nil {
+			e.bp.release()
+			e.limiter.settle(g, 0)
+			return e.refused(ae)
 		}
 	}
+	if a.shared, ae = e.shared.admit(ctx); ae != nil {
+		e.breaker.record(a.breaker, outcomeIgnored)
+		e.bp.release()
+		e.limiter.settle(g, 0)
+		return e.refused(ae)
+	}
+	a.admitted = true
+	return nil
 }
 
-func (e *ResilientExecutor) attemptStart(n int) {
+// refused reports a local rejection and returns it.
+func (e *ResilientExecutor) refused(ae *aierrors.Error) error {
+	if ae.Code != aierrors.Cancelled && ae.Code != aierrors.Timeout {
+		reportRejection(e.hooks, e.logger, e.name, ae)
+	}
+	return ae
+}
+
+// call is step 5. If op panics, the attempt is finished (everything it
+// holds given back, nothing recorded about the provider) before the panic
+// goes on.
+func (a *attempt) call(op func(ctx context.Context) error) (err error) {
+	e := a.e
 	if e.hooks.OnAttemptStart != nil {
-		e.hooks.OnAttemptStart(AttemptStart{Target: e.name, Attempt: n})
+		e.hooks.OnAttemptStart(AttemptStart{Target: e.name, Attempt: a.n})
+	}
+	if e.hooks.OnAttemptEnd != nil || e.logger != nil || hasDeadline(a.ctx) {
+		a.start = time.Now()
+	}
+	panicked := true
+	defer func() {
+		if panicked {
+			a.release(outcomeIgnored)
+		}
+	}()
+	err = op(a.ctx)
+	panicked = false
+	return err
+}
+
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
+}
+
+// finish is steps 6 to 8 for an op that returned opErr; it returns the
+// error the call sees for this attempt (nil on success).
+func (a *attempt) finish(opErr error) error {
+	if !a.finished.CompareAndSwap(false, true) {
+		return nil
+	}
+	e := a.e
+	ae, err := classify(opErr, e.name) // 7
+	o := e.breaker.outcomeOf(a.ctx, ae)
+	a.giveBack(o, ae)
+	var d time.Duration
+	if !a.start.IsZero() {
+		d = time.Since(a.start)
+		if ae == nil {
+			e.observeLatency(d)
+		}
+	}
+	if ae == nil { // 8, success
+		e.limiter.onSuccess(time.Now())
+		e.budget.onSuccess()
+		if a.used != nil && *a.used >= 0 {
+			e.limiter.settle(a.grant, *a.used)
+		}
+	} else {
+		e.learn(a.ctx, ae, o)
+	}
+	e.attemptEnd(a, err, ae, d)
+	return err
+}
+
+// giveBack is step 6 and the recording part of 8 that must happen exactly
+// once per admitted attempt: permit, breaker admission, shared probe slot.
+func (a *attempt) giveBack(o outcome, ae *aierrors.Error) {
+	e := a.e
+	if !a.admitted {
+		return
+	}
+	a.admitted = false
+	e.bp.release()
+	e.breaker.record(a.breaker, o)
+	e.shared.after(a.ctx, a.shared, ae, o, e.breaker)
+	if ae != nil {
+		// A failed attempt gives its tokens back, unless it says what it
+		// spent (a stream cut after it started did spend tokens).
+		used := 0
+		if a.used != nil && *a.used >= 0 {
+			used = *a.used
+		}
+		e.limiter.settle(a.grant, used)
 	}
 }
 
-func (e *ResilientExecutor) attemptEnd(ctx context.Context, n int, err error, ae *aierrors.Error, d time.Duration) {
-	if e.hooks.OnAttemptEnd != nil {
-		e.hooks.OnAttemptEnd(AttemptEnd{Target: e.name, Attempt: n, Err: err, Duration: d})
+// release ends an attempt whose op panicked: everything given back,
+// nothing learned.
+func (a *attempt) release(o outcome) {
+	if a.finished.CompareAndSwap(false, true) {
+		a.giveBack(o, nil)
+		a.e.limiter.settle(a.grant, 0)
 	}
-	if e.logger != nil && e.logger.Enabled(ctx, slog.LevelDebug) {
+}
+
+// keepOpen hands a successful stream attempt to the caller: the returned
+// func finishes it (steps 6–8) when the stream ends.
+func (a *attempt) keepOpen() func(error) {
+	kept := &attempt{e: a.e, ctx: a.ctx, n: a.n, cost: a.cost, used: a.used, grant: a.grant,
+		shared: a.shared, breaker: a.breaker, admitted: a.admitted, start: a.start}
+	if kept.start.IsZero() {
+		kept.start = time.Now()
+	}
+	return func(err error) { kept.finish(err) }
+}
+
+// learn is step 8 for a failed attempt: what the answer says about the
+// provider's limits and about the target.
+func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o outcome) {
+	if localRejection(ae) || ctx.Err() != nil {
+		return
+	}
+	if o == outcomeFailure || ae.Code == aierrors.RateLimited {
+		e.budget.onFailure()
+	}
+	if ae.Code == aierrors.RateLimited {
+		e.limiter.onRateLimited(time.Now(), ae.RetryAfter)
+	}
+	if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
+		e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",
+			slog.String("target", e.name), slog.String("code", ae.Code.Code()), slog.Duration("for", d))
+	}
+}
+
+func (e *ResilientExecutor) attemptEnd(a *attempt, err error, ae *aierrors.Error, d time.Duration) {
+	if e.hooks.OnAttemptEnd != nil {
+		e.hooks.OnAttemptEnd(AttemptEnd{Target: e.name, Attempt: a.n, Err: err, Duration: d})
+	}
+	if e.logger != nil && e.logger.Enabled(a.ctx, slog.LevelDebug) {
 		code, requestID := "ok", ""
 		if ae != nil {
 			code, requestID = ae.Code.Code(), ae.RequestID
 		}
-		attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", n),
+		attrs := []slog.Attr{slog.String("target", e.name), slog.Int("attempt", a.n),
 			slog.String("code", code), slog.Duration("duration", d)}
 		if requestID != "" {
 			attrs = append(attrs, slog.String("request_id", requestID))
 		}
-		e.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: attempt", attrs...)
+		e.logger.LogAttrs(a.ctx, slog.LevelDebug, "resilience: attempt", attrs...)
 	}
+}
+
+// ObserveHeader feeds the rate-limit headers of any provider answer
+// (success or error) to the target's limiter, as hints: see the package doc
+// ("Learning the provider's limit"). Call it for every answer, before op
+// returns.
+func (e *ResilientExecutor) ObserveHeader(h http.Header) {
+	if e == nil || len(h) == 0 {
+		return
+	}
+	e.limiter.observe(h, time.Now())
 }

@@ -11,52 +11,51 @@ import (
 )
 
 // FallbackChain tries targets in order ("openai/gpt-4o",
-// "anthropic/claude-3-5-sonnet", ...). It moves to the next target only
-// when the error is fallbackable ([aierrors.IsFallbackable]) or the
-// target's circuit is open ([ErrCircuitOpen]); any other error, and any
-// error once ctx is done, is returned at once (a bad request is just as bad
-// on the next provider). Every hop is reported to OnFallback, the start on
-// the first target included (see [FallbackHop]).
+// "anthropic/claude-3-5-sonnet", ...), moving on only when the error is
+// fallbackable or the target's circuit is open; any other error is
+// returned at once (a bad request is just as bad on the next provider).
+// Once ctx is done the chain stops and returns a Cancelled (or Timeout)
+// error, whatever it was about to do.
 //
-// The chain only sequences: the per-target state (one [ResilientExecutor]
-// per target) belongs to op. A FallbackChain is safe for concurrent use
-// once WithHooks has been called.
+// When every target failed, the error names each target's error;
+// errors.Is and errors.As see the last target's error first, so a switch
+// on errors.Is answers for the error that decided the outcome, and every
+// target's error stays reachable through errors.As on [*aierrors.Error]
+// values in its Unwrap list.
+//
+// A FallbackChain is immutable and safe for concurrent use.
 type FallbackChain struct {
 	targets []string
-	hooks   Hooks
 }
 
-// NewFallbackChain returns a chain over a copy of targets.
+// NewFallbackChain returns a chain over targets, in order.
 func NewFallbackChain(targets ...string) *FallbackChain {
 	return &FallbackChain{targets: slices.Clone(targets)}
 }
 
-// WithHooks sets the hooks (only OnFallback is used) and returns c. Call it
-// before the chain is used.
-func (c *FallbackChain) WithHooks(h Hooks) *FallbackChain {
-	c.hooks = h
-	return c
-}
-
-// Targets returns a copy of the chain's targets.
-func (c *FallbackChain) Targets() []string { return slices.Clone(c.targets) }
-
-// Execute calls op for each target in turn, as described on
-// [FallbackChain]. When every target failed, the error unwraps to each
-// target's error, the last one first: [aierrors.CodeOf] reports the last
-// target's code and errors.Is matches it.
-func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context, target string) error) error {
+// Execute calls op with each target in turn until one succeeds. Of opts,
+// [WithHooks] applies: OnFallback reports every hop, the first included.
+func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context, target string) error, opts ...Option) error {
 	if len(c.targets) == 0 {
 		return errors.New("resilience: fallback chain has no targets")
 	}
-	c.hop(FallbackHop{To: c.targets[0], Index: -1})
+	hooks := buildOptions(opts).hooks
+	hop := func(h FallbackHop) {
+		if hooks.OnFallback != nil {
+			hooks.OnFallback(h)
+		}
+	}
+	hop(FallbackHop{To: c.targets[0], Index: -1})
 	var errs []error
 	for i, target := range c.targets {
 		err := op(ctx, target)
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || !(aierrors.IsFallbackable(err) || errors.Is(err, ErrCircuitOpen)) {
+		if ctx.Err() != nil {
+			return doneError(ctx, target, err)
+		}
+		if !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen) {
 			return err
 		}
 		errs = append(errs, err)
@@ -64,21 +63,21 @@ func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context
 		if i+1 < len(c.targets) {
 			next = c.targets[i+1]
 		}
-		c.hop(FallbackHop{From: target, To: next, Err: err, Index: i})
+		hop(FallbackHop{From: target, To: next, Err: err, Index: i})
+		if ctx.Err() != nil { // a hook may have cancelled
+			return doneError(ctx, target, err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
 	}
 	return &chainError{targets: c.targets, errs: errs}
 }
 
-func (c *FallbackChain) hop(h FallbackHop) {
-	if c.hooks.OnFallback != nil {
-		c.hooks.OnFallback(h)
-	}
-}
-
-// chainError is every target's failure.
+// chainError is every target's error, in target order.
 type chainError struct {
 	targets []string
-	errs    []error // in target order
+	errs    []error
 }
 
 func (e *chainError) Error() string {
@@ -95,7 +94,8 @@ func (e *chainError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the targets' errors, the last target's first.
+// Unwrap returns the errors last target first: errors.Is and errors.As
+// find the deciding error first.
 func (e *chainError) Unwrap() []error {
 	out := slices.Clone(e.errs)
 	slices.Reverse(out)

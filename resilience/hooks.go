@@ -6,50 +6,30 @@ import (
 	aierrors "github.com/ailib-go/ailib/errors"
 )
 
-// Hooks are functions called on each decision of an executor, a standalone
-// part or a [FallbackChain]. A nil func is skipped. Hooks are called
+// Hooks are functions called on each decision of an executor, a
+// standalone part or a [FallbackChain]. A nil func is skipped. Hooks run
 // synchronously on the goroutine that made the decision, never while a
 // lock is held, so a hook may call back into the executor (for example
 // [ResilientExecutor.Signals]). A hook must not block for long: it delays
 // the call that triggered it. Hook arguments never contain credentials.
 type Hooks struct {
-	OnAttemptStart func(AttemptStart)   // an attempt passed admission and op is about to run
-	OnAttemptEnd   func(AttemptEnd)     // op returned (for a stream: done was called)
-	OnRetry        func(RetryScheduled) // a retry was scheduled, before the backoff sleep
-	OnStateChange  func(StateChange)    // the circuit changed state
-	OnLimiterWait  func(LimiterWait)    // an attempt is about to wait for a rate token or a provider pause
-	OnRejection    func(Rejection)      // an attempt was refused locally: circuit open, rate wait, queue
-	OnFallback     func(FallbackHop)    // a fallback chain moved to another target (or ran out)
-
-	// OnSharedState reports that the shared limiter or state (see
-	// [WithSharedState]) failed, so the target runs on local state alone,
-	// or that it answers again.
-	OnSharedState func(SharedStateChange)
-
-	// OnRetryBudget reports a retry or hedge not sent because the target's
-	// retry budget was spent (see RetryConfig.BudgetPercent).
-	OnRetryBudget func(RetryBudgetExhausted)
+	OnAttemptStart func(AttemptStart)      // an attempt was admitted and op is about to run
+	OnAttemptEnd   func(AttemptEnd)        // an attempt finished (a stream: when it was finished)
+	OnRetry        func(RetryScheduled)    // a retry was scheduled, before the backoff sleep
+	OnStateChange  func(StateChange)       // the circuit changed state
+	OnLimiterWait  func(LimiterWait)       // an attempt is about to wait for a rate token or a provider pause
+	OnRejection    func(Rejection)         // an attempt or a retry was refused locally
+	OnFallback     func(FallbackHop)       // a fallback chain moved to another target (or ran out)
+	OnSharedState  func(SharedStateChange) // the shared store failed (local state only) or answers again
 }
 
-// RetryBudgetExhausted reports a retry (or a hedge) refused by the retry
-// budget: the call returns its last error instead (for a hedge, the
-// attempt just goes on without one).
-type RetryBudgetExhausted struct {
-	Target          string
-	Attempt         int  // the attempt that failed (or, for a hedge, the one running)
-	Hedge           bool // a hedge was refused, not a retry
-	RetriesInFlight int  // retries and hedges in flight on the target
-	Budget          int  // retries and hedges the budget allows now
-}
-
-// AttemptStart reports an attempt that passed admission.
+// AttemptStart is passed to Hooks.OnAttemptStart.
 type AttemptStart struct {
 	Target  string
-	Attempt int // 1-based, per Execute call
+	Attempt int // 1-based, per call
 }
 
-// AttemptEnd reports the end of an attempt. For a [DoStream] success it is
-// reported when done is called, with the stream's final error.
+// AttemptEnd is passed to Hooks.OnAttemptEnd.
 type AttemptEnd struct {
 	Target   string
 	Attempt  int
@@ -57,48 +37,46 @@ type AttemptEnd struct {
 	Duration time.Duration
 }
 
-// RetryScheduled reports a retry about to wait for Delay.
+// RetryScheduled is passed to Hooks.OnRetry.
 type RetryScheduled struct {
 	Target  string
 	Attempt int           // the attempt that failed
 	Delay   time.Duration // sleep before the next attempt
-	Err     error         // why: the failed attempt's error
+	Err     error         // the failed attempt's error
 }
 
-// StateChange reports a circuit state change. Transitions computed from
-// the clock (open → half_open) are reported when the breaker is next used
-// or read.
+// StateChange is passed to Hooks.OnStateChange.
 type StateChange struct {
 	Target   string
 	From, To CircuitState
 }
 
-// LimiterWait reports an attempt about to wait for a rate token or for a
-// pause the provider asked for. It is reported once per wait, before the
-// wait starts; Wait is the first stretch the limiter expects to sleep (a
-// wait can grow when the provider extends its pause meanwhile).
+// LimiterWait is passed to Hooks.OnLimiterWait.
 type LimiterWait struct {
 	Target string
 	Wait   time.Duration
 }
 
-// Rejection reports an attempt refused locally, before reaching the
-// provider: open circuit ([ErrCircuitOpen]), a rate wait that cannot meet
-// the deadline ([ErrRateLimitWait]) or no in-flight permit in time
-// ([ErrQueueFull]).
+// Rejection is passed to Hooks.OnRejection: an attempt refused by the
+// executor itself (circuit open, cooldown, a rate wait that cannot end in
+// time, a full queue) or a retry refused by the retry budget (Err then
+// wraps [ErrRetryBudgetExhausted]).
 type Rejection struct {
 	Target string
 	Err    *aierrors.Error
 }
 
-// FallbackHop reports a [FallbackChain] moving from one target to the next.
-//
-// The first hop of every Execute is the start on the first target: From is
-// "", To the first target, Err nil and Index -1. Each later hop has From =
-// the target that failed, Index its position (0-based), Err its error, and
-// To the next target, or "" when none is left (the chain gives up).
+// FallbackHop is passed to Hooks.OnFallback. The first target's hop has
+// Index -1 and no From; a hop with no To means every target failed.
 type FallbackHop struct {
 	From, To string
-	Err      error
-	Index    int
+	Err      error // why From was left; nil for the first hop
+	Index    int   // From's position in the chain
+}
+
+// SharedStateChange is passed to Hooks.OnSharedState.
+type SharedStateChange struct {
+	Target   string
+	Degraded bool  // true: running on local state; false: the store answers again
+	Err      error // the store's failure, when Degraded
 }

@@ -14,117 +14,71 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ProviderLimits is what the provider last said about its limits, from the
-// rate-limit headers of its answers (OpenAI x-ratelimit-*, Anthropic
-// anthropic-ratelimit-*, IETF RateLimit-*). A field the provider did not
-// report keeps its earlier value; -1 and the zero time mean never reported.
+// The learning rule's constants (see the package doc, "Learning the
+// provider's limit").
+const (
+	cutFactor   = 0.7                    // a 429 multiplies the learned rate by this
+	cutGap      = 500 * time.Millisecond // at most one cut per gap: one overshoot, one cut
+	probeStep   = 0.05                   // each success while paced adds 5% of a request per second...
+	minRate     = 0.1                    // ...and the learned rate never goes below this
+	hintWindow  = 60.0                   // a provider's stated request limit is per minute
+	burstPerSec = 0.1                    // the learned bucket holds 100ms of requests, at least 1
+)
+
+// ProviderLimits is what the provider last said about its limits, from
+// the rate-limit headers of its answers. A count of -1 was never said.
 type ProviderLimits struct {
-	RequestsLimit     int       // requests allowed per window
-	RequestsRemaining int       // requests left in the current window
-	RequestsReset     time.Time // when the request window resets
-	TokensLimit       int       // tokens allowed per window
-	TokensRemaining   int       // tokens left in the current window
-	TokensReset       time.Time // when the token window resets
-	ObservedAt        time.Time // when a rate-limit header was last seen; zero if never
+	RequestsLimit     int
+	RequestsRemaining int
+	RequestsReset     time.Time
+	TokensLimit       int
+	TokensRemaining   int
+	TokensReset       time.Time
+	ObservedAt        time.Time // zero when no header was ever seen
 }
 
 func unknownLimits() ProviderLimits {
 	return ProviderLimits{RequestsLimit: -1, RequestsRemaining: -1, TokensLimit: -1, TokensRemaining: -1}
 }
 
-// limitsRecord keeps the provider-reported limits of one target.
-type limitsRecord struct {
-	mu sync.Mutex // guards l
-	l  ProviderLimits
-}
-
-func newLimitsRecord() *limitsRecord { return &limitsRecord{l: unknownLimits()} }
-
-func (r *limitsRecord) get() ProviderLimits {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.l
-}
-
-// observe parses h and merges what it says; ok is false when h holds no
-// rate-limit header.
-func (r *limitsRecord) observe(h http.Header, now time.Time) (ratelimitheader.Limits, bool) {
-	pl, ok := ratelimitheader.Parse(h, now)
-	if !ok {
-		return pl, false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.l.ObservedAt = now
-	if pl.RequestsLimit >= 0 {
-		r.l.RequestsLimit = pl.RequestsLimit
-	}
-	if pl.RequestsRemaining >= 0 {
-		r.l.RequestsRemaining = pl.RequestsRemaining
-	}
-	if pl.RequestsReset > 0 {
-		r.l.RequestsReset = now.Add(pl.RequestsReset)
-	}
-	if pl.TokensLimit >= 0 {
-		r.l.TokensLimit = pl.TokensLimit
-	}
-	if pl.TokensRemaining >= 0 {
-		r.l.TokensRemaining = pl.TokensRemaining
-	}
-	if pl.TokensReset > 0 {
-		r.l.TokensReset = now.Add(pl.TokensReset)
-	}
-	return pl, true
-}
-
-// RateLimiter is a per-target token bucket (golang.org/x/time/rate) that
-// also learns from the provider. Every attempt takes a token from each of:
+// RateLimiter paces a target's attempts. Every bucket is a
+// [rate.Limiter]: the caller's requests per second, the caller's tokens per
+// minute, and the limit learned from the provider, which a 429 cuts and a
+// run of successes raises (AIMD), bounded by what its headers say. A pause
+// the provider asks for (a 429's Retry-After, "0 remaining") drains the
+// learned bucket up to the pause's end, so waiters are then released at
+// the learned rate rather than all at once.
 //
-//   - the caller's bucket, RequestsPerSecond with Burst (none when
-//     RequestsPerSecond is 0);
-//   - the learned bucket, when the provider's answers (seen by
-//     [RateLimiter.ObserveHeader]) report a request limit L, the requests R
-//     remaining and the time T until the limit is fully replenished: it
-//     holds L tokens, refills at the provider's rate, estimated as (L-R)/T
-//     (OpenAI and Anthropic replenish continuously), and each answer brings
-//     its tokens down to R. It goes away when no answer has reported the
-//     limit for LearnedLimitTTL, leaving the caller's bucket alone.
-//
-// So the tighter of the two limits wins, and a target with no rate of its
-// own still keeps to the provider's. Besides, a 429 with a wait
-// ([RateLimiter.Pause]), or "0 tokens remaining until reset" (or
-// "0 requests remaining until reset" when the limit is not reported),
-// pauses the target until then (at most MaxPause), leaving at most one
-// token in each bucket when the pause ends.
-//
-// Every wait is ctx-aware and is never started when it cannot finish before
-// the ctx deadline: the attempt then fails at once with a RateLimited
-// *aierrors.Error wrapping [ErrRateLimitWait], RetryAfter the wait needed.
-//
-// A RateLimiter is safe for concurrent use. A nil *RateLimiter admits
-// everything at once.
+// A RateLimiter is safe for concurrent use and starts no goroutine. Build
+// it with [NewRateLimiter]; a nil *RateLimiter admits everything.
 type RateLimiter struct {
-	lim      *rate.Limiter // nil when RequestsPerSecond is 0: no token limit of the caller's
-	maxPause time.Duration
 	target   string
 	hooks    Hooks
 	logger   *slog.Logger
-	limits   *limitsRecord
-	learned  learnedBucket
+	maxPause time.Duration
 
-	tok        *tokenBucket  // the caller's TokensPerMinute; nil when 0
-	tokLearned learnedBucket // the provider's token limit, from its headers
+	caller     *rate.Limiter // nil: no requests-per-second limit of the caller's
+	tokens     *rate.Limiter // nil: no tokens-per-minute limit of the caller's
+	learned    *rate.Limiter // rate.Inf until the provider shows a limit
+	tokLearned *rate.Limiter // rate.Inf until the provider reports a token limit
 
-	// pausedUntil is the Unix time (ns) before which no attempt may start,
-	// as the provider asked; 0 when never paused. It only moves forward.
-	pausedUntil atomic.Int64
+	active atomic.Bool  // a learned limit or a pause is in force: the fast path is off
+	clock  pauseClock   // the buckets' clock, standing still while the provider asks for a pause
+	sent   atomic.Int64 // attempts admitted, ever
+
+	mu      sync.Mutex // guards the fields below
+	est     float64    // learned requests per second; 0: none yet
+	hint    float64    // the provider's stated limit per second; 0: none
+	lastCut time.Time
+	sampleN int64     // sent at sampleT
+	sampleT time.Time // when the send rate was last measured
+	limits  ProviderLimits
 }
 
-// NewRateLimiter returns a full bucket configured by cfg. Options:
-// [WithName], [WithHooks] (OnLimiterWait and OnRejection are used),
-// [WithLogger].
+// NewRateLimiter returns a limiter usable on its own (the executor builds
+// its own). A zero field of cfg takes its default.
 func NewRateLimiter(cfg RateLimiterConfig, opts ...Option) (*RateLimiter, error) {
-	if err := (ResilientConfig{RateLimiter: &cfg}).Validate(); err != nil {
+	if err := (ResilientConfig{RateLimiter: &cfg}).validate(); err != nil {
 		return nil, err
 	}
 	return newRateLimiter(cfg, buildOptions(opts)), nil
@@ -132,374 +86,406 @@ func NewRateLimiter(cfg RateLimiterConfig, opts ...Option) (*RateLimiter, error)
 
 func newRateLimiter(cfg RateLimiterConfig, o options) *RateLimiter {
 	l := &RateLimiter{
-		maxPause: orDuration(cfg.MaxPause, DefaultMaxPause),
-		target:   o.name,
-		hooks:    o.hooks,
-		logger:   o.logger,
-		limits:   newLimitsRecord(),
+		target:     o.name,
+		hooks:      o.hooks,
+		logger:     o.logger,
+		maxPause:   or(cfg.MaxPause, defaultMaxPause),
+		learned:    rate.NewLimiter(rate.Inf, 1),
+		tokLearned: rate.NewLimiter(rate.Inf, 1),
+		limits:     unknownLimits(),
+		sampleT:    time.Now(),
 	}
-	l.learned.fixedTTL = cfg.LearnedLimitTTL
-	l.tokLearned.fixedTTL = cfg.LearnedLimitTTL
-	l.tok = newTokenBucket(cfg.TokensPerMinute, cfg.TokenBurst)
-	if cfg.RequestsPerSecond > 0 {
-		burst := cfg.Burst
-		if burst == 0 {
-			burst = max(1, int(math.Ceil(cfg.RequestsPerSecond)))
-		}
-		l.lim = rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), burst)
+	if r := cfg.RequestsPerSecond; r > 0 {
+		l.caller = rate.NewLimiter(rate.Limit(r), or(cfg.Burst, max(1, int(math.Ceil(r)))))
+	}
+	if t := cfg.TokensPerMinute; t > 0 {
+		l.tokens = rate.NewLimiter(rate.Limit(t/60), max(1, int(math.Ceil(t))))
 	}
 	return l
 }
 
-// Limit returns the caller's configured rate in requests per second; +Inf
-// when there is none. See [RateLimiter.LearnedLimit] for the provider's.
-func (l *RateLimiter) Limit() float64 {
-	if l == nil || l.lim == nil {
-		return math.Inf(1)
-	}
-	return float64(l.lim.Limit())
-}
-
-// Burst returns the caller's bucket size; 0 when there is no configured
-// rate.
-func (l *RateLimiter) Burst() int {
-	if l == nil || l.lim == nil {
-		return 0
-	}
-	return l.lim.Burst()
-}
-
-// LearnedLimit returns the request rate (per second) and bucket size
-// learned from the provider's headers; +Inf and 0 when none is in force.
-func (l *RateLimiter) LearnedLimit() (rps float64, burst int) {
-	if l == nil {
-		return math.Inf(1), 0
-	}
-	rps, burst, _ = l.learned.state(time.Now())
-	return rps, burst
-}
-
-// Tokens returns the tokens an attempt could use now: the fewer of the
-// caller's bucket and the learned one (+Inf when neither limits). It does
-// not consume any and ignores pauses (see PausedFor).
-func (l *RateLimiter) Tokens() float64 {
-	return l.tokensAt(time.Now())
-}
-
-func (l *RateLimiter) tokensAt(now time.Time) float64 {
-	if l == nil {
-		return math.Inf(1)
-	}
-	t := math.Inf(1)
-	if l.lim != nil {
-		t = l.lim.TokensAt(now)
-	}
-	if l.learned.active.Load() {
-		_, _, lt := l.learned.state(now)
-		t = math.Min(t, lt)
-	}
-	return t
-}
-
-// PausedFor returns how long the provider's pause still lasts; 0 when not
-// paused.
-func (l *RateLimiter) PausedFor() time.Duration {
-	return l.pausedAt(time.Now())
-}
-
-func (l *RateLimiter) pausedAt(now time.Time) time.Duration {
-	if l == nil {
-		return 0
-	}
-	if p := l.pausedUntil.Load(); p > now.UnixNano() {
-		return time.Duration(p - now.UnixNano())
-	}
-	return 0
-}
-
-// Pause stops admitting attempts for d (capped by MaxPause) and drains
-// the buckets: when the pause ends, each holds at most one token, so the
-// attempts that waited go one at a time at the rate, instead of all at
-// once. A pause never shortens an earlier, longer one. The executor calls
-// it for a 429 with a Retry-After.
-func (l *RateLimiter) Pause(d time.Duration) {
-	if l == nil || d <= 0 {
-		return
-	}
-	now := time.Now()
-	l.pauseUntil(now, now.Add(min(d, l.maxPause)))
-}
-
-func (l *RateLimiter) pauseUntil(now, t time.Time) {
-	until := t.UnixNano()
-	for {
-		cur := l.pausedUntil.Load()
-		if cur >= until {
-			return
-		}
-		if l.pausedUntil.CompareAndSwap(cur, until) {
-			break
-		}
-	}
-	if l.lim != nil {
-		// Leave 1 token (and a fraction) at t: reserve the rest at t.
-		if n := int(l.lim.TokensAt(t)) - 1; n > 0 {
-			l.lim.ReserveN(t, n)
-		}
-	}
-	l.learned.drainUntil(now, t)
-}
-
-// ObserveHeader feeds the rate-limit headers of a provider answer (success
-// or error) to the limiter: the reported limits become visible in
-// [RateLimiter.ProviderLimits], a reported request limit with its
-// remaining requests and reset time tunes the learned bucket, and
-// "0 tokens remaining until reset" pauses the target until the reset (as
-// does "0 requests remaining until reset" when no limit is reported to
-// learn a rate from).
-func (l *RateLimiter) ObserveHeader(h http.Header) {
-	if l == nil {
-		return
-	}
-	now := time.Now()
-	pl, ok := l.limits.observe(h, now)
-	if !ok {
-		return
-	}
-	l.learn(pl, now)
-}
-
-// learn applies what the provider said: the request limit goes to the
-// learned bucket; exhaustion it cannot pace by pauses the target.
-func (l *RateLimiter) learn(pl ratelimitheader.Limits, now time.Time) {
-	paced := false
-	if pl.RequestsRemaining >= 0 {
-		paced = l.learned.observe(now, pl.RequestsLimit, pl.RequestsRemaining, pl.RequestsReset)
-	}
-	if pl.TokensRemaining >= 0 {
-		l.tokLearned.observe(now, pl.TokensLimit, pl.TokensRemaining, pl.TokensReset)
-	}
-	var wait time.Duration
-	if pl.RequestsExhausted() && pl.RequestsReset > 0 && !paced {
-		// The reset is when the limit is fully replenished; without a rate
-		// to tell when the next request is allowed, wait for it.
-		wait = pl.RequestsReset
-	}
-	if pl.TokensExhausted() && pl.TokensReset > wait {
-		wait = pl.TokensReset
-	}
-	if wait > 0 {
-		l.pauseUntil(now, now.Add(min(wait, l.maxPause)))
-	}
-}
-
-// ProviderLimits returns what the provider last reported.
-func (l *RateLimiter) ProviderLimits() ProviderLimits {
-	if l == nil {
-		return unknownLimits()
-	}
-	return l.limits.get()
-}
-
-// Preflight reports whether an attempt would get a token now, without
-// taking one: nil, or a RateLimited *aierrors.Error wrapping
-// [ErrRateLimitWait] with RetryAfter = the wait needed.
-func (l *RateLimiter) Preflight() *aierrors.Error {
-	if l == nil {
-		return nil
-	}
-	now := time.Now()
-	wait := l.pausedAt(now)
-	wait += l.tokenWait(now, now.Add(wait), false, false)
-	if wait > 0 {
-		return rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, wait, "no rate token available now")
-	}
-	return nil
-}
-
-// Wait takes one token, waiting for it (and for any provider pause) as
-// long as ctx allows. It returns nil, a RateLimited *aierrors.Error
-// wrapping [ErrRateLimitWait] at once when the wait cannot finish before
-// the ctx deadline (RetryAfter = the wait needed), or a Cancelled/Timeout
-// *aierrors.Error when ctx ends while waiting (the token is given back).
+// Wait waits for a token, as an attempt does; the error is an
+// *aierrors.Error (ErrRateLimitWait when the wait cannot end before the
+// ctx deadline, and nothing is taken then).
 func (l *RateLimiter) Wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return ctxError(ctx, l.targetName())
+	if ctx.Err() != nil {
+		return doneError(ctx, l.name(), nil)
 	}
-	if ae := l.wait(ctx, time.Now()); ae != nil {
+	if _, ae := l.wait(ctx, time.Now(), 0, 0); ae != nil {
 		return ae
 	}
 	return nil
 }
 
-func (l *RateLimiter) targetName() string {
+func (l *RateLimiter) name() string {
 	if l == nil {
 		return ""
 	}
 	return l.target
 }
 
-// tokenWait estimates how long after t (now or later) a token is available
-// from each bucket an attempt still needs, taking none.
-func (l *RateLimiter) tokenWait(now, t time.Time, haveCfg, haveLearned bool) time.Duration {
-	var d time.Duration
-	if !haveCfg && l.lim != nil {
-		if tokens := l.lim.TokensAt(t); tokens < 1 {
-			d = durationForTokens(float64(l.lim.Limit()), 1-tokens)
-		}
-	}
-	if !haveLearned && l.learned.active.Load() {
-		d = max(d, l.learned.wait(now, t))
-	}
-	return d
-}
+// grant is what an attempt took from the token buckets, to settle later.
+type grant struct{ cost int }
 
-// wait is step 2 of an attempt; the fast path neither allocates nor reads
-// the clock (now is the attempt's).
-func (l *RateLimiter) wait(ctx context.Context, now time.Time) *aierrors.Error {
-	return l.waitFor(ctx, now, false)
-}
-
-// waitFor is wait; skipCfg leaves the caller's bucket out (a shared
-// limiter that answers stands in for it; see WithSharedLimiter).
-func (l *RateLimiter) waitFor(ctx context.Context, now time.Time, skipCfg bool) *aierrors.Error {
+// wait is step 2 of an attempt: it takes a request token from each bucket
+// (and cost tokens from the token buckets), waiting when one is empty or
+// the provider asked for a pause. A wait is admitted only if it ends at
+// least need (the attempt's expected duration) before the ctx deadline;
+// otherwise nothing is taken and the attempt is refused at once.
+//
+// The buckets run on the pause clock (see pauseClock): a pause freezes
+// them, so a place taken before the pause moves by the pause's length and
+// places taken during it follow at the learned pace after it.
+func (l *RateLimiter) wait(ctx context.Context, now time.Time, cost int, need time.Duration) (grant, *aierrors.Error) {
 	if l == nil {
-		return nil
+		return grant{}, nil
 	}
-	if l.pausedUntil.Load() > now.UnixNano() {
-		return l.waitSlow(ctx, skipCfg || l.lim == nil)
+	if !l.active.Load() && (cost == 0 || l.tokens == nil) && (l.caller == nil || l.caller.AllowN(now, 1)) {
+		l.sent.Add(1)
+		return grant{}, nil // nothing to wait for: no reservation, no allocation
 	}
-	haveCfg := skipCfg || l.lim == nil || l.lim.AllowN(now, 1)
-	if haveCfg && (!l.learned.active.Load() || l.learned.allow(now)) {
-		return nil
+	vnow, shift := l.clock.at(now)
+	var g grant
+	var rs [4]*rate.Reservation
+	rs[0], rs[1] = reserve(l.caller, vnow, 1), reserve(l.learned, vnow, 1)
+	if cost > 0 {
+		g.cost = cost
+		rs[2], rs[3] = reserve(l.tokens, vnow, cost), reserve(l.tokLearned, vnow, cost)
 	}
-	return l.waitSlow(ctx, haveCfg)
-}
-
-// waitSlow waits for a provider pause to end and for a token from each
-// bucket (haveCfg: the caller's bucket already gave one), in that order,
-// checking again after every sleep. A wait that cannot end before the ctx
-// deadline is refused at once, with RetryAfter the whole wait still needed,
-// and gives back what it can.
-func (l *RateLimiter) waitSlow(ctx context.Context, haveCfg bool) *aierrors.Error {
-	haveCfg = haveCfg || l.lim == nil
-	haveLearned := false
-	giveBack := func() {
-		if haveLearned {
-			l.learned.cancel()
+	cancel := func() {
+		v, _ := l.clock.at(time.Now())
+		for _, r := range rs {
+			if r != nil {
+				r.CancelAt(v)
+			}
 		}
 	}
-	// The wait is reported once, before its first sleep. A waiter loops
-	// when a pause is extended or a bucket is still short after it wakes;
-	// reporting every loop flooded hooks and logs under load (thousands
-	// of waiters re-sleeping on one extended pause) and counted the same
-	// wait several times.
-	reported := false
-	sleep := func(d time.Duration) *aierrors.Error {
+	delay := vnow.Add(shift).Sub(now) // what is left of a pause in force
+	for _, r := range rs {
+		if r != nil {
+			delay = max(delay, r.DelayFrom(vnow)+vnow.Add(shift).Sub(now))
+		}
+	}
+	for reported := false; delay > 0; {
+		if dl, ok := ctx.Deadline(); ok && now.Add(delay+need).After(dl) {
+			cancel()
+			return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
+		}
 		if !reported {
 			reported = true
-			return l.sleep(ctx, d)
+			if l.hooks.OnLimiterWait != nil {
+				l.hooks.OnLimiterWait(LimiterWait{Target: l.target, Wait: delay})
+			}
+			if l.logger != nil {
+				l.logger.LogAttrs(ctx, slog.LevelDebug, "resilience: rate limiter wait",
+					slog.String("target", l.target), slog.Duration("wait", delay))
+			}
 		}
-		if !sleepCtx(ctx, d) {
-			return ctxError(ctx, l.target)
+		if !sleep(ctx, delay, nil) {
+			cancel()
+			return grant{}, doneError(ctx, l.target, nil)
 		}
+		// A pause that started while this attempt waited moved its place
+		// by the pause's length.
+		now = time.Now()
+		_, s2 := l.clock.at(now)
+		delay, shift = s2-shift, s2
+	}
+	l.sent.Add(1)
+	return g, nil
+}
+
+func reserve(lim *rate.Limiter, at time.Time, n int) *rate.Reservation {
+	if lim == nil || lim.Limit() == rate.Inf {
 		return nil
 	}
-	for {
-		now := time.Now()
-		deadline, hasDeadline := ctx.Deadline()
-		if pause := l.pausedAt(now); pause > 0 {
-			if need := pause + l.tokenWait(now, now.Add(pause), haveCfg, haveLearned); hasDeadline && !now.Add(need).Before(deadline) {
-				giveBack()
-				return l.reject(need, "provider rate limit pause exceeds the deadline")
-			}
-			if err := sleep(pause); err != nil {
-				giveBack()
-				return err
-			}
-			continue // the pause may have been extended meanwhile
-		}
-		if !haveCfg {
-			r := l.lim.ReserveN(now, 1)
-			if !r.OK() { // cannot happen: burst >= 1
-				giveBack()
-				return l.reject(0, "rate limiter admits no request")
-			}
-			d := r.DelayFrom(now)
-			need := max(d, l.tokenWait(now, now, true, haveLearned))
-			if need > 0 && hasDeadline && !now.Add(need).Before(deadline) {
-				r.CancelAt(now)
-				giveBack()
-				return l.reject(need, "rate limit wait exceeds the deadline")
-			}
-			if d > 0 {
-				if err := sleep(d); err != nil {
-					r.Cancel()
-					giveBack()
-					return err
-				}
-			}
-			haveCfg = true
-			continue
-		}
-		if !haveLearned && l.learned.active.Load() {
-			d, ok := l.learned.reserve(now, deadline, hasDeadline)
-			if !ok {
-				return l.reject(d, "provider rate limit wait exceeds the deadline")
-			}
-			haveLearned = true
-			if d > 0 {
-				if err := sleep(d); err != nil {
-					giveBack()
-					return err
-				}
-			}
-			continue // a pause may have started meanwhile
-		}
-		return nil
+	if b := lim.Burst(); n > b {
+		n = b // a reservation above the bucket would never be granted
 	}
+	return lim.ReserveN(at, n)
 }
 
-// sleep waits d or until ctx is done, reporting the wait first.
-func (l *RateLimiter) sleep(ctx context.Context, d time.Duration) *aierrors.Error {
-	return limiterSleep(ctx, l.hooks, l.logger, l.target, "resilience: rate limiter wait", d)
-}
-
-// limiterSleep waits d or until ctx is done, after reporting the wait to
-// the OnLimiterWait hook and the logger (msg says which limiter), so that
-// the local and the shared limiters report their waits the same way.
-func limiterSleep(ctx context.Context, hooks Hooks, logger *slog.Logger, target, msg string, d time.Duration) *aierrors.Error {
-	if hooks.OnLimiterWait != nil {
-		hooks.OnLimiterWait(LimiterWait{Target: target, Wait: d})
-	}
-	if logger != nil {
-		logger.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("target", target), slog.Duration("wait", d))
-	}
-	if !sleepCtx(ctx, d) {
-		return ctxError(ctx, target)
-	}
-	return nil
-}
-
-func (l *RateLimiter) reject(retryAfter time.Duration, msg string) *aierrors.Error {
+func (l *RateLimiter) refuse(retryAfter time.Duration, msg string) *aierrors.Error {
 	ae := rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, retryAfter, msg)
 	reportRejection(l.hooks, l.logger, l.target, ae)
 	return ae
 }
 
-// sleepCtx waits d; false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
+// settle replaces an attempt's token estimate by what it used: all of it
+// back when the attempt failed (used 0), the difference taken or given
+// back otherwise. x/time/rate cannot cancel a reservation whose time has
+// come (Reservation.CancelAt does nothing then), so a refund is a
+// reservation of a negative count, which adds tokens (capped at the burst).
+func (l *RateLimiter) settle(g grant, used int) {
+	if l == nil || g.cost == 0 || used == g.cost {
+		return
+	}
+	vnow, _ := l.clock.at(time.Now())
+	for _, lim := range []*rate.Limiter{l.tokens, l.tokLearned} {
+		if lim != nil && lim.Limit() != rate.Inf {
+			lim.ReserveN(vnow, min(used-g.cost, lim.Burst()))
+		}
 	}
 }
 
-// reportRejection calls OnRejection and logs.
+// onRateLimited is the decrease: a provider 429 cuts the learned rate to
+// cutFactor of the rate it was learned at (or, the first time, of the rate
+// the target was sending at), at most once per cutGap, and pauses the
+// target for the Retry-After, if any.
+func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	if now.Sub(l.lastCut) >= cutGap { // lastCut may lie ahead: see the backlog below
+		base := l.est
+		if sent := l.sendRate(now); base == 0 || sent < base {
+			base = sent // cut from what was really sent, when that is less
+		}
+		// Places already given in the learned bucket were given at the old
+		// pace: until they are used, 429s are that backlog's, not a sign
+		// that the new rate is still too high. No further cut until then.
+		backlog := time.Duration(0)
+		if l.est > 0 {
+			vnow, _ := l.clock.at(now)
+			backlog = time.Duration(max(0, -l.learned.TokensAt(vnow)) / l.est * float64(time.Second))
+		}
+		l.lastCut = now.Add(backlog)
+		l.setEstimate(now, max(base*cutFactor, minRate))
+	}
+	l.mu.Unlock()
+	if retryAfter > 0 {
+		l.pause(now, retryAfter)
+	}
+}
+
+// sendRate is the rate the target sent at since the last measure (at
+// construction, or the last cut), under l.mu.
+func (l *RateLimiter) sendRate(now time.Time) float64 {
+	n := l.sent.Load()
+	secs := now.Sub(l.sampleT).Seconds()
+	r := 1.0
+	if secs > 0 {
+		r = max(float64(n-l.sampleN)/secs, 1)
+	}
+	l.sampleN, l.sampleT = n, now
+	return r
+}
+
+// onSuccess is the increase: while the learned bucket is what paces the
+// target (it is empty), each success raises the learned rate by probeStep,
+// about probeStep·rate per second: a slow probe back up, bounded by the
+// provider's stated limit.
+func (l *RateLimiter) onSuccess(now time.Time) {
+	if l == nil || !l.active.Load() {
+		return
+	}
+	l.mu.Lock()
+	if vnow, _ := l.clock.at(now); l.est > 0 && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
+		l.setEstimate(now, l.est+probeStep)
+	}
+	l.mu.Unlock()
+}
+
+// setEstimate sets the learned rate, under l.mu.
+func (l *RateLimiter) setEstimate(now time.Time, r float64) {
+	if l.hint > 0 && l.hint >= r/2 {
+		// A stated limit far below what the provider was just seen to
+		// accept is not believed (its unit or window is not the one read).
+		r = min(r, l.hint)
+	}
+	l.est = r
+	vnow, _ := l.clock.at(now)
+	l.learned.SetLimitAt(vnow, rate.Limit(r))
+	l.learned.SetBurstAt(vnow, max(1, int(r*burstPerSec)))
+	l.active.Store(true)
+}
+
+// pause stops the target until now+d (capped by MaxPause; never
+// shortened): the buckets' clock stands still until then.
+func (l *RateLimiter) pause(now time.Time, d time.Duration) {
+	if l.clock.pause(now, now.Add(min(d, l.maxPause))) {
+		l.active.Store(true)
+	}
+}
+
+func (l *RateLimiter) pausedFor(now time.Time) time.Duration {
+	if l == nil {
+		return 0
+	}
+	return l.clock.left(now)
+}
+
+// pauseClock is the buckets' clock: real time, standing still while the
+// provider asks for a pause. Feeding the rate.Limiters this clock is what
+// makes a pause a pause: no token accrues during it, a place taken before
+// it moves by its length, and the places taken during it follow one
+// another at the learned pace after it, so waiters are released at that
+// pace rather than all at once.
+type pauseClock struct {
+	until  atomic.Int64 // Unix ns the pause in force ends; 0: never paused
+	mu     sync.Mutex   // guards the fields below
+	start  time.Time    // the last pause's start
+	end    time.Time    // its end
+	before time.Duration
+}
+
+// at returns the clock's time at now, and how far it lags real time once
+// the pause in force (if any) has ended.
+func (c *pauseClock) at(now time.Time) (time.Time, time.Duration) {
+	if c.until.Load() == 0 {
+		return now, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lag := c.before + c.end.Sub(c.start)
+	if now.Before(c.end) {
+		return c.start.Add(-c.before), lag
+	}
+	return now.Add(-lag), lag
+}
+
+// pause makes the clock stand still until end (extending a pause in
+// force, never shortening it); false when end adds nothing.
+func (c *pauseClock) pause(now, end time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !end.After(c.end) {
+		return false
+	}
+	if !c.end.IsZero() && now.Before(c.end) {
+		c.end = end // the pause in force goes on
+	} else {
+		c.before += c.end.Sub(c.start)
+		c.start, c.end = now, end
+	}
+	c.until.Store(end.UnixNano())
+	return true
+}
+
+func (c *pauseClock) left(now time.Time) time.Duration {
+	if u := c.until.Load(); u > now.UnixNano() {
+		return time.Duration(u - now.UnixNano())
+	}
+	return 0
+}
+
+// observe reads the provider's rate-limit headers as hints (see the package
+// doc): the stated request limit, per minute, bounds the learned rate from
+// above once 429s have shown a limit; a stated token limit becomes the
+// learned token bucket, lowered to the tokens the provider says are left.
+func (l *RateLimiter) observe(h http.Header, now time.Time) {
+	if l == nil {
+		return
+	}
+	pl, ok := ratelimitheader.Parse(h, now)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	l.limits.ObservedAt = now
+	if pl.RequestsLimit >= 0 {
+		l.limits.RequestsLimit = pl.RequestsLimit
+	}
+	if pl.RequestsRemaining >= 0 {
+		l.limits.RequestsRemaining = pl.RequestsRemaining
+	}
+	if pl.RequestsReset > 0 {
+		l.limits.RequestsReset = now.Add(pl.RequestsReset)
+	}
+	if pl.TokensLimit >= 0 {
+		l.limits.TokensLimit = pl.TokensLimit
+	}
+	if pl.TokensRemaining >= 0 {
+		l.limits.TokensRemaining = pl.TokensRemaining
+	}
+	if pl.TokensReset > 0 {
+		l.limits.TokensReset = now.Add(pl.TokensReset)
+	}
+	if pl.RequestsLimit > 0 {
+		// A hint caps the learned rate once 429s have shown there is a
+		// limit; it never paces a target on its own.
+		l.hint = float64(pl.RequestsLimit) / hintWindow
+		if l.est > l.hint && l.hint >= l.est/2 {
+			l.setEstimate(now, l.hint)
+		}
+	}
+	// "0 remaining" does not pause the target: the reset may be the time
+	// to a full window (OpenAI) rather than to the next request (P6), and
+	// once a 429 shows the limit, the learned bucket paces at it anyway.
+	vnow, _ := l.clock.at(now)
+	if pl.TokensLimit > 0 {
+		per := rate.Limit(float64(pl.TokensLimit) / hintWindow)
+		if l.tokLearned.Limit() != per {
+			first := l.tokLearned.Limit() == rate.Inf
+			l.tokLearned.SetLimitAt(vnow, per)
+			l.tokLearned.SetBurstAt(vnow, pl.TokensLimit)
+			if first { // a new bucket starts full (rate.Limiter(Inf, 1) held one token)
+				l.tokLearned.ReserveN(vnow, -pl.TokensLimit)
+			}
+		}
+		// The provider's count of tokens left lowers the learned bucket,
+		// never raises it: the tokens of our attempts in flight are not in
+		// the provider's count yet.
+		if pl.TokensRemaining >= 0 {
+			if over := l.tokLearned.TokensAt(vnow) - float64(pl.TokensRemaining); over >= 1 {
+				l.tokLearned.ReserveN(vnow, min(int(over), l.tokLearned.Burst()))
+			}
+		}
+	}
+	l.mu.Unlock()
+}
+
+// preflight reports whether an attempt would have to wait now, taking
+// nothing.
+func (l *RateLimiter) preflight() *aierrors.Error {
+	if l == nil {
+		return nil
+	}
+	now := time.Now()
+	vnow, _ := l.clock.at(now)
+	wait := l.pausedFor(now)
+	var tokenWait time.Duration
+	for _, lim := range []*rate.Limiter{l.caller, l.learned} {
+		if lim != nil && lim.Limit() != rate.Inf {
+			if t := lim.TokensAt(vnow); t < 1 {
+				tokenWait = max(tokenWait, time.Duration((1-t)/float64(lim.Limit())*float64(time.Second)))
+			}
+		}
+	}
+	wait += tokenWait
+	if wait > 0 {
+		return rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, wait, "no rate token available now")
+	}
+	return nil
+}
+
+// signals fills the rate part of a snapshot.
+func (l *RateLimiter) signals(now time.Time) (remaining float64, s RateSignals) {
+	s = RateSignals{Limit: math.Inf(1), Learned: math.Inf(1), TokenLimit: math.Inf(1), Provider: unknownLimits()}
+	remaining = math.Inf(1)
+	if l == nil {
+		return remaining, s
+	}
+	vnow, _ := l.clock.at(now)
+	if l.caller != nil {
+		s.Limit = float64(l.caller.Limit())
+		remaining = l.caller.TokensAt(vnow)
+	}
+	if l.tokens != nil {
+		s.TokenLimit = float64(l.tokens.Limit()) * 60
+	}
+	l.mu.Lock()
+	if l.est > 0 {
+		s.Learned = l.est
+		remaining = min(remaining, l.learned.TokensAt(vnow))
+	}
+	s.Provider = l.limits
+	l.mu.Unlock()
+	s.PausedFor = l.pausedFor(now)
+	return remaining, s
+}
+
 func reportRejection(h Hooks, logger *slog.Logger, target string, ae *aierrors.Error) {
 	if h.OnRejection != nil {
 		h.OnRejection(Rejection{Target: target, Err: ae})
@@ -511,10 +497,16 @@ func reportRejection(h Hooks, logger *slog.Logger, target string, ae *aierrors.E
 	}
 }
 
-// durationForTokens is the time rps takes to refill tokens, rounded up.
-func durationForTokens(rps, tokens float64) time.Duration {
-	if rps <= 0 || tokens <= 0 {
-		return 0
+// sleep waits d, or until ctx is done (false), or until wake is closed
+// (true, early). It holds nothing.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
 	}
-	return time.Duration(math.Ceil(tokens / rps * float64(time.Second)))
+	return true
 }

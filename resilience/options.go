@@ -2,39 +2,35 @@ package resilience
 
 import "log/slog"
 
-// Option configures a [ResilientExecutor] or one of the standalone parts
-// ([NewCircuitBreaker], [NewRateLimiter], [NewBackpressure]).
-type Option interface {
-	apply(*options)
-}
+// Option configures a [ResilientExecutor] or a standalone part at
+// construction: [WithName], [WithHooks], [WithLogger], [WithSharedLimiter],
+// [WithSharedState].
+type Option interface{ apply(*options) }
 
 type options struct {
 	name   string
 	hooks  Hooks
 	logger *slog.Logger
-	shared *sharedOptions // WithSharedLimiter, WithSharedState, WithSharedTimeout; nil: none
+	shared sharedOptions
 }
 
 type optionFunc func(*options)
 
 func (f optionFunc) apply(o *options) { f(o) }
 
-// WithName names the target, such as "openai/gpt-4o". The name appears in
-// hooks and logs, and local rejections (open circuit, rate wait, full
-// queue) carry it as their Provider and Model (split at the first "/").
+// WithName names the target ("openai/gpt-4o") in errors, hooks and logs.
 func WithName(target string) Option {
 	return optionFunc(func(o *options) { o.name = target })
 }
 
-// WithHooks sets the functions called on each decision. See [Hooks].
+// WithHooks sets the functions called on each decision (see [Hooks]).
 func WithHooks(h Hooks) Option {
 	return optionFunc(func(o *options) { o.hooks = h })
 }
 
-// WithLogger logs decisions to l: attempts and limiter waits at Debug,
-// retries and rejections at Info, circuit state changes at Warn. Attributes
-// include target, attempt and code; never credentials. nil (the default)
-// logs nothing.
+// WithLogger logs each decision to l: retries and state changes at Info
+// and Warn, attempts at Debug. Records carry the target, the code and the
+// provider's request id; never a credential or a prompt. nil: no logging.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }

@@ -1,142 +1,121 @@
 package resilience
 
 import (
-	"math"
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
 )
 
 // SignalsSnapshot is how one target is doing right now. Reading it has no
-// side effects: no token, permit or probe slot is taken.
+// side effects: no token, permit or probe slot is taken. The first fields
+// are the ones every ailib library reports; the rest are grouped per part.
 type SignalsSnapshot struct {
-	Target              string
-	CircuitState        CircuitState
-	ConsecutiveFailures int           // counted failures since the last success or state change
-	CooldownRemaining   time.Duration // until open turns half_open; 0 when not open
-	CurrentInflight     int           // attempts holding a permit (streams until done)
-	MaxInflight         int           // 0 when unlimited
-	RateRemaining       float64       // tokens an attempt could use now (the fewer of both buckets); +Inf when unlimited
-	RateLimit           float64       // configured requests per second; +Inf when unlimited
-	RatePausedFor       time.Duration // what is left of a pause the provider asked for
-	Provider            ProviderLimits
+	Target          string
+	CircuitState    CircuitState
+	CurrentInflight int     // attempts holding a permit (streams until finished)
+	MaxInflight     int     // 0 when unlimited
+	RateRemaining   float64 // tokens an attempt could use now (the fewest of the buckets); +Inf when unlimited
 
-	// Added with the failure-rate rule and the learning limiter.
-
-	FailureRate      float64 // counted failures / counted attempts in the breaker's window; 0 when none or the rule is off
-	WindowAttempts   int     // counted attempts in the breaker's window
-	LearnedRateLimit float64 // requests per second learned from the provider's headers; +Inf when none is in force
-	LearnedBurst     int     // the provider's request limit, the learned bucket's size; 0 when none is in force
-
-	// Added with the shared limiter and state (WithSharedLimiter,
-	// WithSharedState). SharedOpenFor and SharedPausedFor are what the
-	// store said at this executor's last attempt.
-
-	Shared              bool          // a shared limiter or state is configured
-	SharedStateDegraded bool          // the store failed or was slow: the target runs on local state until it answers again
-	SharedError         string        // the store's last error while degraded; "" otherwise
-	SharedOpenFor       time.Duration // the shared circuit is open for this long; 0 when not
-	SharedPausedFor     time.Duration // the shared pause left; 0 when not paused
-
-	// Added with the retry budget, token limits, cooldowns and hedging.
-
-	RetriesInFlight  int   // retries and hedges in flight (see RetryConfig.BudgetPercent)
-	RetryBudget      int   // retries and hedges the budget allows now; 0 when there is no budget
-	RetriesRefused   int64 // retries and hedges the budget refused since the executor was built
-	AttemptsInFlight int   // attempts in flight, from admission until op returns (counted only with a budget)
-
-	TokenLimit        float64 // the caller's tokens per minute; +Inf when unlimited
-	TokensRemaining   float64 // tokens a call could reserve now (the fewer of both token buckets); +Inf when unlimited
-	LearnedTokenLimit float64 // tokens per minute learned from the provider's headers; +Inf when none is in force
-	LearnedTokenBurst int     // the provider's token limit, the learned token bucket's size; 0 when none
-
-	CoolingDownFor    time.Duration              // the target is skipped for this long (see CooldownConfig); 0 when not
-	CoolingDownReason aierrors.StandardErrorCode // the code of the answer that started the cooldown; 0 when none
-	HedgeDelay        time.Duration              // the current hedge delay; 0 when hedging is off
+	Circuit CircuitSignals
+	Rate    RateSignals
+	Retry   RetrySignals
+	Shared  SharedSignals
 }
 
-// Signals returns the target's live state, computed from the clock.
+// CircuitSignals is the breaker's part of a [SignalsSnapshot].
+type CircuitSignals struct {
+	ConsecutiveFailures int           // counted failures since the last success or state change
+	WindowAttempts      int           // counted attempts in the rolling window
+	FailureRate         float64       // counted failures / counted attempts in the window (0 when none)
+	OpenFor             time.Duration // what is left of the open interval; 0 when not open
+	FailedProbes        int           // failed probes since the circuit last closed (the open interval doubles per probe)
+
+	// CooldownFor is how long the target is still skipped after quota
+	// exhaustion, an authentication failure or a long Retry-After (see
+	// [CooldownConfig]), whatever the circuit's state; 0 when not.
+	CooldownFor    time.Duration
+	CooldownReason aierrors.StandardErrorCode // the code of the answer that started it; 0 when none
+}
+
+// RateSignals is the limiter's part of a [SignalsSnapshot].
+type RateSignals struct {
+	Limit      float64       // the caller's requests per second; +Inf when none
+	Learned    float64       // requests per second learned from the provider; +Inf when none yet
+	PausedFor  time.Duration // what is left of a pause the provider asked for
+	TokenLimit float64       // the caller's tokens per minute; +Inf when none
+	Provider   ProviderLimits
+}
+
+// RetrySignals is the retry budget's part of a [SignalsSnapshot].
+type RetrySignals struct {
+	Budget     int     // the budget's size, in attempts; 0 when there is no budget
+	BudgetLeft float64 // retries flow while more than half of Budget is left
+	Refused    int64   // retries the budget refused since the executor was built
+}
+
+// SharedSignals is the shared store's part of a [SignalsSnapshot].
+type SharedSignals struct {
+	Enabled   bool          // a shared limiter or state is configured
+	Degraded  bool          // the store failed: the target runs on local state until it answers again
+	Error     string        // the store's last error while degraded
+	OpenFor   time.Duration // the shared circuit is open for this long
+	PausedFor time.Duration // the shared pause left
+}
+
+// Signals returns the target's state now.
 func (e *ResilientExecutor) Signals() SignalsSnapshot {
-	if e == nil {
-		return SignalsSnapshot{RateRemaining: math.Inf(1), RateLimit: math.Inf(1), LearnedRateLimit: math.Inf(1), Provider: unknownLimits(),
-			TokenLimit: math.Inf(1), TokensRemaining: math.Inf(1), LearnedTokenLimit: math.Inf(1)}
-	}
 	now := time.Now()
 	s := SignalsSnapshot{
 		Target:          e.name,
-		CurrentInflight: e.bp.Inflight(),
-		MaxInflight:     e.bp.MaxInflight(),
-		RateRemaining:   e.limiter.tokensAt(now),
-		RateLimit:       e.limiter.Limit(),
-		RatePausedFor:   e.limiter.pausedAt(now),
-		Provider:        e.limits.get(),
+		CircuitState:    e.breaker.State(),
+		CurrentInflight: int(e.bp.inflight.Load()),
+		MaxInflight:     e.bp.max,
 	}
-	s.LearnedRateLimit, s.LearnedBurst = math.Inf(1), 0
-	if e.limiter != nil {
-		s.LearnedRateLimit, s.LearnedBurst, _ = e.limiter.learned.state(now)
-	}
+	s.RateRemaining, s.Rate = e.limiter.signals(now)
 	if b := e.breaker; b != nil {
-		s.CircuitState = b.State()
-		s.ConsecutiveFailures = b.ConsecutiveFailures()
-		s.FailureRate, s.WindowAttempts = b.failureRateAt(now)
+		c := b.cb.Counts()
+		s.Circuit = CircuitSignals{
+			ConsecutiveFailures: int(c.ConsecutiveFailures),
+			WindowAttempts:      int(c.TotalSuccesses + c.TotalFailures),
+			FailedProbes:        int(b.failedProbes.Load()),
+		}
+		if n := c.TotalSuccesses + c.TotalFailures; n > 0 {
+			s.Circuit.FailureRate = float64(c.TotalFailures) / float64(n)
+		}
 		if s.CircuitState == StateOpen {
-			s.CooldownRemaining = b.cooldownAt(now)
+			s.Circuit.OpenFor = b.cooldownAt(now)
 		}
 	}
-	e.shared.signals(&s, now)
-	if b := e.budget; b != nil {
-		s.RetriesInFlight, s.RetryBudget, s.RetriesRefused = b.snapshot()
-		s.AttemptsInFlight = int(b.attempts.Load())
-	}
-	s.TokenLimit, _ = e.limiter.TokenLimit()
-	s.TokensRemaining = e.limiter.TokensAvailable()
-	s.LearnedTokenLimit, s.LearnedTokenBurst = e.limiter.LearnedTokenLimit()
-	s.CoolingDownFor, s.CoolingDownReason = e.cool.left(now)
-	if e.hedge != nil {
-		s.HedgeDelay = e.hedge.currentDelay()
-	}
+	s.Retry = e.budget.signals()
+	s.Circuit.CooldownFor, s.Circuit.CooldownReason = e.cool.left(now)
+	s.Shared = e.shared.signals(now)
 	return s
 }
 
-// PreflightChecker is an admission gate checked without side effects.
-// Preflight returns nil when a call would be admitted now, or the
-// *aierrors.Error it would be rejected with: its code says whether to retry
-// or fall back, and RetryAfter when (0 when not known).
-// [ResilientExecutor], [CircuitBreaker], [RateLimiter] and [Backpressure]
-// implement it.
+// PreflightChecker says whether an attempt would be admitted now, and if
+// not, why and when to try again, without taking anything: a nil error
+// means it would go at once. [ResilientExecutor] implements it.
 type PreflightChecker interface {
 	Preflight() *aierrors.Error
 }
 
-var (
-	_ PreflightChecker = (*ResilientExecutor)(nil)
-	_ PreflightChecker = (*CircuitBreaker)(nil)
-	_ PreflightChecker = (*RateLimiter)(nil)
-	_ PreflightChecker = (*Backpressure)(nil)
-)
+var _ PreflightChecker = (*ResilientExecutor)(nil)
 
-// Preflight checks the target's cooldown (QuotaExhausted, Authentication or
-// RateLimited wrapping [ErrTargetPaused], RetryAfter the time left), the
-// circuit, then the rate tokens (and any provider pause), then the
-// in-flight permits, without consuming any, and returns
-// the first rejection a call would meet now; nil when it would be admitted.
-// With [WithSharedState] it also checks the shared circuit and pause as the
-// store reported them at the last attempt (Preflight does no I/O).
+// Preflight checks, in the attempt's order, the cooldown, the circuit
+// (local and shared), the pacing and the permits.
 func (e *ResilientExecutor) Preflight() *aierrors.Error {
-	if e == nil {
-		return nil
-	}
-	if ae := e.cool.reject(e.name, time.Now()); ae != nil {
+	now := time.Now()
+	if ae := e.cool.check(e.name, now); ae != nil {
 		return ae
 	}
-	if ae := e.breaker.Preflight(); ae != nil {
+	if ae := e.breaker.preflight(); ae != nil {
 		return ae
 	}
-	if ae := e.shared.preflight(time.Now()); ae != nil {
+	if ae := e.shared.check(now); ae != nil {
 		return ae
 	}
-	if ae := e.limiter.Preflight(); ae != nil {
+	if ae := e.limiter.preflight(); ae != nil {
 		return ae
 	}
-	return e.bp.Preflight()
+	return e.bp.preflight()
 }

@@ -115,7 +115,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastResp *http.Response  // the last attempt's error answer, buffered
 		lastErr  *aierrors.Error // its classification
 	)
-	resp, done, err := DoStream(req.Context(), t.exec, func(ctx context.Context) (*http.Response, error) {
+	var done func(error)
+	resp, err := Do(req.Context(), t.exec, func(ctx context.Context) (*http.Response, error) {
 		lastResp, lastErr = nil, nil
 		rb, err := body.next()
 		if err != nil {
@@ -139,7 +140,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = resp.Body.Close()
 		ae := aierrors.ClassifyResponse(resp.StatusCode, resp.Header, buf)
 		if ae.Provider == "" && ae.Model == "" {
-			ae.Provider, ae.Model = splitTarget(t.exec.Name())
+			ae.Provider, ae.Model = splitTarget(t.exec.name)
 		}
 		if !body.replayable() {
 			ae.ShouldRetry = new(false)
@@ -148,7 +149,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.ContentLength = int64(len(buf))
 		lastResp, lastErr = resp, ae
 		return nil, ae
-	})
+	}, WithStream(&done))
 	if !body.sent && req.Body != nil {
 		_ = req.Body.Close() // never handed to the base transport, which would have closed it
 	}
@@ -163,22 +164,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, err
 }
 
-// CloseIdleConnections closes the idle connections of the base transport,
-// when it has such a method. [http.Client.CloseIdleConnections] calls it.
-func (t *Transport) CloseIdleConnections() {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if c, ok := base.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
 // once classifies a transport error of a request that cannot be sent
 // again, marked so that the executor does not retry it.
 func (t *Transport) once(err error) error {
-	ae, _ := classify(err, t.exec.Name())
+	ae, _ := classify(err, t.exec.name)
 	out := *ae
 	out.ShouldRetry = new(false)
 	return &out

@@ -74,7 +74,7 @@ func Contenders() []Contender {
 		},
 		{
 			Name:   "ailib, breaker off",
-			Config: "as ailib with the circuit breaker turned off (ResilientConfig.CircuitBreaker nil): what its retries alone achieve",
+			Config: "as ailib with the circuit breaker turned off (CircuitBreakerConfig.Disabled): what its retries alone achieve",
 			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 				k.BreakerThreshold = 0
 				return newAilib(k, baseURL, hc)
@@ -83,7 +83,7 @@ func Contenders() []Contender {
 		},
 		{
 			Name:   "ailib, budget off, breaker off",
-			Config: "as ailib with neither the retry budget (RetryConfig.BudgetPercent 100) nor the circuit breaker: retries alone, as before issue 9",
+			Config: "as ailib with neither the retry budget (RetryConfig.Budget -1) nor the circuit breaker: retries alone, as before issue 9",
 			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 				k.BreakerThreshold = 0
 				k.noBudget = true
@@ -92,17 +92,8 @@ func Contenders() []Contender {
 			Only: []string{"S6"},
 		},
 		{
-			Name:   "ailib + hedge",
-			Config: "as ailib plus Builder.Hedge(resilience.HedgeConfig{Delay: the scenario's hedge delay}): one hedge to the same target",
-			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
-				k.hedge = true
-				return newAilib(k, baseURL, hc)
-			},
-			Only: []string{"S5"},
-		},
-		{
 			Name:   "ailib, limiter off",
-			Config: "as ailib with ResilientConfig.RateLimiter nil: no request or token limit, nothing learned from the headers",
+			Config: "as ailib with RateLimiterConfig.Disabled: no request or token limit, nothing learned from the headers",
 			New: func(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 				k.noLimiter = true
 				return newAilib(k, baseURL, hc)
@@ -174,23 +165,25 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	cfg.CircuitBreaker.FailureThreshold = k.BreakerThreshold
 	cfg.CircuitBreaker.Cooldown = k.BreakerCooldown
 	cfg.Backpressure = &resilience.BackpressureConfig{MaxInflight: k.MaxInflight}
+	// A nil member would mean its defaults: parts are turned off with
+	// Disabled.
 	if k.BreakerThreshold <= 0 {
-		cfg.CircuitBreaker = nil
+		cfg.CircuitBreaker.Disabled = true
 	}
 	if k.noBudget {
-		cfg.Retry.BudgetPercent = 100
+		cfg.Retry.Budget = -1
 	}
 	if k.TokensPerMinute > 0 {
-		// At a timescale s < 1 a minute lasts s minutes: the same bucket
-		// refills 1/s times as fast.
+		// At a timescale s < 1 a minute lasts s minutes: the bucket
+		// refills 1/s times as fast. (Its size, a minute's worth, grows
+		// with it: RateLimiterConfig has no separate token burst.)
 		cfg.RateLimiter.TokensPerMinute = k.TokensPerMinute
-		cfg.RateLimiter.TokenBurst = int(k.TokensPerMinute)
 		if k.scale > 0 {
 			cfg.RateLimiter.TokensPerMinute /= k.scale
 		}
 	}
 	if k.noLimiter {
-		cfg.RateLimiter = nil
+		cfg.RateLimiter.Disabled = true
 	}
 	b := client.NewBuilder().
 		Model("openai/"+Primary).
@@ -203,9 +196,6 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	}
 	if k.AttemptTimeout > 0 {
 		b.AttemptTimeout(k.AttemptTimeout)
-	}
-	if k.hedge && k.Hedge > 0 {
-		b.Hedge(resilience.HedgeConfig{Delay: k.Hedge})
 	}
 	c, err := b.Build()
 	if err != nil {

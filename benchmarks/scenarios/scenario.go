@@ -23,24 +23,24 @@ const (
 // applied where the contender has the knob (see [Contenders] for how each
 // maps them). Durations are scenario time: [Run] scales them.
 type Knobs struct {
-	MaxRetries       int           // retries after the first attempt (openai-go keeps its default, 2)
-	InitialDelay     time.Duration // first backoff delay
-	MaxDelay         time.Duration // ceiling of a computed backoff delay
-	MaxRetryAfter    time.Duration // longest provider Retry-After honoured
-	BreakerThreshold int           // consecutive failures that open the circuit
-	BreakerCooldown  time.Duration // open → half-open
-	MaxInflight      int           // in-flight cap (bulkhead)
-	AttemptTimeout   time.Duration // per provider request; 0 = none
-	NaiveSleep       time.Duration // the naive loop's fixed sleep between attempts
-	Fallback         bool          // call Fallback when Primary fails
-	Hedge            time.Duration // hedge delay (failsafe-go + hedge, ailib + hedge rows only)
-	MaxTokens        int           // the requests' max_tokens; 0 = not sent
-	TokensPerMinute  float64       // the caller's token limit (ailib, TPM set row only)
+	MaxRetries         int           // retries after the first attempt (openai-go keeps its default, 2)
+	InitialDelay       time.Duration // first backoff delay
+	MaxDelay           time.Duration // ceiling of a computed backoff delay
+	MaxRetryAfter      time.Duration // longest provider Retry-After honoured
+	BreakerThreshold   int           // consecutive failures that open the circuit
+	BreakerCooldown    time.Duration // open → half-open, the first time
+	BreakerMaxCooldown time.Duration // the open interval doubles per failed probe up to this
+	MaxInflight        int           // in-flight cap (bulkhead)
+	AttemptTimeout     time.Duration // per provider request; 0 = none
+	NaiveSleep         time.Duration // the naive loop's fixed sleep between attempts
+	Fallback           bool          // call Fallback when Primary fails
+	Hedge              time.Duration // hedge delay (failsafe-go + hedge row only)
+	MaxTokens          int           // the requests' max_tokens; 0 = not sent
+	TokensPerMinute    float64       // the caller's token limit (ailib, TPM set row only)
 
 	scale     float64 // the timescale the durations above were scaled by; 0 = 1
-	hedge     bool    // ailib + hedge: hedge after Hedge
-	noBudget  bool    // ailib, budget off: RetryConfig.BudgetPercent 100
-	noLimiter bool    // ailib, limiter off: RateLimiter nil (no token limiting)
+	noBudget  bool    // ailib, budget off: RetryConfig.Budget -1
+	noLimiter bool    // ailib, limiter off: RateLimiterConfig.Disabled (no token limiting)
 }
 
 // DefaultKnobs are ailib's defaults, read from [resilience.DefaultConfig]
@@ -50,14 +50,15 @@ type Knobs struct {
 func DefaultKnobs() Knobs {
 	d := resilience.DefaultConfig()
 	return Knobs{
-		MaxRetries:       d.Retry.MaxRetries,
-		InitialDelay:     d.Retry.InitialDelay,
-		MaxDelay:         d.Retry.MaxDelay,
-		MaxRetryAfter:    d.Retry.MaxRetryAfter,
-		BreakerThreshold: d.CircuitBreaker.FailureThreshold,
-		BreakerCooldown:  d.CircuitBreaker.Cooldown,
-		MaxInflight:      256,
-		NaiveSleep:       time.Second,
+		MaxRetries:         d.Retry.MaxRetries,
+		InitialDelay:       d.Retry.InitialDelay,
+		MaxDelay:           d.Retry.MaxDelay,
+		MaxRetryAfter:      d.Retry.MaxRetryAfter,
+		BreakerThreshold:   d.CircuitBreaker.FailureThreshold,
+		BreakerCooldown:    d.CircuitBreaker.Cooldown,
+		BreakerMaxCooldown: d.CircuitBreaker.MaxCooldown,
+		MaxInflight:        256,
+		NaiveSleep:         time.Second,
 	}
 }
 
@@ -66,6 +67,7 @@ func (k Knobs) scaled(s float64) Knobs {
 	k.MaxDelay = scale(k.MaxDelay, s)
 	k.MaxRetryAfter = scale(k.MaxRetryAfter, s)
 	k.BreakerCooldown = scale(k.BreakerCooldown, s)
+	k.BreakerMaxCooldown = scale(k.BreakerMaxCooldown, s)
 	k.AttemptTimeout = scale(k.AttemptTimeout, s)
 	k.NaiveSleep = scale(k.NaiveSleep, s)
 	k.Hedge = scale(k.Hedge, s)

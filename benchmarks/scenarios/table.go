@@ -105,7 +105,7 @@ func knobText(k Knobs) string {
 		parts = append(parts, fmt.Sprintf("attempt timeout %v", k.AttemptTimeout))
 	}
 	if k.Hedge > 0 {
-		parts = append(parts, fmt.Sprintf("hedge after %v (the + hedge rows only)", k.Hedge))
+		parts = append(parts, fmt.Sprintf("hedge after %v (the failsafe-go + hedge row only)", k.Hedge))
 	}
 	if k.MaxTokens > 0 {
 		parts = append(parts, fmt.Sprintf("max_tokens %d", k.MaxTokens))

@@ -24,7 +24,7 @@ func (in *Instrumentation) Execute(ctx context.Context, exec *resilience.Resilie
 	if in == nil {
 		return exec.Execute(ctx, op)
 	}
-	target := exec.Name()
+	target := targetOf(exec)
 	ctx, st := in.startCall(ctx, target)
 	err := exec.Execute(ctx, func(ctx context.Context) error {
 		t0 := time.Now()
@@ -72,11 +72,21 @@ func (in *Instrumentation) Transport(exec *resilience.ResilientExecutor, base ht
 			base = http.DefaultTransport
 		}
 	}
+	at := &attemptTransport{in: in, next: base}
 	return &transport{
 		in:     in,
-		target: exec.Name(),
-		next:   resilience.NewTransport(exec, &attemptTransport{in: in, next: base}),
+		target: targetOf(exec),
+		next:   resilience.NewTransport(exec, at),
+		base:   at,
 	}
+}
+
+// targetOf is exec's name ("" for a nil exec).
+func targetOf(exec *resilience.ResilientExecutor) string {
+	if exec == nil {
+		return ""
+	}
+	return exec.Signals().Target
 }
 
 // callState is one instrumented call.
@@ -138,6 +148,7 @@ type transport struct {
 	in     *Instrumentation
 	target string
 	next   *resilience.Transport
+	base   *attemptTransport // next's base, for CloseIdleConnections
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -160,8 +171,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// CloseIdleConnections closes the base transport's idle connections.
-func (t *transport) CloseIdleConnections() { t.next.CloseIdleConnections() }
+// CloseIdleConnections closes the base transport's idle connections
+// (resilience.Transport does not pass the call on, so it goes to the base
+// directly).
+func (t *transport) CloseIdleConnections() { t.base.CloseIdleConnections() }
 
 // classifyAnswer returns the code name of an error answer, reading the
 // start of its body and putting it back.

@@ -30,7 +30,7 @@
 //	ailib.attempt.duration       Float64Histogram      s            error.type when failed             each attempt's end
 //	ailib.active_attempts        Int64UpDownCounter    {attempt}                                       +1 at start, -1 at end
 //	ailib.retries                Int64Counter          {retry}      error.type (the reason)            each scheduled retry
-//	ailib.rejections             Int64Counter          {rejection}  ailib.rejection.reason, error.type each local rejection
+//	ailib.rejections             Int64Counter          {rejection}  ailib.rejection.reason, error.type each local rejection or refused retry
 //	ailib.fallbacks              Int64Counter          {fallback}   error.type, ailib.fallback.to      each move off a failed target
 //	ailib.circuit.state          Int64Gauge            {state}                                         each circuit state change
 //	ailib.circuit.transitions    Int64Counter          {transition} ailib.circuit.state (the new one)  each circuit state change
@@ -48,9 +48,11 @@
 // error.type is the snake_case name of the [aierrors.StandardErrorCode],
 // such as "rate_limited", "overloaded" or "cancelled"; it is absent on
 // success. ailib.rejection.reason is "circuit_open", "rate_limit_wait",
-// "queue_full" or "other". ailib.circuit.state is "closed", "half_open"
-// or "open"; the ailib.circuit.state gauge is 0 for closed, 1 for
-// half_open and 2 for open, recorded when the state changes (a target
+// "queue_full", "retry_budget" (a retry the retry budget refused; the
+// call then ends with the failed attempt's error) or "other".
+// ailib.circuit.state is "closed", "half_open" or "open"; the
+// ailib.circuit.state gauge is 0 for closed, 1 for half_open and 2 for
+// open, recorded when the state changes (a target
 // whose circuit never changed has no point: it is closed). In-flight
 // attempts are the ailib.active_attempts sum; a stream's attempt stays
 // active until the stream is done.

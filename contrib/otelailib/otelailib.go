@@ -46,7 +46,7 @@ const (
 	AttrAttempt          = attribute.Key("ailib.attempt")        // 1-based attempt number (span events)
 	AttrAttemptDuration  = attribute.Key("ailib.attempt.duration")
 	AttrAttemptCount     = attribute.Key("ailib.attempt.count")       // attempts made by a call (span)
-	AttrRejectionReason  = attribute.Key("ailib.rejection.reason")    // circuit_open, rate_limit_wait, queue_full, other
+	AttrRejectionReason  = attribute.Key("ailib.rejection.reason")    // circuit_open, rate_limit_wait, queue_full, retry_budget, other
 	AttrFallbackTo       = attribute.Key("ailib.fallback.to")         // next target of a fallback
 	AttrCircuitState     = attribute.Key("ailib.circuit.state")       // closed, half_open, open
 	AttrHTTPResponseCode = attribute.Key("http.response.status_code") // span events of the Transport
@@ -57,6 +57,7 @@ const (
 	ReasonCircuitOpen   = "circuit_open"
 	ReasonRateLimitWait = "rate_limit_wait"
 	ReasonQueueFull     = "queue_full"
+	ReasonRetryBudget   = "retry_budget" // a retry the retry budget refused
 	ReasonOther         = "other"
 )
 
@@ -143,7 +144,7 @@ func New(opts ...Option) (*Instrumentation, error) {
 	in.retries, errs[3] = m.Int64Counter(MetricRetries, metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries scheduled, by the error that caused them."))
 	in.rejections, errs[4] = m.Int64Counter(MetricRejections, metric.WithUnit("{rejection}"),
-		metric.WithDescription("Attempts refused locally: open circuit, rate wait past the deadline, full queue."))
+		metric.WithDescription("Attempts refused locally (open circuit, rate wait past the deadline, full queue) and retries refused by the retry budget."))
 	in.fallbacks, errs[5] = m.Int64Counter(MetricFallbacks, metric.WithUnit("{fallback}"),
 		metric.WithDescription("Moves of a fallback chain off a failed target."))
 	in.circuitState, errs[6] = m.Int64Gauge(MetricCircuitState, metric.WithUnit("{state}"),
@@ -163,8 +164,9 @@ func New(opts ...Option) (*Instrumentation, error) {
 }
 
 // Hooks returns the hooks that record the metrics. Give them to every
-// executor ([resilience.WithHooks]) and fallback chain
-// ([resilience.FallbackChain.WithHooks]). A nil Instrumentation returns
+// executor ([resilience.WithHooks] at [resilience.NewResilientExecutor])
+// and fallback chain ([resilience.WithHooks] at
+// [resilience.FallbackChain.Execute]). A nil Instrumentation returns
 // empty hooks.
 func (in *Instrumentation) Hooks() resilience.Hooks {
 	if in == nil {
@@ -279,6 +281,8 @@ func rejectionReason(err error) string {
 		return ReasonRateLimitWait
 	case errors.Is(err, resilience.ErrQueueFull):
 		return ReasonQueueFull
+	case errors.Is(err, resilience.ErrRetryBudgetExhausted):
+		return ReasonRetryBudget
 	}
 	return ReasonOther
 }

@@ -3,6 +3,7 @@ package otelailib_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -234,6 +235,7 @@ func TestFallbackRunMetricsAndSpans(t *testing.T) {
 		srv := providertest.New()
 		srv.Script("gpt-4o", providertest.Unavailable())
 		primary, err := resilience.NewResilientExecutor(resilience.ResilientConfig{
+			Retry:          &resilience.RetryConfig{Disabled: true}, // nil would mean the default 3 retries
 			CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Minute},
 		}, resilience.WithName(openaiTarget), resilience.WithHooks(h.in.Hooks()))
 		if err != nil {
@@ -245,13 +247,13 @@ func TestFallbackRunMetricsAndSpans(t *testing.T) {
 			t.Fatal(err)
 		}
 		execs := map[string]*resilience.ResilientExecutor{openaiTarget: primary, anthropicTarget: fallback}
-		chain := resilience.NewFallbackChain(openaiTarget, anthropicTarget).WithHooks(h.in.Hooks())
+		chain := resilience.NewFallbackChain(openaiTarget, anthropicTarget)
 
 		for i := range 2 {
 			err := chain.Execute(context.Background(), func(ctx context.Context, name string) error {
 				_, model, _ := strings.Cut(name, "/")
 				return h.in.Execute(ctx, execs[name], func(ctx context.Context) error { return postFor(ctx, srv, model) })
-			})
+			}, resilience.WithHooks(h.in.Hooks()))
 			if err != nil {
 				t.Fatalf("call %d: chain.Execute() = %v; want nil (the fallback answers)", i+1, err)
 			}
@@ -364,6 +366,17 @@ func TestDoAndCancellation(t *testing.T) {
 
 func aierrorsIsCancelled(err error) bool { return aierrors.CodeOf(err) == aierrors.Cancelled }
 
+// newExecutor is an executor with the defaults, for tests that only call
+// through it.
+func newExecutor(t *testing.T) *resilience.ResilientExecutor {
+	t.Helper()
+	exec, err := resilience.NewResilientExecutor(resilience.DefaultConfig(), resilience.WithName(openaiTarget))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exec
+}
+
 // A nil Instrumentation records nothing and only calls through.
 func TestNilInstrumentation(t *testing.T) {
 	var in *otelailib.Instrumentation
@@ -371,7 +384,7 @@ func TestNilInstrumentation(t *testing.T) {
 		t.Error("nil Instrumentation returned non-empty hooks")
 	}
 	calls := 0
-	err := in.Execute(context.Background(), nil, func(context.Context) error { calls++; return nil })
+	err := in.Execute(context.Background(), newExecutor(t), func(context.Context) error { calls++; return nil })
 	if err != nil || calls != 1 {
 		t.Errorf("nil Execute() = %v after %d calls; want nil after 1", err, calls)
 	}
@@ -386,7 +399,7 @@ func TestNewWithGlobalProviders(t *testing.T) {
 	if err != nil || in == nil {
 		t.Fatalf("New() = %v, %v; want an Instrumentation", in, err)
 	}
-	if err := in.Execute(context.Background(), nil, func(context.Context) error { return nil }); err != nil {
+	if err := in.Execute(context.Background(), newExecutor(t), func(context.Context) error { return nil }); err != nil {
 		t.Errorf("Execute() = %v", err)
 	}
 }
@@ -440,4 +453,43 @@ func TestMetricNamesUnique(t *testing.T) {
 		}
 		seen[n] = true
 	}
+}
+
+// A retry the retry budget refuses is counted in ailib.rejections with the
+// reason retry_budget, and the call's span says so.
+func TestRetryBudgetRejection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		exec, err := resilience.NewResilientExecutor(resilience.ResilientConfig{
+			Retry:          &resilience.RetryConfig{MaxRetries: 3, Budget: 1}, // one failed attempt spends half of it
+			CircuitBreaker: &resilience.CircuitBreakerConfig{Disabled: true},
+		}, resilience.WithName(openaiTarget), resilience.WithHooks(h.in.Hooks()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		serverError := &aierrors.Error{Code: aierrors.ServerError, Message: "boom"}
+		err = h.in.Execute(context.Background(), exec, func(context.Context) error { return serverError })
+		if !errors.Is(err, resilience.ErrRetryBudgetExhausted) {
+			t.Fatalf("Execute() = %v; want ErrRetryBudgetExhausted", err)
+		}
+		want := map[string]string{
+			target(openaiTarget, "ailib.rejection.reason", "retry_budget", "error.type", "server_error"): "1",
+		}
+		if diff := cmp.Diff(want, h.points(t)[otelailib.MetricRejections]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", otelailib.MetricRejections, diff)
+		}
+		spans := h.spans.Ended()
+		if len(spans) != 1 {
+			t.Fatalf("%d spans; want 1", len(spans))
+		}
+		var reason string
+		for _, kv := range spans[0].Attributes() {
+			if kv.Key == otelailib.AttrRejectionReason {
+				reason = kv.Value.AsString()
+			}
+		}
+		if reason != otelailib.ReasonRetryBudget {
+			t.Errorf("span %s = %q; want %q", otelailib.AttrRejectionReason, reason, otelailib.ReasonRetryBudget)
+		}
+	})
 }

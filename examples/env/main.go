@@ -3,13 +3,15 @@
 //
 //	go run ./examples/env
 //	AI_LIB_MAX_RETRIES=0 go run ./examples/env
-//	AI_LIB_MAX_RETRIES=1 AI_LIB_BREAKER_TRIP=consecutive AI_LIB_BREAKER_FAILURE_THRESHOLD=2 go run ./examples/env
+//	AI_LIB_MAX_RETRIES=1 AI_LIB_BREAKER_FAILURE_THRESHOLD=2 go run ./examples/env
 //	AI_LIB_RPS=fast go run ./examples/env          # a Build error naming the variable
+//	AI_LIB_RPSS=5 go run ./examples/env            # a warning naming the unknown (misspelt) variable
 //
 // Variables are read by Build, once: API keys (OPENAI_API_KEY, ...) and the
-// resilience tuning (AI_LIB_*). Settings made in code win over them, and
-// Builder.IgnoreEnvironment turns them off. No variable can change where
-// requests go. The example runs offline against an embedded fault-injection
+// resilience tuning (AI_LIB_*). Settings made in code win over them, field
+// by field (with Builder.Resilience the variables still fill what the code
+// leaves unset), and Builder.IgnoreEnvironment turns them off. No variable
+// can change where requests go. The example runs offline against an embedded fault-injection
 // provider (client/providertest); the key is set in code for it.
 package main
 
@@ -25,11 +27,11 @@ import (
 	"github.com/ailib-go/ailib/resilience"
 )
 
-// tuning lists the variables resilience.ConfigFromEnv reads (the table is
-// in the resilience package doc).
+// tuning lists the variables resilience.ResilientConfig.WithEnv reads (the
+// table is in the resilience package doc).
 var tuning = []string{
-	"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_MAX_RETRIES",
-	"AI_LIB_BREAKER_FAILURE_THRESHOLD", "AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_BREAKER_TRIP",
+	"AI_LIB_RPS", "AI_LIB_BURST", "AI_LIB_TPM", "AI_LIB_MAX_RETRIES", "AI_LIB_RETRY_BUDGET",
+	"AI_LIB_BREAKER_FAILURE_THRESHOLD", "AI_LIB_BREAKER_COOLDOWN_SECS", "AI_LIB_BREAKER_MAX_COOLDOWN_SECS",
 	"AI_LIB_BREAKER_FAILURE_RATE", "AI_LIB_BREAKER_MIN_REQUESTS", "AI_LIB_BREAKER_WINDOW_SECS",
 	"AI_LIB_MAX_INFLIGHT", "AI_LIB_QUEUE_TIMEOUT_MS",
 }
@@ -50,8 +52,8 @@ func main() {
 	srv := providertest.NewServer()
 	defer srv.Close()
 
-	// No Resilience(...) here: the configuration is resilience.DefaultConfig
-	// overlaid with the AI_LIB_* variables.
+	// No Resilience(...) here: the AI_LIB_* variables fill the configuration,
+	// and the defaults whatever they leave unset.
 	c, err := client.NewBuilder().
 		Model("openai/gpt-4o").
 		BaseURL(srv.URL() + "/v1").
@@ -62,11 +64,17 @@ func main() {
 		os.Exit(1)
 	}
 
-	cfg, _ := resilience.ConfigFromEnv() // what Build used (the error was reported by Build)
+	// What Build used: the zero config (every part at its defaults) filled
+	// from the environment. A field still zero means its default.
+	cfg, _ := resilience.ResilientConfig{}.WithEnv() // an error was already reported by Build
+	def := resilience.DefaultConfig()
+	r, b := cfg.Retry, cfg.CircuitBreaker
 	fmt.Println("\nEffective configuration:")
-	fmt.Printf("  retries            %d (backoff from %v, at most %v)\n", cfg.Retry.MaxRetries, cfg.Retry.InitialDelay, cfg.Retry.MaxDelay)
+	fmt.Printf("  retries            %d (backoff from %v, at most %v), %s\n", r.MaxRetries,
+		or(r.InitialDelay, def.Retry.InitialDelay), or(r.MaxDelay, def.Retry.MaxDelay), budget(r.Budget))
 	fmt.Printf("  rate limit         %s\n", rate(cfg.RateLimiter))
-	fmt.Printf("  circuit breaker    %s, cooldown %v\n", breaker(cfg.CircuitBreaker), cfg.CircuitBreaker.Cooldown)
+	fmt.Printf("  circuit breaker    %s, open for %v at first, at most %v\n", breaker(b, def.CircuitBreaker),
+		or(b.Cooldown, def.CircuitBreaker.Cooldown), or(b.MaxCooldown, def.CircuitBreaker.MaxCooldown))
 	fmt.Printf("  in-flight cap      %s\n", inflight(cfg.Backpressure))
 
 	// The provider fails twice with 503, then answers: whether the call
@@ -81,25 +89,39 @@ func main() {
 		fmt.Printf("  %q after %d requests in %v\n", resp.Content, resp.Attempts, time.Since(start).Round(time.Millisecond))
 	}
 	s := c.SignalsSnapshot()
-	fmt.Printf("  circuit now %s (%d consecutive failures)\n", s.CircuitState, s.ConsecutiveFailures)
+	fmt.Printf("  circuit now %s (%d consecutive failures)\n", s.CircuitState, s.Circuit.ConsecutiveFailures)
+}
+
+// or returns v, or def when v is zero (a zero field means the default).
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func budget(n int) string {
+	switch {
+	case n < 0:
+		return "no retry budget"
+	case n == 0:
+		return "retry budget of 40 attempts (the default)"
+	}
+	return fmt.Sprintf("retry budget of %d attempts", n)
 }
 
 func rate(l *resilience.RateLimiterConfig) string {
 	if l == nil || l.RequestsPerSecond == 0 || math.IsInf(l.RequestsPerSecond, 1) {
 		return "none configured (learns the provider's limit from its rate-limit headers)"
 	}
-	return fmt.Sprintf("%g requests/s, burst %d", l.RequestsPerSecond, l.Burst)
+	return fmt.Sprintf("%g requests/s, burst %d", l.RequestsPerSecond, or(l.Burst, int(math.Ceil(l.RequestsPerSecond))))
 }
 
-func breaker(b *resilience.CircuitBreakerConfig) string {
-	consecutive := fmt.Sprintf("%d consecutive failures", b.FailureThreshold)
-	ratio := fmt.Sprintf("a failure rate of %g over at least %d attempts in %v", b.FailureRateThreshold, b.MinRequests, b.Window)
-	switch b.Trip {
-	case resilience.TripOnConsecutive:
-		return "opens after " + consecutive
-	case resilience.TripOnFailureRate:
-		return "opens at " + ratio
-	}
+func breaker(b, def *resilience.CircuitBreakerConfig) string {
+	consecutive := fmt.Sprintf("%d consecutive failures", or(b.FailureThreshold, def.FailureThreshold))
+	ratio := fmt.Sprintf("a failure rate of %g over at least %d attempts in %v",
+		or(b.FailureRateThreshold, def.FailureRateThreshold), or(b.MinRequests, def.MinRequests), or(b.Window, def.Window))
 	return "opens after " + consecutive + " or at " + ratio
 }
 

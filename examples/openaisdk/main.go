@@ -131,7 +131,7 @@ func run(ctx context.Context, out io.Writer, model string, live bool) error {
 	}
 
 	s := exec.Signals()
-	fmt.Fprintf(out, "circuit: %s, consecutive failures: %d, in flight: %d\n", s.CircuitState, s.ConsecutiveFailures, s.CurrentInflight)
+	fmt.Fprintf(out, "circuit: %s, consecutive failures: %d, in flight: %d\n", s.CircuitState, s.Circuit.ConsecutiveFailures, s.CurrentInflight)
 	return nil
 }
 

@@ -41,7 +41,7 @@ func (r *recorder) hooks() resilience.Hooks {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.codes = append(r.codes, aierrors.CodeOf(a.Err))
-			r.failures = append(r.failures, s.ConsecutiveFailures)
+			r.failures = append(r.failures, s.Circuit.ConsecutiveFailures)
 		},
 		OnRetry: func(resilience.RetryScheduled) { r.mu.Lock(); r.retries++; r.mu.Unlock() },
 	}

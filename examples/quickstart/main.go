@@ -160,7 +160,7 @@ func run(forceOffline bool, calls, workers int) error {
 	fmt.Printf("  limiter waits      %d (pauses the provider asked for with Retry-After)\n", st.waits.Load())
 	fmt.Printf("  latency            p50 %v  p99 %v  max %v\n", pct(lat, 50), pct(lat, 99), pct(lat, 100))
 	fmt.Printf("\nSignals of %s now\n", primary)
-	fmt.Printf("  circuit %s, %d consecutive failures, cooldown left %v\n", s.CircuitState, s.ConsecutiveFailures, s.CooldownRemaining.Round(time.Millisecond))
+	fmt.Printf("  circuit %s, %d consecutive failures, open for %v more\n", s.CircuitState, s.Circuit.ConsecutiveFailures, s.Circuit.OpenFor.Round(time.Millisecond))
 	fmt.Printf("  in flight %d (max %s), rate tokens %s\n", s.CurrentInflight, orUnlimited(s.MaxInflight), tokens(s.RateRemaining))
 	return nil
 }
@@ -219,7 +219,8 @@ func stream(c *client.AiClient) {
 }
 
 // demoConfig is the resilience configuration of the offline demo: quick
-// retries and a short cooldown, so that the whole story fits in seconds.
+// retries and a short open interval, so that the whole story fits in
+// seconds. The members left nil (cooldowns) keep their defaults.
 func demoConfig() resilience.ResilientConfig {
 	return resilience.ResilientConfig{
 		Retry: &resilience.RetryConfig{
@@ -233,7 +234,8 @@ func demoConfig() resilience.ResilientConfig {
 		RateLimiter: &resilience.RateLimiterConfig{RequestsPerSecond: 50, Burst: 10},
 		CircuitBreaker: &resilience.CircuitBreakerConfig{
 			FailureThreshold:    4,
-			Cooldown:            time.Second,
+			Cooldown:            time.Second, // open for 1s, then one probe;
+			MaxCooldown:         time.Second, // no doubling after a failed probe, so the story fits in seconds
 			HalfOpenMaxRequests: 1,
 		},
 		Backpressure: &resilience.BackpressureConfig{MaxInflight: 4},
@@ -252,7 +254,11 @@ func startProvider() *providertest.Server {
 	for range 4 {
 		script = append(script, okAnswer())
 	}
-	script = append(script, providertest.RateLimited(time.Second)) // a 429 with Retry-After: 1
+	// A 429 with Retry-After: 1, saying the key allows 1200 requests a
+	// minute (the client learns its pace from such headers).
+	limited := providertest.RateLimited(time.Second)
+	limited.Header.Set("x-ratelimit-limit-requests", "1200")
+	script = append(script, limited)
 	for range 3 {
 		script = append(script, okAnswer())
 	}

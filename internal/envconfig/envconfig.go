@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,26 +18,23 @@ const (
 	MaxRetries              = "AI_LIB_MAX_RETRIES"
 	BreakerFailureThreshold = "AI_LIB_BREAKER_FAILURE_THRESHOLD"
 	BreakerCooldownSecs     = "AI_LIB_BREAKER_COOLDOWN_SECS"
-	BreakerTrip             = "AI_LIB_BREAKER_TRIP"
+	BreakerMaxCooldownSecs  = "AI_LIB_BREAKER_MAX_COOLDOWN_SECS"
 	BreakerFailureRate      = "AI_LIB_BREAKER_FAILURE_RATE"
 	BreakerMinRequests      = "AI_LIB_BREAKER_MIN_REQUESTS"
 	BreakerWindowSecs       = "AI_LIB_BREAKER_WINDOW_SECS"
 	MaxInflight             = "AI_LIB_MAX_INFLIGHT"
 	QueueTimeoutMS          = "AI_LIB_QUEUE_TIMEOUT_MS"
 	TPM                     = "AI_LIB_TPM"
-	RetryBudgetPercent      = "AI_LIB_RETRY_BUDGET_PERCENT"
-	RetryBudgetMin          = "AI_LIB_RETRY_BUDGET_MIN"
+	RetryBudget             = "AI_LIB_RETRY_BUDGET"
 )
 
-// Values accepted by AI_LIB_BREAKER_TRIP.
-var BreakerTripValues = []string{"either", "failure_rate", "consecutive"}
-
-// Ranges accepted for each variable (inclusive).
+// Ranges of the resilience variables.
 const (
 	MaxRPS              = 1e6
 	MaxBurst            = 1_000_000
 	MaxMaxRetries       = 100
 	MaxFailureThreshold = 1_000_000
+	MinCooldownSecs     = 0.001  // a shorter cooldown would round to nothing
 	MaxCooldownSecs     = 86_400 // one day
 	MaxMinRequests      = 1_000_000
 	MinWindowSecs       = 0.01   // the window is kept in 10 buckets of at least 1ms
@@ -44,33 +42,49 @@ const (
 	MaxMaxInflight      = 1_000_000
 	MaxQueueTimeoutMS   = 3_600_000 // one hour
 	MaxTPM              = 1e12
-	MaxRetryBudgetMin   = 1_000_000
+	MaxRetryBudget      = 1_000_000
 )
 
 // Names lists every variable this package reads, in documentation order.
 var Names = []string{
 	RPS, Burst, MaxRetries, BreakerFailureThreshold, BreakerCooldownSecs,
-	BreakerTrip, BreakerFailureRate, BreakerMinRequests, BreakerWindowSecs,
-	MaxInflight, QueueTimeoutMS, TPM, RetryBudgetPercent, RetryBudgetMin,
+	BreakerMaxCooldownSecs, BreakerFailureRate, BreakerMinRequests, BreakerWindowSecs,
+	MaxInflight, QueueTimeoutMS, TPM, RetryBudget,
 }
 
-// LookupFunc reads one variable, like [os.LookupEnv].
+// Prefix starts the name of every variable of this library.
+const Prefix = "AI_LIB_"
+
+// Unknown returns the names in environ ("NAME=value" entries, as from
+// os.Environ) that start with [Prefix] but are not one of known: most
+// likely misspellings (AI_LIB_RPSS), which would otherwise pass silently.
+func Unknown(environ []string, known ...string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix) && !slices.Contains(Names, name) && !slices.Contains(known, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// LookupFunc looks a variable up; os.LookupEnv is the usual one.
 type LookupFunc func(name string) (string, bool)
 
-// VarError is a malformed or out-of-range variable. Its message names the
-// variable and quotes the value: AI_LIB_RPS="abc": not a number.
+// VarError is a malformed or out-of-range variable.
 type VarError struct {
 	Name   string
 	Value  string
 	Reason string
 }
 
-// Error returns NAME="value": reason.
 func (e *VarError) Error() string {
 	return fmt.Sprintf("%s=%q: %s", e.Name, clip(e.Value), e.Reason)
 }
 
-// clip keeps error messages short whatever was put in the variable.
+// clip keeps a long value readable in an error.
 func clip(s string) string {
 	const max = 64
 	if len(s) <= max {
@@ -79,27 +93,27 @@ func clip(s string) string {
 	return s[:max] + "..."
 }
 
-// Resilience holds the resilience variables; a nil field was not set.
+// Resilience is what the resilience variables say; a nil field was not set.
 type Resilience struct {
 	RPS                     *float64       // AI_LIB_RPS, requests per second, 0 = no limit
 	Burst                   *int           // AI_LIB_BURST
 	MaxRetries              *int           // AI_LIB_MAX_RETRIES
 	BreakerFailureThreshold *int           // AI_LIB_BREAKER_FAILURE_THRESHOLD
 	BreakerCooldown         *time.Duration // AI_LIB_BREAKER_COOLDOWN_SECS
-	BreakerTrip             *string        // AI_LIB_BREAKER_TRIP, one of BreakerTripValues
+	BreakerMaxCooldown      *time.Duration // AI_LIB_BREAKER_MAX_COOLDOWN_SECS
 	BreakerFailureRate      *float64       // AI_LIB_BREAKER_FAILURE_RATE, in (0, 1]
 	BreakerMinRequests      *int           // AI_LIB_BREAKER_MIN_REQUESTS
 	BreakerWindow           *time.Duration // AI_LIB_BREAKER_WINDOW_SECS
 	MaxInflight             *int           // AI_LIB_MAX_INFLIGHT, 0 = no limit
 	QueueTimeout            *time.Duration // AI_LIB_QUEUE_TIMEOUT_MS, 0 = wait for ctx
 	TPM                     *float64       // AI_LIB_TPM, tokens per minute, 0 = no limit
-	RetryBudgetPercent      *float64       // AI_LIB_RETRY_BUDGET_PERCENT, in (0, 100]; 100 = no budget
-	RetryBudgetMin          *int           // AI_LIB_RETRY_BUDGET_MIN
+	RetryBudget             *int           // AI_LIB_RETRY_BUDGET, attempts; -1 = no budget
 }
 
-// ReadResilience reads every resilience variable through lookup
-// (os.LookupEnv when nil). It returns the valid ones and every problem,
-// joined.
+// ReadResilience reads every resilience variable through lookup (nil:
+// os.LookupEnv). Each malformed or out-of-range value is a *VarError, all
+// of them joined; the fields of the good ones are still set. An empty or
+// blank value counts as unset.
 func ReadResilience(lookup LookupFunc) (Resilience, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -110,15 +124,8 @@ func ReadResilience(lookup LookupFunc) (Resilience, error) {
 	out.Burst = r.int(Burst, 1, MaxBurst)
 	out.MaxRetries = r.int(MaxRetries, 0, MaxMaxRetries)
 	out.BreakerFailureThreshold = r.int(BreakerFailureThreshold, 1, MaxFailureThreshold)
-	if secs := r.float(BreakerCooldownSecs, 0, MaxCooldownSecs); secs != nil {
-		if *secs == 0 {
-			r.fail(BreakerCooldownSecs, "0", "must be > 0")
-		} else {
-			d := time.Duration(*secs * float64(time.Second))
-			out.BreakerCooldown = &d
-		}
-	}
-	out.BreakerTrip = r.oneOf(BreakerTrip, BreakerTripValues)
+	out.BreakerCooldown = r.seconds(BreakerCooldownSecs, MinCooldownSecs, MaxCooldownSecs)
+	out.BreakerMaxCooldown = r.seconds(BreakerMaxCooldownSecs, MinCooldownSecs, MaxCooldownSecs)
 	if f := r.float(BreakerFailureRate, 0, 1); f != nil {
 		if *f == 0 {
 			r.fail(BreakerFailureRate, "0", "must be > 0")
@@ -127,25 +134,32 @@ func ReadResilience(lookup LookupFunc) (Resilience, error) {
 		}
 	}
 	out.BreakerMinRequests = r.int(BreakerMinRequests, 1, MaxMinRequests)
-	if secs := r.float(BreakerWindowSecs, MinWindowSecs, MaxWindowSecs); secs != nil {
-		d := time.Duration(*secs * float64(time.Second))
-		out.BreakerWindow = &d
-	}
+	out.BreakerWindow = r.seconds(BreakerWindowSecs, MinWindowSecs, MaxWindowSecs)
 	out.MaxInflight = r.int(MaxInflight, 0, MaxMaxInflight)
 	if ms := r.int(QueueTimeoutMS, 0, MaxQueueTimeoutMS); ms != nil {
 		d := time.Duration(*ms) * time.Millisecond
 		out.QueueTimeout = &d
 	}
 	out.TPM = r.float(TPM, 0, MaxTPM)
-	if f := r.float(RetryBudgetPercent, 0, 100); f != nil {
-		if *f == 0 {
-			r.fail(RetryBudgetPercent, "0", "must be > 0 (100 = no budget)")
+	if n := r.int(RetryBudget, -1, MaxRetryBudget); n != nil {
+		if *n == 0 {
+			r.fail(RetryBudget, "0", "must be -1 (no budget) or at least 1")
 		} else {
-			out.RetryBudgetPercent = f
+			out.RetryBudget = n
 		}
 	}
-	out.RetryBudgetMin = r.int(RetryBudgetMin, 1, MaxRetryBudgetMin)
 	return out, errors.Join(r.errs...)
+}
+
+// seconds reads a duration in seconds within [lo, hi]; lo > 0, so that no
+// value rounds to a zero duration (which would mean "the default").
+func (r *reader) seconds(name string, lo, hi float64) *time.Duration {
+	secs := r.float(name, lo, hi)
+	if secs == nil {
+		return nil
+	}
+	d := time.Duration(*secs * float64(time.Second))
+	return &d
 }
 
 type reader struct {
@@ -195,20 +209,4 @@ func (r *reader) int(name string, lo, hi int) *int {
 		return nil
 	}
 	return &n
-}
-
-// oneOf reads a variable that must be one of values (compared without
-// regard to case).
-func (r *reader) oneOf(name string, values []string) *string {
-	v, ok := r.get(name)
-	if !ok {
-		return nil
-	}
-	for _, want := range values {
-		if strings.EqualFold(v, want) {
-			return &want
-		}
-	}
-	r.fail(name, v, "must be one of "+strings.Join(values, ", "))
-	return nil
 }

@@ -17,7 +17,8 @@ import (
 // non-blank value ends either accepted, with a value in range, or in
 // exactly one *VarError naming it, whose text is one short valid line.
 func FuzzReadResilience(f *testing.F) {
-	f.Add("0.5\x003\x00100\x001\x000.25\x00failure_rate\x000.75\x0040\x0012.5\x000\x001500")
+	f.Add("0.5\x003\x00100\x001\x000.25\x00120\x000.75\x0040\x0012.5\x000\x001500\x0030000\x00-1")
+	f.Add("1\x001\x000\x001\x001e-10\x000.0001\x001\x001\x000.001\x001\x000\x000\x000") // P5: tiny durations
 	f.Add("abc\x00-1\x001e3\x000\x000\x00sometimes\x000\x000\x000\x00-0\x009999999999999999999")
 	f.Add("NaN\x00Inf\x00+Inf\x00-Inf\x001e309\x00\x00nan\x000x10\x001_000\x00 \x00\t7\n")
 	f.Add("\xff\xfe\x00" + strings.Repeat("9", 200) + "\x00١\x00½\x00\x00EITHER\x001.0000000001")
@@ -78,16 +79,18 @@ func FuzzReadResilience(f *testing.F) {
 					t.Fatalf("Resilience.%s = %v; want a finite number >= 0", name, *x)
 				}
 			case *int:
-				if *x < 0 {
-					t.Fatalf("Resilience.%s = %d; want >= 0", name, *x)
+				if *x < 0 && !(name == "RetryBudget" && *x == -1) {
+					t.Fatalf("Resilience.%s = %d; want >= 0 (or -1 for RetryBudget)", name, *x)
+				}
+				if name == "RetryBudget" && *x == 0 {
+					t.Fatalf("Resilience.RetryBudget = 0; want -1 or at least 1")
 				}
 			case *time.Duration:
 				if *x < 0 {
 					t.Fatalf("Resilience.%s = %v; want >= 0", name, *x)
 				}
-			case *string:
-				if !slices.Contains(BreakerTripValues, *x) {
-					t.Fatalf("Resilience.%s = %q; want one of %v", name, *x, BreakerTripValues)
+				if *x == 0 && name != "QueueTimeout" {
+					t.Fatalf("Resilience.%s = 0; a duration given in seconds must never round to 0 (the default)", name)
 				}
 			default:
 				t.Fatalf("Resilience.%s has type %T; update this test", name, x)

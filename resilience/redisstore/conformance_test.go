@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ailib-go/ailib/resilience"
 	"github.com/ailib-go/ailib/resilience/redisstore"
+	"github.com/ailib-go/ailib/resilience/shared"
 	"github.com/ailib-go/ailib/resilience/sharedtest"
 )
 
@@ -14,7 +14,7 @@ import (
 
 func TestLimiterConformance(t *testing.T) {
 	c := testClient(t)
-	sharedtest.TestLimiter(t, func(t *testing.T, rate, burst int) resilience.SharedLimiter {
+	sharedtest.TestLimiter(t, func(t *testing.T, rate, burst int) shared.Limiter {
 		l, err := redisstore.NewLimiter(c, redisstore.Limit{Rate: rate, Period: time.Second, Burst: burst}, redisstore.WithPrefix(uniquePrefix(t)))
 		if err != nil {
 			t.Fatal(err)
@@ -25,7 +25,7 @@ func TestLimiterConformance(t *testing.T) {
 
 func TestStateConformance(t *testing.T) {
 	c := testClient(t)
-	sharedtest.TestState(t, func(t *testing.T) resilience.SharedState {
+	sharedtest.TestState(t, func(t *testing.T) shared.State {
 		s, err := redisstore.NewState(c, redisstore.WithPrefix(uniquePrefix(t)))
 		if err != nil {
 			t.Fatal(err)

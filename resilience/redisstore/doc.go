@@ -10,10 +10,9 @@
 // replica's breaker opening rejects the target in every replica, and
 // half_open probes are capped across replicas) and the pauses a provider
 // asks for (a 429 with Retry-After, exhausted quota). They implement
-// [resilience.SharedLimiter] and [resilience.SharedState]; plug them into an
-// executor with [resilience.WithSharedLimiter] and
-// [resilience.WithSharedState] (or into every target of a client with
-// client.Builder.ExecutorOptions):
+// [shared.Limiter] and [shared.State]; plug them into an executor with
+// [resilience.WithSharedLimiter] and [resilience.WithSharedState] (or into
+// every target of a client with client.Builder.ExecutorOptions):
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 //	lim, _ := redisstore.NewLimiter(rdb, redisstore.PerSecond(20))
@@ -24,11 +23,10 @@
 //		resilience.WithSharedState(st, ""))
 //
 // Nothing is ever locked across a provider call: each operation is one
-// short script. Every operation the executor runs is bounded by
-// [resilience.WithSharedTimeout] (50ms by default); when Redis fails or is
-// slow, the executor runs on its local limiter and breaker, reports it
-// (SignalsSnapshot.SharedStateDegraded, the OnSharedState hook) and goes
-// back to Redis once it answers. Create the client with
+// short script. The executor bounds every operation to 50ms; when Redis
+// fails or is slow, the executor runs on its local limiter and breaker,
+// reports it (SignalsSnapshot.Shared.Degraded, the OnSharedState hook) and
+// goes back to Redis once it answers. Create the client with
 // ContextTimeoutEnabled (or "?context_timeout_enabled=true" in a URL) so
 // that those deadlines bound socket reads too; without it a hung Redis
 // holds each operation for the client's ReadTimeout.

@@ -43,7 +43,7 @@ func Example() {
 	err = exec.Execute(context.Background(), func(ctx context.Context) error {
 		return nil // the provider call
 	})
-	fmt.Println(err, exec.Signals().SharedStateDegraded)
+	fmt.Println(err, exec.Signals().Shared.Degraded)
 }
 
 // With an AiClient, ExecutorOptions gives every target (primary and

@@ -9,6 +9,7 @@ import (
 
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -80,7 +81,7 @@ return {1, math.ceil(wait)}
 `)
 
 // Limiter is a rate limit shared through Redis by every process that uses
-// it with the same key: a [resilience.SharedLimiter] for
+// it with the same key: a [shared.Limiter] for
 // [resilience.WithSharedLimiter], also usable on its own ([Limiter.Wait]).
 //
 // Each reservation is one Lua script on one key (so it works with Redis
@@ -131,7 +132,7 @@ func (l *Limiter) Limit() Limit { return l.limit }
 // Key returns the Redis key holding the state of the limit named key.
 func (l *Limiter) Key(key string) string { return redisKey(l.prefix, key, "gcra") }
 
-// Reserve implements [resilience.SharedLimiter]: it takes cost units
+// Reserve implements [shared.Limiter]: it takes cost units
 // (cost < 1 counts as 1) of the limit named key and returns how long to
 // wait before going; when the wait would exceed maxWait it takes nothing
 // and returns ok false with the wait needed. It is one round trip to
@@ -180,4 +181,4 @@ func (l *Limiter) Wait(ctx context.Context, key string, cost int) error {
 	}
 }
 
-var _ resilience.SharedLimiter = (*Limiter)(nil)
+var _ shared.Limiter = (*Limiter)(nil)

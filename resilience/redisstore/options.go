@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 )
 
 // DefaultPrefix starts every key this package writes.
@@ -33,7 +33,7 @@ func WithPrefix(prefix string) Option {
 
 // WithProbeTimeout sets how long a half_open phase waits for the report of
 // a probe before it ends on its own (the circuit is then closed); 0 or less
-// means [resilience.DefaultProbeTimeout]. Make it longer than an attempt
+// means [shared.ProbeTimeout]. Make it longer than an attempt
 // may take. Used by [State] only.
 func WithProbeTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.probeTimeout = d })
@@ -47,7 +47,7 @@ func buildOptions(opts []Option) options {
 		}
 	}
 	if o.probeTimeout <= 0 {
-		o.probeTimeout = resilience.DefaultProbeTimeout
+		o.probeTimeout = shared.ProbeTimeout
 	}
 	return o
 }

@@ -118,12 +118,11 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 		srv.SetRateLimit(model, rps, 10)
 		var execs []*resilience.ResilientExecutor
 		for range replicas {
-			// A generous timeout per Redis operation: the test machine may be
-			// busy, and a slow answer would send a replica to local state
-			// (unlimited here). Degradation has tests of its own.
+			// Each Redis operation is capped at 50ms by the executor: on a
+			// busy machine a slow answer sends a replica to local state
+			// (unlimited here) for a moment. Degradation has tests of its own.
 			execs = append(execs, mustExecutor(t, resilience.ResilientConfig{},
-				resilience.WithName("openai/"+model), resilience.WithSharedLimiter(lim, ""),
-				resilience.WithSharedTimeout(250*time.Millisecond)))
+				resilience.WithName("openai/"+model), resilience.WithSharedLimiter(lim, "")))
 		}
 		_, elapsed := drive(execs, workers, run, chatOp(srv))
 		st := srv.Stats(model)
@@ -136,8 +135,8 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 			t.Errorf("429 answers = %d; want at most 1", st.Limited)
 		}
 		for _, e := range execs {
-			if s := e.Signals(); s.SharedStateDegraded {
-				t.Errorf("Signals().SharedStateDegraded = true (%s); want false", s.SharedError)
+			if s := e.Signals(); s.Shared.Degraded {
+				t.Errorf("Signals().Shared.Degraded = true (%s); want false", s.Shared.Error)
 			}
 		}
 	})
@@ -165,11 +164,13 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 	})
 }
 
-// breakerConfig opens after 3 consecutive server errors, for cooldown.
+// breakerConfig opens after 3 consecutive server errors, for cooldown;
+// each call makes one attempt (a nil Retry would mean the default retries).
 func breakerConfig(cooldown time.Duration) resilience.ResilientConfig {
-	return resilience.ResilientConfig{CircuitBreaker: &resilience.CircuitBreakerConfig{
-		Trip: resilience.TripOnConsecutive, FailureThreshold: 3, Cooldown: cooldown,
-	}}
+	return resilience.ResilientConfig{
+		Retry:          &resilience.RetryConfig{Disabled: true},
+		CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 3, Cooldown: cooldown},
+	}
 }
 
 // TestCircuitSharedAcrossReplicas: replica A's breaker opens; replica B,
@@ -211,8 +212,8 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 		t.Errorf("provider requests after B's call = %d; want %d (B must not reach the provider)", got, before)
 	}
 	sb := b.Signals()
-	if sb.CircuitState != resilience.StateClosed || sb.SharedOpenFor <= 0 || sb.SharedOpenFor > cooldown {
-		t.Errorf("B.Signals() = circuit %v, SharedOpenFor %v; want closed locally, open in the shared state for at most %v", sb.CircuitState, sb.SharedOpenFor, cooldown)
+	if sb.CircuitState != resilience.StateClosed || sb.Shared.OpenFor <= 0 || sb.Shared.OpenFor > cooldown {
+		t.Errorf("B.Signals() = circuit %v, Shared.OpenFor %v; want closed locally, open in the shared state for at most %v", sb.CircuitState, sb.Shared.OpenFor, cooldown)
 	}
 	if rejectedB.Load() != 1 {
 		t.Errorf("B's OnRejection calls = %d; want 1", rejectedB.Load())
@@ -223,7 +224,7 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 
 	// After the cooldown: the provider is back but slow; every replica
 	// calls at once, and one probe goes.
-	wait := time.NewTimer(sb.SharedOpenFor + 20*time.Millisecond)
+	wait := time.NewTimer(sb.Shared.OpenFor + 20*time.Millisecond)
 	<-wait.C
 	srv.SetDefault(model, providertest.Slow(200*time.Millisecond, "back"))
 	before = srv.Requests(model)
@@ -255,7 +256,9 @@ func TestCircuitSharedAcrossReplicas(t *testing.T) {
 }
 
 // TestPauseSharedAcrossReplicas: a 429 with Retry-After to one replica
-// makes the others wait; quota_exhausted makes them fail over at once.
+// makes the others wait (their attempt is refused with the pause's
+// Retry-After, and the retry sleeps it); quota_exhausted makes them fail
+// over at once.
 func TestPauseSharedAcrossReplicas(t *testing.T) {
 	c := testClient(t)
 	st, err := redisstore.NewState(c, redisstore.WithPrefix(uniquePrefix(t)))
@@ -265,9 +268,14 @@ func TestPauseSharedAcrossReplicas(t *testing.T) {
 	srv := newProvider(t)
 	op := chatOp(srv)
 	var waited atomic.Int64
-	a := mustExecutor(t, resilience.ResilientConfig{}, resilience.WithName("openai/"+model), resilience.WithSharedState(st, ""))
+	// A makes one attempt per call, so that its 429 is returned.
+	a := mustExecutor(t, resilience.ResilientConfig{Retry: &resilience.RetryConfig{Disabled: true}},
+		resilience.WithName("openai/"+model), resilience.WithSharedState(st, ""))
 	b := mustExecutor(t, resilience.ResilientConfig{}, resilience.WithName("openai/"+model), resilience.WithSharedState(st, ""),
-		resilience.WithHooks(resilience.Hooks{OnLimiterWait: func(w resilience.LimiterWait) { waited.Add(int64(w.Wait)) }}))
+		resilience.WithHooks(resilience.Hooks{
+			OnLimiterWait: func(w resilience.LimiterWait) { waited.Add(int64(w.Wait)) },
+			OnRetry:       func(r resilience.RetryScheduled) { waited.Add(int64(r.Delay)) },
+		}))
 	ctx := context.Background()
 
 	srv.Script(model, providertest.RateLimited(300*time.Millisecond))
@@ -279,7 +287,7 @@ func TestPauseSharedAcrossReplicas(t *testing.T) {
 		t.Fatalf("B.Execute after A's 429 = %v; want nil (after waiting)", err)
 	}
 	if d := time.Since(start); d < 250*time.Millisecond || time.Duration(waited.Load()) < 250*time.Millisecond {
-		t.Errorf("B waited %v (hook: %v); want about 300ms", d, time.Duration(waited.Load()))
+		t.Errorf("B waited %v (hooks: %v); want about 300ms", d, time.Duration(waited.Load()))
 	}
 
 	srv.Script(model, providertest.InsufficientQuota())
@@ -332,8 +340,7 @@ func TestRedisKilledMidRun(t *testing.T) {
 	var execs []*resilience.ResilientExecutor
 	for range 2 {
 		execs = append(execs, mustExecutor(t, cfg, resilience.WithName("openai/"+model),
-			resilience.WithSharedLimiter(lim, ""), resilience.WithSharedState(st, ""), resilience.WithHooks(hooks),
-			resilience.WithSharedTimeout(250*time.Millisecond))) // a dead Redis refuses at once; a busy one may be slow
+			resilience.WithSharedLimiter(lim, ""), resilience.WithSharedState(st, ""), resilience.WithHooks(hooks)))
 	}
 	rateOf := func(d time.Duration) (float64, int64) {
 		before := srv.Requests(model)
@@ -354,8 +361,8 @@ func TestRedisKilledMidRun(t *testing.T) {
 		t.Errorf("rate on local limits (2 × 100 rps) after Redis died = %.1f; want well above the shared 20", local)
 	}
 	for i, e := range execs {
-		if s := e.Signals(); !s.SharedStateDegraded || s.SharedError == "" {
-			t.Errorf("replica %d Signals() = degraded %v, error %q; want degraded with an error", i, s.SharedStateDegraded, s.SharedError)
+		if s := e.Signals(); !s.Shared.Degraded || s.Shared.Error == "" {
+			t.Errorf("replica %d Signals() = degraded %v, error %q; want degraded with an error", i, s.Shared.Degraded, s.Shared.Error)
 		}
 	}
 
@@ -364,7 +371,7 @@ func TestRedisKilledMidRun(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		drive(execs, 1, 100*time.Millisecond, op)
-		if !execs[0].Signals().SharedStateDegraded && !execs[1].Signals().SharedStateDegraded {
+		if !execs[0].Signals().Shared.Degraded && !execs[1].Signals().Shared.Degraded {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
-	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -62,7 +62,7 @@ return 1
 `)
 
 // State is circuit and pause state shared through Redis by the replicas of
-// each target: a [resilience.SharedState] for [resilience.WithSharedState].
+// each target: a [shared.State] for [resilience.WithSharedState].
 // Each method is one Lua script (or DEL) on the target's keys: no lock is
 // ever held across a provider call, and a replica that dies holding a
 // probe slot delays the others by at most the probe timeout
@@ -89,30 +89,30 @@ func (s *State) keys(key string) []string {
 	return []string{redisKey(s.prefix, key, "open"), redisKey(s.prefix, key, "half"), redisKey(s.prefix, key, "pause")}
 }
 
-// Admit implements [resilience.SharedState].
-func (s *State) Admit(ctx context.Context, key string, maxProbes int) (resilience.SharedAdmission, error) {
+// Admit implements [shared.State].
+func (s *State) Admit(ctx context.Context, key string, maxProbes int) (shared.Admission, error) {
 	res, err := admitScript.Run(ctx, s.c, s.keys(key), max(maxProbes, 1), ms(s.probeTimeout)).Int64Slice()
 	if err != nil {
-		return resilience.SharedAdmission{}, fmt.Errorf("redisstore: admit %q: %w", key, err)
+		return shared.Admission{}, fmt.Errorf("redisstore: admit %q: %w", key, err)
 	}
 	if len(res) != 3 {
-		return resilience.SharedAdmission{}, fmt.Errorf("redisstore: admit %q: unexpected reply %v", key, res)
+		return shared.Admission{}, fmt.Errorf("redisstore: admit %q: unexpected reply %v", key, res)
 	}
 	d := time.Duration(res[1]) * time.Millisecond
 	switch res[0] {
 	case 1:
-		return resilience.SharedAdmission{OpenFor: d}, nil
+		return shared.Admission{OpenFor: d}, nil
 	case 2:
-		return resilience.SharedAdmission{ProbesFull: true}, nil
+		return shared.Admission{ProbesFull: true}, nil
 	case 3:
-		return resilience.SharedAdmission{Probe: true}, nil
+		return shared.Admission{Probe: true}, nil
 	case 4:
-		return resilience.SharedAdmission{PausedFor: d, PauseCode: aierrors.StandardErrorCode(res[2])}, nil
+		return shared.Admission{PausedFor: d, PauseCode: aierrors.StandardErrorCode(res[2])}, nil
 	}
-	return resilience.SharedAdmission{}, nil
+	return shared.Admission{}, nil
 }
 
-// Open implements [resilience.SharedState].
+// Open implements [shared.State].
 func (s *State) Open(ctx context.Context, key string, d time.Duration) error {
 	if d <= 0 {
 		return nil
@@ -124,7 +124,7 @@ func (s *State) Open(ctx context.Context, key string, d time.Duration) error {
 	return nil
 }
 
-// Close implements [resilience.SharedState].
+// Close implements [shared.State].
 func (s *State) Close(ctx context.Context, key string) error {
 	k := s.keys(key)
 	if err := s.c.Del(ctx, k[0], k[1]).Err(); err != nil {
@@ -133,7 +133,7 @@ func (s *State) Close(ctx context.Context, key string) error {
 	return nil
 }
 
-// Release implements [resilience.SharedState].
+// Release implements [shared.State].
 func (s *State) Release(ctx context.Context, key string) error {
 	if err := releaseScript.Run(ctx, s.c, []string{redisKey(s.prefix, key, "half")}).Err(); err != nil {
 		return fmt.Errorf("redisstore: release %q: %w", key, err)
@@ -141,7 +141,7 @@ func (s *State) Release(ctx context.Context, key string) error {
 	return nil
 }
 
-// Pause implements [resilience.SharedState].
+// Pause implements [shared.State].
 func (s *State) Pause(ctx context.Context, key string, d time.Duration, code aierrors.StandardErrorCode) error {
 	if d <= 0 {
 		return nil
@@ -157,4 +157,4 @@ func ms(d time.Duration) int64 {
 	return max(int64((d+time.Millisecond-1)/time.Millisecond), 1)
 }
 
-var _ resilience.SharedState = (*State)(nil)
+var _ shared.State = (*State)(nil)

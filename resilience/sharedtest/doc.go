@@ -1,9 +1,8 @@
 // Package sharedtest is a conformance suite for implementations of
-// [resilience.SharedLimiter] and [resilience.SharedState], as
-// testing/slogtest is for slog handlers: every implementation (the
-// in-process [resilience.MemoryLimiter] and [resilience.MemoryState], the
-// Redis ones of resilience/redisstore, yours) runs the same cases, so the
-// executor can rely on one behaviour.
+// [shared.Limiter] and [shared.State], as testing/slogtest is for slog
+// handlers: every implementation (the in-process [shared.MemoryLimiter]
+// and [shared.MemoryState], the Redis ones of resilience/redisstore,
+// yours) runs the same cases, so the executor can rely on one behaviour.
 //
 // The cases wait on real timers for tens to hundreds of milliseconds (a
 // store with its own clock, such as Redis, cannot run on fake time). For

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
-	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 )
 
 // Options tune the suite to an implementation.
@@ -49,18 +49,18 @@ func wait(d time.Duration) {
 	<-t.C
 }
 
-// TestLimiter runs the conformance cases of [resilience.SharedLimiter]:
+// TestLimiter runs the conformance cases of [shared.Limiter]:
 // newLimiter returns a limiter of rate units a second with bursts of burst
 // units, whose keys hold no state yet (called inside the bubble when
 // Options.Synctest is set).
-func TestLimiter(t *testing.T, newLimiter func(t *testing.T, rate, burst int) resilience.SharedLimiter, opts Options) {
+func TestLimiter(t *testing.T, newLimiter func(t *testing.T, rate, burst int) shared.Limiter, opts Options) {
 	t.Helper()
 	slack := opts.slack()
 	const rate, burst = 10, 3
 	const interval = time.Second / rate
 	ctx := context.Background()
 
-	reserve := func(t *testing.T, l resilience.SharedLimiter, key string, cost int, maxWait time.Duration) (time.Duration, bool) {
+	reserve := func(t *testing.T, l shared.Limiter, key string, cost int, maxWait time.Duration) (time.Duration, bool) {
 		t.Helper()
 		w, ok, err := l.Reserve(ctx, key, cost, maxWait)
 		if err != nil {
@@ -166,14 +166,14 @@ func TestLimiter(t *testing.T, newLimiter func(t *testing.T, rate, burst int) re
 	})
 }
 
-// TestState runs the conformance cases of [resilience.SharedState]:
+// TestState runs the conformance cases of [shared.State]:
 // newState returns a state whose keys hold nothing yet (called inside the
 // bubble when Options.Synctest is set).
-func TestState(t *testing.T, newState func(t *testing.T) resilience.SharedState, opts Options) {
+func TestState(t *testing.T, newState func(t *testing.T) shared.State, opts Options) {
 	t.Helper()
 	slack := opts.slack()
 	ctx := context.Background()
-	admit := func(t *testing.T, s resilience.SharedState, key string, maxProbes int) resilience.SharedAdmission {
+	admit := func(t *testing.T, s shared.State, key string, maxProbes int) shared.Admission {
 		t.Helper()
 		a, err := s.Admit(ctx, key, maxProbes)
 		if err != nil {
@@ -191,7 +191,7 @@ func TestState(t *testing.T, newState func(t *testing.T) resilience.SharedState,
 
 	opts.run(t, "closed by default", func(t *testing.T) {
 		s := newState(t)
-		if a := admit(t, s, "k", 1); a != (resilience.SharedAdmission{}) {
+		if a := admit(t, s, "k", 1); a != (shared.Admission{}) {
 			t.Errorf("Admit on a new key = %+v; want zero", a)
 		}
 	})
@@ -204,7 +204,7 @@ func TestState(t *testing.T, newState func(t *testing.T) resilience.SharedState,
 		if a.OpenFor < open-slack || a.OpenFor > open || a.Probe || a.ProbesFull {
 			t.Fatalf("Admit while open = %+v; want OpenFor in [%v, %v]", a, open-slack, open)
 		}
-		if b := admit(t, s, "other", 2); b != (resilience.SharedAdmission{}) {
+		if b := admit(t, s, "other", 2); b != (shared.Admission{}) {
 			t.Fatalf("Admit(other key) = %+v; want zero", b)
 		}
 		wait(a.OpenFor + time.Millisecond)
@@ -222,7 +222,7 @@ func TestState(t *testing.T, newState func(t *testing.T) resilience.SharedState,
 		}
 		must(t, "Close", s.Close(ctx, "k"))
 		for range 3 {
-			if a := admit(t, s, "k", 2); a != (resilience.SharedAdmission{}) {
+			if a := admit(t, s, "k", 2); a != (shared.Admission{}) {
 				t.Fatalf("Admit after Close = %+v; want zero", a)
 			}
 		}

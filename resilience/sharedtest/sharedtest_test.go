@@ -3,7 +3,7 @@ package sharedtest_test
 import (
 	"testing"
 
-	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/shared"
 	"github.com/ailib-go/ailib/resilience/sharedtest"
 	"go.uber.org/goleak"
 )
@@ -11,13 +11,13 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMemoryLimiter(t *testing.T) {
-	sharedtest.TestLimiter(t, func(_ *testing.T, rate, burst int) resilience.SharedLimiter {
-		return resilience.NewMemoryLimiter(float64(rate), burst)
+	sharedtest.TestLimiter(t, func(_ *testing.T, rate, burst int) shared.Limiter {
+		return shared.NewMemoryLimiter(float64(rate), burst)
 	}, sharedtest.Options{Synctest: true})
 }
 
 func TestMemoryState(t *testing.T) {
-	sharedtest.TestState(t, func(*testing.T) resilience.SharedState {
-		return resilience.NewMemoryState()
+	sharedtest.TestState(t, func(*testing.T) shared.State {
+		return shared.NewMemoryState()
 	}, sharedtest.Options{Synctest: true})
 }

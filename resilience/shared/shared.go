@@ -1,4 +1,11 @@
-package resilience
+// Package shared holds what replicas of a target share: the [Limiter] and
+// [State] interfaces that resilience's executor talks to (through
+// resilience.WithSharedLimiter and resilience.WithSharedState), and their
+// in-process implementations, [MemoryLimiter] and [MemoryState]. The
+// Redis implementations live in the nested module resilience/redisstore;
+// package resilience/sharedtest is the conformance suite every
+// implementation must pass.
+package shared
 
 import (
 	"context"
@@ -8,6 +15,76 @@ import (
 
 	aierrors "github.com/ailib-go/ailib/errors"
 )
+
+// ProbeTimeout is how long a half_open phase waits for a probe to report
+// before it ends on its own (closed), in the implementations here.
+const ProbeTimeout = 60 * time.Second
+
+// Limiter is a rate limit shared by every executor that uses it with
+// the same key, in one process or many (the limit itself is the
+// limiter's: its rate and burst). Implementations: [MemoryLimiter] in
+// process, redisstore.Limiter (a GCRA in Redis) across processes.
+//
+// An implementation must be safe for concurrent use.
+type Limiter interface {
+	// Reserve takes cost units of the limit named key, possibly ahead of
+	// time, and returns how long the caller must wait before it goes (0:
+	// at once). When that wait would be longer than maxWait, it takes
+	// nothing and returns ok false with the wait needed. An error means
+	// the limit could not be read; the caller goes on without it.
+	Reserve(ctx context.Context, key string, cost int, maxWait time.Duration) (wait time.Duration, ok bool, err error)
+}
+
+// State is circuit and pause state shared by the replicas of a
+// target (the key), so that one replica's findings protect the others:
+//
+//   - "open for d": a replica whose breaker opened publishes it with Open;
+//     every replica then rejects the target at its next attempt, without
+//     reaching the provider, until d has passed;
+//   - half_open: when the open period ends, at most maxProbes attempts
+//     across all replicas (Admit's Probe) may go; the first probe's report
+//     closes the circuit everywhere (Close, on success) or opens it again
+//     (Open, on a counted failure); Release gives back the slot of an
+//     attempt that says nothing about the provider. The half_open phase
+//     ends on its own (closed) when no probe reports for a while
+//     (60s in the implementations here);
+//   - "paused for d": after a provider's 429 with Retry-After, or
+//     quota_exhausted, no replica calls the target until d has passed
+//     (Pause).
+//
+// Durations are relative to the store's clock, so replicas need no
+// synchronized clocks. Nothing is held across a provider call: every
+// method is one short operation. Implementations: [MemoryState] in
+// process, redisstore.State across processes.
+//
+// An implementation must be safe for concurrent use.
+type State interface {
+	// Admit reads key's state for an attempt about to start. When the
+	// circuit is half_open it takes one of maxProbes probe slots (Probe),
+	// or reports them all taken (ProbesFull). When the circuit is open or
+	// the target paused, it takes nothing.
+	Admit(ctx context.Context, key string, maxProbes int) (Admission, error)
+	// Open opens key's circuit for d (never shortening a longer open
+	// period) and starts a new half_open phase after it, with every probe
+	// slot free.
+	Open(ctx context.Context, key string, d time.Duration) error
+	// Close closes key's circuit: no open period, no half_open phase.
+	Close(ctx context.Context, key string) error
+	// Release gives back a probe slot taken by Admit.
+	Release(ctx context.Context, key string) error
+	// Pause stops every replica from calling key for d (never shortening
+	// a longer pause), for the reason code (RateLimited or QuotaExhausted).
+	Pause(ctx context.Context, key string, d time.Duration, code aierrors.StandardErrorCode) error
+}
+
+// Admission is what [State.Admit] found.
+type Admission struct {
+	OpenFor    time.Duration              // > 0: the circuit is open for this long; the attempt is rejected
+	ProbesFull bool                       // half_open with every probe slot taken; the attempt is rejected
+	Probe      bool                       // the attempt took a probe slot: report its outcome (Close, Open or Release)
+	PausedFor  time.Duration              // > 0: the target is paused for this long; nothing was taken
+	PauseCode  aierrors.StandardErrorCode // why it is paused: RateLimited or QuotaExhausted
+}
 
 // MemoryLimiter is a [SharedLimiter] kept in this process: one GCRA
 // (generic cell rate algorithm, a token bucket kept as a single "theoretical
@@ -91,9 +168,9 @@ type memTarget struct {
 
 // NewMemoryState returns an empty state (every circuit closed, nothing
 // paused) whose half_open phases end on their own after
-// [DefaultProbeTimeout] without a probe's report.
+// [ProbeTimeout] without a probe's report.
 func NewMemoryState() *MemoryState {
-	return &MemoryState{probeTimeout: DefaultProbeTimeout, m: map[string]*memTarget{}}
+	return &MemoryState{probeTimeout: ProbeTimeout, m: map[string]*memTarget{}}
 }
 
 func (s *MemoryState) target(key string) *memTarget {
@@ -106,34 +183,34 @@ func (s *MemoryState) target(key string) *memTarget {
 }
 
 // Admit implements [SharedState].
-func (s *MemoryState) Admit(ctx context.Context, key string, maxProbes int) (SharedAdmission, error) {
+func (s *MemoryState) Admit(ctx context.Context, key string, maxProbes int) (Admission, error) {
 	if err := ctx.Err(); err != nil {
-		return SharedAdmission{}, err
+		return Admission{}, err
 	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.m[key]
 	if t == nil {
-		return SharedAdmission{}, nil
+		return Admission{}, nil
 	}
 	if d := t.openUntil.Sub(now); d > 0 {
-		return SharedAdmission{OpenFor: d}, nil
+		return Admission{OpenFor: d}, nil
 	}
 	if d := t.pausedUntil.Sub(now); d > 0 {
-		return SharedAdmission{PausedFor: d, PauseCode: t.pauseCode}, nil
+		return Admission{PausedFor: d, PauseCode: t.pauseCode}, nil
 	}
 	if !t.halfUntil.After(now) {
-		return SharedAdmission{}, nil
+		return Admission{}, nil
 	}
 	if t.probes >= max(maxProbes, 1) {
-		return SharedAdmission{ProbesFull: true}, nil
+		return Admission{ProbesFull: true}, nil
 	}
 	t.probes++
 	if h := now.Add(s.probeTimeout); h.After(t.halfUntil) {
 		t.halfUntil = h
 	}
-	return SharedAdmission{Probe: true}, nil
+	return Admission{Probe: true}, nil
 }
 
 // Open implements [SharedState].
@@ -193,6 +270,6 @@ func (s *MemoryState) Pause(ctx context.Context, key string, d time.Duration, co
 }
 
 var (
-	_ SharedLimiter = (*MemoryLimiter)(nil)
-	_ SharedState   = (*MemoryState)(nil)
+	_ Limiter = (*MemoryLimiter)(nil)
+	_ State   = (*MemoryState)(nil)
 )

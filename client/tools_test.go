@@ -399,9 +399,9 @@ func TestRequestHeaderEveryAttempt(t *testing.T) {
 func TestUsageDetails(t *testing.T) {
 	u := providertest.Usage{PromptTokens: 1000, CompletionTokens: 100, CachedPromptTokens: 800, ReasoningTokens: 60}
 	tests := []struct {
-		f       int // index in formats
-		stream  bool
-		want    client.Usage
+		f      int // index in formats
+		stream bool
+		want   client.Usage
 	}{
 		{0, false, client.Usage{PromptTokens: 1000, CompletionTokens: 100, TotalTokens: 1100, CachedPromptTokens: 800, ReasoningTokens: 60}},
 		{0, true, client.Usage{PromptTokens: 1000, CompletionTokens: 100, TotalTokens: 1100, CachedPromptTokens: 800, ReasoningTokens: 60}},

@@ -95,7 +95,7 @@ func encodeAnthropic(r Request) ([]byte, error) {
 		case "tool":
 			var blocks []any
 			for ; i < len(r.Messages) && r.Messages[i].Role == "tool"; i++ {
-				blocks = append(blocks, anthropicToolResult{Type: "tool_result", ToolUseID: r.Messages[i].ToolCallID, Content: r.Messages[i].Content})
+				blocks = append(blocks, anthropicToolResult{Type: "tool_result", ToolUseID: anthropicID(r.Messages[i].ToolCallID), Content: r.Messages[i].Content})
 			}
 			i--
 			req.Messages = append(req.Messages, anthropicMessage{Role: "user", Content: blocks})
@@ -164,12 +164,29 @@ func anthropicMessageOf(m Message) anthropicMessage {
 		blocks = append(blocks, img)
 	}
 	for _, c := range m.ToolCalls {
-		blocks = append(blocks, anthropicToolUse{Type: "tool_use", ID: c.ID, Name: c.Name, Input: argumentsObject(c.Arguments)})
+		blocks = append(blocks, anthropicToolUse{Type: "tool_use", ID: anthropicID(c.ID), Name: c.Name, Input: argumentsObject(c.Arguments)})
 	}
 	if blocks == nil {
 		blocks = []any{}
 	}
 	return anthropicMessage{Role: m.Role, Content: blocks}
+}
+
+// anthropicID returns a tool call id in the form the Messages API accepts
+// (^[a-zA-Z0-9_-]+$): ids made by other providers ("functions.f:0") have
+// every other character replaced by '_', the same way in a tool_use block
+// and in the tool_result that answers it.
+func anthropicID(id string) string {
+	if id == "" {
+		return "toolu_"
+	}
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // anthropicUsage is the usage object of a message and of stream events.

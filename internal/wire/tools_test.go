@@ -101,6 +101,10 @@ func TestEncodeTools(t *testing.T) {
 		{"anthropic assistant text and call", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{{Role: "assistant", Content: "Let me check.",
 			ToolCalls: []ToolCall{{ID: "t", Name: "now", Arguments: json.RawMessage(`"not json"`)}}}}},
 			`{"model":"c","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"t","name":"now","input":{}}]}]}`},
+		{"anthropic ids of other providers", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{
+			{Role: "assistant", ToolCalls: []ToolCall{{ID: "functions.now:0", Name: "now"}}}, {Role: "tool", ToolCallID: "functions.now:0", Content: "12:00"}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"functions_now_0","name":"now","input":{}}]},
+			{"role":"user","content":[{"type":"tool_result","tool_use_id":"functions_now_0","content":"12:00"}]}]}`},
 		{"anthropic json schema", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: loop[1:2],
 			ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "report", Schema: json.RawMessage(`{"properties":{"t":{"type":"number"}}}`)}},
 			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"Weather in Paris and Rome?"}],

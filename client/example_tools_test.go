@@ -226,3 +226,43 @@ func ExampleChatRequest_perRequestOptions() {
 	// openai trace-42 low <nil>
 	// anthropic trace-42 <nil> map[budget_tokens:1024 type:enabled]
 }
+
+// Message gives a streamed answer, text and calls, as the assistant turn
+// to append before the tool results.
+func ExampleChatStream_Message() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o", providertest.Answer{Status: http.StatusOK, Text: "Let me check.",
+		ToolCalls: []providertest.ToolCall{{ID: "call_7", Name: "get_time"}}})
+	c := newExampleClient(srv, "openai/gpt-4o")
+
+	s, err := c.Stream(context.Background(), client.ChatRequest{
+		Messages: []client.Message{client.User("What time is it?")},
+		Tools:    []client.Tool{{Name: "get_time", Description: "The current time"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for s.Next() {
+	}
+	if err := s.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := s.Message()
+	fmt.Printf("%s %q %s %s\n", m.Role, m.Content, m.ToolCalls[0].ID, m.ToolCalls[0].Name)
+	// Output: assistant "Let me check." call_7 get_time
+}
+
+// ImageURL takes an https:// URL or a base64 data: URL; anything else is
+// refused before sending.
+func ExampleImageURL() {
+	c := newExampleClient(providertest.New(), "anthropic/claude-3-5-haiku-latest")
+	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+		client.UserParts(client.ImageURL("file:///tmp/cat.png"), client.ImageURL("data:image/bmp;base64,Qk0=")),
+	}})
+	fmt.Println(err)
+	// Output: ailib: E1001 invalid_request: client: invalid request: ChatRequest.Messages[0].Parts[0].Image.URL = "file:///tmp/cat.png": want an https:// URL or a base64 data: URL; ChatRequest.Messages[0].Parts[1].Image.URL is a data: URL of type "image/bmp": want image/png, image/jpeg, image/gif or image/webp
+}

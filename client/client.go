@@ -222,7 +222,7 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	bodies := make(map[string][]byte, len(c.targets))
+	encoded := make(map[string]*outgoing, len(c.targets))
 	var attempts atomic.Int64
 	var out *ChatResponse
 	err := c.chain.Execute(ctx, func(ctx context.Context, name string) error {
@@ -230,23 +230,22 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 		if !ok {
 			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
 		}
-		body, ok := bodies[name]
+		o, ok := encoded[name]
 		if !ok {
 			var err error
-			body, err = wire.Encode(t.format, req.wireRequest(t, false))
-			if err != nil {
-				return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+			if o, err = c.encode(&req, t, false); err != nil {
+				return err
 			}
-			bodies[name] = body
+			encoded[name] = o
 		}
 		used := -1 // the tokens the answer used; -1: not reported, keep the estimate
 		resp, err := resilience.Do(ctx, t.exec, func(ctx context.Context) (*ChatResponse, error) {
 			attempts.Add(1)
-			r, err := c.chatAttempt(ctx, t, body)
+			r, err := c.chatAttempt(ctx, t, o)
 			if err != nil {
 				return nil, err
 			}
-			used = usedTokens(r.Usage)
+			used = usedTokens(r.Usage, t.format)
 			return r, nil
 		}, resilience.WithTokens(estimateTokens(req, t), &used))
 		if err != nil {
@@ -263,6 +262,27 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 	return out, nil
 }
 
+// outgoing is a request encoded for one target.
+type outgoing struct {
+	body []byte
+	// answerTool is the tool that carries JSON output in the target's
+	// format (wire.AnswerTool), "" when none.
+	answerTool string
+	// header is the request's own headers (ChatRequest.Header), nil when
+	// none.
+	header http.Header
+}
+
+// encode encodes req for t.
+func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, error) {
+	wr := req.wireRequest(t, stream)
+	body, err := wire.Encode(t.format, wr)
+	if err != nil {
+		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+	}
+	return &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header}, nil
+}
+
 // attemptContext applies the attempt timeout when it ends before ctx's
 // deadline.
 func (c *AiClient) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -277,10 +297,10 @@ func (c *AiClient) attemptContext(ctx context.Context) (context.Context, context
 }
 
 // chatAttempt is one provider request of a Chat call.
-func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*ChatResponse, error) {
+func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*ChatResponse, error) {
 	actx, cancel := c.attemptContext(ctx)
 	defer cancel()
-	req, err := c.newRequest(actx, t, body, false)
+	req, err := c.newRequest(actx, t, o, false)
 	if err != nil {
 		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t)
 	}
@@ -314,7 +334,7 @@ func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*Ch
 		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}
-	wr, err := wire.Decode(t.format, data)
+	wr, err := wire.Decode(t.format, data, o.answerTool)
 	if err != nil {
 		e := c.decodeError(t, resp.Header, err)
 		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
@@ -329,7 +349,20 @@ func (c *AiClient) chatAttempt(ctx context.Context, t *target, body []byte) (*Ch
 		Usage:        Usage(wr.Usage),
 		ID:           wr.ID,
 		RequestID:    requestID(resp.Header),
+		ToolCalls:    toolCalls(wr.ToolCalls),
 	}, nil
+}
+
+// toolCalls converts decoded tool calls; nil stays nil.
+func toolCalls(cs []wire.ToolCall) []ToolCall {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]ToolCall, len(cs))
+	for i, c := range cs {
+		out[i] = ToolCall(c)
+	}
+	return out
 }
 
 // requestID reads the provider's request ID header.

@@ -84,6 +84,33 @@
 //	}
 //	if err := s.Err(); err != nil { ... }
 //
+// # Tools, JSON output, images and per-request options
+//
+// A [ChatRequest] may offer [Tool]s (with [ChatRequest.ToolChoice]); the
+// model's calls come back in [ChatResponse.ToolCalls] with FinishReason
+// "tool_calls". Append [ChatResponse.Message] and one [ToolResult] per
+// call, and send the conversation again. [ChatRequest.ResponseFormat]
+// ([JSONObject], [JSONSchema]) asks for JSON in Content. [UserParts] with
+// [TextPart], [ImageURL] and [ImageData] sends images. [ChatRequest.Header]
+// and [ChatRequest.Extra] add headers and provider-specific body fields to
+// one call.
+//
+// Each target gets the request in its own wire format, so all of it
+// survives a fallback from an OpenAI-format provider to Anthropic or back,
+// in the middle of a tool loop included: OpenAI tools, tool_choice,
+// tool_calls (arguments as a JSON string), role "tool" messages,
+// response_format and image_url parts; Anthropic tools with input_schema,
+// tool_choice {auto, any, tool, none}, tool_use blocks, consecutive tool
+// results as one user message of tool_result blocks, and image blocks.
+// Anthropic has no response_format: JSON output goes through a forced tool
+// whose input is returned as Content (see [ResponseFormat]).
+//
+// [ChatStream.ToolCalls] assembles the calls of a stream (OpenAI
+// delta.tool_calls fragments, by index or, from servers that omit it, call
+// by call; Anthropic tool_use blocks and input_json_delta events). A piece
+// of a tool call is a content event like a piece of text: Stream returns
+// at the first one, and retry and fallback stop there.
+//
 // # Errors
 //
 // Every error of Chat and Stream is, or wraps, an [*aierrors.Error] with a

@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -95,10 +96,18 @@ func FuzzStreamBody(f *testing.F) {
 	f.Add(true, []byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"))
 	f.Add(true, []byte("event: ping\ndata: {\"type\": \"ping\"}\n\nevent: content_block_delta\ndata: \xff\xfe\n\n"))
 	f.Add(true, []byte("<html><body>502 Bad Gateway</body></html>"))
+	f.Add(false, []byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\"}}]}}]}\n\n"+
+		"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"))
+	f.Add(false, []byte("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}},{\"function\":{\"arguments\":\"{\"}}]}}]}\n\ndata: [DONE]\n\n"))
+	f.Add(true, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{}}}\n\n"+
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\": 1}\"}}\n\n"+
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+	f.Add(true, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"json_response\",\"input\":{}}}\n\n"+
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\"\"}}\n\n"))
 	f.Fuzz(func(t *testing.T, anthropic bool, body []byte) {
 		c := fuzzClient(t, anthropic, canned{status: 200, contentType: "text/event-stream", body: body})
 		defer c.CloseIdleConnections()
-		s, err := c.Stream(context.Background(), hi())
+		s, err := c.Stream(context.Background(), toolRequest())
 		if err != nil {
 			if s != nil {
 				t.Fatalf("Stream() = %v and error %v; want one of them", s, err)
@@ -136,11 +145,33 @@ func FuzzStreamBody(f *testing.F) {
 				t.Fatalf("stream ended without error, but the body has no %s and is not a JSON answer", terminal)
 			}
 		}
+		checkToolCalls(t, s.ToolCalls())
 		s.Close()
 		if n := c.SignalsSnapshot().CurrentInflight; n != 0 {
 			t.Fatalf("CurrentInflight = %d after Close; want 0", n)
 		}
 	})
+}
+
+// toolRequest is a request with a tool, in JSON mode, so that the fuzzed
+// answers meet the tool-call decoders and (for Anthropic) the JSON answer
+// tool.
+func toolRequest() client.ChatRequest {
+	req := hi()
+	req.Tools = []client.Tool{{Name: "f"}}
+	req.ResponseFormat = client.JSONObject()
+	return req
+}
+
+// checkToolCalls checks what ToolCall promises: an id-bearing call with a
+// name and Arguments that are valid JSON.
+func checkToolCalls(t *testing.T, calls []client.ToolCall) {
+	t.Helper()
+	for i, c := range calls {
+		if c.Name == "" || !json.Valid(c.Arguments) || !utf8.Valid(c.Arguments) {
+			t.Fatalf("ToolCalls()[%d] = %+v (arguments %q): want a name and valid JSON arguments", i, c, c.Arguments)
+		}
+	}
 }
 
 // FuzzChatBody serves arbitrary bytes with an arbitrary status as the
@@ -157,13 +188,15 @@ func FuzzChatBody(f *testing.F) {
 	f.Add(true, 200, []byte(`{"type":"message","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}`))
 	f.Add(true, 529, []byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`))
 	f.Add(true, 200, []byte(`null`))
+	f.Add(false, 200, []byte(`{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]},"finish_reason":"tool_calls"}]}`))
+	f.Add(true, 200, []byte(`{"type":"message","content":[{"type":"tool_use","id":"t","name":"json_response","input":{"a":1}},{"type":"tool_use","id":"u","name":"f","input":null}],"stop_reason":"tool_use"}`))
 	f.Fuzz(func(t *testing.T, anthropic bool, status int, body []byte) {
 		if status < 100 || status > 999 {
 			status = 200 + (status%400+400)%400 // a status net/http can carry
 		}
 		c := fuzzClient(t, anthropic, canned{status: status, contentType: "application/json", body: body})
 		defer c.CloseIdleConnections()
-		resp, err := c.Chat(context.Background(), hi())
+		resp, err := c.Chat(context.Background(), toolRequest())
 		switch {
 		case err != nil && resp != nil:
 			t.Fatalf("Chat() = %+v and error %v; want one of them", resp, err)
@@ -173,6 +206,8 @@ func FuzzChatBody(f *testing.F) {
 			t.Fatalf("Chat() succeeded with HTTP %d", status)
 		case !utf8.ValidString(resp.Content):
 			t.Fatalf("Chat().Content = %q: not valid UTF-8", resp.Content)
+		default:
+			checkToolCalls(t, resp.ToolCalls)
 		}
 	})
 }

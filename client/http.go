@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,13 +133,21 @@ func closeBody(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-// newRequest builds a provider request for t.
-func (c *AiClient) newRequest(ctx context.Context, t *target, body []byte, stream bool) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(body))
+// newRequest builds a provider request for t: the target's headers, then
+// the call's own (ChatRequest.Header), which never replace credentials or
+// the headers the protocol needs.
+func (c *AiClient) newRequest(ctx context.Context, t *target, o *outgoing, stream bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(o.body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header = t.header.Clone()
+	for k, vs := range o.header {
+		if len(vs) == 0 || protectedHeader(t, k) {
+			continue
+		}
+		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
+	}
 	if stream {
 		req.Header.Set("Accept", "text/event-stream")
 		req.Header.Set("Cache-Control", "no-cache")
@@ -146,6 +155,21 @@ func (c *AiClient) newRequest(ctx context.Context, t *target, body []byte, strea
 		req.Header.Set("Accept", "application/json")
 	}
 	return req, nil
+}
+
+// protectedHeader reports whether a call's own header k must not replace
+// the target's: the headers the client sets itself, credentials of any
+// name, and any credential-like header the target already sends.
+func protectedHeader(t *target, k string) bool {
+	switch ck := http.CanonicalHeaderKey(k); ck {
+	case "Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "Cookie",
+		"Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding",
+		"Accept", "Accept-Encoding", "Host", "Connection", "Te", "Trailer", "Upgrade":
+		return true
+	default:
+		_, sent := t.header[ck]
+		return sent && sensitiveHeader(ck)
+	}
 }
 
 // tag returns a copy of e attributed to t, with every configured secret

@@ -26,6 +26,9 @@ type providerSpec struct {
 	keyEnv []string
 	// maxCompletionTokens: send max_completion_tokens instead of max_tokens.
 	maxCompletionTokens bool
+	// streamUsage: ask for usage in streams (stream_options.include_usage),
+	// which the provider documents; others may reject the field.
+	streamUsage bool
 }
 
 // needsKey reports whether Build fails when no key is found.
@@ -34,9 +37,9 @@ func (p *providerSpec) needsKey() bool { return len(p.keyEnv) > 0 }
 // providers is the table of built-in providers. Base URLs are never read
 // from the environment: only code decides where requests (and keys) go.
 var providers = []providerSpec{
-	{name: "openai", baseURL: "https://api.openai.com/v1", format: wire.OpenAI, keyEnv: []string{"OPENAI_API_KEY"}, maxCompletionTokens: true},
+	{name: "openai", baseURL: "https://api.openai.com/v1", format: wire.OpenAI, keyEnv: []string{"OPENAI_API_KEY"}, maxCompletionTokens: true, streamUsage: true},
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
-	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}},
+	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
 	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},

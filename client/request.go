@@ -1,9 +1,14 @@
 package client
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -16,14 +21,74 @@ const (
 	RoleSystem    = "system"
 	RoleUser      = "user"
 	RoleAssistant = "assistant"
+	// RoleTool is a tool's result, answering one [ToolCall] of the
+	// assistant turn before it: see [ToolResult].
+	RoleTool = "tool"
 )
 
-// Message is one chat message. Role is [RoleSystem], [RoleUser] or
-// [RoleAssistant].
+// Message is one chat message. Role is [RoleSystem], [RoleUser],
+// [RoleAssistant] or [RoleTool].
+//
+// A message carries text in Content, or, for a user message, text and
+// images in Parts (not both). An assistant message may carry the
+// ToolCalls the model made (send them back as they came, see
+// [ChatResponse.Message]); a RoleTool message carries one tool's result in
+// Content and the ID of the call it answers in ToolCallID.
+//
+// Each wire format gets its own shape: for Anthropic, system messages go
+// to the top-level system field, consecutive tool results become one user
+// message of tool_result blocks, and tool calls become tool_use blocks.
 type Message struct {
-	Role    string
+	Role string
+	// Content is the message's text; leave it empty when Parts is set.
 	Content string
+	// Parts is multi-part user content: text and images, in order.
+	Parts []Part
+	// ToolCalls are the calls of an assistant turn that called tools.
+	ToolCalls []ToolCall
+	// ToolCallID is, for RoleTool, the [ToolCall.ID] this result answers.
+	ToolCallID string
 }
+
+// Part is one piece of multi-part user content: exactly one of Text and
+// Image is set.
+type Part struct {
+	Text  string
+	Image *Image
+}
+
+// Image is an image in a user message, given by URL or by its bytes.
+// OpenAI-format providers get an image_url part (bytes as a base64 data:
+// URL); Anthropic gets an image block with a base64 source (bytes and
+// data: URLs) or a url source.
+type Image struct {
+	// URL is an https:// URL, or a base64 data: URL
+	// ("data:image/png;base64,..."). Leave it empty and set Data instead
+	// to send bytes.
+	URL string
+	// Data is the image's raw bytes, sent base64-encoded.
+	Data []byte
+	// MediaType is "image/png", "image/jpeg", "image/gif" or
+	// "image/webp"; required with Data.
+	MediaType string
+}
+
+// TextPart returns a text part.
+func TextPart(text string) Part { return Part{Text: text} }
+
+// ImageURL returns an image part given by an https:// or base64 data:
+// URL.
+func ImageURL(url string) Part { return Part{Image: &Image{URL: url}} }
+
+// ImageData returns an image part holding the image's bytes; mediaType is
+// "image/png", "image/jpeg", "image/gif" or "image/webp".
+func ImageData(mediaType string, data []byte) Part {
+	return Part{Image: &Image{Data: data, MediaType: mediaType}}
+}
+
+// UserParts returns a user message made of parts: text and images, in
+// order.
+func UserParts(parts ...Part) Message { return Message{Role: RoleUser, Parts: parts} }
 
 // User returns a user message.
 func User(text string) Message { return Message{Role: RoleUser, Content: text} }
@@ -35,6 +100,78 @@ func System(text string) Message { return Message{Role: RoleSystem, Content: tex
 // Assistant returns an assistant message: an earlier answer, or the start
 // of the answer the model should continue.
 func Assistant(text string) Message { return Message{Role: RoleAssistant, Content: text} }
+
+// ToolResult returns the result of the tool call callID (a [ToolCall.ID]),
+// to append after the assistant turn that made the call. content is
+// what the tool returned, usually JSON or plain text.
+func ToolResult(callID, content string) Message {
+	return Message{Role: RoleTool, ToolCallID: callID, Content: content}
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	// Name is what the model calls it: letters, digits, '_' and '-', at
+	// most 64 (both formats' rule).
+	Name string
+	// Description tells the model what the tool does and when to use it.
+	Description string
+	// Parameters is a JSON Schema of type object describing the
+	// arguments; nil means no parameters. A schema without "type" is sent
+	// with "type":"object" added.
+	Parameters json.RawMessage
+}
+
+// ToolCall is one call of a tool by the model.
+type ToolCall struct {
+	// ID is the provider's id of the call ("call_…", "toolu_…"); answer
+	// it with [ToolResult](ID, ...).
+	ID   string
+	Name string
+	// Arguments is the JSON object the model wrote: always valid JSON,
+	// "{}" when it wrote nothing. Arguments that were not valid JSON (an
+	// answer cut by MaxTokens) come as a JSON string holding the text.
+	Arguments json.RawMessage
+}
+
+// The values of [ChatRequest.ToolChoice] besides a tool's name.
+const (
+	ToolChoiceAuto     = "auto"     // the model decides (the default when Tools are set)
+	ToolChoiceNone     = "none"     // the model answers with text only
+	ToolChoiceRequired = "required" // the model must call at least one tool (Anthropic "any")
+)
+
+// ResponseFormat asks for JSON output. Use [JSONObject] or [JSONSchema].
+//
+// OpenAI-format providers get response_format. The Anthropic Messages API
+// has no such field there, so ailib asks through a tool: it adds a tool
+// named Name (or "json_response") whose input schema is Schema, makes the
+// model call it, and returns the call's input as [ChatResponse.Content]
+// (streamed as text by [ChatStream]); that call never appears in
+// ToolCalls. When the request also has Tools (and ToolChoice is not
+// "none" or a tool's name), the model must either call one of them or
+// answer through that tool.
+type ResponseFormat struct {
+	// Type is "json_object" (any JSON object) or "json_schema".
+	Type string
+	// Name is the schema's name (json_schema): letters, digits, '_' and
+	// '-'; "" means "json_response".
+	Name string
+	// Schema is the JSON Schema of the answer, of type object
+	// (json_schema only).
+	Schema json.RawMessage
+	// Strict asks OpenAI for strict schema adherence (json_schema).
+	Strict bool
+}
+
+// JSONObject asks for a JSON object, in any shape. OpenAI's JSON mode
+// requires the word "JSON" somewhere in the messages.
+func JSONObject() *ResponseFormat { return &ResponseFormat{Type: "json_object"} }
+
+// JSONSchema asks for a JSON object that follows schema (a JSON Schema of
+// type object), named name.
+func JSONSchema(name string, schema json.RawMessage, strict bool) *ResponseFormat {
+	return &ResponseFormat{Type: "json_schema", Name: name, Schema: schema, Strict: strict}
+}
 
 // ChatRequest is one chat call. Only Messages is required. The same request
 // is sent to every target of the fallback chain, each in its own wire
@@ -55,13 +192,48 @@ type ChatRequest struct {
 	// Stop lists sequences that end the answer (OpenAI "stop", Anthropic
 	// "stop_sequences").
 	Stop []string
+
+	// Tools are the functions the model may call. Its calls come back in
+	// [ChatResponse.ToolCalls] (or [ChatStream.ToolCalls]) with
+	// FinishReason "tool_calls".
+	Tools []Tool
+	// ToolChoice is "" (the provider's default, "auto"), [ToolChoiceAuto],
+	// [ToolChoiceNone], [ToolChoiceRequired], or one Tool's Name to make
+	// the model call that tool.
+	ToolChoice string
+	// ResponseFormat asks for JSON output; nil = free text.
+	ResponseFormat *ResponseFormat
+	// Header holds headers added to every attempt of this call (a trace
+	// ID, a beta flag); they replace the client's value for the same key.
+	// Credentials and the headers the protocol needs (Authorization,
+	// x-api-key and any other credential header the client sends,
+	// Content-Type, Content-Length, Accept, Host) are never replaced: such
+	// keys are ignored.
+	Header http.Header
+	// Extra maps a provider name ("openai", "anthropic", "groq", ...) to
+	// extra top-level JSON fields for that provider's targets only, such
+	// as {"openai": {"reasoning_effort": "low"}} or {"anthropic":
+	// {"thinking": ...}}. A field replaces the one ailib would send under
+	// the same name; "model", "messages" and "stream" cannot be set.
+	Extra map[string]map[string]any
 }
 
 // Usage is the token accounting of one answer, as the provider reported it
 // (zero when it reported none, as OpenAI-compatible servers often do for
 // streams).
 type Usage struct {
+	// PromptTokens counts every input token, cached ones included (for
+	// Anthropic: input_tokens + cache_read_input_tokens +
+	// cache_creation_input_tokens). CompletionTokens counts every output
+	// token, reasoning included. TotalTokens is their sum.
 	PromptTokens, CompletionTokens, TotalTokens int
+	// CachedPromptTokens are the prompt tokens served from the provider's
+	// cache (OpenAI prompt_tokens_details.cached_tokens, Anthropic
+	// cache_read_input_tokens).
+	CachedPromptTokens int
+	// ReasoningTokens are the completion tokens spent on hidden reasoning
+	// (OpenAI completion_tokens_details.reasoning_tokens), when reported.
+	ReasoningTokens int
 }
 
 // ChatResponse is a successful chat answer.
@@ -88,6 +260,16 @@ type ChatResponse struct {
 	// RequestID is the provider's request ID header (x-request-id or
 	// request-id), when it sent one: quote it in support requests.
 	RequestID string
+	// ToolCalls are the tools the model called, in order; FinishReason
+	// is then "tool_calls". Run them, append [ChatResponse.Message] and a
+	// [ToolResult] for each call, and send the conversation again.
+	ToolCalls []ToolCall
+}
+
+// Message returns the answer as an assistant message, its tool calls
+// included, to append to the conversation.
+func (r *ChatResponse) Message() Message {
+	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls)}
 }
 
 // validate checks req before any request is sent. The error is an
@@ -95,36 +277,111 @@ type ChatResponse struct {
 // field.
 func (req *ChatRequest) validate() error {
 	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("client: ChatRequest."+format, args...))
+	}
 	if len(req.Messages) == 0 {
 		errs = append(errs, errors.New("client: ChatRequest.Messages is empty: add at least one message, e.g. client.User(\"Hello\")"))
 	}
 	for i, m := range req.Messages {
-		switch m.Role {
-		case RoleSystem, RoleUser, RoleAssistant:
-		default:
-			errs = append(errs, fmt.Errorf("client: ChatRequest.Messages[%d].Role = %q: want %q, %q or %q", i, m.Role, RoleSystem, RoleUser, RoleAssistant))
-		}
-		if n := invalidUTF8(m.Content); n >= 0 {
-			// JSON would silently replace the bytes with U+FFFD: the
-			// provider would not get what the caller wrote.
-			errs = append(errs, fmt.Errorf("client: ChatRequest.Messages[%d].Content is not valid UTF-8 (at byte %d)", i, n))
-		}
+		validateMessage(add, i, &m)
 	}
 	if req.MaxTokens < 0 {
-		errs = append(errs, fmt.Errorf("client: ChatRequest.MaxTokens = %d: negative", req.MaxTokens))
+		add("MaxTokens = %d: negative", req.MaxTokens)
 	}
 	if t := req.Temperature; t != nil && (math.IsNaN(*t) || *t < 0 || *t > 2) {
-		errs = append(errs, fmt.Errorf("client: ChatRequest.Temperature = %v: want a number in [0, 2]", *t))
+		add("Temperature = %v: want a number in [0, 2]", *t)
 	}
 	if p := req.TopP; p != nil && (math.IsNaN(*p) || *p < 0 || *p > 1) {
-		errs = append(errs, fmt.Errorf("client: ChatRequest.TopP = %v: want a number in [0, 1]", *p))
+		add("TopP = %v: want a number in [0, 1]", *p)
 	}
 	for i, s := range req.Stop {
 		if s == "" {
-			errs = append(errs, fmt.Errorf("client: ChatRequest.Stop[%d] is empty", i))
+			add("Stop[%d] is empty", i)
 		}
 		if n := invalidUTF8(s); n >= 0 {
-			errs = append(errs, fmt.Errorf("client: ChatRequest.Stop[%d] is not valid UTF-8 (at byte %d)", i, n))
+			add("Stop[%d] is not valid UTF-8 (at byte %d)", i, n)
+		}
+	}
+	names := make(map[string]bool, len(req.Tools))
+	for i, t := range req.Tools {
+		switch {
+		case !validName(t.Name):
+			add("Tools[%d].Name = %q: want 1 to 64 letters, digits, '_' or '-'", i, clip(t.Name, 80))
+		case names[t.Name]:
+			add("Tools[%d].Name = %q: two tools have that name", i, t.Name)
+		}
+		names[t.Name] = true
+		if n := invalidUTF8(t.Description); n >= 0 {
+			add("Tools[%d].Description is not valid UTF-8 (at byte %d)", i, n)
+		}
+		if len(t.Parameters) > 0 {
+			if problem := schemaProblem(t.Parameters); problem != "" {
+				add("Tools[%d].Parameters is not a JSON Schema of an object: %s", i, problem)
+			}
+		}
+	}
+	switch c := req.ToolChoice; {
+	case c == "", c == ToolChoiceAuto, c == ToolChoiceNone:
+	case c == ToolChoiceRequired:
+		if len(req.Tools) == 0 {
+			add("ToolChoice = %q without Tools: the model has nothing to call", c)
+		}
+	case !names[c]:
+		add("ToolChoice = %q: want \"\", %q, %q, %q or the Name of one of the Tools", clip(c, 80), ToolChoiceAuto, ToolChoiceNone, ToolChoiceRequired)
+	}
+	if f := req.ResponseFormat; f != nil {
+		switch f.Type {
+		case "json_object":
+			if len(f.Schema) > 0 {
+				add("ResponseFormat.Schema is set with Type \"json_object\": use Type \"json_schema\"")
+			}
+		case "json_schema":
+			if len(f.Schema) == 0 {
+				add("ResponseFormat.Schema is empty: Type \"json_schema\" needs a JSON Schema")
+			} else if problem := schemaProblem(f.Schema); problem != "" {
+				add("ResponseFormat.Schema is not a JSON Schema of an object: %s", problem)
+			}
+		default:
+			add("ResponseFormat.Type = %q: want \"json_object\" or \"json_schema\"", clip(f.Type, 80))
+		}
+		name := f.Name
+		if name != "" && !validName(name) {
+			add("ResponseFormat.Name = %q: want 1 to 64 letters, digits, '_' or '-'", clip(name, 80))
+		}
+		if name == "" {
+			name = wire.DefaultAnswerTool
+		}
+		if names[name] {
+			// For Anthropic, JSON output is a tool of that name.
+			add("ResponseFormat.Name %q is also the name of one of the Tools: rename one", name)
+		}
+	}
+	for k, vs := range req.Header {
+		if !validHeaderName(k) {
+			add("Header[%q]: not a valid header name", clip(k, 80))
+			continue
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				add("Header[%q]: value is not a valid header value (control characters or line breaks)", k)
+				break
+			}
+		}
+	}
+	for provider, fields := range req.Extra {
+		for k, v := range fields {
+			switch k {
+			case "model", "messages", "stream":
+				add("Extra[%q][%q]: ailib sets that field itself", provider, k)
+				continue
+			case "":
+				add("Extra[%q] has an empty field name", provider)
+				continue
+			}
+			if _, err := json.Marshal(v); err != nil {
+				add("Extra[%q][%q] cannot be sent as JSON: %v", provider, k, err)
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -139,6 +396,176 @@ func (req *ChatRequest) validate() error {
 		Message: "client: invalid request: " + strings.Join(msgs, "; "),
 		Err:     errors.Join(errs...),
 	}
+}
+
+// validateMessage checks message i.
+func validateMessage(add func(string, ...any), i int, m *Message) {
+	switch m.Role {
+	case RoleSystem, RoleUser, RoleAssistant, RoleTool:
+	default:
+		add("Messages[%d].Role = %q: want %q, %q, %q or %q", i, clip(m.Role, 80), RoleSystem, RoleUser, RoleAssistant, RoleTool)
+	}
+	if n := invalidUTF8(m.Content); n >= 0 {
+		// JSON would silently replace the bytes with U+FFFD: the
+		// provider would not get what the caller wrote.
+		add("Messages[%d].Content is not valid UTF-8 (at byte %d)", i, n)
+	}
+	if len(m.Parts) > 0 {
+		switch {
+		case m.Content != "":
+			add("Messages[%d] has both Content and Parts: put the text in a TextPart", i)
+		case m.Role != RoleUser:
+			add("Messages[%d].Parts is set on a %q message: parts are for user messages", i, m.Role)
+		}
+	}
+	for j, p := range m.Parts {
+		validatePart(add, i, j, &p)
+	}
+	if len(m.ToolCalls) > 0 && m.Role != RoleAssistant {
+		add("Messages[%d].ToolCalls is set on a %q message: only assistant turns call tools", i, m.Role)
+	}
+	for j, c := range m.ToolCalls {
+		if c.ID == "" {
+			add("Messages[%d].ToolCalls[%d].ID is empty: send the model's calls back as they came", i, j)
+		}
+		if c.Name == "" {
+			add("Messages[%d].ToolCalls[%d].Name is empty", i, j)
+		}
+		if len(c.Arguments) > 0 && !json.Valid(c.Arguments) {
+			add("Messages[%d].ToolCalls[%d].Arguments is not valid JSON", i, j)
+		}
+	}
+	switch {
+	case m.Role == RoleTool && m.ToolCallID == "":
+		add("Messages[%d].ToolCallID is empty: a tool result must name the ToolCall it answers, see client.ToolResult", i)
+	case m.Role != RoleTool && m.ToolCallID != "":
+		add("Messages[%d].ToolCallID is set on a %q message: only tool results answer calls", i, m.Role)
+	}
+}
+
+// validatePart checks part j of message i.
+func validatePart(add func(string, ...any), i, j int, p *Part) {
+	img := p.Image
+	switch {
+	case img != nil && p.Text != "":
+		add("Messages[%d].Parts[%d] has both Text and Image: use one part for each", i, j)
+		return
+	case img == nil:
+		if p.Text == "" {
+			add("Messages[%d].Parts[%d] is empty: set Text or Image", i, j)
+		} else if n := invalidUTF8(p.Text); n >= 0 {
+			add("Messages[%d].Parts[%d].Text is not valid UTF-8 (at byte %d)", i, j, n)
+		}
+		return
+	}
+	field := fmt.Sprintf("Messages[%d].Parts[%d].Image", i, j)
+	switch {
+	case img.URL != "" && len(img.Data) > 0:
+		add("%s has both URL and Data: set one", field)
+	case len(img.Data) > 0:
+		switch {
+		case img.MediaType == "":
+			add("%s.MediaType is empty: an image given by Data needs its media type, e.g. \"image/png\"", field)
+		case !imageTypes[img.MediaType]:
+			add("%s.MediaType = %q: want \"image/png\", \"image/jpeg\", \"image/gif\" or \"image/webp\"", field, clip(img.MediaType, 80))
+		}
+	case img.URL == "":
+		add("%s has neither URL nor Data", field)
+	default:
+		if mt, b64, ok := wire.ParseDataURL(img.URL); ok {
+			switch {
+			case mt == "":
+				add("%s.URL is a data: URL without a media type: want \"data:image/png;base64,...\"", field)
+			case !imageTypes[mt]:
+				add("%s.URL is a data: URL of type %q: want image/png, image/jpeg, image/gif or image/webp", field, clip(mt, 80))
+			case !validBase64(b64):
+				add("%s.URL is a data: URL whose data is not base64", field)
+			}
+			break
+		}
+		u, err := url.Parse(img.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("%s.URL = %q: want an https:// URL or a base64 data: URL", field, clip(img.URL, 80))
+		}
+	}
+}
+
+// validHeaderValue reports whether v holds no control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// imageTypes are the media types both OpenAI and Anthropic accept.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+func validBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil && s != ""
+}
+
+// validName reports whether s is a valid tool or schema name for both
+// formats: ^[a-zA-Z0-9_-]{1,64}$.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// schemaProblem returns what is wrong with a JSON Schema that both formats
+// must accept as a tool's input (or an answer's) schema, or "": it must be
+// a JSON object whose "type", if any, is "object", whose "properties", if
+// any, is an object of schemas, and whose "required", if any, is a list of
+// strings.
+func schemaProblem(schema json.RawMessage) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(schema, &fields); err != nil {
+		if json.Valid(schema) {
+			return "not a JSON object"
+		}
+		return "invalid JSON"
+	}
+	if fields == nil {
+		return "null"
+	}
+	if raw, ok := fields["type"]; ok {
+		var typ string
+		if json.Unmarshal(raw, &typ) != nil || typ != "object" {
+			return fmt.Sprintf("\"type\" is %s, want \"object\"", clip(string(raw), 40))
+		}
+	}
+	if raw, ok := fields["properties"]; ok {
+		var props map[string]json.RawMessage
+		if json.Unmarshal(raw, &props) != nil {
+			return "\"properties\" is not an object"
+		}
+		for name, p := range props {
+			var v any
+			_ = json.Unmarshal(p, &v)
+			switch v.(type) {
+			case map[string]any, bool:
+			default:
+				return fmt.Sprintf("property %q is not a schema", clip(name, 40))
+			}
+		}
+	}
+	if raw, ok := fields["required"]; ok {
+		var req []string
+		if json.Unmarshal(raw, &req) != nil {
+			return "\"required\" is not a list of strings"
+		}
+	}
+	return ""
 }
 
 // invalidUTF8 returns the offset of the first byte of s that is not valid
@@ -158,9 +585,20 @@ func invalidUTF8(s string) int {
 func (req *ChatRequest) wireRequest(t *target, stream bool) wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		msgs[i] = wire.Message{Role: m.Role, Content: m.Content}
+		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+		for _, p := range m.Parts {
+			if p.Image == nil {
+				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})
+				continue
+			}
+			wm.Parts = append(wm.Parts, wire.Part{Image: true, URL: p.Image.URL, Data: p.Image.Data, MediaType: p.Image.MediaType})
+		}
+		for _, c := range m.ToolCalls {
+			wm.ToolCalls = append(wm.ToolCalls, wire.ToolCall(c))
+		}
+		msgs[i] = wm
 	}
-	return wire.Request{
+	out := wire.Request{
 		Model:               t.model,
 		Messages:            msgs,
 		MaxTokens:           req.MaxTokens,
@@ -170,5 +608,21 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) wire.Request {
 		TopP:                req.TopP,
 		Stop:                req.Stop,
 		Stream:              stream,
+		StreamUsage:         t.spec.streamUsage,
+		ToolChoice:          req.ToolChoice,
 	}
+	for _, tool := range req.Tools {
+		out.Tools = append(out.Tools, wire.Tool(tool))
+	}
+	if f := req.ResponseFormat; f != nil {
+		wf := wire.ResponseFormat(*f)
+		out.ResponseFormat = &wf
+	}
+	if extra := req.Extra[t.provider]; len(extra) > 0 {
+		out.Extra = make(map[string]any, len(extra))
+		for k, v := range extra {
+			out.Extra[k] = v
+		}
+	}
+	return out
 }

@@ -30,7 +30,7 @@ import (
 //	if err := s.Err(); err != nil { ... } // s.Text() holds what arrived
 //
 // A stream is retried and falls back only before its first content event
-// reaches the caller; once Stream has returned, a failure ends the stream
+// (a piece of text or of a tool call) reaches the caller; once Stream has returned, a failure ends the stream
 // and is reported by Err, with the text received so far still in Text.
 // A stream that ends without the provider's terminal event ([DONE],
 // message_stop) fails with [ErrStreamTruncated]: a cut answer is never
@@ -74,9 +74,10 @@ type streamConn struct {
 	pending   string // the first content event, read by the attempt
 	finished  bool   // the terminal event was read
 	requestID string
+	answer    string // the JSON answer tool (wire.AnswerTool)
 }
 
-// next returns the next chunk that matters: Content or Done.
+// next returns the next chunk that matters: Content, ToolDelta or Done.
 func (sc *streamConn) next() (wire.Chunk, error) {
 	for {
 		ev, err := sc.events.Next()
@@ -110,7 +111,9 @@ func (r *idleReader) Read(p []byte) (int, error) {
 }
 
 // Stream sends req as a streaming request and returns once the first
-// content event has arrived (or the answer turned out to be empty).
+// content event has arrived: a piece of text or of a tool call (or the
+// answer turned out to be empty). A stream of tool calls only is a normal
+// stream: read it to the end, then take [ChatStream.ToolCalls].
 // Before that point, failures are retried and fall back exactly as in
 // [AiClient.Chat]; keep-alives, pings and role-only chunks do not count as
 // content. ctx governs the whole stream: cancelling it ends a stream being
@@ -139,15 +142,15 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		if !ok {
 			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
 		}
-		body, err := wire.Encode(t.format, req.wireRequest(t, true))
+		o, err := c.encode(&req, t, true)
 		if err != nil {
-			return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+			return err
 		}
 		*used = -1
 		var finish func(error)
 		sc, err := resilience.Do(opCtx, t.exec, func(attemptCtx context.Context) (*streamConn, error) {
 			attempts.Add(1)
-			return c.openStream(ctx, attemptCtx, t, body)
+			return c.openStream(ctx, attemptCtx, t, o)
 		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(req, t), used))
 		if err != nil {
 			return err
@@ -179,7 +182,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 // streamCtx is the Stream call's ctx: the response outlives the attempt, so
 // its request context derives from streamCtx and follows attemptCtx only
 // until the attempt returns.
-func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, body []byte) (*streamConn, error) {
+func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, o *outgoing) (*streamConn, error) {
 	reqCtx, cancel := context.WithCancelCause(streamCtx)
 	stopFollow := context.AfterFunc(attemptCtx, func() { cancel(context.Cause(attemptCtx)) })
 	var timer *time.Timer
@@ -201,7 +204,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		return nil, e
 	}
 
-	req, err := c.newRequest(reqCtx, t, body, true)
+	req, err := c.newRequest(reqCtx, t, o, true)
 	if err != nil {
 		return fail(c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t))
 	}
@@ -227,7 +230,8 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		ctx:       reqCtx,
 		cancel:    cancel,
 		events:    sse.NewDecoderSize(br, MaxStreamLineBytes),
-		dec:       wire.NewStreamDecoder(t.format),
+		dec:       wire.NewStreamDecoder(t.format, o.answerTool),
+		answer:    o.answerTool,
 		reader:    reader,
 		requestID: requestID(resp.Header),
 	}
@@ -235,7 +239,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		// The server answered with one JSON document (an error object, or
 		// a complete answer from a server that ignores "stream"): decode it
 		// as Chat would, rather than report a stream without events.
-		if e := c.readJSONAnswer(attemptCtx, sc, t, br); e != nil {
+		if e := c.readJSONAnswer(attemptCtx, sc, t, br, o.answerTool); e != nil {
 			c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 			return fail(e)
 		}
@@ -286,7 +290,7 @@ func isJSONDocument(br *bufio.Reader) bool {
 // request and makes sc a finished stream holding its text. An error object
 // becomes its classified error, anything else that is not an answer an
 // error wrapping ErrInvalidResponse.
-func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader) *aierrors.Error {
+func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader, answerTool string) *aierrors.Error {
 	data, tooLarge, err := readBounded(br, c.maxResponseBytes)
 	switch {
 	case err != nil:
@@ -299,7 +303,7 @@ func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t 
 			Err:        ErrResponseTooLarge,
 		}, t)
 	}
-	wr, err := wire.Decode(t.format, data)
+	wr, err := wire.Decode(t.format, data, answerTool)
 	if err != nil {
 		return c.decodeError(t, sc.header, err)
 	}
@@ -332,7 +336,9 @@ func (c *AiClient) streamError(callerCtx context.Context, sc *streamConn, t *tar
 }
 
 // Next advances to the next piece of text, blocking until it arrives. It
-// returns false at the end of the answer or on error (see Err).
+// returns false at the end of the answer or on error (see Err). Pieces of
+// tool calls are read and assembled on the way, without stopping: read
+// the calls with ToolCalls.
 func (s *ChatStream) Next() bool {
 	s.delta = ""
 	if s.ended {
@@ -352,36 +358,41 @@ func (s *ChatStream) Next() bool {
 		s.finish(nil)
 		return false
 	}
-	if s.idle != nil {
-		s.idle.Reset(s.conn.reader.d)
+	for {
+		if s.idle != nil {
+			s.idle.Reset(s.conn.reader.d)
+		}
+		ch, err := sc.next()
+		if s.idle != nil {
+			s.idle.Stop()
+		}
+		if err != nil {
+			s.finish(s.c.streamError(sc.parent, sc, s.t, err))
+			return false
+		}
+		if ch.Kind == wire.Done {
+			sc.finished = true
+			s.finish(nil)
+			return false
+		}
+		if max := s.c.maxResponseBytes; int64(s.text.Len())+int64(len(ch.Text))+int64(sc.dec.ToolBytes()) > max {
+			// Text and the tool calls keep the whole answer: a stream that
+			// never ends must not grow them without bound.
+			s.finish(s.c.tag(&aierrors.Error{
+				Code:       aierrors.Unknown,
+				HTTPStatus: http.StatusOK,
+				Message:    fmt.Sprintf("stream text exceeds MaxResponseBytes (%d bytes)", max),
+				Err:        ErrResponseTooLarge,
+			}, s.t))
+			return false
+		}
+		if ch.Kind == wire.Content {
+			s.delta = ch.Text
+			s.text.WriteString(ch.Text)
+			return true
+		}
+		// A piece of a tool call: the decoder assembles it; read on.
 	}
-	ch, err := sc.next()
-	if s.idle != nil {
-		s.idle.Stop()
-	}
-	if err != nil {
-		s.finish(s.c.streamError(sc.parent, sc, s.t, err))
-		return false
-	}
-	if ch.Kind == wire.Done {
-		sc.finished = true
-		s.finish(nil)
-		return false
-	}
-	if max := s.c.maxResponseBytes; int64(s.text.Len())+int64(len(ch.Text)) > max {
-		// Text keeps the whole answer: a stream that never ends must not
-		// grow it without bound.
-		s.finish(s.c.tag(&aierrors.Error{
-			Code:       aierrors.Unknown,
-			HTTPStatus: http.StatusOK,
-			Message:    fmt.Sprintf("stream text exceeds MaxResponseBytes (%d bytes)", max),
-			Err:        ErrResponseTooLarge,
-		}, s.t))
-		return false
-	}
-	s.delta = ch.Text
-	s.text.WriteString(ch.Text)
-	return true
 }
 
 // finish ends the stream with err (nil = complete): it releases the
@@ -400,7 +411,7 @@ func (s *ChatStream) finish(err error) {
 	s.conn.cancel(errStreamClosed)
 	_ = s.conn.body.Close()
 	s.doneOnce.Do(func() {
-		*s.used = usedTokens(s.Usage()) // read by done
+		*s.used = usedTokens(s.Usage(), s.t.format) // read by done
 		s.done(err)
 	})
 }
@@ -444,13 +455,31 @@ func (s *ChatStream) Model() string { return s.t.model }
 // [ChatResponse.FinishReason]), once the provider has said it.
 func (s *ChatStream) FinishReason() string { return s.conn.dec.FinishReason() }
 
-// Usage returns the token usage reported by the stream so far (Anthropic
-// reports it; OpenAI-compatible servers often do not).
+// Usage returns the token usage reported by the stream so far: Anthropic
+// reports it, OpenAI when asked (ailib asks openai and deepseek with
+// stream_options.include_usage); other OpenAI-compatible servers often do
+// not.
 func (s *ChatStream) Usage() Usage { return Usage(s.conn.dec.Usage()) }
 
 // Attempts returns the number of provider requests made before the stream
 // started, over all targets.
 func (s *ChatStream) Attempts() int { return s.attempts }
+
+// ToolCalls returns the tool calls assembled from the stream, in order:
+// complete once Next has returned false with Err nil (FinishReason is then
+// "tool_calls"); before that, the calls received so far, the last one
+// possibly partial. A stream may carry tool calls and no text at all: Next
+// then returns false at once, and ToolCalls holds the calls. In JSON mode
+// over Anthropic (see [ResponseFormat]) the answer streams as text, not as
+// a call. nil when there are none.
+func (s *ChatStream) ToolCalls() []ToolCall { return toolCalls(s.conn.dec.ToolCalls()) }
+
+// Message returns the streamed answer as an assistant message (the text
+// so far and [ChatStream.ToolCalls]), to append to the conversation once
+// the stream has ended.
+func (s *ChatStream) Message() Message {
+	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls()}
+}
 
 // RequestID returns the provider's request ID header, when sent.
 func (s *ChatStream) RequestID() string { return s.conn.requestID }

@@ -462,7 +462,7 @@ func (l *RateLimiter) preflight() *aierrors.Error {
 
 // signals fills the rate part of a snapshot.
 func (l *RateLimiter) signals(now time.Time) (remaining float64, s RateSignals) {
-	s = RateSignals{Limit: math.Inf(1), Learned: math.Inf(1), TokenLimit: math.Inf(1), Provider: unknownLimits()}
+	s = RateSignals{Limit: math.Inf(1), Learned: math.Inf(1), TokenLimit: math.Inf(1), TokensLeft: math.Inf(1), Provider: unknownLimits()}
 	remaining = math.Inf(1)
 	if l == nil {
 		return remaining, s
@@ -474,6 +474,10 @@ func (l *RateLimiter) signals(now time.Time) (remaining float64, s RateSignals) 
 	}
 	if l.tokens != nil {
 		s.TokenLimit = float64(l.tokens.Limit()) * 60
+		s.TokensLeft = l.tokens.TokensAt(vnow)
+	}
+	if l.tokLearned.Limit() != rate.Inf {
+		s.TokensLeft = min(s.TokensLeft, l.tokLearned.TokensAt(vnow))
 	}
 	l.mu.Lock()
 	if l.est > 0 {

@@ -43,6 +43,7 @@ type RateSignals struct {
 	Learned    float64       // requests per second learned from the provider; +Inf when none yet
 	PausedFor  time.Duration // what is left of a pause the provider asked for
 	TokenLimit float64       // the caller's tokens per minute; +Inf when none
+	TokensLeft float64       // tokens a call could take now (the fewer of the caller's and the learned bucket); +Inf when neither
 	Provider   ProviderLimits
 }
 

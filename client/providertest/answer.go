@@ -16,10 +16,19 @@ const DefaultText = "Hello! How can I help you today?"
 // before any event.
 const CutAtStart = -1
 
-// Usage is the token usage reported in an answer. Zero fields are estimated
-// from the request and the answer text (about one token per word).
+// Usage is the token usage reported in an answer. Zero PromptTokens and
+// CompletionTokens are estimated from the request and the answer (about one
+// token per word or piece of a tool call).
 type Usage struct {
 	PromptTokens, CompletionTokens int
+	// CachedPromptTokens are the prompt tokens said to come from the cache
+	// (part of PromptTokens): OpenAI prompt_tokens_details.cached_tokens;
+	// Anthropic cache_read_input_tokens, input_tokens then counting the
+	// rest.
+	CachedPromptTokens int
+	// ReasoningTokens are the completion tokens said to be reasoning (part
+	// of CompletionTokens): OpenAI completion_tokens_details.reasoning_tokens.
+	ReasoningTokens int
 }
 
 // Answer is one scripted reply of the [Server].
@@ -86,6 +95,10 @@ type Answer struct {
 	Reset bool
 	// Usage is the token usage reported on success.
 	Usage Usage
+	// ToolCalls are tool calls the model makes, after Text (see
+	// [CallTools]). An answer with calls ends with finish_reason
+	// "tool_calls" (OpenAI) or stop_reason "tool_use" (Anthropic).
+	ToolCalls []ToolCall
 
 	// prepare, when set, adjusts a copy of the answer at send time (headers
 	// that depend on the clock or on the request).
@@ -94,6 +107,13 @@ type Answer struct {
 
 // OK is a successful reply with the given text, rendered in the request's
 // format, streamed when the request asks for a stream.
+//
+// On an Anthropic route whose request forces a tool (tool_choice
+// {"type":"tool"}, or {"type":"any"}, which this server reads as the last
+// tool offered), a Text that is a JSON object is sent as that tool's
+// tool_use input, as a model obeying the request would: this is how
+// clients that ask for JSON output through a forced tool (ailib's
+// ResponseFormat) get their JSON.
 func OK(text string) Answer { return Answer{Status: http.StatusOK, Text: text} }
 
 // OKChunks is a successful reply streamed as exactly these content events.

@@ -20,9 +20,21 @@
 //   - [Server.SetRateLimit] enforces a provider-side rate limit and reports
 //     it in rate-limit headers, so a client's limiter can learn it.
 //   - [Server.SetDefault] answers once the script is used up.
+//   - Tools: [CallTools] (or [Answer.ToolCalls]) scripts a model that calls
+//     tools, rendered as OpenAI tool_calls or Anthropic tool_use blocks, and
+//     streamed as each format's fragments (delta.tool_calls by index;
+//     content_block_start and input_json_delta). A JSON-object [OK] text
+//     answers an Anthropic request that forces a tool as that tool's call,
+//     which is how JSON output through a forced tool works. Requests whose
+//     tool calls and results do not pair up get the provider's 400.
+//
+// So a tool loop can be tested offline: script the call, then the answer,
+// and read what the loop sent back with [Request.ToolResults].
 //
 // [Server.Requests], [Server.Stats] and [Server.Received] tell what the
-// server saw and sent.
+// server saw and sent; a [Request] also says which tools, tool choice,
+// response format, tool calls, tool results and images its body carried,
+// read from either format.
 //
 // # Listening or in-process
 //

@@ -128,3 +128,52 @@ func ExampleServer_SetRateLimit() {
 	// 200 remaining=0 retry-after=""
 	// 429 remaining=0 retry-after="1"
 }
+
+// A scripted model calls a tool; the test then reads what the tool loop
+// sent back. Here with plain HTTP in the OpenAI format.
+func ExampleCallTools() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o",
+		providertest.CallTools(providertest.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
+		providertest.OK("18°C in Paris"))
+
+	post := func(body string) string {
+		resp, err := srv.Client().Post(srv.URL()+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Choices []struct {
+				Message struct {
+					Content   *string
+					ToolCalls []struct {
+						ID       string
+						Function struct{ Name, Arguments string }
+					} `json:"tool_calls"`
+				}
+				FinishReason string `json:"finish_reason"`
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		c := out.Choices[0]
+		if len(c.Message.ToolCalls) > 0 {
+			tc := c.Message.ToolCalls[0]
+			return fmt.Sprintf("%s: %s %s(%s)", c.FinishReason, tc.ID, tc.Function.Name, tc.Function.Arguments)
+		}
+		return c.FinishReason + ": " + *c.Message.Content
+	}
+	fmt.Println(post(`{"model":"gpt-4o","messages":[{"role":"user","content":"Weather in Paris?"}],
+		"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`))
+	fmt.Println(post(`{"model":"gpt-4o","messages":[{"role":"user","content":"Weather in Paris?"},
+		{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+		{"role":"tool","tool_call_id":"call_1","content":"18C"}],
+		"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`))
+	last := srv.Received()[1]
+	fmt.Printf("tools %v, results %+v\n", last.Tools, last.ToolResults)
+	// Output:
+	// tool_calls: call_1 get_weather({"city":"Paris"})
+	// stop: 18°C in Paris
+	// tools [get_weather], results [{CallID:call_1 Content:18C}]
+}

@@ -111,7 +111,7 @@ func (f *Faults) pick(rng *faultRand, def Answer, r *Request) Answer {
 		def = def.clone()
 		if r.Stream {
 			// CutAtStart or after 1..n events, n = the answer's event count.
-			n := len(def.chunks())
+			n := def.events()
 			def.CutAfter = int(v * float64(n+1))
 			if def.CutAfter == 0 {
 				def.CutAfter = CutAtStart

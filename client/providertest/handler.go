@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,6 +52,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	bodyErr := json.Unmarshal(body, &x.chat)
 	if bodyErr == nil {
 		req.Model, req.Stream = x.chat.Model, x.chat.Stream
+		x.chat.toolsOf(req.Format, req)
 	}
 	switch {
 	case req.Format == "":
@@ -79,6 +81,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		reject = &a
 	case req.Format == FormatAnthropic && x.chat.MaxTokens == nil:
 		a := Status(http.StatusBadRequest, "max_tokens: Field required")
+		reject = &a
+	case x.chat.toolProblem(req.Format) != "":
+		a := Status(http.StatusBadRequest, x.chat.toolProblem(req.Format))
 		reject = &a
 	}
 
@@ -172,6 +177,9 @@ func (x *exchange) answer(a Answer, extra http.Header) {
 
 	status := a.status()
 	body := a.Body
+	if body == "" && status < 400 {
+		x.obeyForcedTool(&a)
+	}
 	switch {
 	case body != "":
 	case status >= 400 && x.req.Format == FormatAnthropic:
@@ -242,35 +250,80 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (x *exchange) usage(a *Answer, chunks int) Usage {
+func (x *exchange) usage(a *Answer, events int) Usage {
 	u := a.Usage
 	if u.PromptTokens == 0 {
 		u.PromptTokens = max(x.chat.promptWords(), 1)
 	}
 	if u.CompletionTokens == 0 {
-		u.CompletionTokens = chunks
+		u.CompletionTokens = events
 	}
 	return u
 }
 
+// obeyForcedTool turns a JSON-object Text into a call of the tool an
+// Anthropic request forces, as a model obeying tool_choice would.
+func (x *exchange) obeyForcedTool(a *Answer) {
+	if x.req.Format != FormatAnthropic || len(a.ToolCalls) > 0 {
+		return
+	}
+	name := x.chat.forcedTool()
+	t := bytes.TrimSpace([]byte(a.Text))
+	if name == "" || len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return
+	}
+	a.ToolCalls = []ToolCall{{Name: name, Arguments: string(t)}}
+	a.Text, a.Chunks = "", nil
+}
+
+// events is the number of content events of a's stream: its text chunks,
+// and for each tool call its start and its argument pieces.
+func (a *Answer) events() int {
+	n := len(a.chunks())
+	for _, c := range a.ToolCalls {
+		n += 1 + len(splitArguments(c.arguments()))
+	}
+	return n
+}
+
 func (x *exchange) openAICompletion(a *Answer) string {
-	u := x.usage(a, len(a.chunks()))
+	u := x.usage(a, a.events())
 	stop := "stop"
+	msg := &openAIMessage{Role: "assistant", Content: &a.Text}
+	for i, c := range a.ToolCalls {
+		msg.ToolCalls = append(msg.ToolCalls, openAIToolCall{ID: c.callID(FormatOpenAI, x.id, i), Type: "function",
+			Function: openAIFunctionCall{Name: c.Name, Arguments: c.arguments()}})
+	}
+	if len(a.ToolCalls) > 0 {
+		stop = "tool_calls"
+		if a.Text == "" {
+			msg.Content = nil
+		}
+	}
 	return marshal(openAICompletion{
 		ID: fmt.Sprintf("chatcmpl-providertest%08d", x.id), Object: "chat.completion", Created: x.now.Unix(),
 		Model: x.req.Model, SystemFingerprint: "fp_providertest",
-		Choices: []openAIChoice{{Message: &openAIMessage{Role: "assistant", Content: a.Text}, FinishReason: &stop}},
-		Usage:   &openAIUsage{u.PromptTokens, u.CompletionTokens, u.PromptTokens + u.CompletionTokens},
+		Choices: []openAIChoice{{Message: msg, FinishReason: &stop}},
+		Usage:   openAIUsageOf(u),
 	})
 }
 
 func (x *exchange) anthropicMessage(a *Answer) string {
-	u := x.usage(a, len(a.chunks()))
+	u := x.usage(a, a.events())
 	stop := "end_turn"
+	var content []anthropicContent
+	if a.Text != "" || len(a.ToolCalls) == 0 {
+		content = append(content, textBlock("text", a.Text))
+	}
+	for i, c := range a.ToolCalls {
+		content = append(content, anthropicContent{Type: "tool_use", ID: c.callID(FormatAnthropic, x.id, i), Name: c.Name, Input: c.input()})
+	}
+	if len(a.ToolCalls) > 0 {
+		stop = "tool_use"
+	}
 	return marshal(anthropicMessage{
 		ID: fmt.Sprintf("msg_providertest%08d", x.id), Type: "message", Role: "assistant", Model: x.req.Model,
-		Content:    []anthropicContent{{Type: "text", Text: a.Text}},
-		StopReason: &stop, Usage: anthropicUsage{u.PromptTokens, u.CompletionTokens},
+		Content: content, StopReason: &stop, Usage: anthropicUsageOf(u),
 	})
 }
 
@@ -304,6 +357,19 @@ func (e *sse) event(name, data string) {
 
 func (e *sse) comment() { e.write(": ping\n\n") }
 
+// step is one event of a stream; content events are the ones CutAfter,
+// ErrorAfter, ChunkDelay and keep-alives count.
+type step struct {
+	content bool
+	end     bool   // no event: the point right after the last content event
+	name    string // SSE event name ("" for a data-only event)
+	data    string
+}
+
+// endOfContent marks where a cut or error "after the last content event"
+// goes.
+var endOfContent = step{end: true}
+
 // stream sends a successful answer as SSE in the request's format.
 func (x *exchange) stream(a *Answer) {
 	model := x.req.Model
@@ -319,18 +385,18 @@ func (x *exchange) stream(a *Answer) {
 		e.comment()
 	}
 
-	chunks := a.chunks()
 	anthropic := x.req.Format == FormatAnthropic
-	u := x.usage(a, len(chunks))
-	id := fmt.Sprintf("chatcmpl-providertest%08d", x.id)
-	includeUsage := x.chat.StreamOptions != nil && x.chat.StreamOptions.IncludeUsage
-	chunk := func(d *openAIDelta, finish *string) string {
-		c := openAICompletion{ID: id, Object: "chat.completion.chunk", Created: x.now.Unix(), Model: model,
-			SystemFingerprint: "fp_providertest", Choices: []openAIChoice{{Delta: d, FinishReason: finish}}}
-		if includeUsage {
-			c.Usage = json.RawMessage("null")
+	var steps []step
+	if anthropic {
+		steps = x.anthropicSteps(a)
+	} else {
+		steps = x.openAISteps(a)
+	}
+	total := 0
+	for _, st := range steps {
+		if st.content {
+			total++
 		}
-		return marshal(c)
 	}
 
 	// cutOrError ends the stream early if the answer says so after n content
@@ -339,11 +405,11 @@ func (x *exchange) stream(a *Answer) {
 		if e.err != nil {
 			return true
 		}
-		if at(a.CutAfter, len(chunks)) == n {
+		if at(a.CutAfter, total) == n {
 			x.s.count(model, func(st *Stats) { st.Cuts++ })
 			abort()
 		}
-		if at(a.ErrorAfter, len(chunks)) == n {
+		if at(a.ErrorAfter, total) == n {
 			x.s.count(model, func(st *Stats) { st.StreamErrors++ })
 			data := a.ErrorBody
 			switch {
@@ -367,50 +433,137 @@ func (x *exchange) stream(a *Answer) {
 	if cutOrError(CutAtStart) {
 		return
 	}
-	if anthropic {
-		e.event("message_start", marshal(anthropicMessageStart{Type: "message_start", Message: anthropicMessage{
-			ID: fmt.Sprintf("msg_providertest%08d", x.id), Type: "message", Role: "assistant", Model: model,
-			Content: []anthropicContent{}, Usage: anthropicUsage{InputTokens: u.PromptTokens, OutputTokens: 1}}}))
-		e.event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
-		e.event("ping", `{"type": "ping"}`)
-	} else {
-		empty := ""
-		e.event("", chunk(&openAIDelta{Role: "assistant", Content: &empty}, nil))
-	}
-	for i, c := range chunks {
-		if cutOrError(i) {
+	n := 0
+	for _, st := range steps {
+		if st.end {
+			if cutOrError(n) {
+				return
+			}
+			continue
+		}
+		if !st.content {
+			e.event(st.name, st.data)
+			continue
+		}
+		if cutOrError(n) {
 			return
 		}
 		if a.ChunkDelay > 0 && !sleep(x.ctx, a.ChunkDelay) {
 			abort() // not a clean end of the body
 		}
-		if anthropic {
-			e.event("content_block_delta", marshal(anthropicBlockDelta{Type: "content_block_delta",
-				Delta: anthropicContent{Type: "text_delta", Text: c}}))
-		} else {
-			e.event("", chunk(&openAIDelta{Content: &c}, nil))
-		}
+		e.event(st.name, st.data)
+		n++
 		e.events++
 		if keepAlive > 0 && e.events%keepAlive == 0 {
 			e.comment()
 		}
 	}
-	if cutOrError(len(chunks)) {
-		return
-	}
 	if anthropic {
-		e.event("content_block_stop", `{"type":"content_block_stop","index":0}`)
-		e.event("message_delta", fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":"end_turn",`+
-			`"stop_sequence":null},"usage":{"output_tokens":%d}}`, u.CompletionTokens))
 		e.event("message_stop", `{"type":"message_stop"}`)
 		return
 	}
-	stop := "stop"
-	e.event("", chunk(&openAIDelta{}, &stop))
-	if includeUsage {
-		e.event("", marshal(openAICompletion{ID: id, Object: "chat.completion.chunk", Created: x.now.Unix(),
-			Model: model, SystemFingerprint: "fp_providertest", Choices: []openAIChoice{},
-			Usage: &openAIUsage{u.PromptTokens, u.CompletionTokens, u.PromptTokens + u.CompletionTokens}}))
-	}
 	e.event("", "[DONE]")
+}
+
+// openAISteps are the chunks of an OpenAI stream: the role, the text, then
+// each tool call's first fragment (index, id, type, name) and its argument
+// pieces, the finish reason, and the usage chunk when the request asked for
+// it.
+func (x *exchange) openAISteps(a *Answer) []step {
+	model := x.req.Model
+	id := fmt.Sprintf("chatcmpl-providertest%08d", x.id)
+	includeUsage := x.chat.StreamOptions != nil && x.chat.StreamOptions.IncludeUsage
+	chunk := func(d *openAIDelta, finish *string) string {
+		c := openAICompletion{ID: id, Object: "chat.completion.chunk", Created: x.now.Unix(), Model: model,
+			SystemFingerprint: "fp_providertest", Choices: []openAIChoice{{Delta: d, FinishReason: finish}}}
+		if includeUsage {
+			c.Usage = json.RawMessage("null")
+		}
+		return marshal(c)
+	}
+	chunks := a.chunks()
+	role := &openAIDelta{Role: "assistant"}
+	if len(chunks) > 0 || len(a.ToolCalls) == 0 {
+		empty := ""
+		role.Content = &empty
+	}
+	steps := []step{{data: chunk(role, nil)}}
+	for _, c := range chunks {
+		steps = append(steps, step{content: true, data: chunk(&openAIDelta{Content: &c}, nil)})
+	}
+	for i, c := range a.ToolCalls {
+		index := i
+		steps = append(steps, step{content: true, data: chunk(&openAIDelta{ToolCalls: []openAIToolCall{{Index: &index,
+			ID: c.callID(FormatOpenAI, x.id, i), Type: "function", Function: openAIFunctionCall{Name: c.Name}}}}, nil)})
+		for _, p := range splitArguments(c.arguments()) {
+			steps = append(steps, step{content: true, data: chunk(&openAIDelta{ToolCalls: []openAIToolCall{{Index: &index,
+				Function: openAIFunctionCall{Arguments: p}}}}, nil)})
+		}
+	}
+	stop := "stop"
+	if len(a.ToolCalls) > 0 {
+		stop = "tool_calls"
+	}
+	steps = append(steps, endOfContent, step{data: chunk(&openAIDelta{}, &stop)})
+	if includeUsage {
+		u := x.usage(a, a.events())
+		steps = append(steps, step{data: marshal(openAICompletion{ID: id, Object: "chat.completion.chunk", Created: x.now.Unix(),
+			Model: model, SystemFingerprint: "fp_providertest", Choices: []openAIChoice{}, Usage: openAIUsageOf(u)})})
+	}
+	return steps
+}
+
+// anthropicSteps are the events of an Anthropic stream up to message_stop:
+// message_start, the text block (start, ping, text_delta events, stop),
+// each tool_use block (start with input {}, an empty input_json_delta,
+// the argument pieces, stop), and message_delta with the stop reason and
+// usage.
+func (x *exchange) anthropicSteps(a *Answer) []step {
+	u := x.usage(a, a.events())
+	start := anthropicUsageOf(u)
+	start.OutputTokens = 1
+	steps := []step{{name: "message_start", data: marshal(anthropicMessageStart{Type: "message_start", Message: anthropicMessage{
+		ID: fmt.Sprintf("msg_providertest%08d", x.id), Type: "message", Role: "assistant", Model: x.req.Model,
+		Content: []anthropicContent{}, Usage: start}})}}
+	index := 0
+	if chunks := a.chunks(); len(chunks) > 0 || len(a.ToolCalls) == 0 {
+		steps = append(steps,
+			step{name: "content_block_start", data: `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
+			step{name: "ping", data: `{"type": "ping"}`})
+		for _, c := range chunks {
+			steps = append(steps, step{content: true, name: "content_block_delta", data: marshal(anthropicBlockDelta{Type: "content_block_delta",
+				Delta: textBlock("text_delta", c)})})
+		}
+		if len(a.ToolCalls) == 0 {
+			steps = append(steps, endOfContent)
+		}
+		steps = append(steps, step{name: "content_block_stop", data: `{"type":"content_block_stop","index":0}`})
+		index++
+	} else {
+		steps = append(steps, step{name: "ping", data: `{"type": "ping"}`})
+	}
+	for i, c := range a.ToolCalls {
+		steps = append(steps, step{content: true, name: "content_block_start", data: marshal(struct {
+			Type         string           `json:"type"`
+			Index        int              `json:"index"`
+			ContentBlock anthropicContent `json:"content_block"`
+		}{"content_block_start", index, anthropicContent{Type: "tool_use", ID: c.callID(FormatAnthropic, x.id, i), Name: c.Name, Input: json.RawMessage("{}")}})})
+		pieces := append([]string{""}, splitArguments(string(c.input()))...)
+		for j, p := range pieces {
+			steps = append(steps, step{content: j > 0, name: "content_block_delta", data: marshal(anthropicBlockDelta{Type: "content_block_delta",
+				Index: index, Delta: anthropicContent{Type: "input_json_delta", PartialJSON: &p}})})
+		}
+		if i == len(a.ToolCalls)-1 {
+			steps = append(steps, endOfContent)
+		}
+		steps = append(steps, step{name: "content_block_stop", data: fmt.Sprintf(`{"type":"content_block_stop","index":%d}`, index)})
+		index++
+	}
+	stop := "end_turn"
+	if len(a.ToolCalls) > 0 {
+		stop = "tool_use"
+	}
+	steps = append(steps, step{name: "message_delta", data: fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,`+
+		`"stop_sequence":null},"usage":{"output_tokens":%d}}`, stop, u.CompletionTokens)})
+	return steps
 }

@@ -30,6 +30,14 @@ type Request struct {
 	Header http.Header // request headers, credentials included
 	Body   []byte      // raw request body
 	Time   time.Time   // arrival time (time.Now, so fake inside a synctest bubble)
+
+	// What the body asked for and carried, read from either format:
+	Tools          []string     // names of the tools offered
+	ToolChoice     string       // "auto", "none", "required" (Anthropic "any") or a tool's name; "" when absent
+	ResponseFormat string       // response_format.type ("json_object", "json_schema"); "" when absent
+	ToolCalls      []ToolCall   // tool calls of the assistant turns sent back, in order
+	ToolResults    []ToolResult // tool results (role "tool" messages, tool_result blocks), in order
+	Images         int          // image parts or blocks in the messages
 }
 
 // Stats counts what the server did for one model.
@@ -365,11 +373,15 @@ func (s *Server) count(model string, fn func(st *Stats)) {
 func (a Answer) clone() Answer {
 	a.Header = a.Header.Clone()
 	a.Chunks = slices.Clone(a.Chunks)
+	a.ToolCalls = slices.Clone(a.ToolCalls)
 	return a
 }
 
 func (r Request) clone() Request {
 	r.Header = r.Header.Clone()
 	r.Body = slices.Clone(r.Body)
+	r.Tools = slices.Clone(r.Tools)
+	r.ToolCalls = slices.Clone(r.ToolCalls)
+	r.ToolResults = slices.Clone(r.ToolResults)
 	return r
 }

@@ -24,11 +24,33 @@ type chatRequest struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	Tools          []requestTool   `json:"tools"`
+	ToolChoice     json.RawMessage `json:"tool_choice"`
+	ResponseFormat *struct {
+		Type string `json:"type"`
+	} `json:"response_format"`
+}
+
+// requestTool is a tool definition of either format: OpenAI's
+// {"type":"function","function":{"name",...}} or Anthropic's {"name",...}.
+type requestTool struct {
+	Name     string `json:"name"`
+	Function *struct {
+		Name string `json:"name"`
+	} `json:"function"`
 }
 
 type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCallID string          `json:"tool_call_id"`
+	ToolCalls  []struct {
+		ID       string `json:"id"`
+		Function struct {
+			Name      string `json:"name"`
+			Arguments string `json:"arguments"`
+		} `json:"function"`
+	} `json:"tool_calls"`
 }
 
 // promptWords estimates the prompt's token count: one per word of the system
@@ -146,20 +168,59 @@ type openAIChoice struct {
 }
 
 type openAIMessage struct {
-	Role    string  `json:"role"`
-	Content string  `json:"content"`
-	Refusal *string `json:"refusal"`
+	Role      string           `json:"role"`
+	Content   *string          `json:"content"`
+	Refusal   *string          `json:"refusal"`
+	ToolCalls []openAIToolCall `json:"tool_calls,omitempty"`
 }
 
 type openAIDelta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role      string           `json:"role,omitempty"`
+	Content   *string          `json:"content,omitempty"`
+	ToolCalls []openAIToolCall `json:"tool_calls,omitempty"`
+}
+
+// openAIToolCall is a tool call of a message, or a fragment of one in a
+// stream delta (with Index).
+type openAIToolCall struct {
+	Index    *int               `json:"index,omitempty"`
+	ID       string             `json:"id,omitempty"`
+	Type     string             `json:"type,omitempty"`
+	Function openAIFunctionCall `json:"function"`
+}
+
+type openAIFunctionCall struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
 }
 
 type openAIUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens            int                 `json:"prompt_tokens"`
+	CompletionTokens        int                 `json:"completion_tokens"`
+	TotalTokens             int                 `json:"total_tokens"`
+	PromptTokensDetails     *openAIPromptDetail `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *openAIOutputDetail `json:"completion_tokens_details,omitempty"`
+}
+
+type openAIPromptDetail struct {
+	CachedTokens int `json:"cached_tokens"`
+	AudioTokens  int `json:"audio_tokens"`
+}
+
+type openAIOutputDetail struct {
+	ReasoningTokens          int `json:"reasoning_tokens"`
+	AudioTokens              int `json:"audio_tokens"`
+	AcceptedPredictionTokens int `json:"accepted_prediction_tokens"`
+	RejectedPredictionTokens int `json:"rejected_prediction_tokens"`
+}
+
+// openAIUsageOf renders u with the details objects OpenAI sends.
+func openAIUsageOf(u Usage) *openAIUsage {
+	return &openAIUsage{
+		PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.PromptTokens + u.CompletionTokens,
+		PromptTokensDetails:     &openAIPromptDetail{CachedTokens: u.CachedPromptTokens},
+		CompletionTokensDetails: &openAIOutputDetail{ReasoningTokens: u.ReasoningTokens},
+	}
 }
 
 // openAIErrorFor is the format-neutral error of a status in OpenAI's shape.
@@ -248,13 +309,29 @@ type anthropicMessage struct {
 }
 
 type anthropicContent struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  *string         `json:"text,omitempty"`
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// PartialJSON is an input_json_delta's piece; a pointer so that the
+	// empty first piece the API sends is kept.
+	PartialJSON *string `json:"partial_json,omitempty"`
 }
 
+func textBlock(typ, text string) anthropicContent { return anthropicContent{Type: typ, Text: &text} }
+
 type anthropicUsage struct {
-	InputTokens  int `json:"input_tokens"`
-	OutputTokens int `json:"output_tokens"`
+	InputTokens              int `json:"input_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+}
+
+// anthropicUsageOf renders u: input_tokens counts only the prompt tokens
+// not read from the cache, as the Messages API reports them.
+func anthropicUsageOf(u Usage) anthropicUsage {
+	return anthropicUsage{InputTokens: max(u.PromptTokens-u.CachedPromptTokens, 0), CacheReadInputTokens: u.CachedPromptTokens, OutputTokens: u.CompletionTokens}
 }
 
 type anthropicMessageStart struct {

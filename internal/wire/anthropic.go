@@ -1,24 +1,75 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
 
 type anthropicRequest struct {
-	Model         string    `json:"model"`
-	MaxTokens     int       `json:"max_tokens"`
-	System        string    `json:"system,omitempty"`
-	Messages      []Message `json:"messages"`
-	Temperature   *float64  `json:"temperature,omitempty"`
-	TopP          *float64  `json:"top_p,omitempty"`
-	StopSequences []string  `json:"stop_sequences,omitempty"`
-	Stream        bool      `json:"stream,omitempty"`
+	Model         string             `json:"model"`
+	MaxTokens     int                `json:"max_tokens"`
+	System        string             `json:"system,omitempty"`
+	Messages      []anthropicMessage `json:"messages"`
+	Temperature   *float64           `json:"temperature,omitempty"`
+	TopP          *float64           `json:"top_p,omitempty"`
+	StopSequences []string           `json:"stop_sequences,omitempty"`
+	Stream        bool               `json:"stream,omitempty"`
+	Tools         []anthropicTool    `json:"tools,omitempty"`
+	ToolChoice    *anthropicChoice   `json:"tool_choice,omitempty"`
+}
+
+// anthropicMessage is a message of the Messages API; Content is a string
+// or a list of content blocks.
+type anthropicMessage struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"`
+}
+
+type anthropicText struct {
+	Type string `json:"type"` // "text"
+	Text string `json:"text"`
+}
+
+type anthropicImage struct {
+	Type   string `json:"type"` // "image"
+	Source struct {
+		Type      string `json:"type"` // "base64" or "url"
+		MediaType string `json:"media_type,omitempty"`
+		Data      string `json:"data,omitempty"`
+		URL       string `json:"url,omitempty"`
+	} `json:"source"`
+}
+
+type anthropicToolUse struct {
+	Type  string          `json:"type"` // "tool_use"
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+type anthropicToolResult struct {
+	Type      string `json:"type"` // "tool_result"
+	ToolUseID string `json:"tool_use_id"`
+	Content   string `json:"content,omitempty"`
+}
+
+type anthropicTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+type anthropicChoice struct {
+	Type string `json:"type"` // "auto", "any", "tool", "none"
+	Name string `json:"name,omitempty"`
 }
 
 // encodeAnthropic moves system messages into the top-level system field
-// (joined with a blank line, in order) and clamps temperature to the
-// Messages API's range 0..1.
+// (joined with a blank line, in order), clamps temperature to the Messages
+// API's range 0..1, sends consecutive tool results as one user message of
+// tool_result blocks, and asks for JSON output with a forced tool (see
+// [AnswerTool]).
 func encodeAnthropic(r Request) ([]byte, error) {
 	req := anthropicRequest{
 		Model:         r.Model,
@@ -26,7 +77,7 @@ func encodeAnthropic(r Request) ([]byte, error) {
 		TopP:          r.TopP,
 		StopSequences: r.Stop,
 		Stream:        r.Stream,
-		Messages:      make([]Message, 0, len(r.Messages)),
+		Messages:      make([]anthropicMessage, 0, len(r.Messages)),
 	}
 	if req.MaxTokens <= 0 {
 		req.MaxTokens = r.AnthropicMaxTokens
@@ -36,20 +87,150 @@ func encodeAnthropic(r Request) ([]byte, error) {
 		req.Temperature = &t
 	}
 	var system []string
-	for _, m := range r.Messages {
-		if m.Role == "system" {
+	for i := 0; i < len(r.Messages); i++ {
+		m := r.Messages[i]
+		switch m.Role {
+		case "system":
 			system = append(system, m.Content)
-			continue
+		case "tool":
+			var blocks []any
+			for ; i < len(r.Messages) && r.Messages[i].Role == "tool"; i++ {
+				blocks = append(blocks, anthropicToolResult{Type: "tool_result", ToolUseID: anthropicID(r.Messages[i].ToolCallID), Content: r.Messages[i].Content})
+			}
+			i--
+			req.Messages = append(req.Messages, anthropicMessage{Role: "user", Content: blocks})
+		default:
+			req.Messages = append(req.Messages, anthropicMessageOf(m))
 		}
-		req.Messages = append(req.Messages, m)
 	}
 	req.System = strings.Join(system, "\n\n")
+	for _, t := range r.Tools {
+		req.Tools = append(req.Tools, anthropicTool{Name: t.Name, Description: t.Description, InputSchema: objectSchema(t.Parameters)})
+	}
+	switch c := r.ToolChoice; {
+	case c == "" || len(r.Tools) == 0:
+	case c == ToolChoiceAuto, c == ToolChoiceNone:
+		req.ToolChoice = &anthropicChoice{Type: c}
+	case c == ToolChoiceRequired:
+		req.ToolChoice = &anthropicChoice{Type: "any"}
+	default:
+		req.ToolChoice = &anthropicChoice{Type: "tool", Name: c}
+	}
+	if answer := AnswerTool(Anthropic, r); answer != "" {
+		f := r.ResponseFormat
+		schema := json.RawMessage(`{"type":"object"}`)
+		desc := "Give your answer as a JSON object by calling this tool."
+		if f.Type == "json_schema" && len(f.Schema) > 0 {
+			schema = objectSchema(f.Schema)
+			desc = "Give your answer by calling this tool with a JSON object that follows its input schema."
+		}
+		req.Tools = append(req.Tools, anthropicTool{Name: answer, Description: desc, InputSchema: schema})
+		if len(r.Tools) > 0 && r.ToolChoice != ToolChoiceNone {
+			// The model may call the caller's tools or answer: it must
+			// do one of the two.
+			req.ToolChoice = &anthropicChoice{Type: "any"}
+		} else {
+			req.ToolChoice = &anthropicChoice{Type: "tool", Name: answer}
+		}
+	}
 	return json.Marshal(req)
 }
 
+func anthropicMessageOf(m Message) anthropicMessage {
+	if len(m.Parts) == 0 && len(m.ToolCalls) == 0 {
+		return anthropicMessage{Role: m.Role, Content: m.Content}
+	}
+	var blocks []any
+	if m.Content != "" {
+		blocks = append(blocks, anthropicText{Type: "text", Text: m.Content})
+	}
+	for _, p := range m.Parts {
+		if !p.Image {
+			if p.Text != "" { // the API rejects empty text blocks
+				blocks = append(blocks, anthropicText{Type: "text", Text: p.Text})
+			}
+			continue
+		}
+		img := anthropicImage{Type: "image"}
+		switch mt, b64, ok := ParseDataURL(p.URL); {
+		case len(p.Data) > 0:
+			img.Source.Type, img.Source.MediaType = "base64", p.MediaType
+			img.Source.Data = dataURL(p.MediaType, p.Data)[len("data:"+p.MediaType+";base64,"):]
+		case ok:
+			img.Source.Type, img.Source.MediaType, img.Source.Data = "base64", mt, b64
+		default:
+			img.Source.Type, img.Source.URL = "url", p.URL
+		}
+		blocks = append(blocks, img)
+	}
+	for _, c := range m.ToolCalls {
+		blocks = append(blocks, anthropicToolUse{Type: "tool_use", ID: anthropicID(c.ID), Name: c.Name, Input: argumentsObject(c.Arguments)})
+	}
+	if blocks == nil {
+		blocks = []any{}
+	}
+	return anthropicMessage{Role: m.Role, Content: blocks}
+}
+
+// anthropicID returns a tool call id in the form the Messages API accepts
+// (^[a-zA-Z0-9_-]+$): ids made by other providers ("functions.f:0") have
+// every other character replaced by '_', the same way in a tool_use block
+// and in the tool_result that answers it.
+func anthropicID(id string) string {
+	if id == "" {
+		return "toolu_"
+	}
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// anthropicUsage is the usage object of a message and of stream events.
+// input_tokens counts only the input that was neither read from nor
+// written to the cache.
 type anthropicUsage struct {
-	InputTokens  int `json:"input_tokens"`
-	OutputTokens int `json:"output_tokens"`
+	InputTokens              *int `json:"input_tokens"`
+	OutputTokens             *int `json:"output_tokens"`
+	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
+}
+
+// add overwrites u's counts with those o reports (stream events report
+// cumulative counts).
+func (u *anthropicUsage) add(o *anthropicUsage) {
+	if o == nil {
+		return
+	}
+	for _, p := range []struct{ dst, src **int }{
+		{&u.InputTokens, &o.InputTokens}, {&u.OutputTokens, &o.OutputTokens},
+		{&u.CacheReadInputTokens, &o.CacheReadInputTokens}, {&u.CacheCreationInputTokens, &o.CacheCreationInputTokens},
+	} {
+		if *p.src != nil {
+			v := **p.src
+			*p.dst = &v
+		}
+	}
+}
+
+// usage returns the usage in the common shape: every input token,
+// cached or not, in PromptTokens.
+func (u *anthropicUsage) usage() Usage {
+	if u == nil {
+		return Usage{}
+	}
+	v := func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	in := v(u.InputTokens) + v(u.CacheReadInputTokens) + v(u.CacheCreationInputTokens)
+	out := v(u.OutputTokens)
+	return Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out, CachedPromptTokens: v(u.CacheReadInputTokens)}
 }
 
 type anthropicErrorBody struct {
@@ -65,14 +246,21 @@ func anthropicAPIError(e *anthropicErrorBody, body []byte) *APIError {
 	return &APIError{Status: statusFor(typ), Type: typ, Body: append([]byte(nil), body...)}
 }
 
+// anthropicBlock is a content block of an answer (or of a
+// content_block_start event).
+type anthropicBlock struct {
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
 type anthropicResponse struct {
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Model   string `json:"model"`
-	Content []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content"`
+	ID         string              `json:"id"`
+	Type       string              `json:"type"`
+	Model      string              `json:"model"`
+	Content    []anthropicBlock    `json:"content"`
 	StopReason *string             `json:"stop_reason"`
 	Usage      *anthropicUsage     `json:"usage"`
 	Error      *anthropicErrorBody `json:"error"`
@@ -94,7 +282,17 @@ func stopReason(s string) string {
 	return s
 }
 
-func decodeAnthropic(body []byte) (Response, error) {
+// answerFinish is the finish reason of an answer: "stop" for one whose
+// only tool call was the JSON answer tool, "tool_calls" for one that called
+// tools but says it stopped.
+func answerFinish(finish string, answered, called bool) string {
+	if answered && !called && finish == "tool_calls" {
+		return "stop"
+	}
+	return toolFinish(finish, called)
+}
+
+func decodeAnthropic(body []byte, answerTool string) (Response, error) {
 	var r anthropicResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return Response{}, malformed("not a message: %v", err)
@@ -107,41 +305,58 @@ func decodeAnthropic(body []byte) (Response, error) {
 	}
 	out := Response{ID: r.ID, Model: r.Model}
 	var b strings.Builder
+	var answer []byte
+	answered := false
 	for _, c := range r.Content {
-		if c.Type == "text" {
+		switch c.Type {
+		case "text":
 			b.WriteString(c.Text)
+		case "tool_use":
+			if c.Name == "" {
+				continue // not a call anyone could answer
+			}
+			args := normalizeArguments(string(c.Input))
+			if answerTool != "" && c.Name == answerTool && !answered {
+				answered = true
+				var compact bytes.Buffer
+				if json.Compact(&compact, args) == nil {
+					answer = compact.Bytes()
+				} else {
+					answer = args
+				}
+				continue
+			}
+			out.ToolCalls = append(out.ToolCalls, ToolCall{ID: c.ID, Name: c.Name, Arguments: args})
 		}
 	}
 	out.Content = b.String()
+	if answered {
+		out.Content = string(answer)
+	}
 	if r.StopReason != nil {
 		out.FinishReason = stopReason(*r.StopReason)
 	}
-	if r.Usage != nil {
-		out.Usage = Usage{
-			PromptTokens:     r.Usage.InputTokens,
-			CompletionTokens: r.Usage.OutputTokens,
-			TotalTokens:      r.Usage.InputTokens + r.Usage.OutputTokens,
-		}
-	}
+	out.FinishReason = answerFinish(out.FinishReason, answered, len(out.ToolCalls) > 0)
+	out.Usage = r.Usage.usage()
 	return out, nil
 }
 
 type anthropicEvent struct {
 	Type    string `json:"type"`
+	Index   *int   `json:"index"`
 	Message *struct {
 		ID    string          `json:"id"`
 		Model string          `json:"model"`
 		Usage *anthropicUsage `json:"usage"`
 	} `json:"message"`
-	Delta *struct {
-		Type       string  `json:"type"`
-		Text       string  `json:"text"`
-		StopReason *string `json:"stop_reason"`
+	ContentBlock *anthropicBlock `json:"content_block"`
+	Delta        *struct {
+		Type        string  `json:"type"`
+		Text        string  `json:"text"`
+		PartialJSON string  `json:"partial_json"`
+		StopReason  *string `json:"stop_reason"`
 	} `json:"delta"`
-	Usage *struct {
-		InputTokens  *int `json:"input_tokens"`
-		OutputTokens *int `json:"output_tokens"`
-	} `json:"usage"`
+	Usage *anthropicUsage     `json:"usage"`
 	Error *anthropicErrorBody `json:"error"`
 }
 
@@ -154,37 +369,94 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 	if typ == "" || typ == "message" {
 		typ = ev.Type
 	}
+	index := -1
+	if ev.Index != nil {
+		index = *ev.Index
+	}
 	switch typ {
 	case "error":
 		return Chunk{}, anthropicAPIError(ev.Error, []byte(data))
 	case "message_start":
 		if m := ev.Message; m != nil {
 			d.id, d.model = m.ID, m.Model
-			if m.Usage != nil {
-				d.usage.PromptTokens = m.Usage.InputTokens
-				d.usage.CompletionTokens = m.Usage.OutputTokens
+			d.anthUsage.add(m.Usage)
+		}
+	case "content_block_start":
+		if b := ev.ContentBlock; b != nil && b.Type == "tool_use" {
+			if d.answerTool != "" && b.Name == d.answerTool && d.answerBlock == nil {
+				d.answerBlock = &index
+				d.answered = true
+				if in := wholeInput(b.Input); in != nil {
+					// A server that sends the whole input here.
+					return Chunk{Kind: Content, Text: string(in)}, nil
+				}
+				break
 			}
+			pos := d.newCall(b.ID, b.Name)
+			if d.byIndex == nil {
+				d.byIndex = map[int]int{}
+			}
+			d.byIndex[index] = pos
+			d.last = pos
+			d.calls[pos].start = bytes.Clone(b.Input)
+			return Chunk{Kind: ToolDelta}, nil
+		}
+		if b := ev.ContentBlock; b != nil && b.Type == "text" && b.Text != "" {
+			return Chunk{Kind: Content, Text: b.Text}, nil
 		}
 	case "content_block_delta":
-		if ev.Delta != nil && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
-			return Chunk{Kind: Content, Text: ev.Delta.Text}, nil
+		if ev.Delta == nil {
+			break
+		}
+		switch ev.Delta.Type {
+		case "text_delta":
+			if ev.Delta.Text != "" {
+				return Chunk{Kind: Content, Text: ev.Delta.Text}, nil
+			}
+		case "input_json_delta":
+			if d.answerBlock != nil && *d.answerBlock == index {
+				if ev.Delta.PartialJSON != "" {
+					return Chunk{Kind: Content, Text: ev.Delta.PartialJSON}, nil
+				}
+				break
+			}
+			pos, ok := d.byIndex[index]
+			if !ok {
+				if len(d.calls) == 0 {
+					break // a fragment of no known call
+				}
+				pos = d.last
+			}
+			if ev.Delta.PartialJSON != "" {
+				d.calls[pos].args.WriteString(ev.Delta.PartialJSON)
+				return Chunk{Kind: ToolDelta}, nil
+			}
 		}
 	case "message_delta":
 		if ev.Delta != nil && ev.Delta.StopReason != nil {
 			d.finish = stopReason(*ev.Delta.StopReason)
 		}
-		if u := ev.Usage; u != nil {
-			if u.InputTokens != nil {
-				d.usage.PromptTokens = *u.InputTokens
-			}
-			if u.OutputTokens != nil {
-				d.usage.CompletionTokens = *u.OutputTokens
-			}
-		}
+		d.anthUsage.add(ev.Usage)
 	case "message_stop":
 		return Chunk{Kind: Done}, nil
 	}
-	// ping, content_block_start/stop, other delta types (thinking,
-	// tool input) and event types added later carry no text.
+	// ping, content_block_stop, other delta types (thinking, signatures)
+	// and event types added later carry nothing for the caller.
 	return Chunk{Kind: Skip}, nil
+}
+
+// wholeInput returns the input of a content_block_start tool_use block
+// when it is a non-empty JSON object (the Messages API sends {} there and
+// the input in input_json_delta events; some servers send it whole), or
+// nil.
+func wholeInput(in json.RawMessage) json.RawMessage {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(in, &fields) != nil || len(fields) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, in) != nil {
+		return nil
+	}
+	return b.Bytes()
 }

@@ -2,7 +2,10 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -48,12 +51,12 @@ func checkChunk(t *testing.T, ch Chunk, d *StreamDecoder) {
 		if ch.Text == "" {
 			t.Fatal("Content chunk with empty Text")
 		}
-	case Skip, Done:
+	case Skip, Done, ToolDelta:
 		if ch.Text != "" {
 			t.Fatalf("chunk of kind %d carries text %q", ch.Kind, ch.Text)
 		}
 	default:
-		t.Fatalf("chunk kind %d is not Skip, Content or Done", ch.Kind)
+		t.Fatalf("chunk kind %d is not Skip, Content, Done or ToolDelta", ch.Kind)
 	}
 	if !utf8.ValidString(ch.Text) {
 		t.Fatalf("chunk text %q is not valid UTF-8", ch.Text)
@@ -79,7 +82,7 @@ func FuzzDecodeOpenAIChunk(f *testing.F) {
 	f.Add("", `{"choices":null,"error":null}`)
 	f.Add("", `{"error":{"code":[1,2],"type":7}}`)
 	f.Fuzz(func(t *testing.T, eventType, data string) {
-		d := NewStreamDecoder(OpenAI)
+		d := NewStreamDecoder(OpenAI, "")
 		ch, err := d.Decode(sse.Event{Type: eventType, Data: data})
 		if err != nil {
 			checkDecodeError(t, err, []byte(data))
@@ -107,7 +110,7 @@ func FuzzDecodeAnthropicEvent(f *testing.F) {
 	f.Add("", `{"type":"content_block_delta","delta":null}`)
 	f.Add("content_block_delta", `{"delta":{"type":"text_delta","text":"\ud800"}}`)
 	f.Fuzz(func(t *testing.T, eventType, data string) {
-		d := NewStreamDecoder(Anthropic)
+		d := NewStreamDecoder(Anthropic, "")
 		ch, err := d.Decode(sse.Event{Type: eventType, Data: data})
 		if err != nil {
 			checkDecodeError(t, err, []byte(data))
@@ -129,15 +132,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add(true, []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}`))
 	f.Add(true, []byte(`{"type":"completion"}`))
 	f.Add(true, []byte("null"))
+	f.Add(false, []byte(`{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":"}},{"function":{"name":"g","arguments":{"x":1}}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":null}}`))
+	f.Add(true, []byte(`{"type":"message","content":[{"type":"tool_use","id":"t","name":"json_response","input":{"a":1}},{"type":"tool_use","id":"u","name":"f","input":null}],"stop_reason":"tool_use","usage":{"cache_read_input_tokens":5}}`))
 	f.Fuzz(func(t *testing.T, anthropic bool, body []byte) {
 		format := OpenAI
 		if anthropic {
 			format = Anthropic
 		}
-		r, err := Decode(format, body)
+		r, err := Decode(format, body, DefaultAnswerTool)
 		if err != nil {
 			checkDecodeError(t, err, body)
-			if r != (Response{}) {
+			if !reflect.DeepEqual(r, Response{}) {
 				t.Fatalf("Decode(%v) = %+v with error %v; want the zero Response", format, r, err)
 			}
 			return
@@ -145,6 +150,93 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.ValidString(r.Content) {
 			t.Fatalf("Decode(%v).Content = %q: not valid UTF-8", format, r.Content)
 		}
+		checkToolCalls(t, r.ToolCalls)
+	})
+}
+
+// checkToolCalls checks the promise of ToolCall: a name, and Arguments
+// that are valid JSON.
+func checkToolCalls(t *testing.T, calls []ToolCall) {
+	t.Helper()
+	for i, c := range calls {
+		if c.Name == "" {
+			t.Fatalf("ToolCalls[%d] has no name: %+v", i, c)
+		}
+		if !json.Valid(c.Arguments) || !utf8.Valid(c.Arguments) {
+			t.Fatalf("ToolCalls[%d].Arguments = %q: not valid JSON", i, c.Arguments)
+		}
+	}
+}
+
+// splitEvents turns fuzz input into stream events: one per line, the
+// event type before a tab when there is one.
+func splitEvents(input string) []sse.Event {
+	var out []sse.Event
+	for _, line := range strings.Split(input, "\n") {
+		typ, data, ok := strings.Cut(line, "\t")
+		if !ok {
+			typ, data = "", line
+		}
+		out = append(out, sse.Event{Type: typ, Data: data})
+	}
+	return out
+}
+
+// fuzzToolStream feeds a whole stream to a decoder: it must never panic,
+// every chunk must be well formed, and the tool calls assembled at any
+// point must keep their promise.
+func fuzzToolStream(t *testing.T, f Format, answerTool, input string) {
+	d := NewStreamDecoder(f, answerTool)
+	for _, ev := range splitEvents(input) {
+		ch, err := d.Decode(ev)
+		if err != nil {
+			checkDecodeError(t, err, []byte(ev.Data))
+			continue
+		}
+		checkChunk(t, ch, d)
+		checkToolCalls(t, d.ToolCalls())
+		if n := d.ToolBytes(); n < 0 || n > len(input) {
+			t.Fatalf("ToolBytes() = %d for %d bytes of input", n, len(input))
+		}
+	}
+}
+
+// FuzzOpenAIToolCallStream feeds streams of delta.tool_calls fragments to
+// the OpenAI decoder.
+func FuzzOpenAIToolCallStream(f *testing.F) {
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}` + "\n" +
+		`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]}}]}` + "\n" +
+		`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\":\"Paris\"}"}}]}}]}` + "\n" +
+		`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}` + "\n[DONE]")
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":{"x":1}}},{"id":"b","function":{"name":"g"}}]}}]}`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f"}}]}}]}` + "\n" +
+		`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"g","arguments":"{\"u\":\"\xff\"}"}}]}}]}`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{"}}]}}]}`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"index":-1,"function":null},{"index":99999999999}]}}]}`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":null,"content":"x"}}]}`)
+	f.Fuzz(func(t *testing.T, input string) { fuzzToolStream(t, OpenAI, "", input) })
+}
+
+// FuzzAnthropicToolStream feeds streams of tool_use blocks and
+// input_json_delta events to the Anthropic decoder, with and without a
+// JSON answer tool.
+func FuzzAnthropicToolStream(f *testing.F) {
+	f.Add(false, "content_block_start\t"+`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`+"\n"+
+		"content_block_delta\t"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}}`+"\n"+
+		"content_block_delta\t"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ris\"}"}}`+"\n"+
+		"message_delta\t"+`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":5,"cache_read_input_tokens":3}}`+"\n"+
+		"message_stop\t"+`{"type":"message_stop"}`)
+	f.Add(true, "content_block_start\t"+`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"json_response","input":{"a":[1]}}}`+"\n"+
+		"content_block_delta\t"+`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"b\""}}`)
+	f.Add(false, "content_block_delta\t"+`{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"\ud800"}}`)
+	f.Add(false, "content_block_start\t"+`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","name":"x","input":"not an object"}}`)
+	f.Add(true, "\t"+`{"type":"content_block_start","content_block":null}`)
+	f.Fuzz(func(t *testing.T, jsonMode bool, input string) {
+		answer := ""
+		if jsonMode {
+			answer = DefaultAnswerTool
+		}
+		fuzzToolStream(t, Anthropic, answer, input)
 	})
 }
 
@@ -154,9 +246,9 @@ func FuzzDecode(f *testing.F) {
 // FuzzDecodeAnthropicEvent.
 func TestErrorTextBounded(t *testing.T) {
 	long := string(bytes.Repeat([]byte("x"), 1<<20))
-	_, streamErr := NewStreamDecoder(Anthropic).Decode(sse.Event{Type: long, Data: "1"})
-	_, typeErr := Decode(Anthropic, []byte(`{"type":"`+long+`"}`))
-	_, apiErr := Decode(OpenAI, []byte(`{"error":{"code":"`+long+`"}}`))
+	_, streamErr := NewStreamDecoder(Anthropic, "").Decode(sse.Event{Type: long, Data: "1"})
+	_, typeErr := Decode(Anthropic, []byte(`{"type":"`+long+`"}`), "")
+	_, apiErr := Decode(OpenAI, []byte(`{"error":{"code":"`+long+`"}}`), "")
 	for name, err := range map[string]error{"stream event type": streamErr, "answer type": typeErr, "error type": apiErr} {
 		switch {
 		case err == nil:

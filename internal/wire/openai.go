@@ -5,40 +5,177 @@ import (
 )
 
 type openAIRequest struct {
-	Model               string    `json:"model"`
-	Messages            []Message `json:"messages"`
-	MaxTokens           int       `json:"max_tokens,omitempty"`
-	MaxCompletionTokens int       `json:"max_completion_tokens,omitempty"`
-	Temperature         *float64  `json:"temperature,omitempty"`
-	TopP                *float64  `json:"top_p,omitempty"`
-	Stop                []string  `json:"stop,omitempty"`
-	Stream              bool      `json:"stream,omitempty"`
+	Model               string          `json:"model"`
+	Messages            []openAIMessage `json:"messages"`
+	MaxTokens           int             `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int             `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64        `json:"temperature,omitempty"`
+	TopP                *float64        `json:"top_p,omitempty"`
+	Stop                []string        `json:"stop,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options,omitempty"`
+	Tools          []openAITool   `json:"tools,omitempty"`
+	ToolChoice     any            `json:"tool_choice,omitempty"`
+	ResponseFormat *openAIRespFmt `json:"response_format,omitempty"`
+}
+
+// openAIMessage is a message of the Chat Completions API. Content is a
+// string, a list of content parts, or nil (null: an assistant turn that
+// only called tools).
+type openAIMessage struct {
+	Role       string               `json:"role"`
+	Content    any                  `json:"content"`
+	ToolCalls  []openAIToolCallJSON `json:"tool_calls,omitempty"`
+	ToolCallID string               `json:"tool_call_id,omitempty"`
+}
+
+type openAITextPart struct {
+	Type string `json:"type"` // "text"
+	Text string `json:"text"`
+}
+
+type openAIImagePart struct {
+	Type     string `json:"type"` // "image_url"
+	ImageURL struct {
+		URL string `json:"url"`
+	} `json:"image_url"`
+}
+
+type openAIToolCallJSON struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"` // "function"
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type openAITool struct {
+	Type     string `json:"type"` // "function"
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+type openAINamedTool struct {
+	Type     string `json:"type"` // "function"
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+type openAIRespFmt struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema,omitempty"`
+		Strict bool            `json:"strict,omitempty"`
+	} `json:"json_schema,omitempty"`
 }
 
 func encodeOpenAI(r Request) ([]byte, error) {
 	req := openAIRequest{
 		Model:       r.Model,
-		Messages:    r.Messages,
+		Messages:    make([]openAIMessage, 0, len(r.Messages)),
 		Temperature: r.Temperature,
 		TopP:        r.TopP,
 		Stop:        r.Stop,
 		Stream:      r.Stream,
 	}
-	if req.Messages == nil {
-		req.Messages = []Message{}
+	if r.Stream && r.StreamUsage {
+		req.StreamOptions = &struct {
+			IncludeUsage bool `json:"include_usage"`
+		}{true}
+	}
+	for _, m := range r.Messages {
+		req.Messages = append(req.Messages, openAIMessageOf(m))
 	}
 	if r.MaxCompletionTokens {
 		req.MaxCompletionTokens = r.MaxTokens
 	} else {
 		req.MaxTokens = r.MaxTokens
 	}
+	for _, t := range r.Tools {
+		var ot openAITool
+		ot.Type = "function"
+		ot.Function.Name, ot.Function.Description = t.Name, t.Description
+		ot.Function.Parameters = objectSchema(t.Parameters)
+		req.Tools = append(req.Tools, ot)
+	}
+	switch c := r.ToolChoice; {
+	case c == "" || len(r.Tools) == 0:
+		// tool_choice without tools is an error for OpenAI.
+	case isToolChoiceKeyword(c):
+		req.ToolChoice = c
+	default:
+		var nt openAINamedTool
+		nt.Type = "function"
+		nt.Function.Name = c
+		req.ToolChoice = nt
+	}
+	if f := r.ResponseFormat; f != nil {
+		req.ResponseFormat = &openAIRespFmt{Type: f.Type}
+		if f.Type == "json_schema" {
+			name := f.Name
+			if name == "" {
+				name = DefaultAnswerTool
+			}
+			req.ResponseFormat.JSONSchema = &struct {
+				Name   string          `json:"name"`
+				Schema json.RawMessage `json:"schema,omitempty"`
+				Strict bool            `json:"strict,omitempty"`
+			}{name, f.Schema, f.Strict}
+		}
+	}
 	return json.Marshal(req)
 }
 
+func openAIMessageOf(m Message) openAIMessage {
+	out := openAIMessage{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+	if len(m.Parts) > 0 {
+		parts := make([]any, 0, len(m.Parts))
+		for _, p := range m.Parts {
+			if !p.Image {
+				parts = append(parts, openAITextPart{Type: "text", Text: p.Text})
+				continue
+			}
+			ip := openAIImagePart{Type: "image_url"}
+			ip.ImageURL.URL = p.URL
+			if len(p.Data) > 0 {
+				ip.ImageURL.URL = dataURL(p.MediaType, p.Data)
+			}
+			parts = append(parts, ip)
+		}
+		out.Content = parts
+	}
+	for _, c := range m.ToolCalls {
+		var tc openAIToolCallJSON
+		tc.ID, tc.Type = c.ID, "function"
+		tc.Function.Name, tc.Function.Arguments = c.Name, argumentsText(c.Arguments)
+		out.ToolCalls = append(out.ToolCalls, tc)
+	}
+	if len(out.ToolCalls) > 0 && m.Content == "" && len(m.Parts) == 0 {
+		out.Content = nil
+	}
+	return out
+}
+
 type openAIUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	TotalTokens         int `json:"total_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails *struct {
+		ReasoningTokens int `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+	// PromptCacheHitTokens is DeepSeek's name for cached prompt tokens.
+	PromptCacheHitTokens int `json:"prompt_cache_hit_tokens"`
 }
 
 func (u *openAIUsage) usage() Usage {
@@ -49,7 +186,29 @@ func (u *openAIUsage) usage() Usage {
 	if total == 0 {
 		total = u.PromptTokens + u.CompletionTokens
 	}
-	return Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: total}
+	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: total}
+	if d := u.PromptTokensDetails; d != nil && d.CachedTokens > 0 {
+		out.CachedPromptTokens = d.CachedTokens
+	} else if u.PromptCacheHitTokens > 0 {
+		out.CachedPromptTokens = u.PromptCacheHitTokens
+	}
+	if d := u.CompletionTokensDetails; d != nil {
+		out.ReasoningTokens = d.ReasoningTokens
+	}
+	return out
+}
+
+// openAIToolCall is a tool call in an answer, or a fragment of one in a
+// stream delta. Arguments is a JSON string on the wire; lenient servers
+// send an object.
+type openAIToolCall struct {
+	Index    *int   `json:"index"`
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
 }
 
 type openAIResponse struct {
@@ -57,8 +216,9 @@ type openAIResponse struct {
 	Model   string `json:"model"`
 	Choices []struct {
 		Message struct {
-			Content *string `json:"content"`
-			Refusal *string `json:"refusal"`
+			Content   *string          `json:"content"`
+			Refusal   *string          `json:"refusal"`
+			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
@@ -85,10 +245,26 @@ func decodeOpenAI(body []byte) (Response, error) {
 	case c.Message.Refusal != nil:
 		out.Content = *c.Message.Refusal
 	}
+	for _, tc := range c.Message.ToolCalls {
+		if tc.Function == nil || tc.Function.Name == "" {
+			continue // not a call anyone could answer
+		}
+		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments)})
+	}
 	if c.FinishReason != nil {
 		out.FinishReason = *c.FinishReason
 	}
+	out.FinishReason = toolFinish(out.FinishReason, len(out.ToolCalls) > 0)
 	return out, nil
+}
+
+// toolFinish reads "tool_calls" for an answer that called tools but says
+// it stopped normally (some compatible servers send "stop").
+func toolFinish(finish string, called bool) string {
+	if called && (finish == "" || finish == "stop") {
+		return "tool_calls"
+	}
+	return finish
 }
 
 type openAIChunk struct {
@@ -96,8 +272,9 @@ type openAIChunk struct {
 	Model   string `json:"model"`
 	Choices []struct {
 		Delta struct {
-			Content *string `json:"content"`
-			Refusal *string `json:"refusal"`
+			Content   *string          `json:"content"`
+			Refusal   *string          `json:"refusal"`
+			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
@@ -133,6 +310,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		d.usage = c.Usage.usage()
 	}
 	var text string
+	called := false
 	for _, ch := range c.Choices[:min(len(c.Choices), 1)] {
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			d.finish = *ch.FinishReason
@@ -143,9 +321,59 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
 		}
+		for _, tc := range ch.Delta.ToolCalls {
+			d.openAIToolFragment(tc)
+			called = true
+		}
 	}
-	if text == "" {
-		return Chunk{Kind: Skip}, nil
+	switch {
+	case text != "":
+		return Chunk{Kind: Content, Text: text}, nil
+	case called:
+		return Chunk{Kind: ToolDelta}, nil
 	}
-	return Chunk{Kind: Content, Text: text}, nil
+	return Chunk{Kind: Skip}, nil
+}
+
+// openAIToolFragment adds one delta.tool_calls entry to the calls being
+// assembled. Fragments are matched by index; a fragment with an id other
+// than the one its index holds starts a new call (servers that send every
+// call whole at index 0), and a fragment without index continues the last
+// call unless it brings an id of its own (servers that omit the index and
+// send each call whole).
+func (d *StreamDecoder) openAIToolFragment(tc openAIToolCall) {
+	var name string
+	var args json.RawMessage
+	if tc.Function != nil {
+		name, args = tc.Function.Name, tc.Function.Arguments
+	}
+	pos := -1
+	switch {
+	case tc.Index != nil:
+		if p, ok := d.byIndex[*tc.Index]; ok {
+			if cur := d.calls[p]; tc.ID == "" || cur.id == "" || cur.id == tc.ID {
+				pos = p
+			}
+		}
+	case tc.ID == "" && len(d.calls) > 0:
+		pos = d.last
+	}
+	if pos < 0 {
+		pos = d.newCall(tc.ID, name)
+		if tc.Index != nil {
+			if d.byIndex == nil {
+				d.byIndex = map[int]int{}
+			}
+			d.byIndex[*tc.Index] = pos
+		}
+	}
+	d.last = pos
+	cb := d.calls[pos]
+	if cb.id == "" {
+		cb.id = tc.ID
+	}
+	if cb.name == "" {
+		cb.name = name
+	}
+	cb.addArguments(args)
 }

@@ -1,15 +1,22 @@
 package wire
 
-import "github.com/ailib-go/ailib/internal/sse"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/ailib-go/ailib/internal/sse"
+)
 
 // Kind says what a stream event means to the caller.
 type Kind uint8
 
 // The kinds of stream events.
 const (
-	Skip    Kind = iota // no text: keep-alive, role-only chunk, metadata
-	Content             // a piece of the answer's text
-	Done                // the format's terminal event ([DONE], message_stop)
+	Skip      Kind = iota // nothing for the caller: keep-alive, role-only chunk, metadata
+	Content               // a piece of the answer's text
+	Done                  // the format's terminal event ([DONE], message_stop)
+	ToolDelta             // a piece of a tool call (see [StreamDecoder.ToolCalls])
 )
 
 // Chunk is one decoded stream event.
@@ -19,16 +26,39 @@ type Chunk struct {
 }
 
 // StreamDecoder turns the SSE events of one streamed answer into chunks
-// and collects the answer's metadata. It is not safe for concurrent use.
+// and collects the answer's metadata and tool calls. It is not safe for
+// concurrent use.
 type StreamDecoder struct {
-	format    Format
-	id, model string
-	finish    string
-	usage     Usage
+	format     Format
+	answerTool string
+	id, model  string
+	finish     string
+	usage      Usage          // OpenAI format
+	anthUsage  anthropicUsage // Anthropic format
+	set        *Response      // SetResponse
+
+	calls   []*callBuilder
+	byIndex map[int]int // tool call index (OpenAI) or block index (Anthropic) → calls position
+	last    int         // the position of the call fed last
+
+	answerBlock *int // Anthropic: the block index of the JSON answer tool
+	answered    bool
 }
 
-// NewStreamDecoder returns a decoder for format f.
-func NewStreamDecoder(f Format) *StreamDecoder { return &StreamDecoder{format: f} }
+// callBuilder assembles one streamed tool call.
+type callBuilder struct {
+	id, name string
+	args     strings.Builder
+	whole    json.RawMessage // arguments sent as a JSON object instead of a string
+	start    json.RawMessage // Anthropic: the input of content_block_start
+}
+
+// NewStreamDecoder returns a decoder for format f. answerTool is
+// [AnswerTool] of the request: the input of a call of that tool is streamed
+// as text.
+func NewStreamDecoder(f Format, answerTool string) *StreamDecoder {
+	return &StreamDecoder{format: f, answerTool: answerTool}
+}
 
 // Decode decodes one event. An error event is returned as an [*APIError];
 // an event that is not valid for the format wraps [ErrMalformed].
@@ -39,11 +69,70 @@ func (d *StreamDecoder) Decode(ev sse.Event) (Chunk, error) {
 	return d.openAI(ev.Type, ev.Data)
 }
 
-// SetResponse records the metadata (ID, model, finish reason, usage) of a
-// complete answer that a server sent as one JSON document instead of a
-// stream.
+func (d *StreamDecoder) newCall(id, name string) int {
+	d.calls = append(d.calls, &callBuilder{id: id, name: name})
+	return len(d.calls) - 1
+}
+
+// addArguments adds an OpenAI arguments fragment: a JSON string piece, or
+// (lenient servers) the whole arguments as a JSON value.
+func (cb *callBuilder) addArguments(raw json.RawMessage) {
+	t := bytes.TrimSpace(raw)
+	switch {
+	case len(t) == 0, string(t) == "null":
+	case t[0] == '"':
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			cb.args.WriteString(s)
+		}
+	default:
+		cb.whole = bytes.Clone(t)
+	}
+}
+
+func (cb *callBuilder) call() ToolCall {
+	args := cb.args.String()
+	switch {
+	case strings.TrimSpace(args) != "":
+	case len(cb.whole) > 0:
+		args = string(cb.whole)
+	case len(cb.start) > 0:
+		args = string(cb.start)
+	}
+	return ToolCall{ID: cb.id, Name: cb.name, Arguments: normalizeArguments(args)}
+}
+
+// ToolCalls returns the tool calls assembled so far, in the order they
+// started; complete once the terminal event was decoded. nil when none.
+// A call whose name never arrived is left out.
+func (d *StreamDecoder) ToolCalls() []ToolCall {
+	if d.set != nil {
+		return d.set.ToolCalls
+	}
+	var out []ToolCall
+	for _, cb := range d.calls {
+		if cb.name != "" {
+			out = append(out, cb.call())
+		}
+	}
+	return out
+}
+
+// ToolBytes returns the number of bytes of tool call names and arguments
+// received so far, to bound a stream's size.
+func (d *StreamDecoder) ToolBytes() int {
+	n := 0
+	for _, cb := range d.calls {
+		n += len(cb.name) + cb.args.Len() + len(cb.whole) + len(cb.start)
+	}
+	return n
+}
+
+// SetResponse records a complete answer that a server sent as one JSON
+// document instead of a stream: its metadata, usage and tool calls.
 func (d *StreamDecoder) SetResponse(r Response) {
-	d.id, d.model, d.finish, d.usage = r.ID, r.Model, r.FinishReason, r.Usage
+	d.id, d.model = r.ID, r.Model
+	d.set = &r
 }
 
 // ID returns the answer's ID, once the stream has said it.
@@ -54,12 +143,26 @@ func (d *StreamDecoder) Model() string { return d.model }
 
 // FinishReason returns the finish reason in OpenAI's vocabulary, once the
 // stream has said it.
-func (d *StreamDecoder) FinishReason() string { return d.finish }
+func (d *StreamDecoder) FinishReason() string {
+	if d.set != nil {
+		return d.set.FinishReason
+	}
+	if d.finish == "" {
+		return ""
+	}
+	return answerFinish(d.finish, d.answered, len(d.calls) > 0)
+}
 
 // Usage returns the token usage reported so far (zero when the provider
 // sends none in streams).
 func (d *StreamDecoder) Usage() Usage {
+	if d.set != nil {
+		return d.set.Usage
+	}
 	u := d.usage
+	if d.format == Anthropic {
+		u = d.anthUsage.usage()
+	}
 	if u.TotalTokens == 0 {
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,11 +65,61 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
-// Message is one chat message.
+// Message is one chat message, independent of the format. The client has
+// checked it (see client.ChatRequest's validation): roles are "system",
+// "user", "assistant" or "tool"; Parts only on user messages; ToolCalls only
+// on assistant messages; ToolCallID only (and always) on tool messages.
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role       string
+	Content    string
+	Parts      []Part
+	ToolCalls  []ToolCall
+	ToolCallID string
 }
+
+// Part is one piece of multi-part content: text, or an image (Image true)
+// given by URL (https: or data:) or by Data and MediaType.
+type Part struct {
+	Text      string
+	Image     bool
+	URL       string
+	Data      []byte
+	MediaType string
+}
+
+// ToolCall is one call of a tool by the model. Arguments is the JSON the
+// model wrote: a JSON object, "{}" when it wrote nothing, or a JSON string
+// holding the raw text when that was not valid JSON (a cut answer).
+type ToolCall struct {
+	ID, Name  string
+	Arguments json.RawMessage
+}
+
+// Tool is a function the model may call. Parameters is a JSON Schema of
+// type object; nil means no parameters.
+type Tool struct {
+	Name, Description string
+	Parameters        json.RawMessage
+}
+
+// ResponseFormat asks for JSON output: Type "json_object" or
+// "json_schema" (with Name, Schema and Strict).
+type ResponseFormat struct {
+	Type, Name string
+	Schema     json.RawMessage
+	Strict     bool
+}
+
+// The ToolChoice keywords; any other non-empty value names a tool.
+const (
+	ToolChoiceAuto     = "auto"
+	ToolChoiceNone     = "none"
+	ToolChoiceRequired = "required"
+)
+
+// DefaultAnswerTool is the name of the tool that carries JSON output in
+// the Anthropic format when ResponseFormat has no Name.
+const DefaultAnswerTool = "json_response"
 
 // Request is what the client sends, independent of the format.
 type Request struct {
@@ -89,11 +140,49 @@ type Request struct {
 	TopP               *float64
 	Stop               []string
 	Stream             bool
+	// StreamUsage makes an OpenAI-format stream request ask for the usage
+	// chunk (stream_options.include_usage), for servers known to accept it.
+	StreamUsage bool
+
+	Tools []Tool
+	// ToolChoice is "", a ToolChoice keyword or a tool's name.
+	ToolChoice     string
+	ResponseFormat *ResponseFormat
+	// Extra holds top-level fields added to the body; they replace the
+	// fields of the same name the encoder wrote.
+	Extra map[string]any
 }
 
-// Usage is token accounting.
+// AnswerTool returns the name of the tool that carries JSON output when r
+// is sent in format f, or "" when the format asks for JSON natively (or r
+// does not ask for JSON). Only the Anthropic format uses one: a tool whose
+// input schema is the requested schema, which the model is made to call;
+// the decoders return its input as the answer's text.
+func AnswerTool(f Format, r Request) string {
+	if f != Anthropic || r.ResponseFormat == nil {
+		return ""
+	}
+	if r.ToolChoice != "" && !isToolChoiceKeyword(r.ToolChoice) {
+		return "" // a named tool is forced: this turn is a tool call
+	}
+	if r.ResponseFormat.Name != "" {
+		return r.ResponseFormat.Name
+	}
+	return DefaultAnswerTool
+}
+
+func isToolChoiceKeyword(s string) bool {
+	return s == ToolChoiceAuto || s == ToolChoiceNone || s == ToolChoiceRequired
+}
+
+// Usage is token accounting. PromptTokens counts every input token, the
+// ones read from the provider's cache (CachedPromptTokens) included;
+// CompletionTokens counts every output token, hidden reasoning
+// (ReasoningTokens) included.
 type Usage struct {
 	PromptTokens, CompletionTokens, TotalTokens int
+	CachedPromptTokens                          int
+	ReasoningTokens                             int
 }
 
 // Response is a decoded non-streaming answer.
@@ -102,6 +191,7 @@ type Response struct {
 	Content      string
 	FinishReason string // in OpenAI's vocabulary: "stop", "length", "tool_calls", "content_filter", ...
 	Usage        Usage
+	ToolCalls    []ToolCall
 }
 
 // APIError is an error object found inside a successful HTTP answer or a
@@ -127,26 +217,166 @@ func (e *APIError) Error() string {
 
 // Encode returns the JSON body of r in format f.
 func Encode(f Format, r Request) ([]byte, error) {
+	var body []byte
+	var err error
 	switch f {
 	case OpenAI:
-		return encodeOpenAI(r)
+		body, err = encodeOpenAI(r)
 	case Anthropic:
-		return encodeAnthropic(r)
+		body, err = encodeAnthropic(r)
+	default:
+		return nil, fmt.Errorf("wire: unknown format %v", f)
 	}
-	return nil, fmt.Errorf("wire: unknown format %v", f)
+	if err != nil || len(r.Extra) == 0 {
+		return body, err
+	}
+	return mergeExtra(body, r.Extra)
 }
 
-// Decode decodes a complete non-streaming answer in format f. An error
-// object in the body is returned as an [*APIError]; anything else that is
-// not an answer wraps [ErrMalformed].
-func Decode(f Format, body []byte) (Response, error) {
+// mergeExtra sets the top-level fields of extra in the JSON object body.
+func mergeExtra(body []byte, extra map[string]any) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("wire: extra field %q: %w", k, err)
+		}
+		fields[k] = raw
+	}
+	return json.Marshal(fields)
+}
+
+// Decode decodes a complete non-streaming answer in format f. answerTool
+// is [AnswerTool] of the request: the input of a call of that tool is the
+// answer's text, not a tool call. An error object in the body is returned
+// as an [*APIError]; anything else that is not an answer wraps
+// [ErrMalformed].
+func Decode(f Format, body []byte, answerTool string) (Response, error) {
 	switch f {
 	case OpenAI:
 		return decodeOpenAI(body)
 	case Anthropic:
-		return decodeAnthropic(body)
+		return decodeAnthropic(body, answerTool)
 	}
 	return Response{}, fmt.Errorf("wire: unknown format %v", f)
+}
+
+// normalizeArguments turns the arguments text a model wrote into the JSON
+// of ToolCall.Arguments: "{}" when empty, the text itself when it is valid
+// JSON, else a JSON string holding the text.
+func normalizeArguments(text string) json.RawMessage {
+	t := strings.ToValidUTF8(strings.TrimSpace(text), "\uFFFD")
+	if t == "" {
+		return json.RawMessage("{}")
+	}
+	if json.Valid([]byte(t)) {
+		return json.RawMessage(t)
+	}
+	b, _ := json.Marshal(text) // invalid UTF-8 becomes U+FFFD
+	return b
+}
+
+// rawArguments reads an arguments field that should be a JSON string (the
+// OpenAI format) but may be an object or null on lenient servers.
+func rawArguments(raw json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(raw)
+	switch {
+	case len(t) == 0, string(t) == "null":
+		return json.RawMessage("{}")
+	case t[0] == '"':
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			return normalizeArguments(s)
+		}
+	}
+	return normalizeArguments(string(t))
+}
+
+// argumentsObject returns Arguments as a JSON object for formats that
+// need one (Anthropic's tool_use input): the object itself, an object held
+// in a JSON string, or {} for anything else.
+func argumentsObject(args json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(args)
+	if len(t) > 0 && t[0] == '"' {
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			t = bytes.TrimSpace([]byte(s))
+		}
+	}
+	if len(t) > 0 && t[0] == '{' && json.Valid(t) {
+		return json.RawMessage(t)
+	}
+	return json.RawMessage("{}")
+}
+
+// argumentsText returns Arguments as the JSON string the OpenAI format
+// sends: the JSON text, or the raw text a JSON string holds (arguments that
+// were not valid JSON when the model wrote them go back as they came).
+func argumentsText(args json.RawMessage) string {
+	t := bytes.TrimSpace(args)
+	switch {
+	case len(t) == 0:
+		return "{}"
+	case t[0] == '"':
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			return s
+		}
+	}
+	return string(t)
+}
+
+// objectSchema returns a tool's parameter schema with "type":"object"
+// added when it has no type (both formats require object schemas), or the
+// empty object schema when nil.
+func objectSchema(schema json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(schema)
+	if len(t) == 0 || string(t) == "null" {
+		return json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(t, &fields) != nil {
+		return json.RawMessage(t) // the client validated it; sent as given
+	}
+	if _, ok := fields["type"]; ok {
+		return json.RawMessage(t)
+	}
+	fields["type"] = json.RawMessage(`"object"`)
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return json.RawMessage(t)
+	}
+	return out
+}
+
+// dataURL returns the base64 data: URL of an image.
+func dataURL(mediaType string, data []byte) string {
+	return "data:" + mediaType + ";base64," + base64.StdEncoding.EncodeToString(data)
+}
+
+// ParseDataURL splits a base64 data: URL into its media type and its
+// base64 payload. ok is false for anything else.
+func ParseDataURL(u string) (mediaType, b64 string, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
+	if !found {
+		if len(u) >= 5 && strings.EqualFold(u[:5], "data:") {
+			rest = u[5:]
+		} else {
+			return "", "", false
+		}
+	}
+	meta, payload, found := strings.Cut(rest, ",")
+	if !found {
+		return "", "", false
+	}
+	params := strings.Split(meta, ";")
+	if len(params) < 2 || !strings.EqualFold(params[len(params)-1], "base64") {
+		return "", "", false
+	}
+	return strings.ToLower(strings.TrimSpace(params[0])), payload, true
 }
 
 // errorStatus maps a provider error type or code to the HTTP status it

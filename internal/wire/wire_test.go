@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func ptr[T any](v T) *T { return &v }
 
 func TestEncode(t *testing.T) {
-	msgs := []Message{{"system", "be brief"}, {"user", "hi"}, {"system", "be kind"}, {"assistant", "hello"}}
+	msgs := []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}, {Role: "system", Content: "be kind"}, {Role: "assistant", Content: "hello"}}
 	tests := []struct {
 		name string
 		f    Format
@@ -54,7 +54,7 @@ func TestDecode(t *testing.T) {
 		malformed  bool
 	}{
 		{"openai", OpenAI, `{"id":"c1","model":"gpt-4o","choices":[{"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`,
-			Response{ID: "c1", Model: "gpt-4o", Content: "Hi", FinishReason: "stop", Usage: Usage{3, 1, 4}}, 0, false},
+			Response{ID: "c1", Model: "gpt-4o", Content: "Hi", FinishReason: "stop", Usage: Usage{PromptTokens: 3, CompletionTokens: 1, TotalTokens: 4}}, 0, false},
 		{"openai null content", OpenAI, `{"choices":[{"message":{"content":null},"finish_reason":"tool_calls"}]}`,
 			Response{FinishReason: "tool_calls"}, 0, false},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
@@ -63,14 +63,14 @@ func TestDecode(t *testing.T) {
 		{"openai no choices", OpenAI, `{"id":"x"}`, Response{}, 0, true},
 		{"openai html", OpenAI, `<html>hi</html>`, Response{}, 0, true},
 		{"anthropic", Anthropic, `{"id":"m1","type":"message","model":"claude","content":[{"type":"text","text":"Hel"},{"type":"tool_use"},{"type":"text","text":"lo"}],"stop_reason":"max_tokens","usage":{"input_tokens":5,"output_tokens":2}}`,
-			Response{ID: "m1", Model: "claude", Content: "Hello", FinishReason: "length", Usage: Usage{5, 2, 7}}, 0, false},
+			Response{ID: "m1", Model: "claude", Content: "Hello", FinishReason: "length", Usage: Usage{PromptTokens: 5, CompletionTokens: 2, TotalTokens: 7}}, 0, false},
 		{"anthropic error in 200", Anthropic, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, Response{}, 529, false},
 		{"anthropic wrong type", Anthropic, `{"type":"completion"}`, Response{}, 0, true},
 		{"anthropic truncated", Anthropic, `{"type":"message","content":[`, Response{}, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Decode(tt.f, []byte(tt.body))
+			got, err := Decode(tt.f, []byte(tt.body), "")
 			var apiErr *APIError
 			switch {
 			case tt.wantStatus > 0:
@@ -82,7 +82,7 @@ func TestDecode(t *testing.T) {
 					t.Fatalf("Decode(%s) error = %v; want ErrMalformed", tt.body, err)
 				}
 			default:
-				if err != nil || got != tt.want {
+				if err != nil || !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("Decode(%s) = %+v, %v; want %+v", tt.body, got, err, tt.want)
 				}
 			}
@@ -99,7 +99,7 @@ type step struct {
 
 func runStream(t *testing.T, f Format, steps []step) *StreamDecoder {
 	t.Helper()
-	d := NewStreamDecoder(f)
+	d := NewStreamDecoder(f, "")
 	for i, s := range steps {
 		typ := s.typ
 		if typ == "" {
@@ -129,7 +129,7 @@ func TestStreamOpenAI(t *testing.T) {
 		{data: `{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":2}}`, kind: Skip},
 		{data: `[DONE]`, kind: Done},
 	})
-	if d.FinishReason() != "stop" || d.Usage() != (Usage{2, 2, 4}) || d.Model() != "gpt" || d.ID() != "c" {
+	if d.FinishReason() != "stop" || d.Usage() != (Usage{PromptTokens: 2, CompletionTokens: 2, TotalTokens: 4}) || d.Model() != "gpt" || d.ID() != "c" {
 		t.Errorf("metadata = %q %+v %q %q; want stop {2 2 4} gpt c", d.FinishReason(), d.Usage(), d.Model(), d.ID())
 	}
 	runStream(t, OpenAI, []step{
@@ -137,7 +137,7 @@ func TestStreamOpenAI(t *testing.T) {
 		{data: `{"error":{"message":"boom","type":"server_error"}}`, status: 500},
 	})
 	runStream(t, OpenAI, []step{{typ: "error", data: `{"message":"x","type":"overloaded_error"}`, status: 529}})
-	if _, err := NewStreamDecoder(OpenAI).Decode(sse.Event{Type: "message", Data: "nope"}); !errors.Is(err, ErrMalformed) {
+	if _, err := NewStreamDecoder(OpenAI, "").Decode(sse.Event{Type: "message", Data: "nope"}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Decode(nope) error = %v; want ErrMalformed", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestStreamAnthropic(t *testing.T) {
 		{typ: "some_future_event", data: `{}`, kind: Skip},
 		{typ: "message_stop", data: `{"type":"message_stop"}`, kind: Done},
 	})
-	if d.FinishReason() != "stop" || d.Usage() != (Usage{9, 3, 12}) || d.Model() != "claude" {
+	if d.FinishReason() != "stop" || d.Usage() != (Usage{PromptTokens: 9, CompletionTokens: 3, TotalTokens: 12}) || d.Model() != "claude" {
 		t.Errorf("metadata = %q %+v %q; want stop {9 3 12} claude", d.FinishReason(), d.Usage(), d.Model())
 	}
 	runStream(t, Anthropic, []step{

@@ -1,0 +1,268 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/ailib-go/ailib/client"
+	"github.com/ailib-go/ailib/client/providertest"
+)
+
+// newExampleClient returns a client whose primary is model (as
+// "provider/model") on srv, with the given fallbacks.
+func newExampleClient(srv *providertest.Server, model string, fallbacks ...string) *client.AiClient {
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model(model).
+		Fallback(fallbacks...).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(quickRetries()).
+		Build()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// A tool loop: the model calls a tool, the program runs it and sends the
+// result back with ToolResult, and the model answers.
+func ExampleToolResult() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o",
+		providertest.CallTools(providertest.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
+		providertest.OK("It is 18°C and sunny in Paris."))
+	c := newExampleClient(srv, "openai/gpt-4o")
+
+	req := client.ChatRequest{
+		Messages: []client.Message{client.User("What's the weather in Paris?")},
+		Tools: []client.Tool{{
+			Name:        "get_weather",
+			Description: "Current weather in a city",
+			Parameters:  json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`),
+		}},
+	}
+	for {
+		resp, err := c.Chat(context.Background(), req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if len(resp.ToolCalls) == 0 {
+			fmt.Println(resp.Content)
+			return
+		}
+		req.Messages = append(req.Messages, resp.Message()) // the assistant turn, its calls included
+		for _, call := range resp.ToolCalls {
+			var args struct{ City string }
+			_ = json.Unmarshal(call.Arguments, &args)
+			fmt.Printf("%s(%s) [%s]\n", call.Name, args.City, resp.FinishReason)
+			req.Messages = append(req.Messages, client.ToolResult(call.ID, `{"temp_c":18,"sky":"sunny"}`))
+		}
+	}
+	// Output:
+	// get_weather(Paris) [tool_calls]
+	// It is 18°C and sunny in Paris.
+}
+
+// Message turns an answer into the assistant turn to append to the
+// conversation.
+func ExampleChatResponse_Message() {
+	resp := &client.ChatResponse{Content: "Let me check.", ToolCalls: []client.ToolCall{{ID: "call_1", Name: "now", Arguments: json.RawMessage(`{}`)}}}
+	m := resp.Message()
+	fmt.Println(m.Role, m.Content, m.ToolCalls[0].Name)
+	// Output: assistant Let me check. now
+}
+
+// JSON output that follows a schema. Anthropic has no response_format:
+// ailib asks through a forced tool and returns its input as Content.
+func ExampleJSONSchema() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("claude-3-5-haiku-latest", providertest.OK(`{"city": "Paris", "temp_c": 18}`))
+	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+
+	resp, err := c.Chat(context.Background(), client.ChatRequest{
+		Messages: []client.Message{client.User("Weather in Paris?")},
+		ResponseFormat: client.JSONSchema("weather", json.RawMessage(`{"type":"object",
+			"properties":{"city":{"type":"string"},"temp_c":{"type":"number"}},"required":["city","temp_c"]}`), true),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var w struct {
+		City  string  `json:"city"`
+		TempC float64 `json:"temp_c"`
+	}
+	err = json.Unmarshal([]byte(resp.Content), &w)
+	fmt.Println(w.City, w.TempC, err, resp.FinishReason, len(resp.ToolCalls))
+	fmt.Println("sent as a forced tool:", srv.Received()[0].ToolChoice)
+	// Output:
+	// Paris 18 <nil> stop 0
+	// sent as a forced tool: weather
+}
+
+// JSON mode: any JSON object. OpenAI-format providers get
+// response_format {"type":"json_object"}.
+func ExampleJSONObject() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o", providertest.OK(`{"answer":42}`))
+	c := newExampleClient(srv, "openai/gpt-4o")
+
+	resp, err := c.Chat(context.Background(), client.ChatRequest{
+		Messages:       []client.Message{client.User("Reply in JSON: the answer?")},
+		ResponseFormat: client.JSONObject(),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Content, srv.Received()[0].ResponseFormat)
+	// Output: {"answer":42} json_object
+}
+
+// Images go with text in a user message of parts: by URL, or as bytes
+// with their media type.
+func ExampleUserParts() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("claude-3-5-haiku-latest", providertest.OK("Two cats."))
+	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+
+	png := []byte("\x89PNG\r\n\x1a\n...") // an image's bytes, e.g. from os.ReadFile
+	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+		client.UserParts(
+			client.TextPart("What is in these pictures?"),
+			client.ImageURL("https://example.com/cat.jpg"),
+			client.ImageData("image/png", png),
+		),
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Content, srv.Received()[0].Images, "images sent")
+	// Output: Two cats. 2 images sent
+}
+
+// An image given by its bytes needs its media type: a request without it
+// fails before anything is sent.
+func ExampleImageData() {
+	c := newExampleClient(providertest.New(), "openai/gpt-4o")
+	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+		client.UserParts(client.TextPart("What is this?"), client.ImageData("", []byte{0xff, 0xd8})),
+	}})
+	fmt.Println(err)
+	// Output: ailib: E1001 invalid_request: client: invalid request: ChatRequest.Messages[0].Parts[1].Image.MediaType is empty: an image given by Data needs its media type, e.g. "image/png"
+}
+
+// A stream may carry tool calls and no text: read it to the end, then take
+// the assembled calls.
+func ExampleChatStream_ToolCalls() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("claude-3-5-haiku-latest", providertest.CallTools(
+		providertest.ToolCall{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+		providertest.ToolCall{ID: "toolu_2", Name: "get_weather", Arguments: `{"city":"Rome"}`}))
+	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+
+	s, err := c.Stream(context.Background(), client.ChatRequest{
+		Messages: []client.Message{client.User("Weather in Paris and Rome?")},
+		Tools:    []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for s.Next() {
+		fmt.Print(s.Delta())
+	}
+	if err := s.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, call := range s.ToolCalls() {
+		fmt.Println(call.ID, call.Name, string(call.Arguments))
+	}
+	fmt.Println(s.FinishReason())
+	// Output:
+	// toolu_1 get_weather {"city":"Paris"}
+	// toolu_2 get_weather {"city":"Rome"}
+	// tool_calls
+}
+
+// Header adds headers to every attempt of one call; Extra adds
+// provider-specific fields, each only to that provider's targets.
+func ExampleChatRequest_perRequestOptions() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o", providertest.InsufficientQuota()) // the call falls back to Anthropic
+	c := newExampleClient(srv, "openai/gpt-4o", "anthropic/claude-3-5-haiku-latest")
+
+	_, err := c.Chat(context.Background(), client.ChatRequest{
+		Messages: []client.Message{client.User("Hi")},
+		Header:   http.Header{"X-Trace-Id": {"trace-42"}},
+		Extra: map[string]map[string]any{
+			"openai":    {"reasoning_effort": "low"},
+			"anthropic": {"thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range srv.Received() {
+		var body map[string]any
+		_ = json.Unmarshal(r.Body, &body)
+		fmt.Println(r.Format, r.Header.Get("X-Trace-Id"), body["reasoning_effort"], body["thinking"])
+	}
+	// Output:
+	// openai trace-42 low <nil>
+	// anthropic trace-42 <nil> map[budget_tokens:1024 type:enabled]
+}
+
+// Message gives a streamed answer, text and calls, as the assistant turn
+// to append before the tool results.
+func ExampleChatStream_Message() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("gpt-4o", providertest.Answer{Status: http.StatusOK, Text: "Let me check.",
+		ToolCalls: []providertest.ToolCall{{ID: "call_7", Name: "get_time"}}})
+	c := newExampleClient(srv, "openai/gpt-4o")
+
+	s, err := c.Stream(context.Background(), client.ChatRequest{
+		Messages: []client.Message{client.User("What time is it?")},
+		Tools:    []client.Tool{{Name: "get_time", Description: "The current time"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for s.Next() {
+	}
+	if err := s.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := s.Message()
+	fmt.Printf("%s %q %s %s\n", m.Role, m.Content, m.ToolCalls[0].ID, m.ToolCalls[0].Name)
+	// Output: assistant "Let me check." call_7 get_time
+}
+
+// ImageURL takes an https:// URL or a base64 data: URL; anything else is
+// refused before sending.
+func ExampleImageURL() {
+	c := newExampleClient(providertest.New(), "anthropic/claude-3-5-haiku-latest")
+	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+		client.UserParts(client.ImageURL("file:///tmp/cat.png"), client.ImageURL("data:image/bmp;base64,Qk0=")),
+	}})
+	fmt.Println(err)
+	// Output: ailib: E1001 invalid_request: client: invalid request: ChatRequest.Messages[0].Parts[0].Image.URL = "file:///tmp/cat.png": want an https:// URL or a base64 data: URL; ChatRequest.Messages[0].Parts[1].Image.URL is a data: URL of type "image/bmp": want image/png, image/jpeg, image/gif or image/webp
+}

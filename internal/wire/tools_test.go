@@ -1,0 +1,339 @@
+package wire
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/ailib-go/ailib/internal/sse"
+)
+
+// jsonEqual reports whether a and b hold the same JSON value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("not JSON: %s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("want is not JSON: %s: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+var weather = Tool{Name: "get_weather", Description: "Weather in a city",
+	Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}
+
+// loop is a tool loop's conversation: a question, the model's two
+// parallel calls, their results, and an image question.
+var loop = []Message{
+	{Role: "system", Content: "be brief"},
+	{Role: "user", Content: "Weather in Paris and Rome?"},
+	{Role: "assistant", ToolCalls: []ToolCall{
+		{ID: "call_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)},
+		{ID: "call_2", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Rome"}`)},
+	}},
+	{Role: "tool", ToolCallID: "call_1", Content: "18C sunny"},
+	{Role: "tool", ToolCallID: "call_2", Content: "24C clear"},
+	{Role: "user", Parts: []Part{
+		{Text: "And this?"},
+		{Image: true, URL: "https://example.com/a.png"},
+		{Image: true, Data: []byte("PNG"), MediaType: "image/png"},
+		{Image: true, URL: "data:image/jpeg;base64,SlBH"},
+	}},
+}
+
+func TestEncodeTools(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Format
+		r    Request
+		want string
+	}{
+		{"openai tool loop", OpenAI, Request{Model: "gpt-4o", Messages: loop, Tools: []Tool{weather, {Name: "now"}}, ToolChoice: "auto"},
+			`{"model":"gpt-4o","messages":[
+			{"role":"system","content":"be brief"},
+			{"role":"user","content":"Weather in Paris and Rome?"},
+			{"role":"assistant","content":null,"tool_calls":[
+				{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
+				{"id":"call_2","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},
+			{"role":"tool","content":"18C sunny","tool_call_id":"call_1"},
+			{"role":"tool","content":"24C clear","tool_call_id":"call_2"},
+			{"role":"user","content":[{"type":"text","text":"And this?"},
+				{"type":"image_url","image_url":{"url":"https://example.com/a.png"}},
+				{"type":"image_url","image_url":{"url":"data:image/png;base64,UE5H"}},
+				{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,SlBH"}}]}],
+			"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},
+				{"type":"function","function":{"name":"now","parameters":{"type":"object","properties":{}}}}],
+			"tool_choice":"auto"}`},
+		{"openai named tool choice", OpenAI, Request{Model: "m", Messages: loop[1:2], Tools: []Tool{weather}, ToolChoice: "get_weather"},
+			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],
+			"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`},
+		{"openai json schema", OpenAI, Request{Model: "m", Messages: loop[1:2], ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "w", Schema: json.RawMessage(`{"type":"object"}`), Strict: true}},
+			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"},"strict":true}}}`},
+		{"openai json object and extra", OpenAI, Request{Model: "m", Messages: loop[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"},
+			Extra: map[string]any{"reasoning_effort": "low", "max_tokens": 9}},
+			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"response_format":{"type":"json_object"},"reasoning_effort":"low","max_tokens":9}`},
+		{"openai stream usage", OpenAI, Request{Model: "m", Messages: loop[1:2], Stream: true, StreamUsage: true},
+			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],"stream":true,"stream_options":{"include_usage":true}}`},
+		{"anthropic tool loop", Anthropic, Request{Model: "claude", Messages: loop, AnthropicMaxTokens: 100, Tools: []Tool{weather}, ToolChoice: "required"},
+			`{"model":"claude","max_tokens":100,"system":"be brief","messages":[
+			{"role":"user","content":"Weather in Paris and Rome?"},
+			{"role":"assistant","content":[
+				{"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris"}},
+				{"type":"tool_use","id":"call_2","name":"get_weather","input":{"city":"Rome"}}]},
+			{"role":"user","content":[
+				{"type":"tool_result","tool_use_id":"call_1","content":"18C sunny"},
+				{"type":"tool_result","tool_use_id":"call_2","content":"24C clear"}]},
+			{"role":"user","content":[{"type":"text","text":"And this?"},
+				{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}},
+				{"type":"image","source":{"type":"base64","media_type":"image/png","data":"UE5H"}},
+				{"type":"image","source":{"type":"base64","media_type":"image/jpeg","data":"SlBH"}}]}],
+			"tools":[{"name":"get_weather","description":"Weather in a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],
+			"tool_choice":{"type":"any"}}`},
+		{"anthropic choices", Anthropic, Request{Model: "c", Messages: loop[1:2], MaxTokens: 5, Tools: []Tool{weather}, ToolChoice: "get_weather"},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"tools":[{"name":"get_weather","description":"Weather in a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],
+			"tool_choice":{"type":"tool","name":"get_weather"}}`},
+		{"anthropic assistant text and call", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{{Role: "assistant", Content: "Let me check.",
+			ToolCalls: []ToolCall{{ID: "t", Name: "now", Arguments: json.RawMessage(`"not json"`)}}}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"t","name":"now","input":{}}]}]}`},
+		{"anthropic ids of other providers", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{
+			{Role: "assistant", ToolCalls: []ToolCall{{ID: "functions.now:0", Name: "now"}}}, {Role: "tool", ToolCallID: "functions.now:0", Content: "12:00"}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"functions_now_0","name":"now","input":{}}]},
+			{"role":"user","content":[{"type":"tool_result","tool_use_id":"functions_now_0","content":"12:00"}]}]}`},
+		{"anthropic json schema", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: loop[1:2],
+			ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "report", Schema: json.RawMessage(`{"properties":{"t":{"type":"number"}}}`)}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"tools":[{"name":"report","description":"Give your answer by calling this tool with a JSON object that follows its input schema.","input_schema":{"type":"object","properties":{"t":{"type":"number"}}}}],
+			"tool_choice":{"type":"tool","name":"report"}}`},
+		{"anthropic json object with tools", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: loop[1:2], Tools: []Tool{weather},
+			ResponseFormat: &ResponseFormat{Type: "json_object"}, Extra: map[string]any{"thinking": map[string]any{"type": "disabled"}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			"tools":[{"name":"get_weather","description":"Weather in a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}},
+				{"name":"json_response","description":"Give your answer as a JSON object by calling this tool.","input_schema":{"type":"object"}}],
+			"tool_choice":{"type":"any"},"thinking":{"type":"disabled"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Encode(tt.f, tt.r)
+			if err != nil || !jsonEqual(t, got, []byte(tt.want)) {
+				t.Errorf("Encode(%v, ...) = %s, %v;\nwant %s", tt.f, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeTools(t *testing.T) {
+	tests := []struct {
+		name   string
+		f      Format
+		answer string // AnswerTool
+		body   string
+		want   Response
+	}{
+		{"openai tool calls", OpenAI, "", `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,
+			"tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},
+			{"id":"call_b","type":"function","function":{"name":"now","arguments":""}}]},"finish_reason":"tool_calls"}],
+			"usage":{"prompt_tokens":80,"completion_tokens":20,"total_tokens":100,"prompt_tokens_details":{"cached_tokens":64,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":12}}}`,
+			Response{ID: "chatcmpl-1", Model: "gpt-4o", FinishReason: "tool_calls",
+				Usage:     Usage{PromptTokens: 80, CompletionTokens: 20, TotalTokens: 100, CachedPromptTokens: 64, ReasoningTokens: 12},
+				ToolCalls: []ToolCall{{ID: "call_a", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {ID: "call_b", Name: "now", Arguments: json.RawMessage(`{}`)}}}},
+		{"openai lenient: object arguments, stop", OpenAI, "", `{"choices":[{"message":{"content":"","tool_calls":[{"id":"x","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"stop"}]}`,
+			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
+		{"openai cut arguments", OpenAI, "", `{"choices":[{"message":{"tool_calls":[{"id":"x","function":{"name":"f","arguments":"{\"a\":"}}]},"finish_reason":"length"}]}`,
+			Response{FinishReason: "length", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`"{\"a\":"`)}}}},
+		{"deepseek cache hits", OpenAI, "", `{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11,"prompt_cache_hit_tokens":8,"prompt_cache_miss_tokens":2}}`,
+			Response{Content: "hi", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 1, TotalTokens: 11, CachedPromptTokens: 8}}},
+		{"anthropic parallel tool use", Anthropic, "", `{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[
+			{"type":"text","text":"I'll check both."},
+			{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}},
+			{"type":"tool_use","id":"toolu_2","name":"get_weather","input":{"city":"Rome"}}],
+			"stop_reason":"tool_use","stop_sequence":null,
+			"usage":{"input_tokens":20,"cache_creation_input_tokens":5,"cache_read_input_tokens":100,"output_tokens":30}}`,
+			Response{ID: "msg_1", Model: "claude", Content: "I'll check both.", FinishReason: "tool_calls",
+				Usage:     Usage{PromptTokens: 125, CompletionTokens: 30, TotalTokens: 155, CachedPromptTokens: 100},
+				ToolCalls: []ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {ID: "toolu_2", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Rome"}`)}}}},
+		{"anthropic answer tool is content", Anthropic, "json_response", `{"type":"message","content":[
+			{"type":"tool_use","id":"toolu_1","name":"json_response","input":{ "city" : "Paris", "t": 18 }}],"stop_reason":"tool_use"}`,
+			Response{Content: `{"city":"Paris","t":18}`, FinishReason: "stop"}},
+		{"anthropic answer tool beside a real call", Anthropic, "report", `{"type":"message","content":[
+			{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}},{"type":"tool_use","id":"toolu_2","name":"report","input":{"a":1}}],"stop_reason":"tool_use"}`,
+			Response{Content: `{"a":1}`, FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{}`)}}}},
+		{"anthropic tool of the answer's name without json mode", Anthropic, "", `{"type":"message","content":[
+			{"type":"tool_use","id":"toolu_1","name":"json_response","input":{}}],"stop_reason":"tool_use"}`,
+			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "toolu_1", Name: "json_response", Arguments: json.RawMessage(`{}`)}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode(tt.f, []byte(tt.body), tt.answer)
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Decode() = %+v, %v;\nwant %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// feed decodes events in order and returns the decoder and the text and
+// kinds it gave.
+func feed(t *testing.T, f Format, answerTool string, events ...sse.Event) (*StreamDecoder, string, []Kind) {
+	t.Helper()
+	d := NewStreamDecoder(f, answerTool)
+	var text string
+	var kinds []Kind
+	for _, ev := range events {
+		ch, err := d.Decode(ev)
+		if err != nil {
+			t.Fatalf("Decode(%q) error = %v", ev.Data, err)
+		}
+		text += ch.Text
+		kinds = append(kinds, ch.Kind)
+	}
+	return d, text, kinds
+}
+
+func data(ss ...string) []sse.Event {
+	out := make([]sse.Event, len(ss))
+	for i, s := range ss {
+		out[i] = sse.Event{Type: "message", Data: s}
+	}
+	return out
+}
+
+func TestStreamOpenAIToolCalls(t *testing.T) {
+	paris := ToolCall{ID: "call_a", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}
+	rome := ToolCall{ID: "call_b", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Rome"}`)}
+	tests := []struct {
+		name   string
+		events []sse.Event
+		want   []ToolCall
+		finish string
+	}{
+		{"fragments by index, interleaved", data(
+			`{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\":\"Paris\"}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"\"Rome\"}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{paris, rome}, "tool_calls"},
+		{"no index, each call whole", data(
+			`{"choices":[{"delta":{"tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"id":"call_b","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]}}]}`,
+			`{"choices":[{"delta":{},"finish_reason":"stop"}]}`,
+			`[DONE]`), []ToolCall{paris, rome}, "tool_calls"},
+		{"no index, one chunk, object arguments", data(
+			`{"choices":[{"delta":{"tool_calls":[{"id":"call_a","function":{"name":"get_weather","arguments":{"city":"Paris"}}},{"id":"call_b","function":{"name":"get_weather","arguments":{"city":"Rome"}}}]},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{paris, rome}, "tool_calls"},
+		{"index 0 reused for each whole call", data(
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_b","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]}}]}`,
+			`[DONE]`), []ToolCall{paris, rome}, ""},
+		{"no index, fragments continue the last call", data(
+			`{"choices":[{"delta":{"tool_calls":[{"id":"call_a","function":{"name":"get_weather","arguments":"{\"city\":"}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\"Paris\"}"}}]}}]}`,
+			`[DONE]`), []ToolCall{paris}, ""},
+		{"no arguments at all", data(
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_n","type":"function","function":{"name":"now"}}]}}]}`,
+			`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{{ID: "call_n", Name: "now", Arguments: json.RawMessage(`{}`)}}, "tool_calls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, text, kinds := feed(t, OpenAI, "", tt.events...)
+			if got := d.ToolCalls(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ToolCalls() = %s; want %s", fmtCalls(got), fmtCalls(tt.want))
+			}
+			if text != "" || d.FinishReason() != tt.finish {
+				t.Errorf("text %q finish %q; want no text, finish %q", text, d.FinishReason(), tt.finish)
+			}
+			if kinds[0] != ToolDelta {
+				t.Errorf("first chunk kind = %d; want ToolDelta: a tool call is the stream's first content", kinds[0])
+			}
+		})
+	}
+}
+
+func fmtCalls(cs []ToolCall) string {
+	b, _ := json.Marshal(cs)
+	return string(b)
+}
+
+func TestStreamAnthropicToolUse(t *testing.T) {
+	ev := func(typ, data string) sse.Event { return sse.Event{Type: typ, Data: data} }
+	events := []sse.Event{
+		ev("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"usage":{"input_tokens":40,"cache_read_input_tokens":300,"cache_creation_input_tokens":0,"output_tokens":1}}}`),
+		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Checking."}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":0}`),
+		ev("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}}`),
+		ev("content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_2","name":"now","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ris\"}"}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":1}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":2}`),
+		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":50}}`),
+		ev("message_stop", `{"type":"message_stop"}`),
+	}
+	d, text, _ := feed(t, Anthropic, "", events...)
+	want := []ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{"city": "Paris"}`)}, {ID: "toolu_2", Name: "now", Arguments: json.RawMessage(`{}`)}}
+	if got := d.ToolCalls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("ToolCalls() = %s; want %s", fmtCalls(got), fmtCalls(want))
+	}
+	if text != "Checking." || d.FinishReason() != "tool_calls" {
+		t.Errorf("text %q finish %q; want Checking., tool_calls", text, d.FinishReason())
+	}
+	if u := d.Usage(); u != (Usage{PromptTokens: 340, CompletionTokens: 50, TotalTokens: 390, CachedPromptTokens: 300}) {
+		t.Errorf("Usage() = %+v", u)
+	}
+
+	// Only a tool call: the first content event is the tool_use block.
+	_, _, kinds := feed(t, Anthropic, "", events[0], events[4])
+	if kinds[1] != ToolDelta {
+		t.Errorf("content_block_start tool_use kind = %d; want ToolDelta", kinds[1])
+	}
+
+	// JSON mode: the answer tool's input is the text.
+	d, text, _ = feed(t, Anthropic, "json_response",
+		events[0],
+		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_9","name":"json_response","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"t\":"}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"18}"}}`),
+		events[11], events[12])
+	if text != `{"t":18}` || d.ToolCalls() != nil || d.FinishReason() != "stop" {
+		t.Errorf("JSON mode: text %q calls %v finish %q; want {\"t\":18}, none, stop", text, d.ToolCalls(), d.FinishReason())
+	}
+}
+
+func TestStreamOpenAIUsageDetails(t *testing.T) {
+	d, _, _ := feed(t, OpenAI, "", data(
+		`{"choices":[{"delta":{"content":"hi"}}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":1024},"completion_tokens_details":{"reasoning_tokens":256}}}`,
+		`[DONE]`)...)
+	if u := d.Usage(); u != (Usage{PromptTokens: 1200, CompletionTokens: 300, TotalTokens: 1500, CachedPromptTokens: 1024, ReasoningTokens: 256}) {
+		t.Errorf("Usage() = %+v", u)
+	}
+}
+
+func TestParseDataURL(t *testing.T) {
+	for _, tt := range []struct {
+		in, mt, b64 string
+		ok          bool
+	}{
+		{"data:image/png;base64,AAAA", "image/png", "AAAA", true},
+		{"DATA:Image/JPEG;charset=x;base64,QQ==", "image/jpeg", "QQ==", true},
+		{"data:image/png,rawbytes", "", "", false},
+		{"data:;base64,AAAA", "", "AAAA", true},
+		{"https://x/y.png", "", "", false},
+		{"data:image/png;base64", "", "", false},
+	} {
+		mt, b64, ok := ParseDataURL(tt.in)
+		if mt != tt.mt || b64 != tt.b64 || ok != tt.ok {
+			t.Errorf("ParseDataURL(%q) = %q, %q, %v; want %q, %q, %v", tt.in, mt, b64, ok, tt.mt, tt.b64, tt.ok)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/ailib-go/ailib/client"
 	"github.com/ailib-go/ailib/client/providertest"
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/resilience"
 )
 
 // Credentials made of the characters a key pattern stops at: the keys are
@@ -257,3 +261,107 @@ func TestHostileKeysCheckFindsLeaks(t *testing.T) {
 		t.Errorf("keyPart found %s in a masked text", part)
 	}
 }
+
+// FuzzHostileKeyEcho builds a client with a random printable-ASCII key and
+// a provider that echoes it at a random place of its answer (error
+// message, error type, request-ID header, plain text, HTML page, stream
+// error event), after random text, in a random encoding. No 6-character
+// part of the key, in any echo form, may appear in the error of Chat or
+// Stream (its text, %+v, and its fields) more often than in the same call
+// answered with the echo replaced by "***".
+func FuzzHostileKeyEcho(f *testing.F) {
+	f.Add([]byte(hostileOpenAIKey), uint8(0), uint8(0), "Incorrect API key provided: ")
+	f.Add([]byte(hostileAnthropicKey), uint8(2), uint8(1), "")
+	f.Add([]byte(hostileOpenAIKey), uint8(4), uint8(4), strings.Repeat("x", 505))
+	f.Add([]byte(hostileAnthropicKey), uint8(5), uint8(3), "stream ")
+	f.Add([]byte("sk-abc%5B%5Ddef"), uint8(1), uint8(7), "key=")
+	f.Fuzz(func(t *testing.T, rawKey []byte, place, form uint8, before string) {
+		key := make([]byte, len(rawKey))
+		for i, c := range rawKey {
+			key[i] = '!' + c%94 // printable ASCII without space, as Build accepts
+		}
+		if len(key) < 8 || len(key) > 96 || len(before) > 1024 {
+			return
+		}
+		beforeBytes := []byte(before)
+		for i, c := range beforeBytes {
+			beforeBytes[i] = ' ' + c%95
+		}
+		before = string(beforeBytes)
+		ef := echoForms[int(form)%len(echoForms)]
+		out := func(echo string) string { return hostileEchoOutput(t, string(key), int(place), before+echo) }
+		got, want := out(ef.enc(string(key))), out("***")
+		for i := 0; i+6 <= len(key); i++ {
+			w := string(key[i : i+6])
+			for _, g := range echoForms {
+				if e := g.enc(w); strings.Count(got, e) > strings.Count(want, e) {
+					t.Fatalf("key %q echoed %s after %q: part %q (%s form %q) survives in\n%s", key, ef.name, before, w, g.name, e, got)
+				}
+			}
+		}
+	})
+}
+
+// hostileEchoOutput returns the error texts of one Chat and one Stream
+// call of a client with key, whose provider answers with echo at place.
+func hostileEchoOutput(t *testing.T, key string, place int, echo string) string {
+	jsonStr := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	errBody := `{"error":{"message":` + jsonStr("failed: "+echo) + `,"type":` + jsonStr(echo) + `,"code":"x"}}`
+	var rt canned
+	var header http.Header
+	switch place % 6 {
+	case 0:
+		rt = canned{status: 401, contentType: "application/json", body: []byte(errBody)}
+	case 1:
+		rt = canned{status: 400, contentType: "application/json", body: []byte(`{"error":{"message":"bad","type":` + jsonStr(echo) + `}}`)}
+	case 2:
+		rt = canned{status: 503, contentType: "application/json", body: []byte(`{"error":{"message":"overloaded"}}`)}
+		header = http.Header{"X-Request-Id": {echo}}
+	case 3:
+		rt = canned{status: 500, contentType: "text/plain", body: []byte(echo)}
+	case 4:
+		rt = canned{status: 502, contentType: "text/html", body: []byte("<html><title>" + echo + "</title><body>" + echo + "</body></html>")}
+	case 5:
+		rt = canned{status: 200, contentType: "text/event-stream", body: []byte(
+			"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: " + errBody + "\n\n")}
+	}
+	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(r)
+		for k, v := range header {
+			resp.Header[k] = v
+		}
+		return resp, err
+	})
+	c, err := client.NewBuilder().IgnoreEnvironment().Model("openai/gpt-4o").APIKey(key).
+		Resilience(resilience.ResilientConfig{}).HTTPClient(&http.Client{Transport: transport}).Build()
+	if err != nil {
+		t.Fatalf("Build() error = %v", err)
+	}
+	defer c.CloseIdleConnections()
+	var out strings.Builder
+	record := func(err error) {
+		if err == nil {
+			return
+		}
+		fmt.Fprintf(&out, "%v\n%+v\n", err, err)
+		var ae *aierrors.Error
+		if errors.As(err, &ae) {
+			fmt.Fprintf(&out, "%s\n%s\n%s\n", ae.Message, ae.ProviderCode, ae.RequestID)
+		}
+	}
+	_, err = c.Chat(context.Background(), hi())
+	record(err)
+	s, err := c.Stream(context.Background(), hi())
+	record(err)
+	if err == nil {
+		for s.Next() {
+		}
+		record(s.Err())
+		s.Close()
+	}
+	return out.String()
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ailib-go/ailib/internal/envconfig"
+	"github.com/ailib-go/ailib/internal/redact"
 	"github.com/ailib-go/ailib/resilience"
 )
 
@@ -465,6 +466,7 @@ func (b *Builder) Build() (*AiClient, error) {
 		return nil, errors.Join(errs...)
 	}
 	return newClient(clientConfig{
+		secrets:          b.secrets(settings),
 		targets:          targets,
 		providers:        settings,
 		resilience:       cfg,
@@ -496,6 +498,39 @@ func (b *Builder) warnUnknownEnv() {
 	}
 	l.Warn("ailib: unknown AI_LIB_* environment variables are ignored (misspelled?)",
 		slog.String("variables", strings.Join(unknown, ", ")))
+}
+
+// secrets returns every credential the client was given, masked by value
+// in all it outputs: the key of each provider in use (set in code or read
+// from the environment), the keys of the other configured providers, and
+// the values of credential headers (see [sensitiveHeader]), whole and
+// without their scheme ("Bearer", "Basic").
+func (b *Builder) secrets(settings map[string]*providerSettings) *redact.Secrets {
+	var values []string
+	addHeader := func(h http.Header) {
+		for k, vs := range h {
+			if !sensitiveHeader(k) {
+				continue
+			}
+			for _, v := range vs {
+				values = append(values, v, strings.TrimSpace(v))
+				if _, tok, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+					values = append(values, strings.TrimSpace(tok))
+				}
+			}
+		}
+	}
+	for _, s := range settings {
+		values = append(values, s.key)
+		addHeader(s.header)
+	}
+	for _, pc := range b.providers {
+		values = append(values, strings.TrimSpace(pc.APIKey))
+		addHeader(pc.Header)
+	}
+	values = append(values, strings.TrimSpace(b.apiKey))
+	addHeader(b.header)
+	return redact.NewSecrets(values...)
 }
 
 // providerSettings is what Build resolved for one provider.

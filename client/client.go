@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/internal/redact"
 	"github.com/ailib-go/ailib/internal/wire"
 	"github.com/ailib-go/ailib/resilience"
 )
@@ -35,8 +35,8 @@ type AiClient struct {
 	attemptTimeout   time.Duration
 	idleTimeout      time.Duration
 	maxResponseBytes int64
-	logger           *slog.Logger
-	secrets          []string // API keys and credential-like header values, masked in every error
+	logger           *slog.Logger    // the builder's, behind a handler that masks secrets
+	secrets          *redact.Secrets // API keys and credential header values: masked in all the client outputs
 }
 
 // target is one provider+model with its own executor.
@@ -52,6 +52,7 @@ type target struct {
 
 // clientConfig is what Build checked, handed to newClient.
 type clientConfig struct {
+	secrets          *redact.Secrets
 	targets          []parsedTarget
 	providers        map[string]*providerSettings
 	resilience       resilience.ResilientConfig
@@ -71,22 +72,20 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 		attemptTimeout:   cfg.attemptTimeout,
 		idleTimeout:      cfg.idleTimeout,
 		maxResponseBytes: cfg.maxResponseBytes,
-		logger:           cfg.logger,
+		secrets:          cfg.secrets,
 	}
+	// Every output goes through c.secrets: errors in tag, log records
+	// through this handler, hook payloads through redactHooks.
+	if cfg.logger != nil {
+		c.logger = slog.New(redact.NewHandler(cfg.logger.Handler(), c.secrets))
+	}
+	hooks := redactHooks(cfg.hooks, c.secrets)
+	c.hooks = hooks // the chain's fallback hops go through the same masking
 	sensitive := []string{"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "Cookie"}
 	for _, s := range cfg.providers {
-		if s.key != "" {
-			c.secrets = append(c.secrets, s.key)
-		}
-		for k, vs := range s.header {
+		for k := range s.header {
 			if sensitiveHeader(k) {
 				sensitive = append(sensitive, k)
-				for _, v := range vs {
-					c.secrets = append(c.secrets, v)
-					if _, tok, ok := strings.Cut(v, " "); ok {
-						c.secrets = append(c.secrets, strings.TrimSpace(tok))
-					}
-				}
 			}
 		}
 	}
@@ -116,9 +115,9 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 			errs = append(errs, fmt.Errorf("client: base URL of provider %q: %v", pt.provider, err))
 			continue
 		}
-		opts := []resilience.Option{resilience.WithName(pt.id), resilience.WithHooks(cfg.hooks)}
-		if cfg.logger != nil {
-			opts = append(opts, resilience.WithLogger(cfg.logger))
+		opts := []resilience.Option{resilience.WithName(pt.id), resilience.WithHooks(hooks)}
+		if c.logger != nil {
+			opts = append(opts, resilience.WithLogger(c.logger))
 		}
 		opts = append(append([]resilience.Option(nil), cfg.execOpts...), opts...)
 		exec, err := resilience.NewResilientExecutor(cfg.resilience, opts...) // copies cfg
@@ -256,7 +255,7 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 	}, resilience.WithHooks(c.hooks))
 	n := int(attempts.Load())
 	if err != nil {
-		return nil, &callError{err: err, attempts: n}
+		return nil, &callError{err: err, attempts: n, secrets: c.secrets}
 	}
 	out.Attempts = n
 	return out, nil
@@ -348,7 +347,7 @@ func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*Ch
 		Model:        t.model,
 		Usage:        Usage(wr.Usage),
 		ID:           wr.ID,
-		RequestID:    requestID(resp.Header),
+		RequestID:    c.scrub(requestID(resp.Header)),
 		ToolCalls:    toolCalls(wr.ToolCalls),
 	}, nil
 }
@@ -410,13 +409,16 @@ func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start 
 }
 
 // callError carries the number of provider requests of a failed call. It
-// reads and unwraps as the error it wraps.
+// unwraps as the error it wraps, and reads as its text with the client's
+// secrets masked: the last gate of every error Chat and Stream return,
+// whichever layer built it.
 type callError struct {
 	err      error
 	attempts int
+	secrets  *redact.Secrets
 }
 
-func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Error() string { return e.secrets.String(e.err.Error()) }
 func (e *callError) Unwrap() error { return e.err }
 
 // AttemptsOf returns the number of provider requests made by the Chat or

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	aierrors "github.com/ailib-go/ailib/errors"
-	"github.com/ailib-go/ailib/internal/redact"
 	"github.com/ailib-go/ailib/internal/wire"
 	"github.com/ailib-go/ailib/resilience"
 )
@@ -178,15 +177,8 @@ func protectedHeader(t *target, k string) bool {
 func (c *AiClient) tag(e *aierrors.Error, t *target) *aierrors.Error {
 	out := *e
 	out.Provider, out.Model = t.provider, t.model
-	out.Message = c.scrub(out.Message)
-	out.ProviderCode = c.scrub(out.ProviderCode)
-	out.RequestID = c.scrub(out.RequestID)
-	if out.Err != nil {
-		if text := out.Err.Error(); text != "" {
-			if clean := c.scrub(text); clean != text {
-				out.Err = &scrubbedError{err: out.Err, text: clean}
-			}
-		}
+	if clean := redactAIError(&out, c.secrets); clean != &out {
+		return clean
 	}
 	return &out
 }
@@ -202,12 +194,41 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.text }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// scrub masks the client's secrets, and anything that looks like a key.
+// scrub masks the client's secrets, in any encoding, then anything that
+// looks like a key: the one redaction every text the client outputs goes
+// through (see [redact.Secrets]).
 func (c *AiClient) scrub(s string) string {
 	if s == "" {
 		return s
 	}
-	return redact.String(redact.Exact(s, c.secrets...))
+	return c.secrets.String(s)
+}
+
+// maskAnswer returns the header and body of a provider's error answer with
+// the client's secrets masked, before anything is taken from them. The
+// classifier masks key-like strings by pattern and cuts messages and
+// request IDs to a length: masking by value afterwards would find neither
+// a key whose first part the pattern has already replaced nor one cut in
+// two, and would leave the rest of it.
+func (c *AiClient) maskAnswer(h http.Header, body []byte) (http.Header, []byte) {
+	body = c.secrets.MaskBytes(body)
+	var out http.Header
+	for k, vs := range h {
+		for i, v := range vs {
+			m := c.secrets.Mask(v)
+			if m == v {
+				continue
+			}
+			if out == nil {
+				out = h.Clone()
+			}
+			out[k][i] = m
+		}
+	}
+	if out == nil {
+		return h, body
+	}
+	return out, body
 }
 
 // requestError classifies an error of http.Client.Do or of reading a body.
@@ -256,7 +277,8 @@ func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
 			Message:    fmt.Sprintf("unexpected HTTP status %d", resp.StatusCode),
 		}, t)
 	}
-	e := aierrors.ClassifyResponse(resp.StatusCode, resp.Header, body)
+	header, body := c.maskAnswer(resp.Header, body)
+	e := aierrors.ClassifyResponse(resp.StatusCode, header, body)
 	if e == nil {
 		e = &aierrors.Error{Code: aierrors.FromHTTPStatus(resp.StatusCode), HTTPStatus: resp.StatusCode}
 	}
@@ -268,7 +290,8 @@ func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
 func (c *AiClient) decodeError(t *target, header http.Header, err error) *aierrors.Error {
 	var apiErr *wire.APIError
 	if errors.As(err, &apiErr) {
-		e := aierrors.ClassifyResponse(apiErr.Status, header, apiErr.Body)
+		header, body := c.maskAnswer(header, apiErr.Body)
+		e := aierrors.ClassifyResponse(apiErr.Status, header, body)
 		if e == nil {
 			e = &aierrors.Error{Code: aierrors.FromHTTPStatus(apiErr.Status)}
 		}

@@ -165,7 +165,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 			conn.cancel(errStreamClosed)
 			done(nil)
 		}
-		return nil, &callError{err: err, attempts: n}
+		return nil, &callError{err: err, attempts: n, secrets: c.secrets}
 	}
 	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n, used: used}
 	if d := c.idleTimeout; d > 0 {
@@ -233,7 +233,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		dec:       wire.NewStreamDecoder(t.format, o.answerTool),
 		answer:    o.answerTool,
 		reader:    reader,
-		requestID: requestID(resp.Header),
+		requestID: c.scrub(requestID(resp.Header)),
 	}
 	if isJSONDocument(br) {
 		// The server answered with one JSON document (an error object, or

@@ -2,14 +2,13 @@ package redact
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 )
 
 // Mask is what a secret is replaced with.
 const Mask = "***"
 
-// MinSecretLen is the shortest literal [Exact] masks. Shorter strings are
+// MinSecretLen is the shortest secret [Secrets] masks. Shorter strings are
 // skipped: masking "ab" everywhere would destroy the text and protect
 // nothing, since no real credential is that short.
 const MinSecretLen = 8
@@ -80,29 +79,4 @@ func maskAssigned(m string) string {
 		}
 	}
 	return word + sep + Mask
-}
-
-// Exact returns s with every occurrence of each secret masked. Empty
-// secrets and secrets shorter than [MinSecretLen] are skipped. Longer
-// secrets are replaced first, so a secret that contains another is masked
-// whole.
-func Exact(s string, secrets ...string) string {
-	if s == "" || len(secrets) == 0 {
-		return s
-	}
-	keep := make([]string, 0, len(secrets))
-	for _, sec := range secrets {
-		if len(sec) >= MinSecretLen && strings.Contains(s, sec) {
-			keep = append(keep, sec)
-		}
-	}
-	if len(keep) == 0 {
-		return s
-	}
-	slices.SortFunc(keep, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(keep))
-	for _, sec := range keep {
-		pairs = append(pairs, sec, Mask)
-	}
-	return strings.NewReplacer(pairs...).Replace(s)
 }

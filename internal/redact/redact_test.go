@@ -44,29 +44,6 @@ func TestString(t *testing.T) {
 	}
 }
 
-func TestExact(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		secrets []string
-		want    string
-	}{
-		{"no secrets", "hello", nil, "hello"},
-		{"one secret", "my key is mistral0123456789abcdef ok", []string{"mistral0123456789abcdef"}, "my key is *** ok"},
-		{"repeated", "abcdefgh abcdefgh", []string{"abcdefgh"}, "*** ***"},
-		{"empty and short skipped", "a b abc", []string{"", "a", "abc"}, "a b abc"},
-		{"longer first", "XXXXXXXXYYYY", []string{"XXXXXXXX", "XXXXXXXXYYYY"}, "***"},
-		{"absent", "nothing here", []string{"abcdefghij"}, "nothing here"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Exact(tt.in, tt.secrets...); got != tt.want {
-				t.Errorf("Exact(%q, %q) = %q; want %q", tt.in, tt.secrets, got, tt.want)
-			}
-		})
-	}
-}
-
 func FuzzString(f *testing.F) {
 	f.Add("Incorrect API key provided: sk-proj-abcdefghijklmnop0123456789")
 	f.Add("Bearer abcdefghijklmnop api_key=\"x\"")

@@ -113,7 +113,21 @@ func doneError(ctx context.Context, target string, last error) *aierrors.Error {
 	ae.Provider, ae.Model = splitTarget(target)
 	if last != nil {
 		ae.Err = errors.Join(err, last)
-		ae.Message = ae.Message + " (after: " + last.Error() + ")"
+		ae.Message = strings.TrimSpace(ae.Message + " (after: " + last.Error() + ")")
 	}
 	return ae
+}
+
+// fromProvider reports whether err is an attempt's own outcome (a
+// provider's answer or a transport failure), not a local refusal or ctx's
+// end.
+func fromProvider(ctx context.Context, err error) bool {
+	ae, ok := errors.AsType[*aierrors.Error](err)
+	if !ok {
+		return true
+	}
+	if localRejection(ae) {
+		return false
+	}
+	return !(ae.HTTPStatus == 0 && (ae.Code == aierrors.Cancelled || ae.Code == aierrors.Timeout) && ctx.Err() != nil && errors.Is(err, ctx.Err()))
 }

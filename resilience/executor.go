@@ -160,6 +160,7 @@ func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Co
 // steps (see attempt), and between them a backoff slept holding nothing.
 func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, o callOptions) error {
 	var bo *backoff.ExponentialBackOff // made at the first retry: the success path allocates nothing
+	var last error                     // the last attempt's own error, kept reachable if ctx ends later
 	for n := 1; ; n++ {
 		a := attempt{e: e, ctx: ctx, n: n, cost: o.tokens, used: o.used}
 		err := a.admit()
@@ -174,8 +175,11 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		if err == nil {
 			return nil
 		}
+		if last == nil || fromProvider(ctx, err) {
+			last = err
+		}
 		if ctx.Err() != nil {
-			return doneError(ctx, e.name, err)
+			return doneError(ctx, e.name, last) // the provider's last answer stays reachable
 		}
 		delay, why := e.retryDelay(ctx, n, err, &bo)
 		if why != nil {
@@ -189,7 +193,7 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		}
 		e.reportRetry(ctx, n, delay, err)
 		if !sleep(ctx, delay, e.breaker.openCh()) {
-			return doneError(ctx, e.name, err)
+			return doneError(ctx, e.name, last)
 		}
 		if ae := e.breaker.check(time.Now()); ae != nil {
 			return ae // it opened while we slept: don't wait for it, fall back

@@ -54,8 +54,21 @@ func NewFailsafeExecutor() failsafe.Executor[any] {
 func ok(context.Context) error { return nil }
 
 // SuccessPathAilib measures one successful call through ailib's executor.
-func SuccessPathAilib(b *testing.B) {
-	e, err := NewAilibExecutor()
+func SuccessPathAilib(b *testing.B) { successPath(b, NewAilibExecutor) }
+
+// SuccessPathAilibDefaults measures one successful call through ailib's
+// executor built from [resilience.DefaultConfig]: what most users run
+// (retry under a budget, breaker, learning limiter, cooldowns; no rate or
+// in-flight cap of the caller's, so neither rate.Limiter nor the semaphore
+// is consulted and no clock is read until the provider shows a limit).
+func SuccessPathAilibDefaults(b *testing.B) { successPath(b, newAilibDefaults) }
+
+func newAilibDefaults() (*resilience.ResilientExecutor, error) {
+	return resilience.NewResilientExecutor(resilience.DefaultConfig(), resilience.WithName("bench/model"))
+}
+
+func successPath(b *testing.B, newExec func() (*resilience.ResilientExecutor, error)) {
+	e, err := newExec()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,8 +94,14 @@ func SuccessPathFailsafe(b *testing.B) {
 
 // SuccessPathAilibParallel is [SuccessPathAilib] from GOMAXPROCS
 // goroutines.
-func SuccessPathAilibParallel(b *testing.B) {
-	e, err := NewAilibExecutor()
+func SuccessPathAilibParallel(b *testing.B) { successPathParallel(b, NewAilibExecutor) }
+
+// SuccessPathAilibDefaultsParallel is [SuccessPathAilibDefaults] from
+// GOMAXPROCS goroutines.
+func SuccessPathAilibDefaultsParallel(b *testing.B) { successPathParallel(b, newAilibDefaults) }
+
+func successPathParallel(b *testing.B, newExec func() (*resilience.ResilientExecutor, error)) {
+	e, err := newExec()
 	if err != nil {
 		b.Fatal(err)
 	}

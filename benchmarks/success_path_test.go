@@ -7,10 +7,12 @@ import "testing"
 
 func BenchmarkSuccessPath(b *testing.B) {
 	b.Run("ailib", SuccessPathAilib)
+	b.Run("ailib-defaults", SuccessPathAilibDefaults)
 	b.Run("failsafe-go", SuccessPathFailsafe)
 }
 
 func BenchmarkSuccessPathParallel(b *testing.B) {
 	b.Run("ailib", SuccessPathAilibParallel)
+	b.Run("ailib-defaults", SuccessPathAilibDefaultsParallel)
 	b.Run("failsafe-go", SuccessPathFailsafeParallel)
 }

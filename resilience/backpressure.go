@@ -26,9 +26,13 @@ type Backpressure struct {
 	hooks        Hooks
 	logger       *slog.Logger
 
-	_        [64]byte // keep the hot counter off the read-only fields' cache line
-	inflight atomic.Int64
-	_        [56]byte
+	// In flight = admitted − released, two counts rather than one so that
+	// the admitted total tells the limiter the rate actually sent. Kept off
+	// the read-only fields' cache line.
+	_        [64]byte
+	admitted atomic.Int64
+	released atomic.Int64
+	_        [48]byte
 }
 
 // NewBackpressure returns an in-flight limit usable on its own (the
@@ -92,7 +96,7 @@ func (b *Backpressure) acquire(ctx context.Context) *aierrors.Error {
 			return ae
 		}
 	}
-	b.inflight.Add(1)
+	b.admitted.Add(1)
 	return nil
 }
 
@@ -100,7 +104,7 @@ func (b *Backpressure) release() {
 	if b == nil {
 		return
 	}
-	b.inflight.Add(-1)
+	b.released.Add(1)
 	if b.sem != nil {
 		b.sem.Release(1)
 	}
@@ -108,8 +112,15 @@ func (b *Backpressure) release() {
 
 // preflight reports whether an attempt would have to queue now.
 func (b *Backpressure) preflight() *aierrors.Error {
-	if b == nil || b.sem == nil || b.inflight.Load() < int64(b.max) {
+	if b == nil || b.sem == nil || b.inflightNow() < int64(b.max) {
 		return nil
 	}
 	return rejection(b.target, aierrors.Overloaded, ErrQueueFull, 0, "every in-flight permit is taken")
+}
+
+// inflightNow is the attempts holding a permit now (released is read
+// first, so a concurrent acquire cannot make it negative).
+func (b *Backpressure) inflightNow() int64 {
+	r := b.released.Load()
+	return b.admitted.Load() - r
 }

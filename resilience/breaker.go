@@ -270,11 +270,11 @@ func (b *CircuitBreaker) openCh() <-chan struct{} {
 
 // check is step 1 of an attempt: a rejection while the circuit is open,
 // without waiting for anything. Probe slots are taken later, by allow.
-func (b *CircuitBreaker) check(now time.Time) *aierrors.Error {
+func (b *CircuitBreaker) check(clk *clock) *aierrors.Error {
 	if b == nil || b.clean.Load() {
 		return nil
 	}
-	if d := b.cooldownAt(now); d > 0 {
+	if d := b.cooldownAt(clk.now()); d > 0 {
 		return b.openError(d)
 	}
 	if b.cb.State() == gobreaker.StateOpen {
@@ -298,10 +298,11 @@ type ticket struct {
 
 // allow is step 4: gobreaker's admission (a half_open probe slot is taken
 // here), or the fast path while clean.
-func (b *CircuitBreaker) allow(now time.Time) (ticket, *aierrors.Error) {
+func (b *CircuitBreaker) allow(clk *clock) (ticket, *aierrors.Error) {
 	if b == nil || b.clean.Load() {
 		return ticket{}, nil
 	}
+	now := clk.now()
 	if d := b.cooldownAt(now); d > 0 {
 		return ticket{}, b.openError(d)
 	}
@@ -412,11 +413,11 @@ func (b *CircuitBreaker) Execute(ctx context.Context, op func(ctx context.Contex
 	if ctx.Err() != nil {
 		return doneError(ctx, b.name(), nil)
 	}
-	now := time.Now()
-	if ae := b.check(now); ae != nil {
+	var clk clock
+	if ae := b.check(&clk); ae != nil {
 		return ae
 	}
-	t, ae := b.allow(now)
+	t, ae := b.allow(&clk)
 	if ae != nil {
 		return ae
 	}
@@ -440,8 +441,7 @@ func (b *CircuitBreaker) preflight() *aierrors.Error {
 	if b == nil || b.clean.Load() {
 		return nil
 	}
-	now := time.Now()
-	if ae := b.check(now); ae != nil {
+	if ae := b.check(&clock{}); ae != nil {
 		return ae
 	}
 	if b.cb.State() == gobreaker.StateHalfOpen {

@@ -160,9 +160,9 @@ func TestBreakerFastPathMatchesGobreaker(t *testing.T) {
 				if rng.Float64() < pFail {
 					o = outcomeFailure
 				}
-				now := time.Now()
-				if b.check(now) == nil {
-					if tk, ae := b.allow(now); ae == nil {
+				clk := clock{time.Now()}
+				if b.check(&clk) == nil {
+					if tk, ae := b.allow(&clk); ae == nil {
 						b.record(tk, o)
 					}
 				}

@@ -72,11 +72,11 @@ func (c *cooldown) left(now time.Time) (time.Duration, aierrors.StandardErrorCod
 }
 
 // check is the cooldown's part of step 1.
-func (c *cooldown) check(target string, now time.Time) *aierrors.Error {
+func (c *cooldown) check(target string, clk *clock) *aierrors.Error {
 	if c == nil || c.until.Load() == 0 {
 		return nil
 	}
-	d, code := c.left(now)
+	d, code := c.left(clk.now())
 	if d <= 0 {
 		return nil
 	}

@@ -188,14 +188,14 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 			}
 			return &exhaustedError{attempts: n, last: err, why: why}
 		}
-		if ae := e.breaker.check(time.Now()); ae != nil {
+		if ae := e.breaker.check(&clock{}); ae != nil {
 			return ae // this failure opened the circuit: don't sleep toward it, fall back
 		}
 		e.reportRetry(ctx, n, delay, err)
 		if !sleep(ctx, delay, e.breaker.openCh()) {
 			return doneError(ctx, e.name, last)
 		}
-		if ae := e.breaker.check(time.Now()); ae != nil {
+		if ae := e.breaker.check(&clock{}); ae != nil {
 			return ae // it opened while we slept: don't wait for it, fall back
 		}
 	}
@@ -313,10 +313,10 @@ type attempt struct {
 	used     *int
 	grant    grant // tokens taken, to settle
 	shared   sharedTicket
-	breaker  ticket    // the breaker's admission
-	admitted bool      // steps 1–4 done: finish has things to give back
-	start    time.Time // zero unless timed
-	finished atomic.Bool
+	breaker  ticket      // the breaker's admission
+	admitted bool        // steps 1–4 done: finish has things to give back
+	start    time.Time   // zero unless timed
+	finished atomic.Bool // a kept stream attempt was finished
 }
 
 // admit is steps 1 to 4. On error nothing is held.
@@ -325,15 +325,18 @@ func (a *attempt) admit() error {
 	if ctx.Err() != nil {
 		return doneError(ctx, e.name, nil)
 	}
-	now := time.Now()
+	// The clock is read once, and only if a step needs it: on the clean
+	// success path with the defaults none does (a clock read is a large
+	// part of that path's cost).
+	var clk clock
 	// 1. Refusals that need no waiting.
-	if ae := e.cool.check(e.name, now); ae != nil {
+	if ae := e.cool.check(e.name, &clk); ae != nil {
 		return e.refused(ae)
 	}
-	if ae := e.breaker.check(now); ae != nil {
+	if ae := e.breaker.check(&clk); ae != nil {
 		return e.refused(ae)
 	}
-	if ae := e.shared.check(now); ae != nil {
+	if ae := e.shared.check(&clk); ae != nil {
 		return e.refused(ae)
 	}
 	// 2. Pacing.
@@ -341,7 +344,7 @@ func (a *attempt) admit() error {
 	if _, ok := ctx.Deadline(); ok {
 		need = e.expected()
 	}
-	g, ae := e.limiter.wait(ctx, now, a.cost, need)
+	g, ae := e.limiter.wait(ctx, &clk, a.cost, need)
 	if ae != nil {
 		return ae
 	}
@@ -357,7 +360,7 @@ func (a *attempt) admit() error {
 	}
 	// 4. Admissions: the breaker's, then the shared probe slot.
 	if e.breaker != nil {
-		if a.breaker, ae = e.breaker.allow(time.Now()); ae != nil {
+		if a.breaker, ae = e.breaker.allow(&clk); ae != nil {
 			e.bp.release()
 			e.limiter.settle(g, 0)
 			return e.refused(ae)
@@ -371,6 +374,17 @@ func (a *attempt) admit() error {
 	}
 	a.admitted = true
 	return nil
+}
+
+// clock reads the time once, when first asked: admission's steps share
+// one reading, and skip it when none needs it.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time {
+	if c.t.IsZero() {
+		c.t = time.Now()
+	}
+	return c.t
 }
 
 // refused reports a local rejection and returns it.
@@ -411,9 +425,6 @@ func hasDeadline(ctx context.Context) bool {
 // finish is steps 6 to 8 for an op that returned opErr; it returns the
 // error the call sees for this attempt (nil on success).
 func (a *attempt) finish(opErr error) error {
-	if !a.finished.CompareAndSwap(false, true) {
-		return nil
-	}
 	e := a.e
 	ae, err := classify(opErr, e.name) // 7
 	o := e.breaker.outcomeOf(a.ctx, ae)
@@ -426,7 +437,7 @@ func (a *attempt) finish(opErr error) error {
 		}
 	}
 	if ae == nil { // 8, success
-		e.limiter.onSuccess(time.Now())
+		e.limiter.onSuccess()
 		e.budget.onSuccess()
 		if a.used != nil && *a.used >= 0 {
 			e.limiter.settle(a.grant, *a.used)
@@ -463,10 +474,8 @@ func (a *attempt) giveBack(o outcome, ae *aierrors.Error) {
 // release ends an attempt whose op panicked: everything given back,
 // nothing learned.
 func (a *attempt) release(o outcome) {
-	if a.finished.CompareAndSwap(false, true) {
-		a.giveBack(o, nil)
-		a.e.limiter.settle(a.grant, 0)
-	}
+	a.giveBack(o, nil)
+	a.e.limiter.settle(a.grant, 0)
 }
 
 // keepOpen hands a successful stream attempt to the caller: the returned
@@ -477,7 +486,11 @@ func (a *attempt) keepOpen() func(error) {
 	if kept.start.IsZero() {
 		kept.start = time.Now()
 	}
-	return func(err error) { kept.finish(err) }
+	return func(err error) {
+		if kept.finished.CompareAndSwap(false, true) { // the first call counts
+			kept.finish(err)
+		}
+	}
 }
 
 // learn is step 8 for a failed attempt: what the answer says about the
@@ -490,7 +503,7 @@ func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o out
 		e.budget.onFailure()
 	}
 	if ae.Code == aierrors.RateLimited {
-		e.limiter.onRateLimited(time.Now(), ae.RetryAfter)
+		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admitted.Load())
 	}
 	if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
 		e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",

@@ -64,13 +64,12 @@ type RateLimiter struct {
 
 	active atomic.Bool  // a learned limit or a pause is in force: the fast path is off
 	clock  pauseClock   // the buckets' clock, standing still while the provider asks for a pause
-	sent   atomic.Int64 // attempts admitted, ever
 
 	mu      sync.Mutex // guards the fields below
 	est     float64    // learned requests per second; 0: none yet
 	hint    float64    // the provider's stated limit per second; 0: none
 	lastCut time.Time
-	sampleN int64     // sent at sampleT
+	sampleN int64     // attempts sent, ever, at sampleT
 	sampleT time.Time // when the send rate was last measured
 	limits  ProviderLimits
 }
@@ -111,7 +110,7 @@ func (l *RateLimiter) Wait(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return doneError(ctx, l.name(), nil)
 	}
-	if _, ae := l.wait(ctx, time.Now(), 0, 0); ae != nil {
+	if _, ae := l.wait(ctx, &clock{}, 0, 0); ae != nil {
 		return ae
 	}
 	return nil
@@ -136,14 +135,14 @@ type grant struct{ cost int }
 // The buckets run on the pause clock (see pauseClock): a pause freezes
 // them, so a place taken before the pause moves by the pause's length and
 // places taken during it follow at the learned pace after it.
-func (l *RateLimiter) wait(ctx context.Context, now time.Time, cost int, need time.Duration) (grant, *aierrors.Error) {
+func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.Duration) (grant, *aierrors.Error) {
 	if l == nil {
 		return grant{}, nil
 	}
-	if !l.active.Load() && (cost == 0 || l.tokens == nil) && (l.caller == nil || l.caller.AllowN(now, 1)) {
-		l.sent.Add(1)
+	if !l.active.Load() && (cost == 0 || l.tokens == nil) && (l.caller == nil || l.caller.AllowN(clk.now(), 1)) {
 		return grant{}, nil // nothing to wait for: no reservation, no allocation
 	}
+	now := clk.now()
 	vnow, shift := l.clock.at(now)
 	var g grant
 	var rs [4]*rate.Reservation
@@ -191,7 +190,6 @@ func (l *RateLimiter) wait(ctx context.Context, now time.Time, cost int, need ti
 		_, s2 := l.clock.at(now)
 		delay, shift = s2-shift, s2
 	}
-	l.sent.Add(1)
 	return g, nil
 }
 
@@ -232,15 +230,15 @@ func (l *RateLimiter) settle(g grant, used int) {
 // cutFactor of the rate it was learned at (or, the first time, of the rate
 // the target was sending at), at most once per cutGap, and pauses the
 // target for the Retry-After, if any.
-func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration) {
+func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent int64) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	if now.Sub(l.lastCut) >= cutGap { // lastCut may lie ahead: see the backlog below
 		base := l.est
-		if sent := l.sendRate(now); base == 0 || sent < base {
-			base = sent // cut from what was really sent, when that is less
+		if r := l.sendRate(now, sent); base == 0 || r < base {
+			base = r // cut from what was really sent, when that is less
 		}
 		// Places already given in the learned bucket were given at the old
 		// pace: until they are used, 429s are that backlog's, not a sign
@@ -261,8 +259,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration) {
 
 // sendRate is the rate the target sent at since the last measure (at
 // construction, or the last cut), under l.mu.
-func (l *RateLimiter) sendRate(now time.Time) float64 {
-	n := l.sent.Load()
+func (l *RateLimiter) sendRate(now time.Time, n int64) float64 {
 	secs := now.Sub(l.sampleT).Seconds()
 	r := 1.0
 	if secs > 0 {
@@ -276,10 +273,11 @@ func (l *RateLimiter) sendRate(now time.Time) float64 {
 // target (it is empty), each success raises the learned rate by probeStep,
 // about probeStep·rate per second: a slow probe back up, bounded by the
 // provider's stated limit.
-func (l *RateLimiter) onSuccess(now time.Time) {
+func (l *RateLimiter) onSuccess() {
 	if l == nil || !l.active.Load() {
 		return
 	}
+	now := time.Now()
 	l.mu.Lock()
 	if vnow, _ := l.clock.at(now); l.est > 0 && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
 		l.setEstimate(now, l.est+probeStep)

@@ -171,11 +171,11 @@ func (g *sharedGate) report(degraded bool, err error) {
 
 // check is the shared part of step 1: what the store last said about the
 // circuit and pauses, refused before any waiting.
-func (g *sharedGate) check(now time.Time) *aierrors.Error {
+func (g *sharedGate) check(clk *clock) *aierrors.Error {
 	if g == nil {
 		return nil
 	}
-	n := now.UnixNano()
+	n := clk.now().UnixNano()
 	if u := g.openUntil.Load(); u > n {
 		return rejection(g.target, aierrors.Overloaded, ErrCircuitOpen, time.Duration(u-n), "circuit open (shared)")
 	}
@@ -251,7 +251,7 @@ func (g *sharedGate) admit(ctx context.Context) (sharedTicket, *aierrors.Error) 
 	g.pausedUntil.Store(untilNs(now, a.PausedFor))
 	g.pauseCode.Store(int32(a.PauseCode))
 	if a.OpenFor > 0 || a.ProbesFull || a.PausedFor > 0 {
-		if ae := g.check(now); ae != nil {
+		if ae := g.check(&clock{now}); ae != nil {
 			return sharedTicket{}, ae
 		}
 		return sharedTicket{}, rejection(g.target, aierrors.Overloaded, ErrCircuitOpen, 0, "circuit half_open (shared): every probe slot taken")

@@ -69,7 +69,7 @@ func (e *ResilientExecutor) Signals() SignalsSnapshot {
 	s := SignalsSnapshot{
 		Target:          e.name,
 		CircuitState:    e.breaker.State(),
-		CurrentInflight: int(e.bp.inflight.Load()),
+		CurrentInflight: int(e.bp.inflightNow()),
 		MaxInflight:     e.bp.max,
 	}
 	s.RateRemaining, s.Rate = e.limiter.signals(now)
@@ -105,14 +105,14 @@ var _ PreflightChecker = (*ResilientExecutor)(nil)
 // Preflight checks, in the attempt's order, the cooldown, the circuit
 // (local and shared), the pacing and the permits.
 func (e *ResilientExecutor) Preflight() *aierrors.Error {
-	now := time.Now()
-	if ae := e.cool.check(e.name, now); ae != nil {
+	clk := clock{time.Now()}
+	if ae := e.cool.check(e.name, &clk); ae != nil {
 		return ae
 	}
 	if ae := e.breaker.preflight(); ae != nil {
 		return ae
 	}
-	if ae := e.shared.check(now); ae != nil {
+	if ae := e.shared.check(&clk); ae != nil {
 		return ae
 	}
 	if ae := e.limiter.preflight(); ae != nil {

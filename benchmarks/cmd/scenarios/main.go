@@ -184,18 +184,20 @@ func runOverhead(w *bufio.Writer) {
 	fmt.Fprintf(w, "Retry + breaker + rate limiter + in-flight cap around an op that succeeds at once, no I/O "+
 		"(the benchmarks in success_path_test.go, run here with testing.Benchmark; `go test -run='^$' -bench=. -benchmem` "+
 		"runs them with the usual flags).\n\n")
-	fmt.Fprintf(w, "| benchmark | ailib | failsafe-go | ratio |\n|---|--:|--:|--:|\n")
+	fmt.Fprintf(w, "| benchmark | ailib | failsafe-go | ailib ÷ failsafe-go |\n|---|--:|--:|--:|\n")
 	w.Flush()
 	for _, row := range []struct {
 		name     string
 		ai, fail func(*testing.B)
 	}{
-		{"success path", benchmarks.SuccessPathAilib, benchmarks.SuccessPathFailsafe},
-		{"success path, parallel", benchmarks.SuccessPathAilibParallel, benchmarks.SuccessPathFailsafeParallel},
+		{"success path, every policy on", benchmarks.SuccessPathAilib, benchmarks.SuccessPathFailsafe},
+		{"success path, every policy on, parallel", benchmarks.SuccessPathAilibParallel, benchmarks.SuccessPathFailsafeParallel},
+		{"success path, ailib DefaultConfig", benchmarks.SuccessPathAilibDefaults, benchmarks.SuccessPathFailsafe},
+		{"success path, ailib DefaultConfig, parallel", benchmarks.SuccessPathAilibDefaultsParallel, benchmarks.SuccessPathFailsafeParallel},
 	} {
 		a, f := testing.Benchmark(row.ai), testing.Benchmark(row.fail)
 		ratio := float64(f.NsPerOp()) / float64(max(a.NsPerOp(), 1))
-		fmt.Fprintf(w, "| %s | %s | %s | %.1f× |\n", row.name, benchText(a), benchText(f), ratio)
+		fmt.Fprintf(w, "| %s | %s | %s | %.2f× |\n", row.name, benchText(a), benchText(f), 1/ratio)
 		w.Flush()
 	}
 	fmt.Fprintln(w)

@@ -91,11 +91,14 @@
 // provider does outranks what it says. The learned rate is
 // additive-increase/multiplicative-decrease: a 429 (with or without
 // headers) sets it to 0.7 times the rate it was at, or, the first time, the
-// rate the target was really sending at; at most one cut per 500ms, and
-// none while places given at the old pace are still queued (those 429s are
-// the backlog's). Each success while the learned bucket is empty adds 0.05
-// requests per second (about 5% per second at any rate): a slow probe back
-// up. The learned bucket holds 100ms of requests (at least 1).
+// rate the target was really sending at; but no lower than 0.95 of the
+// rate the provider accepted over the last second or more (what the
+// provider does is evidence too), and never above 0.95 of the old rate. At
+// most one cut per 500ms, and none while places given at the old pace are
+// still queued (those 429s are the backlog's). Each success while the
+// learned bucket is empty adds 0.02 requests per second (about 2% of the
+// rate per second): a slow probe back up. The learned bucket holds 100ms
+// of requests (at least 1).
 // Headers are hints: a stated request limit (x-ratelimit-limit-requests,
 // anthropic-ratelimit-requests-limit, RateLimit-Policy) is read per minute
 // and caps the learned rate (a per-day figure read per minute is a loose,

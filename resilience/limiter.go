@@ -17,12 +17,13 @@ import (
 // The learning rule's constants (see the package doc, "Learning the
 // provider's limit").
 const (
-	cutFactor   = 0.7                    // a 429 multiplies the learned rate by this
-	cutGap      = 500 * time.Millisecond // at most one cut per gap: one overshoot, one cut
-	probeStep   = 0.05                   // each success while paced adds 5% of a request per second...
-	minRate     = 0.1                    // ...and the learned rate never goes below this
-	hintWindow  = 60.0                   // a provider's stated request limit is per minute
-	burstPerSec = 0.1                    // the learned bucket holds 100ms of requests, at least 1
+	cutFactor     = 0.7                    // a 429 multiplies the learned rate by this...
+	acceptedShare = 0.95                   // ...but cuts no lower than this share of what the provider just accepted
+	cutGap        = 500 * time.Millisecond // at most one cut per gap: one overshoot, one cut
+	probeStep     = 0.02                   // each success while paced adds 0.02 requests per second (about 2% of the rate per second)
+	minRate       = 0.1                    // the learned rate never goes below this
+	hintWindow    = 60.0                   // a provider's stated request limit is per minute
+	burstPerSec   = 0.1                    // the learned bucket holds 100ms of requests, at least 1
 )
 
 // ProviderLimits is what the provider last said about its limits, from
@@ -62,16 +63,20 @@ type RateLimiter struct {
 	learned    *rate.Limiter // rate.Inf until the provider shows a limit
 	tokLearned *rate.Limiter // rate.Inf until the provider reports a token limit
 
-	active atomic.Bool  // a learned limit or a pause is in force: the fast path is off
-	clock  pauseClock   // the buckets' clock, standing still while the provider asks for a pause
+	active atomic.Bool // a learned limit or a pause is in force: the fast path is off
+	clock  pauseClock  // the buckets' clock, standing still while the provider asks for a pause
 
-	mu      sync.Mutex // guards the fields below
-	est     float64    // learned requests per second; 0: none yet
-	hint    float64    // the provider's stated limit per second; 0: none
-	lastCut time.Time
-	sampleN int64     // attempts sent, ever, at sampleT
-	sampleT time.Time // when the send rate was last measured
-	limits  ProviderLimits
+	mu       sync.Mutex // guards the fields below
+	est      float64    // learned requests per second; 0: none yet
+	hint     float64    // the provider's stated limit per second; 0: none
+	lastCut  time.Time
+	sampleN  int64     // attempts sent, ever, at sampleT
+	accepted int64     // successes while learning (active)
+	accN     int64     // accepted at accT
+	accT     time.Time // when the accepted rate was last measured
+	accRate  float64   // successes per second the provider accepted, last measured over at least a second
+	sampleT  time.Time // when the send rate was last measured
+	limits   ProviderLimits
 }
 
 // NewRateLimiter returns a limiter usable on its own (the executor builds
@@ -249,7 +254,20 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			backlog = time.Duration(max(0, -l.learned.TokensAt(vnow)) / l.est * float64(time.Second))
 		}
 		l.lastCut = now.Add(backlog)
-		l.setEstimate(now, max(base*cutFactor, minRate))
+		// What the provider just accepted is evidence too: the cut goes no
+		// lower than just under it (a cut is still a cut: at most 0.95 of
+		// the base), so a target paced near the limit loses little per 429.
+		next := base * cutFactor
+		if secs := now.Sub(l.accT).Seconds(); !l.accT.IsZero() && secs >= 1 {
+			l.accRate = float64(l.accepted-l.accN) / secs
+		}
+		if l.accT.IsZero() || now.Sub(l.accT) >= time.Second {
+			l.accN, l.accT = l.accepted, now
+		}
+		if floor := l.accRate * acceptedShare; floor > next {
+			next = min(floor, base*acceptedShare)
+		}
+		l.setEstimate(now, max(next, minRate))
 	}
 	l.mu.Unlock()
 	if retryAfter > 0 {
@@ -279,6 +297,7 @@ func (l *RateLimiter) onSuccess() {
 	}
 	now := time.Now()
 	l.mu.Lock()
+	l.accepted++
 	if vnow, _ := l.clock.at(now); l.est > 0 && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
 		l.setEstimate(now, l.est+probeStep)
 	}

@@ -123,6 +123,7 @@ func TestLearnsFromTheProvidersBehaviour(t *testing.T) {
 		if l := e.Signals().Rate.Learned; l > 11 || l < 5 {
 			t.Errorf("learned rate = %v; want near the provider's 10", l)
 		}
+		t.Logf("429s %d, ok %d", limited, okN)
 		if limited > 25 || okN < 120 {
 			t.Errorf("provider answered %d 429s, %d calls succeeded; want < 25 and >= 120 of 200", limited, okN)
 		}

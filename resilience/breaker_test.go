@@ -135,6 +135,9 @@ func TestDontSleepTowardAnOpenCircuit(t *testing.T) {
 		if errors.As(err, &ae); ae.RetryAfter != time.Second {
 			t.Errorf("RetryAfter = %v; want the cooldown left, 1s", ae.RetryAfter)
 		}
+		if !errors.Is(err, aierrors.ServerError) {
+			t.Errorf("err = %v; want the provider's server_error, which came first, still reachable", err)
+		}
 	})
 }
 

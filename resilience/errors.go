@@ -131,3 +131,17 @@ func fromProvider(ctx context.Context, err error) bool {
 	}
 	return !(ae.HTTPStatus == 0 && (ae.Code == aierrors.Cancelled || ae.Code == aierrors.Timeout) && ctx.Err() != nil && errors.Is(err, ctx.Err()))
 }
+
+// withCause returns err, and when err is a local refusal that came after a
+// provider's answer (last), a copy of it that also wraps that answer: the
+// call says why it stopped (circuit open, no time left to wait) and what
+// the provider said before, reachable with errors.Is and errors.As.
+func withCause(err, last error) error {
+	ae, ok := errors.AsType[*aierrors.Error](err)
+	if !ok || last == nil || last == err || !localRejection(ae) {
+		return err
+	}
+	out := *ae
+	out.Err = errors.Join(ae.Err, last)
+	return &out
+}

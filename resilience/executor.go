@@ -183,20 +183,21 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		}
 		delay, why := e.retryDelay(ctx, n, err, &bo)
 		if why != nil {
+			err = withCause(err, last)
 			if why == errNoRetry {
 				return err
 			}
 			return &exhaustedError{attempts: n, last: err, why: why}
 		}
 		if ae := e.breaker.check(&clock{}); ae != nil {
-			return ae // this failure opened the circuit: don't sleep toward it, fall back
+			return withCause(ae, last) // this failure opened the circuit: don't sleep toward it, fall back
 		}
 		e.reportRetry(ctx, n, delay, err)
 		if !sleep(ctx, delay, e.breaker.openCh()) {
 			return doneError(ctx, e.name, last)
 		}
 		if ae := e.breaker.check(&clock{}); ae != nil {
-			return ae // it opened while we slept: don't wait for it, fall back
+			return withCause(ae, last) // it opened while we slept: don't wait for it, fall back
 		}
 	}
 }

@@ -19,7 +19,8 @@ import (
 //
 // A ResilientExecutor is safe for concurrent use, starts no goroutine and
 // holds no timer between calls; it needs no Close. Build it with
-// [NewResilientExecutor].
+// [NewResilientExecutor]. A nil *ResilientExecutor runs op once and
+// classifies its error.
 type ResilientExecutor struct {
 	name    string
 	hooks   Hooks
@@ -122,6 +123,16 @@ func WithStream(finish *func(err error)) CallOption {
 // about to happen. When retries run out the error unwraps to
 // [ErrRetriesExhausted] and to the last attempt's error.
 func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error, opts ...CallOption) error {
+	if e == nil { // no patterns: op once, its error classified
+		if ctx.Err() != nil {
+			return doneError(ctx, "", nil)
+		}
+		_, err := classify(op(ctx), "")
+		if f := collectCallOptions(opts).finish; err == nil && f != nil {
+			*f = func(error) {}
+		}
+		return err
+	}
 	if len(opts) == 0 {
 		return e.run(ctx, op, callOptions{}) // no options: nothing escapes
 	}

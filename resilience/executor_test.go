@@ -265,3 +265,14 @@ func TestConcurrentHammer(t *testing.T) {
 		t.Errorf("inflight after hammer = %d; want 0", s.CurrentInflight)
 	}
 }
+
+func TestNilExecutorRunsOpOnce(t *testing.T) {
+	var e *ResilientExecutor
+	op, calls := scriptOp(providerErr(aierrors.Overloaded))
+	if err := e.Execute(t.Context(), op); aierrors.CodeOf(err) != aierrors.Overloaded || calls() != 1 {
+		t.Errorf("nil executor: Execute = %v after %d calls; want overloaded after 1", err, calls())
+	}
+	if s := e.Signals(); s.CircuitState != StateClosed || e.Preflight() != nil {
+		t.Errorf("nil executor: Signals %+v, Preflight %v; want closed, nil", s, e.Preflight())
+	}
+}

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"math"
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
@@ -65,6 +66,10 @@ type SharedSignals struct {
 
 // Signals returns the target's state now.
 func (e *ResilientExecutor) Signals() SignalsSnapshot {
+	if e == nil {
+		_, r := (*RateLimiter)(nil).signals(time.Time{})
+		return SignalsSnapshot{RateRemaining: math.Inf(1), Rate: r}
+	}
 	now := time.Now()
 	s := SignalsSnapshot{
 		Target:          e.name,
@@ -105,6 +110,9 @@ var _ PreflightChecker = (*ResilientExecutor)(nil)
 // Preflight checks, in the attempt's order, the cooldown, the circuit
 // (local and shared), the pacing and the permits.
 func (e *ResilientExecutor) Preflight() *aierrors.Error {
+	if e == nil {
+		return nil
+	}
 	clk := clock{time.Now()}
 	if ae := e.cool.check(e.name, &clk); ae != nil {
 		return ae

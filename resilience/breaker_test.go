@@ -22,7 +22,7 @@ func TestBreakerOpensOnConsecutiveFailuresAndRejectsFast(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ev events
 		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
-			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 3}}, WithName("p/m"), WithHooks(ev.hooks()))
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 3, Cooldown: time.Second}}, WithName("p/m"), WithHooks(ev.hooks()))
 		for range 3 {
 			_ = e.Execute(t.Context(), failing(aierrors.ServerError))
 		}
@@ -60,7 +60,7 @@ func TestCooldownGrowsPerFailedProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ev events
 		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
-			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, MaxCooldown: 5 * time.Second}}, WithHooks(ev.hooks()))
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second, MaxCooldown: 5 * time.Second}}, WithHooks(ev.hooks()))
 		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
 		var intervals []time.Duration
 		for range 4 {
@@ -99,7 +99,7 @@ func TestCooldownGrowsPerFailedProbe(t *testing.T) {
 // TestHalfOpenAdmitsOnlyItsProbes: the rest are rejected at once.
 func TestHalfOpenAdmitsOnlyItsProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true}, CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1}})
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true}, CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second}})
 		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
 		time.Sleep(time.Second)
 		var finish func(error)
@@ -121,7 +121,7 @@ func TestHalfOpenAdmitsOnlyItsProbes(t *testing.T) {
 // cooldown left as RetryAfter.
 func TestDontSleepTowardAnOpenCircuit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 10*time.Second), CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2}})
+		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 10*time.Second), CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
 		done := make(chan error)
 		go func() { done <- e.Execute(t.Context(), failing(aierrors.ServerError)) }()
 		synctest.Wait() // the first call failed once and sleeps its 10s backoff
@@ -151,7 +151,7 @@ func TestBreakerFastPathMatchesGobreaker(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			// The rate rule is off (MinRequests out of reach): it reads the
 			// skipped successes one bucket late by design (see maxSkipped).
-			cfg := CircuitBreakerConfig{FailureThreshold: 4, MinRequests: 1 << 30, Window: time.Second, MaxCooldown: time.Second}
+			cfg := CircuitBreakerConfig{FailureThreshold: 4, MinRequests: 1 << 30, Window: time.Second, Cooldown: time.Second, MaxCooldown: time.Second}
 			b := newCircuitBreaker(cfg, options{})
 			ref := gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 				MaxRequests: 1, Interval: time.Second, BucketPeriod: 100 * time.Millisecond, Timeout: time.Second - 1,

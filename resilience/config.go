@@ -20,11 +20,11 @@ const (
 	defaultJitter            = 0.2
 	defaultMaxRetryAfter     = 60 * time.Second
 
-	defaultFailureThreshold     = 12
+	defaultFailureThreshold     = 11
 	defaultFailureRateThreshold = 0.8
 	defaultMinRequests          = 30
 	defaultWindow               = 30 * time.Second
-	defaultCooldown             = time.Second
+	defaultCooldown             = 2 * time.Second
 	defaultMaxCooldown          = 60 * time.Second
 	defaultHalfOpenMaxRequests  = 1
 
@@ -105,7 +105,7 @@ type CircuitBreakerConfig struct {
 	// Disabled turns the breaker off.
 	Disabled bool
 	// FailureThreshold is the number of consecutive counted failures that
-	// open the circuit; 0 = 12.
+	// open the circuit; 0 = 11.
 	FailureThreshold int
 	// FailureRateThreshold is the share of counted failures in the window
 	// at or above which the circuit opens, in (0, 1]; 0 = 0.8.
@@ -115,7 +115,7 @@ type CircuitBreakerConfig struct {
 	MinRequests int
 	// Window is how far back the failure rate looks, at least 10ms; 0 = 30s.
 	Window time.Duration
-	// Cooldown is the first open interval (open → half_open); 0 = 1s.
+	// Cooldown is the first open interval (open → half_open); 0 = 2s.
 	Cooldown time.Duration
 	// MaxCooldown caps the open interval as failed probes double it;
 	// 0 = 60s (or Cooldown, when that is longer).
@@ -171,8 +171,8 @@ type ResilientConfig struct {
 
 // DefaultConfig returns the recommended configuration, every member set
 // to its defaults: 3 retries with a jittered exponential backoff from 100ms,
-// under a retry budget; a breaker that opens on 12 consecutive counted
-// failures or 80% of 30 in 30s, for 1s at first, doubling per failed probe
+// under a retry budget; a breaker that opens on 11 consecutive counted
+// failures or 80% of 30 in 30s, for 2s at first, doubling per failed probe
 // up to 60s; a limiter that learns the provider's limit; cooldowns after
 // quota and authentication failures; no in-flight cap. Each
 // call returns fresh members.

@@ -62,12 +62,18 @@
 //     Retry-After up to 60s is honoured. At 30% independent errors a call
 //     fails only with probability 0.3⁴ ≈ 0.8%, and the slowest retried call
 //     waits 0.1+0.2+0.4 s (+20%) < 1s, so p99 stays under a second.
-//   - Breaker: opens on 12 consecutive counted failures (at 30% noise,
-//     0.3¹² ≈ 5e-7 per attempt: noise does not open it; a dead provider
-//     opens it on the 12th failure), or on 80% failures over at least 30
-//     counted attempts in 30s. Open for 1s first, doubling per failed probe
-//     up to 60s: a short outage is left within about a second of its end;
-//     a long one costs one probe per minute.
+//   - Breaker: opens on 11 consecutive counted failures, or on 80%
+//     failures over at least 30 counted attempts in 30s. At 30% independent
+//     errors 11 in a row happen by chance with probability 0.3¹¹ ≈ 1.8e-6
+//     per attempt (about one trip in 550 000 attempts; at 40%, 0.4¹¹ ≈
+//     4e-5), so noise does not open it, while a provider that is down opens
+//     it on the 11th failure, plus what was already in flight. Open for 2s
+//     first, doubling per failed probe up to 60s: an outage of up to about
+//     6s is left within a fraction of a second of its end (probes at 2s and
+//     6s), a longer one within the interval then in force, and a long one
+//     costs one probe per minute. With a fallback, a 6s outage at 20 calls/s
+//     sends about 12 requests to the dead target: 11 to open the circuit,
+//     one failed probe.
 //   - Cooldown: 60s after quota_exhausted (or its Retry-After), 5m after an
 //     authentication failure, a long Retry-After as given; at most 1h.
 //   - Pacing: no rate of the caller's; the learned rate (below).

@@ -1,11 +1,12 @@
 # ailib's tasks. Every target works on a fresh machine that has only Go:
 # tools come from the Go module proxy through `go run`, pinned here.
 #
-#   make test    vet and race-test every module in the repository
+#   make test    vet and race-test every module in the repository, check the
+#                README's commands and that each Example uses only public API
 #   make lint    gofmt check, go vet and staticcheck on every module
 #   make bench   run every benchmark with -benchmem
 #   make fuzz    run each fuzz target for FUZZTIME
-#   make bench-scenarios   chaos scenarios S1–S5, ailib next to the alternatives
+#   make bench-scenarios   chaos scenarios S1–S7, ailib next to the alternatives
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,6 +29,8 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 # tests skip, or fail when CI=true.
 test:
 	@bash scripts/redis-for-tests.sh $(MAKE) --no-print-directory test-modules
+	@echo "==> README commands"; bash scripts/check-readme.sh
+	@echo "==> examples compile when copied"; $(GO) run ./scripts/check-examples
 
 test-modules:
 	@for m in $(MODULES); do \
@@ -68,7 +71,7 @@ fmt:
 tidy:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
 
-# The chaos scenarios S1–S5 (benchmarks/cmd/scenarios): real HTTP on
+# The chaos scenarios S1–S7 (benchmarks/cmd/scenarios): real HTTP on
 # loopback, one markdown table per scenario, then the success-path
 # overhead. Full scale takes about 4 minutes; SCENARIOS_FLAGS=-quick about 2.
 SCENARIOS_FLAGS ?=

@@ -283,17 +283,21 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 }
 
 // attemptContext applies the attempt timeout when it ends before ctx's
-// deadline.
+// deadline. Otherwise the attempt runs on ctx itself: no context, timer or
+// Done channel is made, and net/http registers no cancel for a ctx that
+// cannot be cancelled.
 func (c *AiClient) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	d := c.attemptTimeout
 	if d <= 0 {
-		return context.WithCancel(ctx)
+		return ctx, noCancel
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return context.WithCancel(ctx)
+		return ctx, noCancel
 	}
 	return context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
 }
+
+func noCancel() {}
 
 // chatAttempt is one provider request of a Chat call.
 func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*ChatResponse, error) {
@@ -376,8 +380,9 @@ func requestID(h http.Header) string {
 
 // logRequest logs one provider request at Debug: target, HTTP status,
 // code ("ok" on success), the provider's request ID when known, duration
-// and, on failure, the error (already scrubbed). h is the answer's header,
-// nil when none arrived. Credentials are never logged.
+// and, on failure, the error without the provider's message (logText).
+// h is the answer's header, nil when none arrived. Credentials are never
+// logged.
 func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start time.Time, h http.Header, err error) {
 	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -403,9 +408,25 @@ func (c *AiClient) logRequest(ctx context.Context, t *target, status int, start 
 	}
 	attrs = append(attrs, slog.Duration("duration", time.Since(start)))
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", c.logText(err)))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "ailib: provider request", attrs...)
+}
+
+// logText is err's text for a log record: without the provider's message,
+// which may echo the prompt (a 400 quoting the request, a moderation
+// refusal) and logs are kept and read more widely than a returned error.
+// Code, HTTP status, the provider's own code, request ID, Retry-After and
+// a transport failure's cause stay; the message stays in the error the
+// call returns.
+func (c *AiClient) logText(err error) string {
+	var ae *aierrors.Error
+	if !errors.As(err, &ae) || ae.Message == "" {
+		return c.secrets.String(err.Error())
+	}
+	quiet := *ae
+	quiet.Message, quiet.Err = "", nil
+	return c.secrets.String(quiet.Error())
 }
 
 // callError carries the number of provider requests of a failed call. It

@@ -22,18 +22,6 @@ import (
 // and BaseURL, and let the key come from the environment (OPENAI_API_KEY,
 // ANTHROPIC_API_KEY, ...).
 
-// offline returns a builder whose "openai" and "anthropic" providers are
-// served by srv in-process, with keys set in code, the environment ignored
-// and short retry delays.
-func offline(srv *providertest.Server) *client.Builder {
-	return client.NewBuilder().
-		IgnoreEnvironment().
-		HTTPClient(&http.Client{Transport: srv.Transport()}).
-		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
-		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
-		Resilience(quickRetries())
-}
-
 // NewBuilder starts a client's configuration; only the model is required.
 func ExampleNewBuilder() {
 	srv := providertest.New()
@@ -68,7 +56,13 @@ func ExampleAiClient_Chat() {
 	answer.Usage.PromptTokens, answer.Usage.CompletionTokens = 12, 7
 	srv.Script("claude-3-5-haiku-latest", answer)
 
-	c, err := offline(srv).Model("anthropic/claude-3-5-haiku-latest").Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("anthropic/claude-3-5-haiku-latest").Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -102,9 +96,16 @@ func ExampleAttemptsOf() {
 	srv := providertest.New()
 	srv.SetDefault("gpt-4o", providertest.Unavailable())
 
-	cfg := quickRetries()
+	cfg := resilience.DefaultConfig()
+	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 10*time.Millisecond, 50*time.Millisecond // quick retries: the example runs at once
 	cfg.Retry.MaxRetries = 2
-	c, err := offline(srv).Model("openai/gpt-4o").Resilience(cfg).Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Resilience(cfg).Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -120,7 +121,13 @@ func ExampleAttemptsOf() {
 // top-level "system" field.
 func ExampleUser() {
 	srv := providertest.New()
-	c, err := offline(srv).Model("anthropic/claude-3-5-haiku-latest").Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("anthropic/claude-3-5-haiku-latest").Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -184,9 +191,16 @@ func ExampleAiClient_Targets() {
 // endpoint or a load-shedding decision.
 func ExampleAiClient_SignalsSnapshot() {
 	srv := providertest.New()
-	cfg := quickRetries()
+	cfg := resilience.DefaultConfig()
+	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 10*time.Millisecond, 50*time.Millisecond // quick retries: the example runs at once
 	cfg.Backpressure = &resilience.BackpressureConfig{MaxInflight: 8}
-	c, err := offline(srv).Model("openai/gpt-4o").Resilience(cfg).Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Resilience(cfg).Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -204,12 +218,19 @@ func ExampleAiClient_Signals() {
 	srv.SetDefault("gpt-4o", providertest.ServerError())
 	srv.SetDefault("claude-3-5-sonnet-latest", providertest.OK("ok"))
 
-	cfg := quickRetries()
+	cfg := resilience.DefaultConfig()
+	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 10*time.Millisecond, 50*time.Millisecond // quick retries: the example runs at once
 	cfg.Retry.MaxRetries = 0
 	cfg.CircuitBreaker = &resilience.CircuitBreakerConfig{
 		FailureThreshold: 2, Cooldown: time.Minute,
 	}
-	c, err := offline(srv).Model("openai/gpt-4o").Fallback("anthropic/claude-3-5-sonnet-latest").Resilience(cfg).Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Fallback("anthropic/claude-3-5-sonnet-latest").Resilience(cfg).Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -252,7 +273,13 @@ func ExampleBuilder_Logger() {
 	srv := providertest.New()
 	srv.Script("gpt-4o", providertest.ServerError(), providertest.OK("Hello"))
 
-	c, err := offline(srv).Model("openai/gpt-4o").Logger(logger).Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Logger(logger).Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -274,7 +301,13 @@ func ExampleBuilder_Hooks() {
 	srv := providertest.New()
 	srv.Script("gpt-4o", providertest.RateLimited(0), providertest.OK("Hello"))
 
-	c, err := offline(srv).Model("openai/gpt-4o").Hooks(resilience.Hooks{
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Hooks(resilience.Hooks{
 		OnAttemptEnd: func(a resilience.AttemptEnd) {
 			if a.Err != nil {
 				fmt.Println("attempt", a.Attempt, "on", a.Target, "failed:", aierrors.CodeOf(a.Err))
@@ -314,7 +347,13 @@ func ExampleBuilder_Resilience() {
 	cfg.Retry.MaxRetries = 1
 	cfg.Retry.InitialDelay = time.Millisecond
 	cfg.Backpressure = &resilience.BackpressureConfig{MaxInflight: 16, QueueTimeout: time.Second}
-	c, err := offline(srv).Model("openai/gpt-4o").Resilience(cfg).Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Resilience(cfg).Build()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -391,12 +430,19 @@ func ExampleBuilder_ExecutorOptions() {
 	srv := providertest.New()
 	srv.SetDefault("gpt-4o", providertest.ServerError())
 
-	cfg := quickRetries()
+	cfg := resilience.DefaultConfig()
+	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 10*time.Millisecond, 50*time.Millisecond // quick retries: the example runs at once
 	cfg.Retry.MaxRetries = 0
 	cfg.CircuitBreaker = &resilience.CircuitBreakerConfig{
 		FailureThreshold: 2, Cooldown: time.Minute,
 	}
-	b := offline(srv).Model("openai/gpt-4o").Resilience(cfg).
+	b := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Resilience(cfg).
 		ExecutorOptions(resilience.WithSharedState(shared.NewMemoryState(), "")) // "": the target's name
 	replicaA, errA := b.Build()
 	replicaB, errB := b.Build()
@@ -425,7 +471,13 @@ func ExampleChatStream() {
 	cut.CutAfter = 2
 	srv.Script("gpt-4o", cut)
 
-	c, err := offline(srv).Model("openai/gpt-4o").Build()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment(). // the embedded provider: no key from the environment
+		HTTPClient(&http.Client{Transport: srv.Transport()}).
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Model("openai/gpt-4o").Build()
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -12,15 +12,6 @@ import (
 	"github.com/ailib-go/ailib/resilience"
 )
 
-// quickRetries is a resilience configuration with short delays, so that
-// the examples run instantly.
-func quickRetries() resilience.ResilientConfig {
-	cfg := resilience.DefaultConfig()
-	cfg.Retry.InitialDelay = 10 * time.Millisecond
-	cfg.Retry.MaxDelay = 50 * time.Millisecond
-	return cfg
-}
-
 // The examples run against providertest, a local fault-injection server,
 // so they need no key and no network. Against a real provider, drop
 // BaseURL and APIKey: the key comes from OPENAI_API_KEY.
@@ -34,7 +25,7 @@ func Example() {
 		Model("openai/gpt-4o").
 		BaseURL(srv.URL() + "/v1").
 		APIKey("sk-example-key-0000").
-		Resilience(quickRetries()).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
 		Build()
 	if err != nil {
 		fmt.Println(err)
@@ -80,7 +71,7 @@ func ExampleBuilder_Fallback() {
 		Fallback("anthropic/claude-3-5-sonnet-latest").
 		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
 		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
-		Resilience(quickRetries()).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
 		Hooks(resilience.Hooks{OnFallback: func(h resilience.FallbackHop) {
 			if h.From != "" {
 				fmt.Printf("fallback %s -> %s: %v\n", h.From, h.To, aierrors.CodeOf(h.Err).String())

@@ -5,27 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/ailib-go/ailib/client"
 	"github.com/ailib-go/ailib/client/providertest"
+	"github.com/ailib-go/ailib/resilience"
 )
-
-// newExampleClient returns a client whose primary is model (as
-// "provider/model") on srv, with the given fallbacks.
-func newExampleClient(srv *providertest.Server, model string, fallbacks ...string) *client.AiClient {
-	c, err := client.NewBuilder().
-		IgnoreEnvironment().
-		Model(model).
-		Fallback(fallbacks...).
-		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
-		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
-		Resilience(quickRetries()).
-		Build()
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
 
 // A tool loop: the model calls a tool, the program runs it and sends the
 // result back with ToolResult, and the model answers.
@@ -35,7 +20,17 @@ func ExampleToolResult() {
 	srv.Script("gpt-4o",
 		providertest.CallTools(providertest.ToolCall{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
 		providertest.OK("It is 18°C and sunny in Paris."))
-	c := newExampleClient(srv, "openai/gpt-4o")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("openai/gpt-4o").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	req := client.ChatRequest{
 		Messages: []client.Message{client.User("What's the weather in Paris?")},
@@ -83,7 +78,17 @@ func ExampleJSONSchema() {
 	srv := providertest.NewServer()
 	defer srv.Close()
 	srv.Script("claude-3-5-haiku-latest", providertest.OK(`{"city": "Paris", "temp_c": 18}`))
-	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("anthropic/claude-3-5-haiku-latest").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	resp, err := c.Chat(context.Background(), client.ChatRequest{
 		Messages: []client.Message{client.User("Weather in Paris?")},
@@ -112,7 +117,17 @@ func ExampleJSONObject() {
 	srv := providertest.NewServer()
 	defer srv.Close()
 	srv.Script("gpt-4o", providertest.OK(`{"answer":42}`))
-	c := newExampleClient(srv, "openai/gpt-4o")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("openai/gpt-4o").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	resp, err := c.Chat(context.Background(), client.ChatRequest{
 		Messages:       []client.Message{client.User("Reply in JSON: the answer?")},
@@ -132,7 +147,17 @@ func ExampleUserParts() {
 	srv := providertest.NewServer()
 	defer srv.Close()
 	srv.Script("claude-3-5-haiku-latest", providertest.OK("Two cats."))
-	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("anthropic/claude-3-5-haiku-latest").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	png := []byte("\x89PNG\r\n\x1a\n...") // an image's bytes, e.g. from os.ReadFile
 	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
@@ -153,8 +178,19 @@ func ExampleUserParts() {
 // An image given by its bytes needs its media type: a request without it
 // fails before anything is sent.
 func ExampleImageData() {
-	c := newExampleClient(providertest.New(), "openai/gpt-4o")
-	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+	srv := providertest.New()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("openai/gpt-4o").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
 		client.UserParts(client.TextPart("What is this?"), client.ImageData("", []byte{0xff, 0xd8})),
 	}})
 	fmt.Println(err)
@@ -169,7 +205,17 @@ func ExampleChatStream_ToolCalls() {
 	srv.Script("claude-3-5-haiku-latest", providertest.CallTools(
 		providertest.ToolCall{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Paris"}`},
 		providertest.ToolCall{ID: "toolu_2", Name: "get_weather", Arguments: `{"city":"Rome"}`}))
-	c := newExampleClient(srv, "anthropic/claude-3-5-haiku-latest")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("anthropic/claude-3-5-haiku-latest").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	s, err := c.Stream(context.Background(), client.ChatRequest{
 		Messages: []client.Message{client.User("Weather in Paris and Rome?")},
@@ -203,9 +249,20 @@ func ExampleChatRequest_perRequestOptions() {
 	srv := providertest.NewServer()
 	defer srv.Close()
 	srv.Script("gpt-4o", providertest.InsufficientQuota()) // the call falls back to Anthropic
-	c := newExampleClient(srv, "openai/gpt-4o", "anthropic/claude-3-5-haiku-latest")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("openai/gpt-4o").
+		Fallback("anthropic/claude-3-5-haiku-latest").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
-	_, err := c.Chat(context.Background(), client.ChatRequest{
+	_, err = c.Chat(context.Background(), client.ChatRequest{
 		Messages: []client.Message{client.User("Hi")},
 		Header:   http.Header{"X-Trace-Id": {"trace-42"}},
 		Extra: map[string]map[string]any{
@@ -234,7 +291,17 @@ func ExampleChatStream_Message() {
 	defer srv.Close()
 	srv.Script("gpt-4o", providertest.Answer{Status: http.StatusOK, Text: "Let me check.",
 		ToolCalls: []providertest.ToolCall{{ID: "call_7", Name: "get_time"}}})
-	c := newExampleClient(srv, "openai/gpt-4o")
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("openai/gpt-4o").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	s, err := c.Stream(context.Background(), client.ChatRequest{
 		Messages: []client.Message{client.User("What time is it?")},
@@ -259,8 +326,19 @@ func ExampleChatStream_Message() {
 // ImageURL takes an https:// URL or a base64 data: URL; anything else is
 // refused before sending.
 func ExampleImageURL() {
-	c := newExampleClient(providertest.New(), "anthropic/claude-3-5-haiku-latest")
-	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
+	srv := providertest.New()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("anthropic/claude-3-5-haiku-latest").
+		Provider("openai", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-openai"}).
+		Provider("anthropic", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-ant-example"}).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{
 		client.UserParts(client.ImageURL("file:///tmp/cat.png"), client.ImageURL("data:image/bmp;base64,Qk0=")),
 	}})
 	fmt.Println(err)

@@ -400,7 +400,9 @@ func (s *ChatStream) Next() bool {
 func (s *ChatStream) finish(err error) {
 	s.ended = true
 	if err != nil {
-		s.err = err
+		// As Chat's and Stream's errors: AttemptsOf reads the requests the
+		// call made, and the client's secrets are masked in the text.
+		s.err = &callError{err: err, attempts: s.attempts, secrets: s.c.secrets}
 	}
 	if s.idle != nil {
 		s.idle.Stop()
@@ -425,7 +427,8 @@ func (s *ChatStream) Text() string { return s.text.String() }
 
 // Err returns the error that ended the stream, nil if it ended normally
 // (or is not over). It is, or wraps, an *aierrors.Error with HTTPStatus 200
-// when the provider sent an error event mid-stream.
+// when the provider sent an error event mid-stream. [AttemptsOf] tells how
+// many provider requests the call made, as [ChatStream.Attempts] does.
 func (s *ChatStream) Err() error { return s.err }
 
 // Close ends the stream: it closes the connection, cancels the request and

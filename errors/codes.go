@@ -111,8 +111,13 @@ func (c StandardErrorCode) Fallbackable() bool { return c.info().fallbackable }
 // Description returns a one-line English description of the code.
 func (c StandardErrorCode) Description() string { return c.info().description }
 
-// String returns the code and name, such as "E2001 rate_limited".
+// String returns the code and name, such as "E2001 rate_limited", and
+// "none" for the zero value (no code: a nil error's [CodeOf], a signal with
+// nothing to report).
 func (c StandardErrorCode) String() string {
+	if c == 0 {
+		return "none"
+	}
 	i := c.info()
 	return i.code + " " + i.name
 }

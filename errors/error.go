@@ -77,7 +77,7 @@ func (e *Error) Error() string {
 		details = append(details, "request "+oneLine(e.RequestID, maxRequestIDLen))
 	}
 	if e.RetryAfter > 0 {
-		details = append(details, "retry after "+e.RetryAfter.String())
+		details = append(details, "retry after "+roundDuration(e.RetryAfter).String())
 	}
 	if len(details) > 0 {
 		b.WriteString(" (")
@@ -96,6 +96,22 @@ func (e *Error) Error() string {
 	// Error by hand, and a cause's text (a URL with ?key=...) is not
 	// under our control.
 	return redact.String(b.String())
+}
+
+// roundDuration rounds d for a reader: to the second from a minute up
+// (4m59.9995s reads 5m0s), to 10ms from a second up, to the millisecond
+// from a millisecond up. A wait computed from the clock is never exact,
+// and its last digits are noise.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 // maxNameLen bounds the provider and model names in Error.

@@ -17,7 +17,11 @@ import (
 // is returned as is. Otherwise the result keeps err as its cause (Err), so
 // errors.Is(result, context.Canceled), errors.As(result, &netErr) and the
 // like still hold, and has no Message: its Error text is err's text,
-// scrubbed of credentials.
+// scrubbed of credentials. A connection refused and an unknown host are
+// said first, in words, before err's text ("connection refused by
+// 127.0.0.1:1 (nothing listens there: check the base URL or start the
+// server)"): their code, Overloaded, is about what a retry can do, not
+// about what went wrong.
 //
 // # Codes, and which are safe to retry
 //
@@ -69,8 +73,50 @@ func ClassifyTransport(err error) *Error {
 	if stderrors.As(err, &e) && e != nil {
 		return e
 	}
-	return &Error{Code: transportCode(err), Err: err}
+	code := transportCode(err)
+	if code == Overloaded {
+		if what := dialProblem(err); what != "" {
+			return &Error{Code: code, Err: &saidError{text: what, err: err}}
+		}
+	}
+	return &Error{Code: code, Err: err}
 }
+
+// dialProblem says in words what stopped a connection from being made, ""
+// when it is not one it knows.
+func dialProblem(err error) string {
+	var dnsErr *net.DNSError
+	if stderrors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return "no such host " + oneLine(dnsErr.Name, maxNameLen) + " (check the base URL)"
+	}
+	addr := ""
+	var opErr *net.OpError
+	if stderrors.As(err, &opErr) && opErr.Addr != nil {
+		addr = " " + oneLine(opErr.Addr.String(), maxNameLen)
+	}
+	switch {
+	case stderrors.Is(err, syscall.ECONNREFUSED):
+		if addr == "" {
+			return "connection refused (nothing listens there: check the base URL or start the server)"
+		}
+		return "connection refused by" + addr + " (nothing listens there: check the base URL or start the server)"
+	case stderrors.Is(err, syscall.EHOSTUNREACH), stderrors.Is(err, syscall.EHOSTDOWN):
+		return "host unreachable" + addr
+	case stderrors.Is(err, syscall.ENETUNREACH), stderrors.Is(err, syscall.ENETDOWN):
+		return "network unreachable" + addr
+	}
+	return ""
+}
+
+// saidError puts a plain statement of a transport failure before its
+// cause's text; errors.Is and errors.As see the cause.
+type saidError struct {
+	text string
+	err  error
+}
+
+func (e *saidError) Error() string { return e.text + ": " + e.err.Error() }
+func (e *saidError) Unwrap() error { return e.err }
 
 func transportCode(err error) StandardErrorCode {
 	// Cancellation first: a cancelled dial also reports a net.OpError.

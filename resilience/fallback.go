@@ -17,11 +17,16 @@ import (
 // Once ctx is done the chain stops and returns a Cancelled (or Timeout)
 // error, whatever it was about to do.
 //
-// When every target failed, the error names each target's error;
-// errors.Is and errors.As see the last target's error first, so a switch
-// on errors.Is answers for the error that decided the outcome, and every
-// target's error stays reachable through errors.As on [*aierrors.Error]
-// values in its Unwrap list.
+// When every target failed, the error's text names each target and its
+// error, and the last target's error decides: errors.Is matches only it
+// (an earlier target's code does not match, so a switch on errors.Is
+// answers for the outcome, whatever the order of its cases), errors.As
+// finds it first, and [aierrors.CodeOf] returns its code. Every target's
+// error stays reachable through errors.As: with one target the error is
+// that target's own; with more, errors.As(err, &all) for a variable all of
+// type interface{ Unwrap() []error } finds the chain's error, whose Unwrap
+// lists the last target's error, then each earlier target's in target
+// order; errors.As on each of those reaches its [*aierrors.Error].
 //
 // A FallbackChain is immutable and safe for concurrent use.
 type FallbackChain struct {
@@ -74,7 +79,7 @@ func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context
 	return &chainError{targets: c.targets, errs: errs}
 }
 
-// chainError is every target's error, in target order.
+// chainError is every target's error, in target order; the last decides.
 type chainError struct {
 	targets []string
 	errs    []error
@@ -87,17 +92,33 @@ func (e *chainError) Error() string {
 	b.WriteString(" targets failed")
 	for i, err := range e.errs {
 		b.WriteString("; ")
-		b.WriteString(e.targets[i])
-		b.WriteString(": ")
-		b.WriteString(err.Error())
+		text := err.Error()
+		if !strings.Contains(text, e.targets[i]) { // an *aierrors.Error names its target
+			b.WriteString(e.targets[i])
+			b.WriteString(": ")
+		}
+		b.WriteString(text)
 	}
 	return b.String()
 }
 
-// Unwrap returns the errors last target first: errors.Is and errors.As
-// find the deciding error first.
+// Unwrap returns the last target's error, then each earlier target's in
+// target order, each hidden from errors.Is: errors.Is sees only the
+// deciding error, errors.As finds it first and reaches the others.
 func (e *chainError) Unwrap() []error {
-	out := slices.Clone(e.errs)
-	slices.Reverse(out)
+	last := len(e.errs) - 1
+	out := make([]error, 0, len(e.errs))
+	out = append(out, e.errs[last])
+	for _, err := range e.errs[:last] {
+		out = append(out, earlierError{err})
+	}
 	return out
 }
+
+// earlierError is a target's error that did not decide the outcome. It
+// has no Unwrap, so errors.Is stops at it (and compares it to nothing);
+// its As lets errors.As reach into it.
+type earlierError struct{ err error }
+
+func (e earlierError) Error() string      { return e.err.Error() }
+func (e earlierError) As(target any) bool { return errors.As(e.err, target) }

@@ -17,7 +17,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -37,16 +39,26 @@ var tuning = []string{
 }
 
 func main() {
-	fmt.Println("AI_LIB_* variables set:")
+	if err := run(os.Stdout); err != nil {
+		os.Exit(1)
+	}
+}
+
+// errBuild is returned by run when Build failed (it printed why).
+var errBuild = errors.New("build failed")
+
+// run shows the effective configuration and one call, writing to out.
+func run(out io.Writer) error {
+	fmt.Fprintln(out, "AI_LIB_* variables set:")
 	found := false
 	for _, v := range tuning {
 		if val, ok := os.LookupEnv(v); ok {
-			fmt.Printf("  %s=%q\n", v, val)
+			fmt.Fprintf(out, "  %s=%q\n", v, val)
 			found = true
 		}
 	}
 	if !found {
-		fmt.Println("  none (try AI_LIB_MAX_RETRIES=0 go run ./examples/env)")
+		fmt.Fprintln(out, "  none (try AI_LIB_MAX_RETRIES=0 go run ./examples/env)")
 	}
 
 	srv := providertest.NewServer()
@@ -60,8 +72,8 @@ func main() {
 		APIKey("sk-demo-openai-0000000000").
 		Build()
 	if err != nil {
-		fmt.Printf("\nBuild failed, naming each bad variable:\n%v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(out, "\nBuild failed, naming each bad variable:\n%v\n", err)
+		return errBuild
 	}
 
 	// What Build used: the zero config (every part at its defaults) filled
@@ -69,27 +81,29 @@ func main() {
 	cfg, _ := resilience.ResilientConfig{}.WithEnv() // an error was already reported by Build
 	def := resilience.DefaultConfig()
 	r, b := cfg.Retry, cfg.CircuitBreaker
-	fmt.Println("\nEffective configuration:")
-	fmt.Printf("  retries            %d (backoff from %v, at most %v), %s\n", r.MaxRetries,
+	fmt.Fprintln(out, "\nEffective configuration:")
+	fmt.Fprintf(out, "  retries            %d (backoff from %v, at most %v), %s\n", r.MaxRetries,
 		or(r.InitialDelay, def.Retry.InitialDelay), or(r.MaxDelay, def.Retry.MaxDelay), budget(r.Budget))
-	fmt.Printf("  rate limit         %s\n", rate(cfg.RateLimiter))
-	fmt.Printf("  circuit breaker    %s, open for %v at first, at most %v\n", breaker(b, def.CircuitBreaker),
+	fmt.Fprintf(out, "  rate limit         %s\n", rate(cfg.RateLimiter))
+	fmt.Fprintf(out, "  circuit breaker    %s, open for %v at first, at most %v\n", breaker(b, def.CircuitBreaker),
 		or(b.Cooldown, def.CircuitBreaker.Cooldown), or(b.MaxCooldown, def.CircuitBreaker.MaxCooldown))
-	fmt.Printf("  in-flight cap      %s\n", inflight(cfg.Backpressure))
+	fmt.Fprintf(out, "  in-flight cap      %s\n", inflight(cfg.Backpressure))
 
 	// The provider fails twice with 503, then answers: whether the call
 	// succeeds depends on AI_LIB_MAX_RETRIES.
 	srv.Script("gpt-4o", providertest.Unavailable(), providertest.Unavailable(), providertest.OK("Hello after two 503s"))
-	fmt.Println("\nA call to a provider that fails twice, then answers:")
+	fmt.Fprintln(out, "\nA call to a provider that fails twice, then answers:")
 	start := time.Now()
 	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hello")}})
 	if err != nil {
-		fmt.Printf("  failed after %d requests in %v: %v\n", client.AttemptsOf(err), time.Since(start).Round(time.Millisecond), err)
+		fmt.Fprintf(out, "  failed after %d requests in %v: %v\n", client.AttemptsOf(err), time.Since(start).Round(time.Millisecond), err)
 	} else {
-		fmt.Printf("  %q after %d requests in %v\n", resp.Content, resp.Attempts, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "  %q after %d requests in %v\n", resp.Content, resp.Attempts, time.Since(start).Round(time.Millisecond))
 	}
 	s := c.SignalsSnapshot()
-	fmt.Printf("  circuit now %s (%d consecutive failures)\n", s.CircuitState, s.Circuit.ConsecutiveFailures)
+	fmt.Fprintf(out, "  circuit now %s (%d consecutive failures)\n", s.CircuitState, s.Circuit.ConsecutiveFailures)
+	c.CloseIdleConnections()
+	return nil
 }
 
 // or returns v, or def when v is zero (a zero field means the default).

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -27,6 +28,14 @@ const model = "claude-3-5-haiku-latest"
 var words = strings.SplitAfter("Streams deliver an answer piece by piece, so a reader sees the first words long before the last ones are written.", " ")
 
 func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run shows each way a stream ends, writing to out.
+func run(out io.Writer) error {
 	srv := providertest.NewServer(providertest.WithKeepAlive(3)) // with ": ping" comments to ignore
 	defer srv.Close()
 
@@ -41,70 +50,71 @@ func main() {
 		StreamIdleTimeout(500 * time.Millisecond).
 		Build()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return err
 	}
+	defer c.CloseIdleConnections()
 	base := providertest.Answer{Status: 200, Chunks: words, ChunkDelay: 30 * time.Millisecond}
 
-	fmt.Println("1. A healthy stream:")
+	fmt.Fprintln(out, "1. A healthy stream:")
 	srv.Script(model, base)
-	show(c, context.Background())
+	show(out, c, context.Background())
 
-	fmt.Println("\n2. The connection drops before any text: retried, the caller sees one clean stream.")
+	fmt.Fprintln(out, "\n2. The connection drops before any text: retried, the caller sees one clean stream.")
 	cut := base
 	cut.CutAfter = providertest.CutAtStart
 	srv.Script(model, cut, base)
-	show(c, context.Background())
+	show(out, c, context.Background())
 
-	fmt.Println("\n3. The connection drops after 6 pieces: no retry (text was already delivered);")
-	fmt.Println("   the error says so and the partial text stays available.")
+	fmt.Fprintln(out, "\n3. The connection drops after 6 pieces: no retry (text was already delivered);")
+	fmt.Fprintln(out, "   the error says so and the partial text stays available.")
 	cut.CutAfter = 6
 	srv.Script(model, cut)
-	show(c, context.Background())
+	show(out, c, context.Background())
 
-	fmt.Println("\n4. The provider sends `event: error` (overloaded) mid-stream:")
+	fmt.Fprintln(out, "\n4. The provider sends `event: error` (overloaded) mid-stream:")
 	overloaded := base
 	overloaded.ErrorAfter = 4
 	srv.Script(model, overloaded)
-	show(c, context.Background())
+	show(out, c, context.Background())
 
-	fmt.Println("\n5. The caller's deadline (300ms) passes mid-stream:")
+	fmt.Fprintln(out, "\n5. The caller's deadline (300ms) passes mid-stream:")
 	srv.Script(model, base)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	show(c, ctx)
+	show(out, c, ctx)
 
-	fmt.Println("\n6. The provider slows to one piece a second; the idle timeout (500ms) ends the stream:")
+	fmt.Fprintln(out, "\n6. The provider slows to one piece a second; the idle timeout (500ms) ends the stream:")
 	srv.Script(model, providertest.Answer{Status: 200, Chunks: []string{"One ", "two ", "three."}, ChunkDelay: time.Second})
-	show(c, context.Background())
+	show(out, c, context.Background())
+	return nil
 }
 
 // show streams one answer and reports how it ended.
-func show(c *client.AiClient, ctx context.Context) {
+func show(out io.Writer, c *client.AiClient, ctx context.Context) {
 	start := time.Now()
 	s, err := c.Stream(ctx, client.ChatRequest{Messages: []client.Message{client.User("Tell me about streams.")}})
 	if err != nil {
-		fmt.Println("   failed before any text:", err)
+		fmt.Fprintln(out, "   failed before any text:", err)
 		return
 	}
 	defer s.Close()
-	fmt.Print("   ")
+	fmt.Fprint(out, "   ")
 	for s.Next() {
-		fmt.Print(s.Delta())
+		fmt.Fprint(out, s.Delta())
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 	if err := s.Err(); err != nil {
 		var ae *aierrors.Error
 		errors.As(err, &ae)
-		fmt.Printf("   -> failed: %s (HTTP %d) after %d bytes of text: %v\n", ae.Code, ae.HTTPStatus, len(s.Text()), err)
+		fmt.Fprintf(out, "   -> failed: %s (HTTP %d) after %d bytes of text: %v\n", ae.Code, ae.HTTPStatus, len(s.Text()), err)
 		if errors.Is(err, client.ErrStreamTruncated) {
-			fmt.Println("      errors.Is(err, client.ErrStreamTruncated) = true")
+			fmt.Fprintln(out, "      errors.Is(err, client.ErrStreamTruncated) = true")
 		}
 		if errors.Is(err, client.ErrStreamIdle) {
-			fmt.Println("      errors.Is(err, client.ErrStreamIdle) = true")
+			fmt.Fprintln(out, "      errors.Is(err, client.ErrStreamIdle) = true")
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			fmt.Println("      errors.Is(err, context.DeadlineExceeded) = true: the caller's deadline, not the provider's fault")
+			fmt.Fprintln(out, "      errors.Is(err, context.DeadlineExceeded) = true: the caller's deadline, not the provider's fault")
 		}
 		return
 	}
@@ -112,6 +122,6 @@ func show(c *client.AiClient, ctx context.Context) {
 	if s.Attempts() == 1 {
 		n = "1 request"
 	}
-	fmt.Printf("   -> complete in %v: %s, finish reason %q, usage %+v\n",
+	fmt.Fprintf(out, "   -> complete in %v: %s, finish reason %q, usage %+v\n",
 		time.Since(start).Round(10*time.Millisecond), n, s.FinishReason(), s.Usage())
 }

@@ -103,15 +103,19 @@
 // most one cut per 500ms, and none while places given at the old pace are
 // still queued (those 429s are the backlog's). Each success while the
 // learned bucket is empty adds 0.02 requests per second (about 2% of the
-// rate per second): a slow probe back up. The learned bucket holds 100ms
-// of requests (at least 1).
+// rate per second): a slow probe back up. The learned bucket holds one
+// request: the provider's burst is unknown, so requests go evenly spaced.
 // Headers are hints: a stated request limit (x-ratelimit-limit-requests,
 // anthropic-ratelimit-requests-limit, RateLimit-Policy) is read per minute
-// and caps the learned rate (a per-day figure read per minute is a loose,
-// harmless cap); "0 remaining" pauses only until the next request is due
-// at the stated rate, never until a full reset. A 429's Retry-After pauses
-// the target and drains the learned bucket to the pause's end, so waiters
-// are released at the learned rate afterwards, not all at once.
+// and caps the learned rate once 429s have shown a limit, and only if it is
+// not far below what the provider was just seen to accept (a per-day figure
+// read per minute is a loose, harmless cap); "0 remaining" never holds the
+// target until a reset (the reset may be a full window's): the learned
+// bucket paces it. A 429's Retry-After delays the call that got it; it
+// pauses the whole target only from 2s up, since providers round it up to
+// whole seconds and "1" often means a per-second cap's next token, a few
+// milliseconds away. A pause stands the buckets' clock still until it ends,
+// so waiters are then released at the learned rate, not all at once.
 //
 // # Environment
 //

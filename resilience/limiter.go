@@ -23,7 +23,13 @@ const (
 	probeStep     = 0.02                   // each success while paced adds 0.02 requests per second (about 2% of the rate per second)
 	minRate       = 0.1                    // the learned rate never goes below this
 	hintWindow    = 60.0                   // a provider's stated request limit is per minute
-	burstPerSec   = 0.1                    // the learned bucket holds 100ms of requests, at least 1
+	// A 429's Retry-After pauses the whole target only from this length up:
+	// providers round it up to whole seconds, so "1" often means "in a few
+	// milliseconds" (a per-second cap's next token), and pausing every call
+	// for it would cost a second of traffic per 429. The call that got the
+	// 429 still waits its Retry-After before retrying; the others are paced
+	// by the learned rate, which the 429 cut.
+	minGlobalPause = 2 * time.Second
 )
 
 // ProviderLimits is what the provider last said about its limits, from
@@ -234,7 +240,7 @@ func (l *RateLimiter) settle(g grant, used int) {
 // onRateLimited is the decrease: a provider 429 cuts the learned rate to
 // cutFactor of the rate it was learned at (or, the first time, of the rate
 // the target was sending at), at most once per cutGap, and pauses the
-// target for the Retry-After, if any.
+// target for a Retry-After of minGlobalPause or more.
 func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent int64) {
 	if l == nil {
 		return
@@ -271,7 +277,9 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	}
 	l.mu.Unlock()
 	if retryAfter > 0 {
-		l.pause(now, retryAfter)
+		if retryAfter >= minGlobalPause {
+			l.pause(now, retryAfter)
+		}
 	}
 }
 
@@ -314,7 +322,7 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 	l.est = r
 	vnow, _ := l.clock.at(now)
 	l.learned.SetLimitAt(vnow, rate.Limit(r))
-	l.learned.SetBurstAt(vnow, max(1, int(r*burstPerSec)))
+	l.learned.SetBurstAt(vnow, 1) // the provider's burst is unknown: evenly spaced is safe at any
 	l.active.Store(true)
 }
 

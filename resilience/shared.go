@@ -298,7 +298,7 @@ func (g *sharedGate) after(ctx context.Context, t sharedTicket, ae *aierrors.Err
 func (g *sharedGate) publishPause(ctx context.Context, ae *aierrors.Error) {
 	var d time.Duration
 	switch {
-	case ae.Code == aierrors.RateLimited && ae.RetryAfter > 0:
+	case ae.Code == aierrors.RateLimited && ae.RetryAfter >= minGlobalPause: // see minGlobalPause
 		d = min(ae.RetryAfter, g.maxPause)
 	case ae.Code == aierrors.QuotaExhausted:
 		d = or(ae.RetryAfter, sharedQuotaPause)

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -205,7 +206,11 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 }
 
 func (a ailibCaller) Call(ctx context.Context) (string, error) {
-	resp, err := a.c.Chat(ctx, client.ChatRequest{Messages: []client.Message{client.User("hi")}, MaxTokens: a.maxTokens})
+	req := client.ChatRequest{Messages: []client.Message{client.User("hi")}, MaxTokens: a.maxTokens}
+	if id := callID(ctx); id != "" {
+		req.Header = http.Header{CallHeader: {id}}
+	}
+	resp, err := a.c.Chat(ctx, req)
 	if err != nil {
 		return "", err
 	}
@@ -282,16 +287,37 @@ const modelHeader = "X-Bench-Model"
 // returned response's body is already read and closed; a fresh reader over
 // its bytes replaces it.
 func post(ctx context.Context, hc *http.Client, baseURL, model string, maxTokens int) (*http.Response, error) {
+	return postFormat(ctx, hc, baseURL, model, maxTokens, false)
+}
+
+// postFormat is post in OpenAI's format, or in Anthropic's (Messages API,
+// max_tokens 4096 unless set) when anthropic is set. Both carry the call's
+// [CallHeader].
+func postFormat(ctx context.Context, hc *http.Client, baseURL, model string, maxTokens int, anthropic bool) (*http.Response, error) {
+	path := "/v1/chat/completions"
 	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
 	if maxTokens > 0 {
 		body = `{"model":"` + model + `","max_tokens":` + strconv.Itoa(maxTokens) + `,"messages":[{"role":"user","content":"hi"}]}`
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/v1/chat/completions", strings.NewReader(body))
+	if anthropic {
+		path = "/v1/messages"
+		body = `{"model":"` + model + `","max_tokens":` + strconv.Itoa(cmp.Or(maxTokens, client.DefaultAnthropicMaxTokens)) +
+			`,"messages":[{"role":"user","content":"hi"}]}`
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+path, strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+apiKey)
+	if anthropic {
+		req.Header.Set("x-api-key", apiKey)
+		req.Header.Set("anthropic-version", "2023-06-01")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	if id := callID(ctx); id != "" {
+		req.Header.Set(CallHeader, id)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -395,6 +421,7 @@ type naiveCaller struct {
 	attempts  int
 	fallback  bool
 	maxTokens int
+	anthropic bool // Anthropic's Messages API instead of OpenAI's
 }
 
 func newNaive(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
@@ -403,7 +430,8 @@ func newNaive(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 		c.Timeout = k.AttemptTimeout
 		hc = &c
 	}
-	return naiveCaller{hc: hc, baseURL: baseURL, sleep: k.NaiveSleep, attempts: k.MaxRetries + 1, fallback: k.Fallback, maxTokens: k.MaxTokens}, nil
+	return naiveCaller{hc: hc, baseURL: baseURL, sleep: k.NaiveSleep, attempts: k.MaxRetries + 1, fallback: k.Fallback,
+		maxTokens: k.MaxTokens, anthropic: k.anthropic}, nil
 }
 
 func (n naiveCaller) Call(ctx context.Context) (string, error) {
@@ -426,7 +454,7 @@ func (n naiveCaller) loop(ctx context.Context, model string) error {
 		if i > 0 && !sleepCtx(ctx, n.sleep) {
 			return ctx.Err()
 		}
-		resp, err := post(ctx, n.hc, n.baseURL, model, n.maxTokens)
+		resp, err := postFormat(ctx, n.hc, n.baseURL, model, n.maxTokens, n.anthropic)
 		switch {
 		case err != nil:
 			last = err

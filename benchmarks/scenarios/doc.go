@@ -9,6 +9,11 @@
 // testing/synctest bubbles where time is virtual). [Markdown] prints the
 // results next to the scenario's theoretical best.
 //
+// The scenario family of issue 20 ([FullFamily], [TestFamily], [Point],
+// [RunPoint], [FamilyMarkdown]) generates scenarios over a grid of
+// rate-limit behaviours, noise levels and outages, and plays each point
+// with the plain retry loop and ailib's defaults ([FamilyContenders]).
+//
 // The runner is cmd/scenarios:
 //
 //	go run ./cmd/scenarios -quick

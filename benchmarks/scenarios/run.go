@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -133,6 +134,21 @@ type Options struct {
 	Sequential bool
 }
 
+// CallHeader is the request header every contender sets to the index of
+// the call a request belongs to (the same on every attempt), so that a
+// provider with [providertest.Faults.CallKey] deals each call the same
+// faults whichever contender makes it and in whatever order.
+const CallHeader = "X-Bench-Call"
+
+// callKey is the context key of the call's index ([CallHeader]).
+type callKey struct{}
+
+// callID returns the call index Run put in ctx, or "".
+func callID(ctx context.Context) string {
+	id, _ := ctx.Value(callKey{}).(string)
+	return id
+}
+
 // call is what one call did.
 type call struct {
 	start, end time.Time
@@ -165,6 +181,7 @@ func Run(ctx context.Context, env Env, sc Scenario, c Contender, opt Options) Re
 	one := func(i int) {
 		cctx, cancel := context.WithTimeout(ctx, timeoutD)
 		defer cancel()
+		cctx = context.WithValue(cctx, callKey{}, strconv.Itoa(i))
 		calls[i].start = time.Now()
 		calls[i].servedBy, calls[i].err = caller.Call(cctx)
 		calls[i].end = time.Now()

@@ -41,6 +41,7 @@ type Knobs struct {
 	scale     float64 // the timescale the durations above were scaled by; 0 = 1
 	noBudget  bool    // ailib, budget off: RetryConfig.Budget -1
 	noLimiter bool    // ailib, limiter off: RateLimiterConfig.Disabled (no token limiting)
+	anthropic bool    // the family's "anthropic" behaviour: call Anthropic's Messages API (ailib defaults and naive loop only)
 }
 
 // DefaultKnobs are ailib's defaults, read from [resilience.DefaultConfig]

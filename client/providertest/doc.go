@@ -16,9 +16,13 @@
 //     [GeminiResourceExhausted], [DeepSeekInsufficientBalance], [HTML502],
 //     and the format-neutral [ServerError] and [Unavailable].
 //   - [Server.SetFaults] draws random failures from a seed: the same seed
-//     and the same order of requests give the same outcomes.
+//     and the same order of requests give the same outcomes ([Faults.CallKey]:
+//     the same calls give the same outcomes, call by call, in any order).
 //   - [Server.SetRateLimit] enforces a provider-side rate limit and reports
-//     it in rate-limit headers, so a client's limiter can learn it.
+//     it in rate-limit headers, so a client's limiter can learn it;
+//     [Server.SetRateLimitStyle] reports it as a provider documents it
+//     (OpenAI's or Anthropic's per-minute headers over a per-second
+//     bucket), with Retry-After alone, or not at all.
 //   - [Server.SetDefault] answers once the script is used up.
 //   - Tools: [CallTools] (or [Answer.ToolCalls]) scripts a model that calls
 //     tools, rendered as OpenAI tool_calls or Anthropic tool_use blocks, and

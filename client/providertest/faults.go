@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -34,6 +35,16 @@ type Faults struct {
 
 	RetryAfter time.Duration // Retry-After of the 429s; 0 means DefaultFaultRetryAfter
 	SlowDelay  time.Duration // 0 means DefaultSlowDelay
+
+	// CallKey, when set, names a request header that identifies a call
+	// (an idempotency key, a trace ID): a request carrying it draws its
+	// outcome from Seed, the header's value and the number of requests
+	// with that value received before, not from the order of all requests.
+	// The n-th attempt of a call then meets the same fault whatever other
+	// calls do, so two clients making the same calls meet the same faults
+	// call by call. Requests without the header draw from the model's
+	// sequence as usual.
+	CallKey string
 }
 
 func (f *Faults) probs() []float64 {
@@ -67,6 +78,14 @@ type faultRand = rand.Rand
 
 func newFaultRand(seed int64) *faultRand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x70726f7669646572)) // "provider"
+}
+
+// newCallRand returns the generator of the n-th request (from 0) of the
+// call key identifies (Faults.CallKey).
+func newCallRand(seed int64, key string, n int) *faultRand {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return rand.New(rand.NewPCG(uint64(seed)^h.Sum64(), 0x63616c6c00000000|uint64(n))) // "call"
 }
 
 // pick draws one request's outcome. It always draws two numbers, so the
@@ -138,6 +157,67 @@ type bucket struct {
 	burst  int
 	tokens float64
 	last   time.Time // zero: not used yet (full)
+	style  RateLimitStyle
+}
+
+// RateLimitStyle says what the rate cap of [Server.SetRateLimitStyle]
+// tells clients about itself. Whatever the style, the cap enforced is the
+// same token bucket (rps requests per second, bursts of burst), and a
+// request over it gets a 429 in the route's shape (OpenAI
+// rate_limit_exceeded; Anthropic {"type":"error","error":{"type":
+// "rate_limit_error",...}}); only the headers differ. The styles follow
+// what the providers document, and the ways real servers depart from it.
+type RateLimitStyle int
+
+const (
+	// RateLimitBucket is the default ([Server.SetRateLimit]): every answer
+	// carries the bucket's own state in the route's headers, limit = burst,
+	// reset = time until the bucket is full (OpenAI as a duration,
+	// Anthropic in RFC 3339); a 429 adds Retry-After (whole seconds,
+	// rounded up) and, on OpenAI routes, retry-after-ms.
+	RateLimitBucket RateLimitStyle = iota
+	// RateLimitOpenAIPerMinute is OpenAI's documented headers over a
+	// per-second bucket: x-ratelimit-limit-requests is the per-minute
+	// figure, round(60 × rps); x-ratelimit-remaining-requests is the
+	// short bucket's whole tokens (0 … burst); x-ratelimit-reset-requests
+	// is the time until the next token, in Go duration syntax rounded to
+	// the millisecond ("120ms"; "0s" when the bucket is full), not the
+	// time until it is full. A 429 adds Retry-After (whole seconds,
+	// rounded up) and retry-after-ms, both the time to the next token.
+	// The headers are sent on every route, whatever its format.
+	RateLimitOpenAIPerMinute
+	// RateLimitAnthropicPerMinute is Anthropic's documented headers over a
+	// per-second bucket: anthropic-ratelimit-requests-limit is the
+	// per-minute figure, round(60 × rps); -remaining the short bucket's
+	// whole tokens; -reset the time the bucket is fully replenished, RFC
+	// 3339 rounded up to the second. A 429 adds retry-after (whole
+	// seconds, rounded up, to the next token) and nothing else. The
+	// headers are sent on every route, whatever its format.
+	RateLimitAnthropicPerMinute
+	// RateLimitRetryAfterOnly sends no rate-limit header on any answer; a
+	// 429 carries only Retry-After, the time to the next token in whole
+	// seconds, rounded up.
+	RateLimitRetryAfterOnly
+	// RateLimitBare sends no header at all about the cap: a 429 says
+	// nothing of when to come back.
+	RateLimitBare
+)
+
+// String returns the style's name.
+func (st RateLimitStyle) String() string {
+	switch st {
+	case RateLimitBucket:
+		return "bucket"
+	case RateLimitOpenAIPerMinute:
+		return "openai-per-minute"
+	case RateLimitAnthropicPerMinute:
+		return "anthropic-per-minute"
+	case RateLimitRetryAfterOnly:
+		return "retry-after-only"
+	case RateLimitBare:
+		return "bare"
+	}
+	return "RateLimitStyle(" + strconv.Itoa(int(st)) + ")"
 }
 
 // take spends one token if there is one. It returns whether it did, the
@@ -163,6 +243,37 @@ func (b *bucket) take(now time.Time, format Format) (ok bool, wait time.Duration
 	remaining := strconv.Itoa(int(math.Floor(b.tokens)))
 	limit := strconv.Itoa(b.burst)
 	h = http.Header{}
+	perMinute := strconv.FormatInt(int64(math.Round(60*b.rps)), 10)
+	switch b.style {
+	case RateLimitOpenAIPerMinute:
+		next := wait
+		if ok && b.tokens < float64(b.burst) {
+			// Time until the whole tokens grow by one.
+			next = time.Duration(math.Ceil((math.Floor(b.tokens) + 1 - b.tokens) / b.rps * float64(time.Second)))
+		}
+		h.Set("x-ratelimit-limit-requests", perMinute)
+		h.Set("x-ratelimit-remaining-requests", remaining)
+		h.Set("x-ratelimit-reset-requests", formatResetDuration(next))
+		if !ok {
+			setRetryAfter(h, wait, true)
+		}
+		return ok, wait, h
+	case RateLimitAnthropicPerMinute:
+		h.Set("anthropic-ratelimit-requests-limit", perMinute)
+		h.Set("anthropic-ratelimit-requests-remaining", remaining)
+		h.Set("anthropic-ratelimit-requests-reset", formatRFC3339Ceil(now.Add(full)))
+		if !ok {
+			setRetryAfter(h, wait, false)
+		}
+		return ok, wait, h
+	case RateLimitRetryAfterOnly:
+		if !ok {
+			setRetryAfter(h, wait, false)
+		}
+		return ok, wait, h
+	case RateLimitBare:
+		return ok, wait, h
+	}
 	if format == FormatAnthropic {
 		h.Set("anthropic-ratelimit-requests-limit", limit)
 		h.Set("anthropic-ratelimit-requests-remaining", remaining)

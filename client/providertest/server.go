@@ -124,7 +124,8 @@ type modelState struct {
 	def    *Answer
 	faults *Faults
 	rng    *faultRand
-	rngFor *Faults // the Faults rng was seeded for
+	rngFor *Faults        // the Faults rng was seeded for
+	calls  map[string]int // Faults.CallKey value → requests seen with it
 	limit  *bucket
 	tokens *tokenBucket // SetTokenLimit; nil: no token cap
 	stats  Stats
@@ -259,6 +260,17 @@ func (s *Server) SetFaults(model string, f Faults) {
 // first on real time, then in a synctest bubble), the bucket keeps its
 // tokens and refills from the new time.
 func (s *Server) SetRateLimit(model string, rps float64, burst int) {
+	s.SetRateLimitStyle(model, rps, burst, RateLimitBucket)
+}
+
+// SetRateLimitStyle is [Server.SetRateLimit] with the rate-limit headers
+// of style instead of the bucket's own state: the same cap, told to
+// clients the way a provider's documentation says (OpenAI's and
+// Anthropic's per-minute limits over a per-second bucket), with
+// Retry-After alone, or not at all. See [RateLimitStyle].
+// SetRateLimitStyle(model, rps, burst, RateLimitBucket) is
+// SetRateLimit(model, rps, burst).
+func (s *Server) SetRateLimitStyle(model string, rps float64, burst int, style RateLimitStyle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.model(model)
@@ -266,7 +278,7 @@ func (s *Server) SetRateLimit(model string, rps float64, burst int) {
 		m.limit = nil
 		return
 	}
-	m.limit = &bucket{rps: rps, burst: max(burst, 1)}
+	m.limit = &bucket{rps: rps, burst: max(burst, 1), style: style}
 }
 
 // Requests returns the number of requests received for model.
@@ -358,7 +370,15 @@ func (s *Server) next(m *modelState, r *Request, now time.Time) (a Answer, extra
 		return def, extra
 	}
 	if m.rngFor != f {
-		m.rng, m.rngFor = newFaultRand(f.Seed), f
+		m.rng, m.rngFor, m.calls = newFaultRand(f.Seed), f, nil
+	}
+	if key := r.Header.Get(f.CallKey); f.CallKey != "" && key != "" {
+		if m.calls == nil {
+			m.calls = map[string]int{}
+		}
+		n := m.calls[key]
+		m.calls[key] = n + 1
+		return f.pick(newCallRand(f.Seed, key, n), def, r), extra
 	}
 	return f.pick(m.rng, def, r), extra
 }

@@ -12,7 +12,7 @@
 //
 // Flags:
 //
-//	-scenario   scenarios to run, comma-separated (S1…S7) or "all"
+//	-scenario   scenarios to run, comma-separated (S1…S7), "all" or "none"
 //	-seed       seed of the provider's random faults (default 1)
 //	-calls      number of calls of S1, S4 and S5 (S2 and S3 are defined by duration)
 //	-quick      shorthand for -timescale 0.1
@@ -21,6 +21,21 @@
 //	-errors     print a sample of each contender's errors under its table
 //	-parallel   run a scenario's contenders at the same time (default: only at timescale 1)
 //	-contenders run only these contenders (comma-separated name prefixes, e.g. "ailib,naive")
+//	-family     after the scenarios, play the scenario family of issue 20 (default true)
+//	-family-grid  "full" (216 rate-limit points, noise × -family-seeds, 8 outages) or "test" (the go test subsample)
+//	-family-seeds seeds of the family's noise points (default 1,2,3,4,5)
+//	-family-parallel  family points played at the same time (default 8)
+//
+// The family (scenarios.FullFamily) is the plain retry loop and ailib's
+// defaults on every point of a grid built from the providers' documented
+// behaviour: four rate-limit behaviours × cap × burst × demand × deadline,
+// 503 noise from 10% to 40%, outages of 2–60 s with and without a fallback.
+// It always runs at timescale 1 (ailib's defaults are not scaled), in real
+// time on loopback, -family-parallel points at a time, and prints a
+// progress line per point on stderr as it goes, then its tables. The full
+// grid takes about 10 minutes; its synctest version is TestFamilyGrid.
+//
+//	go run ./cmd/scenarios -scenario none -family       # the family only
 package main
 
 import (
@@ -31,7 +46,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +58,7 @@ import (
 
 func main() {
 	var (
-		which     = flag.String("scenario", "all", `scenarios to run, comma-separated (S1…S7), or "all"`)
+		which     = flag.String("scenario", "all", `scenarios to run, comma-separated (S1…S7), "all" or "none"`)
 		seed      = flag.Int64("seed", 1, "seed of the provider's random faults")
 		calls     = flag.Int("calls", 0, "number of calls of S1, S4 and S5; 0 = the scenario's (S2 and S3 are defined by duration)")
 		quick     = flag.Bool("quick", false, "shorthand for -timescale 0.1")
@@ -50,6 +67,10 @@ func main() {
 		errs      = flag.Bool("errors", false, "print a sample of each contender's errors")
 		parallel  = flag.Bool("parallel", false, "run the contenders of a scenario at the same time (default: at timescale 1 only)")
 		only      = flag.String("contenders", "", "run only these contenders, comma-separated names or name prefixes (default: all)")
+		family    = flag.Bool("family", true, "after the scenarios, play the scenario family of issue 20")
+		famGrid   = flag.String("family-grid", "full", `the family's grid: "full" or "test" (the go test subsample)`)
+		famSeeds  = flag.String("family-seeds", "1,2,3,4,5", "seeds of the family's noise points, comma-separated")
+		famPar    = flag.Int("family-parallel", 8, "family points played at the same time")
 	)
 	flag.Parse()
 	scale := *timescale
@@ -60,9 +81,11 @@ func main() {
 		fatalf("-timescale %v: want a number in (0, 1]", scale)
 	}
 	var list []scenarios.Scenario
-	if strings.EqualFold(*which, "all") {
+	switch {
+	case strings.EqualFold(*which, "all"):
 		list = scenarios.All()
-	} else {
+	case strings.EqualFold(*which, "none"):
+	default:
 		for _, id := range strings.Split(*which, ",") {
 			sc, ok := scenarios.ByID(strings.TrimSpace(id))
 			if !ok {
@@ -105,9 +128,64 @@ func main() {
 		fmt.Fprintf(w, "<!-- %s ran in %v -->\n\n", sc.ID, time.Since(start).Round(time.Millisecond))
 		w.Flush()
 	}
+	if *family {
+		var seeds []int64
+		for _, f := range strings.Split(*famSeeds, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				fatalf("-family-seeds %q: %v", *famSeeds, err)
+			}
+			seeds = append(seeds, n)
+		}
+		var points []scenarios.Point
+		switch *famGrid {
+		case "full":
+			points = scenarios.FullFamily(seeds)
+		case "test":
+			points = scenarios.TestFamily()
+		default:
+			fatalf("-family-grid %q: want full or test", *famGrid)
+		}
+		runFamily(ctx, w, points, max(*famPar, 1))
+	}
 	if *overhead {
 		runOverhead(w)
 	}
+}
+
+// runFamily plays points on loopback at timescale 1, par at a time,
+// printing one progress line per point on stderr as each finishes, then
+// the family's tables on w.
+func runFamily(ctx context.Context, w *bufio.Writer, points []scenarios.Point, par int) {
+	env := scenarios.Loopback(1)
+	fmt.Fprintf(os.Stderr, "family: %d points, %d at a time, real time on loopback\n", len(points), par)
+	start := time.Now()
+	results := make([]scenarios.FamilyResult, len(points))
+	sem := make(chan struct{}, par)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	done := 0
+	for i, p := range points {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r := scenarios.RunPoint(ctx, env, p)
+			results[i] = r
+			mu.Lock()
+			done++
+			mark := ""
+			if v := r.Violations(); len(v) > 0 {
+				mark = "  ✗ " + strings.Join(v, "; ")
+			}
+			fmt.Fprintf(os.Stderr, "family [%d/%d %v] %s (%v): %s%s\n", done, len(points), time.Since(start).Round(time.Second),
+				p.Name(), r.Elapsed.Round(100*time.Millisecond), r.Summary(), mark)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	scenarios.FamilyMarkdown(w, env, results)
+	fmt.Fprintf(w, "<!-- the family ran in %v -->\n\n", time.Since(start).Round(time.Second))
+	w.Flush()
 }
 
 // header prints the machine, the environment and what the timescale does.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -115,14 +116,49 @@ func sensitiveHeader(name string) bool {
 	return false
 }
 
+// readBufs holds the buffers readBounded reads into, so that a body costs
+// one allocation of its own size instead of io.ReadAll's growing series.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// maxPooledRead bounds the buffers kept in readBufs.
+const maxPooledRead = 64 << 10
+
 // readBounded reads at most limit bytes of r. It reports whether more
-// followed.
+// followed. Like io.ReadAll, it stops without error at io.EOF.
 func readBounded(r io.Reader, limit int64) ([]byte, bool, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if int64(len(data)) > limit {
-		return data[:limit], true, err
+	bp := readBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	var err error
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		free := buf[len(buf):cap(buf)]
+		// Read up to limit+1 bytes, written so as not to overflow.
+		if rest := limit - int64(len(buf)); rest < int64(len(free))-1 {
+			free = free[:rest+1]
+		}
+		var n int
+		n, err = r.Read(free)
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			break
+		}
 	}
-	return data, false, err
+	more := int64(len(buf)) > limit
+	if more {
+		buf = buf[:limit]
+	}
+	if cap(buf) > maxPooledRead {
+		return buf, more, err // too big to keep: hand it over
+	}
+	data := bytes.Clone(buf)
+	*bp = buf[:0]
+	readBufs.Put(bp)
+	return data, more, err
 }
 
 // closeBody drains a little of body, so that the connection can be
@@ -132,27 +168,44 @@ func closeBody(body io.ReadCloser) {
 	_ = body.Close()
 }
 
+// The values of the headers newRequest sets itself. Like the target's
+// header values, they are shared by every request and never written
+// through: a slice's capacity is its length, so an Add on a request's
+// header copies it, and Set and Del replace it.
+var (
+	acceptJSON   = []string{"application/json"}
+	acceptEvents = []string{"text/event-stream"}
+	noCache      = []string{"no-cache"}
+)
+
 // newRequest builds a provider request for t: the target's headers, then
 // the call's own (ChatRequest.Header), which never replace credentials or
 // the headers the protocol needs.
+//
+// The request gets a map of its own, since a RoundTripper or a cookie jar
+// may write to it, but the value slices are shared with t.header, which is
+// never written after Build: this saves copying every value per attempt.
 func (c *AiClient) newRequest(ctx context.Context, t *target, o *outgoing, stream bool) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(o.body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header = t.header.Clone()
+	h := make(http.Header, len(t.header)+len(o.header)+2)
+	for k, vs := range t.header {
+		h[k] = vs[:len(vs):len(vs)]
+	}
 	for k, vs := range o.header {
 		if len(vs) == 0 || protectedHeader(t, k) {
 			continue
 		}
-		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
+		h[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
 	}
 	if stream {
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("Cache-Control", "no-cache")
+		h["Accept"], h["Cache-Control"] = acceptEvents, noCache
 	} else {
-		req.Header.Set("Accept", "application/json")
+		h["Accept"] = acceptJSON
 	}
+	req.Header = h
 	return req, nil
 }
 

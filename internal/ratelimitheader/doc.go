@@ -21,7 +21,10 @@
 // computed relative to the now passed in, so callers (and tests) control
 // the clock.
 //
-// Header names are matched case-insensitively: canonical keys, as net/http
-// produces them, are found directly; hand-built maps with other spellings
-// are found by a scan.
+// Header names are matched case-insensitively, as [strings.EqualFold] does,
+// in one pass over the header map: a key is told apart by its first byte
+// and length, and only a likely one is looked up, so an answer without
+// rate-limit headers costs a glance at each key. A canonical key, as
+// net/http stores received headers, wins over other spellings of the same
+// name in hand-built maps.
 package ratelimitheader

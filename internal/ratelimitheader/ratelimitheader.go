@@ -59,23 +59,24 @@ func newDim() dimension { return dimension{limit: -1, remaining: -1} }
 // fields.
 func Parse(h http.Header, now time.Time) (l Limits, ok bool) {
 	l = unknown()
-	if len(h) == 0 {
+	var f found
+	if !f.collect(h, &limitFields) {
 		return l, false
 	}
 	req, tok := newDim(), newDim()
 
 	// OpenAI and OpenAI-compatible.
-	parseDim(&req, h, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests", parseGoDuration, now)
-	parseDim(&tok, h, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens", parseGoDuration, now)
+	f.dim(&req, oaiRequests, parseGoDuration, now)
+	f.dim(&tok, oaiTokens, parseGoDuration, now)
 
 	// Anthropic.
 	areq, atok := newDim(), newDim()
-	parseDim(&areq, h, "Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset", parseRFC3339, now)
-	parseDim(&atok, h, "Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining", "Anthropic-Ratelimit-Tokens-Reset", parseRFC3339, now)
+	f.dim(&areq, antRequests, parseRFC3339, now)
+	f.dim(&atok, antTokens, parseRFC3339, now)
 	if !atok.seen {
 		in, out := newDim(), newDim()
-		parseDim(&in, h, "Anthropic-Ratelimit-Input-Tokens-Limit", "Anthropic-Ratelimit-Input-Tokens-Remaining", "Anthropic-Ratelimit-Input-Tokens-Reset", parseRFC3339, now)
-		parseDim(&out, h, "Anthropic-Ratelimit-Output-Tokens-Limit", "Anthropic-Ratelimit-Output-Tokens-Remaining", "Anthropic-Ratelimit-Output-Tokens-Reset", parseRFC3339, now)
+		f.dim(&in, antInputTokens, parseRFC3339, now)
+		f.dim(&out, antOutputTokens, parseRFC3339, now)
 		atok = tighter(in, out)
 	}
 	merge(&req, areq)
@@ -83,15 +84,15 @@ func Parse(h http.Header, now time.Time) (l Limits, ok bool) {
 
 	// IETF draft, separate headers then the combined one.
 	ietf := newDim()
-	parseDim(&ietf, h, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset", parseDeltaSeconds, now)
-	if v := Get(h, "Ratelimit"); v != "" {
+	f.dim(&ietf, ietfSeparate, parseDeltaSeconds, now)
+	if v := f.v[ietfCombined]; v != "" {
 		parseCombined(&ietf, v)
 	}
 	merge(&req, ietf)
 
 	// Un-prefixed x-ratelimit-*.
 	plain := newDim()
-	parseDim(&plain, h, "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", parseResetNumber, now)
+	f.dim(&plain, plainPrefix, parseResetNumber, now)
 	merge(&req, plain)
 
 	l.RequestsLimit, l.RequestsRemaining, l.RequestsReset = req.limit, req.remaining, req.reset
@@ -105,17 +106,18 @@ func Parse(h http.Header, now time.Time) (l Limits, ok bool) {
 // negative, not a number, a date in the past, or more than a week.
 // "Retry-After: 0" gives (0, true): retry now.
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if len(h) == 0 {
+	var f found
+	if !f.collect(h, &retryFields) {
 		return 0, false
 	}
-	if v := Get(h, "Retry-After-Ms"); v != "" {
+	if v := f.v[retryAfterMs]; v != "" {
 		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 			if d, ok := fromFloat(f, float64(time.Millisecond)); ok {
 				return d, true
 			}
 		}
 	}
-	v := strings.TrimSpace(Get(h, "Retry-After"))
+	v := strings.TrimSpace(f.v[retryAfter])
 	if v == "" {
 		return 0, false
 	}
@@ -155,20 +157,22 @@ func fromFloat(f, unit float64) (time.Duration, bool) {
 
 type resetParser func(s string, now time.Time) (time.Duration, bool)
 
-func parseDim(d *dimension, h http.Header, limitKey, remainingKey, resetKey string, reset resetParser, now time.Time) {
-	if v := Get(h, limitKey); v != "" {
+// dim reads the limit, remaining and reset headers at fields first,
+// first+1 and first+2 into d.
+func (f *found) dim(d *dimension, first int, reset resetParser, now time.Time) {
+	if v := f.v[first]; v != "" {
 		d.seen = true
 		if n, ok := parseCount(v); ok {
 			d.limit = n
 		}
 	}
-	if v := Get(h, remainingKey); v != "" {
+	if v := f.v[first+1]; v != "" {
 		d.seen = true
 		if n, ok := parseCount(v); ok {
 			d.remaining = n
 		}
 	}
-	if v := Get(h, resetKey); v != "" {
+	if v := f.v[first+2]; v != "" {
 		d.seen = true
 		if r, ok := reset(strings.TrimSpace(v), now); ok {
 			d.reset = r
@@ -249,8 +253,13 @@ func parseGoDuration(s string, _ time.Time) (time.Duration, bool) {
 	if s == "" {
 		return 0, false
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return fromFloat(f, float64(time.Second))
+	// A duration with a unit ("6m0s") is no number: skip ParseFloat and
+	// the error it would allocate. Every number ParseFloat takes that ends
+	// in a letter (Inf, NaN) is refused by fromFloat and ParseDuration alike.
+	if c := s[len(s)-1]; c == '.' || '0' <= c && c <= '9' {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return fromFloat(f, float64(time.Second))
+		}
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 || d > maxWait {

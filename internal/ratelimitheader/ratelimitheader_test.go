@@ -2,9 +2,12 @@ package ratelimitheader
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 )
@@ -238,4 +241,214 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("RetryAfter(%q) = %v, %v; want within [0, %v]", s, d, ok, maxWait)
 		}
 	})
+}
+
+// parseByGet and retryAfterByGet are Parse and RetryAfter as they were
+// written before the one-pass lookup: each header read with Get. The
+// equivalence tests hold the new ones to them.
+func parseByGet(h http.Header, now time.Time) (l Limits, ok bool) {
+	l = unknown()
+	if len(h) == 0 {
+		return l, false
+	}
+	dim := func(d *dimension, limitKey, remainingKey, resetKey string, reset resetParser) {
+		if v := Get(h, limitKey); v != "" {
+			d.seen = true
+			if n, ok := parseCount(v); ok {
+				d.limit = n
+			}
+		}
+		if v := Get(h, remainingKey); v != "" {
+			d.seen = true
+			if n, ok := parseCount(v); ok {
+				d.remaining = n
+			}
+		}
+		if v := Get(h, resetKey); v != "" {
+			d.seen = true
+			if r, ok := reset(strings.TrimSpace(v), now); ok {
+				d.reset = r
+			}
+		}
+	}
+	req, tok := newDim(), newDim()
+	dim(&req, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests", parseGoDurationByFloat)
+	dim(&tok, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens", parseGoDurationByFloat)
+	areq, atok := newDim(), newDim()
+	dim(&areq, "Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset", parseRFC3339)
+	dim(&atok, "Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining", "Anthropic-Ratelimit-Tokens-Reset", parseRFC3339)
+	if !atok.seen {
+		in, out := newDim(), newDim()
+		dim(&in, "Anthropic-Ratelimit-Input-Tokens-Limit", "Anthropic-Ratelimit-Input-Tokens-Remaining", "Anthropic-Ratelimit-Input-Tokens-Reset", parseRFC3339)
+		dim(&out, "Anthropic-Ratelimit-Output-Tokens-Limit", "Anthropic-Ratelimit-Output-Tokens-Remaining", "Anthropic-Ratelimit-Output-Tokens-Reset", parseRFC3339)
+		atok = tighter(in, out)
+	}
+	merge(&req, areq)
+	merge(&tok, atok)
+	ietf := newDim()
+	dim(&ietf, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset", parseDeltaSeconds)
+	if v := Get(h, "Ratelimit"); v != "" {
+		parseCombined(&ietf, v)
+	}
+	merge(&req, ietf)
+	plain := newDim()
+	dim(&plain, "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", parseResetNumber)
+	merge(&req, plain)
+	l.RequestsLimit, l.RequestsRemaining, l.RequestsReset = req.limit, req.remaining, req.reset
+	l.TokensLimit, l.TokensRemaining, l.TokensReset = tok.limit, tok.remaining, tok.reset
+	return l, req.seen || tok.seen
+}
+
+// parseGoDurationByFloat is parseGoDuration as it was: ParseFloat first,
+// whatever the last byte.
+func parseGoDurationByFloat(s string, _ time.Time) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return fromFloat(f, float64(time.Second))
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > maxWait {
+		return 0, false
+	}
+	return d, true
+}
+
+func retryAfterByGet(h http.Header, now time.Time) (time.Duration, bool) {
+	if len(h) == 0 {
+		return 0, false
+	}
+	if v := Get(h, "Retry-After-Ms"); v != "" {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			if d, ok := fromFloat(f, float64(time.Millisecond)); ok {
+				return d, true
+			}
+		}
+	}
+	v := strings.TrimSpace(Get(h, "Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return fromFloat(f, float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 || d > maxWait {
+			return 0, false
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// ambiguous reports whether Get's answer for some name depends on map
+// order: two spellings other than the canonical one carry a value, and
+// the canonical key carries none.
+func ambiguous(h http.Header) bool {
+	for _, name := range names {
+		if len(h[name]) > 0 {
+			continue
+		}
+		n := 0
+		for k, vs := range h {
+			if len(vs) > 0 && strings.EqualFold(k, name) {
+				n++
+			}
+		}
+		if n > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// rawHeader builds a header from "Key: value" lines keeping each key as
+// written, as a hand-built map would.
+func rawHeader(s string) http.Header {
+	h := http.Header{}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		h[k] = append(h[k], strings.TrimSpace(v))
+	}
+	return h
+}
+
+func checkSameAsGet(t *testing.T, h http.Header) {
+	t.Helper()
+	if ambiguous(h) {
+		return
+	}
+	gotL, gotOK := Parse(h, now)
+	wantL, wantOK := parseByGet(h, now)
+	if gotL != wantL || gotOK != wantOK {
+		t.Errorf("Parse(%q) = %+v, %v; reading each header with Get gives %+v, %v", h, gotL, gotOK, wantL, wantOK)
+	}
+	gotD, gotOK := RetryAfter(h, now)
+	wantD, wantOK := retryAfterByGet(h, now)
+	if gotD != wantD || gotOK != wantOK {
+		t.Errorf("RetryAfter(%q) = %v, %v; reading each header with Get gives %v, %v", h, gotD, gotOK, wantD, wantOK)
+	}
+}
+
+// TestSameAsGet holds the one-pass lookup to what reading each header
+// with Get finds, for canonical, lower-case, upper-case and oddly folded
+// keys, empty values and empty value lists.
+func TestSameAsGet(t *testing.T) {
+	tests := []http.Header{
+		nil,
+		{},
+		openAIHeader(true),
+		openAIHeader(false),
+		{"X-Ratelimit-Remaining-Requests": {}, "x-ratelimit-remaining-requests": {"4"}},
+		{"X-Ratelimit-Remaining-Requests": {""}, "x-ratelimit-remaining-requests": {"4"}},
+		{"X-Ratelimit-Remaining-Requests": {"3"}, "x-ratelimit-remaining-requests": {"4"}, "X-RATELIMIT-REMAINING-REQUESTS": {"5"}},
+		{"X-RATELIMIT-RESET-TOKENS": {"7s"}, "retry-after": {"3"}, "RETRY-AFTER-MS": {"250"}},
+		{"ratelimit": {`"default";r=50;t=30`}, "RateLimit-Limit": {"100"}},
+		{"anthropic-ratelimit-input-tokens-remaining": {"10"}, "Anthropic-Ratelimit-Output-Tokens-Remaining": {"20"}},
+		// U+212A KELVIN SIGN folds to k, U+017F LATIN SMALL LETTER LONG S to s.
+		{"X-Ratelimit-Remaining-To\u212Aens": {"6"}, "Retry-After-M\u017F": {"90"}},
+		{"X-Ratelimit-Reset": {"1740830460000"}, "x-ratelimit-limit": {"20"}},
+		{"Retry-After": {"Sat, 01 Mar 2025 12:00:07 GMT"}},
+		{"Retry-After": {"inf"}, "X-Ratelimit-Reset-Requests": {"NaN"}, "X-Ratelimit-Reset-Tokens": {"1."}},
+		{strings.Repeat("x", 100): {"1"}, "R": {"1"}, "": {"1"}},
+	}
+	for _, h := range tests {
+		checkSameAsGet(t, h)
+	}
+}
+
+func FuzzSameAsGet(f *testing.F) {
+	f.Add("x-ratelimit-limit-requests: 60\nX-Ratelimit-Limit-Requests: 61\nx-ratelimit-reset-requests: 6m0s")
+	f.Add("ANTHROPIC-RATELIMIT-TOKENS-RESET: 2025-03-01T12:00:30Z\nanthropic-ratelimit-output-tokens-remaining: 0")
+	f.Add("ratelimit: limit=10, remaining=0, reset=3\nRateLimit-Limit: 100, 100;w=60")
+	f.Add("x-ratelimit-reset: 1740830460000\nX-RateLimit-Remaining: 1e9")
+	f.Add("retry-after: Sat, 01 Mar 2025 12:00:07 GMT\nRetry-After-Ms: 1e308")
+	f.Add("X-Ratelimit-Reset-Requests: inf\nRetry-After-M\u017f: 5")
+	f.Fuzz(func(t *testing.T, s string) {
+		checkSameAsGet(t, rawHeader(s))
+		checkSameAsGet(t, headerFromString(s))
+	})
+}
+
+// TestNamesStartWithUnfoldedLetters checks what fieldOf's first-byte test
+// relies on: no rune other than a name's first letter in either case folds
+// to it (as the Kelvin sign folds to k).
+func TestNamesStartWithUnfoldedLetters(t *testing.T) {
+	for _, n := range names {
+		first := rune(n[0])
+		for r := unicode.SimpleFold(first); r != first; r = unicode.SimpleFold(r) {
+			if r >= utf8.RuneSelf {
+				t.Errorf("%q starts with %q, which %q folds to", n, first, r)
+			}
+		}
+		if n != http.CanonicalHeaderKey(n) {
+			t.Errorf("names holds %q; want its canonical form %q", n, http.CanonicalHeaderKey(n))
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ailib-go/ailib/client"
@@ -88,19 +89,20 @@ func TestConnectionRefusedText(t *testing.T) {
 
 // TestRetryAfterTextRounded: a cooldown's wait reads in whole seconds.
 func TestRetryAfterTextRounded(t *testing.T) {
-	srv := providertest.NewServer()
-	defer srv.Close()
-	srv.SetDefault("gpt-4o", providertest.InsufficientQuota())
-	cfg := fastConfig()
-	cfg.Cooldown = &resilience.CooldownConfig{Quota: 5 * time.Minute}
-	c := build(t, builder(srv).Resilience(cfg).Model("openai/gpt-4o"))
-	req := client.ChatRequest{Messages: []client.Message{client.User("Hello")}}
-	_, _ = c.Chat(t.Context(), req)
-	time.Sleep(2 * time.Millisecond)
-	_, err := c.Chat(t.Context(), req) // refused: the target cools down
-	if got := fmt.Sprint(err); !strings.Contains(got, "(retry after 5m0s)") {
-		t.Errorf("second Chat = %q; want \"(retry after 5m0s)\"", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := providertest.New()
+		srv.SetDefault("gpt-4o", providertest.InsufficientQuota())
+		cfg := fastConfig()
+		cfg.Cooldown = &resilience.CooldownConfig{Quota: 5 * time.Minute}
+		c := build(t, inProcess(srv).Resilience(cfg).Model("openai/gpt-4o"))
+		req := client.ChatRequest{Messages: []client.Message{client.User("Hello")}}
+		_, _ = c.Chat(t.Context(), req)
+		time.Sleep(2 * time.Millisecond)   // 4m59.998s left: printed rounded
+		_, err := c.Chat(t.Context(), req) // refused: the target cools down
+		if got := fmt.Sprint(err); !strings.Contains(got, "(retry after 5m0s)") {
+			t.Errorf("second Chat = %q; want \"(retry after 5m0s)\"", got)
+		}
+	})
 }
 
 // TestStreamMidwayAttemptsOf: a stream that fails after its first text

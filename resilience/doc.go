@@ -98,7 +98,7 @@
 // additive-increase/multiplicative-decrease: a 429 (with or without
 // headers) sets it to 0.7 times the rate it was at, or, the first time, the
 // rate the target was really sending at; but no lower than 0.95 of the
-// rate the provider accepted over the last second or more (what the
+// rate the provider accepted in the last second (what the
 // provider does is evidence too), and never above 0.95 of the old rate. At
 // most one cut per 500ms, and none while places given at the old pace are
 // still queued (those 429s are the backlog's). Each success while the

@@ -76,12 +76,10 @@ type RateLimiter struct {
 	est      float64    // learned requests per second; 0: none yet
 	hint     float64    // the provider's stated limit per second; 0: none
 	lastCut  time.Time
-	sampleN  int64     // attempts sent, ever, at sampleT
-	accepted int64     // successes while learning (active)
-	accN     int64     // accepted at accT
-	accT     time.Time // when the accepted rate was last measured
-	accRate  float64   // successes per second the provider accepted, last measured over at least a second
-	sampleT  time.Time // when the send rate was last measured
+	sampleN  int64        // attempts sent, ever, at sampleT
+	accepted acceptedRing // successes while learning (active), per 100ms
+	since    time.Time    // when learning started
+	sampleT  time.Time    // when the send rate was last measured
 	limits   ProviderLimits
 }
 
@@ -264,13 +262,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		// lower than just under it (a cut is still a cut: at most 0.95 of
 		// the base), so a target paced near the limit loses little per 429.
 		next := base * cutFactor
-		if secs := now.Sub(l.accT).Seconds(); !l.accT.IsZero() && secs >= 1 {
-			l.accRate = float64(l.accepted-l.accN) / secs
-		}
-		if l.accT.IsZero() || now.Sub(l.accT) >= time.Second {
-			l.accN, l.accT = l.accepted, now
-		}
-		if floor := l.accRate * acceptedShare; floor > next {
+		if floor := l.accepted.rate(now, l.since) * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)
 		}
 		l.setEstimate(now, max(next, minRate))
@@ -305,11 +297,40 @@ func (l *RateLimiter) onSuccess() {
 	}
 	now := time.Now()
 	l.mu.Lock()
-	l.accepted++
+	l.accepted.add(now)
 	if vnow, _ := l.clock.at(now); l.est > 0 && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
 		l.setEstimate(now, l.est+probeStep)
 	}
 	l.mu.Unlock()
+}
+
+// acceptedRing counts successes in the last second, in ten 100ms slots.
+type acceptedRing struct {
+	n    [10]int64
+	slot [10]int64 // the 100ms period each count is for
+}
+
+func (r *acceptedRing) add(now time.Time) {
+	p := now.UnixNano() / int64(100*time.Millisecond)
+	i := p % 10
+	if r.slot[i] != p {
+		r.slot[i], r.n[i] = p, 0
+	}
+	r.n[i]++
+}
+
+// rate is the successes per second over the last second, or over the time
+// since learning started when that is shorter (at least 100ms).
+func (r *acceptedRing) rate(now, since time.Time) float64 {
+	p := now.UnixNano() / int64(100*time.Millisecond)
+	var sum int64
+	for i := range r.n {
+		if p-r.slot[i] < 10 {
+			sum += r.n[i]
+		}
+	}
+	secs := min(1, max(0.1, now.Sub(since).Seconds()))
+	return float64(sum) / secs
 }
 
 // setEstimate sets the learned rate, under l.mu.
@@ -318,6 +339,9 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 		// A stated limit far below what the provider was just seen to
 		// accept is not believed (its unit or window is not the one read).
 		r = min(r, l.hint)
+	}
+	if l.since.IsZero() {
+		l.since = now
 	}
 	l.est = r
 	vnow, _ := l.clock.at(now)

@@ -59,3 +59,43 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+// stringAlways is String without its literal prechecks: every pattern runs.
+func stringAlways(s string) string {
+	if s == "" {
+		return s
+	}
+	s = prefixed.ReplaceAllStringFunc(s, maskPrefixed)
+	s = bearer.ReplaceAllString(s, "${1}${2}"+Mask)
+	return assigned.ReplaceAllStringFunc(s, maskAssigned)
+}
+
+// FuzzStringSkipsOnlyWhatCannotMatch: the prechecks never change the
+// result.
+func FuzzStringSkipsOnlyWhatCannotMatch(f *testing.F) {
+	for _, s := range []string{"req_8f3a9c0d1e2b", "Incorrect API key provided: sk-proj-abcdefghijklmnop0123456789",
+		"BEARER abcdefghijkl", "Api_Key=abcdefgh12", "x-api-KEY: 0123456789abcdef", "SIGNATURE=abcdefgh123",
+		"\u212aey=abcdefgh", "ſecret: abcdefghij", "eyJhbGciOi.eyJzdWIiOi.sig", "Basic dXNlcjpwYXNzd29yZA=="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := String(s), stringAlways(s); got != want {
+			t.Fatalf("String(%q) = %q; every pattern run gives %q", s, got, want)
+		}
+	})
+}
+
+func TestStringSkipsCleanText(t *testing.T) {
+	for _, s := range []string{"req_8f3a9c0d1e2b4a5f6071829304a5b6c7", "The server had an error while processing your request."} {
+		if n := testing.AllocsPerRun(100, func() { _ = String(s) }); n != 0 {
+			t.Errorf("String(%q) allocates %v times; want 0 (no pattern can match)", s, n)
+		}
+	}
+}
+
+func BenchmarkStringRequestID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = String("req_8f3a9c0d1e2b4a5f6071829304a5b6c7")
+	}
+}

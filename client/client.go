@@ -25,10 +25,10 @@ import (
 // life of the program: its executors' state (circuit, limiter, permits) and
 // its connection pool live in it.
 type AiClient struct {
-	targets []*target
-	byName  map[string]*target
-	chain   *resilience.FallbackChain
-	hooks   resilience.Hooks // for the chain's fallback hops
+	targets  []*target
+	byName   map[string]*target
+	chain    *resilience.FallbackChain
+	chainOpt resilience.Option // WithHooks of the masked hooks, for the fallback hops; made once, not per call
 
 	chatHTTP, streamHTTP *http.Client
 
@@ -68,7 +68,6 @@ type clientConfig struct {
 func newClient(cfg clientConfig) (*AiClient, error) {
 	c := &AiClient{
 		byName:           make(map[string]*target, len(cfg.targets)),
-		hooks:            cfg.hooks,
 		attemptTimeout:   cfg.attemptTimeout,
 		idleTimeout:      cfg.idleTimeout,
 		maxResponseBytes: cfg.maxResponseBytes,
@@ -80,7 +79,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 		c.logger = slog.New(redact.NewHandler(cfg.logger.Handler(), c.secrets))
 	}
 	hooks := redactHooks(cfg.hooks, c.secrets)
-	c.hooks = hooks // the chain's fallback hops go through the same masking
+	c.chainOpt = resilience.WithHooks(hooks) // the chain's hops go through the same masking
 	sensitive := []string{"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "Cookie"}
 	for _, s := range cfg.providers {
 		for k := range s.header {
@@ -252,7 +251,7 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 		}
 		out = resp
 		return nil
-	}, resilience.WithHooks(c.hooks))
+	}, c.chainOpt)
 	n := int(attempts.Load())
 	if err != nil {
 		return nil, &callError{err: err, attempts: n, secrets: c.secrets}

@@ -157,7 +157,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		}
 		conn, done, winner = sc, finish, t
 		return nil
-	}, resilience.WithHooks(c.hooks))
+	}, c.chainOpt)
 	n := int(attempts.Load())
 	if err != nil {
 		if conn != nil { // not expected: a chain error after a success

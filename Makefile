@@ -74,8 +74,10 @@ tidy:
 # The chaos scenarios S1–S7 (benchmarks/cmd/scenarios): real HTTP on
 # loopback, one markdown table per scenario, then the success-path
 # overhead. Full scale takes about 4 minutes; SCENARIOS_FLAGS=-quick about 2.
+# It also writes benchmarks/img/s2-timeline.svg and benchmarks/img/success.svg
+# (the pictures in README.md) and prints progress lines on stderr as it goes.
 SCENARIOS_FLAGS ?=
 
 .PHONY: bench-scenarios
 bench-scenarios:
-	cd benchmarks && $(GO) run ./cmd/scenarios $(SCENARIOS_FLAGS)
+	cd benchmarks && $(GO) run ./cmd/scenarios -svg img $(SCENARIOS_FLAGS)

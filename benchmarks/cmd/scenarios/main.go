@@ -25,6 +25,16 @@
 //	-family-grid  "full" (216 rate-limit points, noise × -family-seeds, 8 outages) or "test" (the go test subsample)
 //	-family-seeds seeds of the family's noise points (default 1,2,3,4,5)
 //	-family-parallel  family points played at the same time (default 8)
+//	-svg        directory to write the pictures to (default "img"; "" = none)
+//
+// Besides the tables on stdout, the runner writes two pictures into -svg
+// (benchmarks/img when run from benchmarks/, as make bench-scenarios does):
+// s2-timeline.svg, the requests to the primary and to the fallback per
+// half second through S2's outage, one line per contender (when S2 ran),
+// and success.svg, the share of calls that succeeded per contender and
+// scenario (the scenarios that ran). As it goes it prints progress lines
+// on stderr: each scenario and contender as it starts and finishes, with
+// the time elapsed.
 //
 // The family (scenarios.FullFamily) is the plain retry loop and ailib's
 // defaults on every point of a grid built from the providers' documented
@@ -40,11 +50,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -71,6 +83,7 @@ func main() {
 		famGrid   = flag.String("family-grid", "full", `the family's grid: "full" or "test" (the go test subsample)`)
 		famSeeds  = flag.String("family-seeds", "1,2,3,4,5", "seeds of the family's noise points, comma-separated")
 		famPar    = flag.Int("family-parallel", 8, "family points played at the same time")
+		svgDir    = flag.String("svg", "img", `directory to write s2-timeline.svg and success.svg to; "" = none`)
 	)
 	flag.Parse()
 	scale := *timescale
@@ -112,10 +125,27 @@ func main() {
 	header(w, env, opt)
 	w.Flush()
 	ctx := context.Background()
-	for _, sc := range list {
+	cs := contenders(*only)
+	var played []scenarios.Played
+	var s2 []scenarios.Timeline
+	var s2sc scenarios.Scenario
+	if len(list) > 0 {
+		when := "at the same time"
+		if opt.Sequential {
+			when = "one after another"
+		}
+		progressf("%d scenarios, %s, timescale %g, the contenders of each %s", len(list), env.Name, scale, when)
+	}
+	for i, sc := range list {
 		sc = sc.WithCalls(*calls)
 		start := time.Now()
-		rows := scenarios.RunAll(ctx, env, sc, contenders(*only), opt)
+		progressf("%s %s [%d/%d]: started", sc.ID, sc.Title, i+1, len(list))
+		rows, tls := scenarios.RunAllTimed(ctx, env, sc, cs, opt, func(line string) { progressf("%s", line) })
+		progressf("%s %s [%d/%d]: finished in %v", sc.ID, sc.Title, i+1, len(list), time.Since(start).Round(100*time.Millisecond))
+		played = append(played, scenarios.Played{Scenario: sc, Rows: rows})
+		if sc.ID == "S2" {
+			s2, s2sc = tls, sc
+		}
 		scenarios.Markdown(w, env, sc, rows)
 		if *errs {
 			for _, r := range rows {
@@ -127,6 +157,11 @@ func main() {
 		}
 		fmt.Fprintf(w, "<!-- %s ran in %v -->\n\n", sc.ID, time.Since(start).Round(time.Millisecond))
 		w.Flush()
+	}
+	if *svgDir != "" && len(played) > 0 {
+		caption := fmt.Sprintf("Run: go run ./cmd/scenarios %s (%s, timescale %g, seed %d); %s, %d CPUs.",
+			strings.Join(os.Args[1:], " "), env.Name, scale, opt.Seed, runtime.Version(), runtime.NumCPU())
+		writeSVGs(*svgDir, caption, played, s2sc, s2)
 	}
 	if *family {
 		var seeds []int64
@@ -258,6 +293,7 @@ func cpuModel() string {
 // runOverhead runs the success-path micro-benchmark of package benchmarks
 // with testing.Benchmark and prints it as a table.
 func runOverhead(w *bufio.Writer) {
+	progressf("overhead: the success-path micro-benchmarks, 4 pairs of about 2 s each")
 	fmt.Fprintf(w, "### Overhead on the success path\n\n")
 	fmt.Fprintf(w, "Retry + breaker + rate limiter + in-flight cap around an op that succeeds at once, no I/O "+
 		"(the benchmarks in success_path_test.go, run here with testing.Benchmark; `go test -run='^$' -bench=. -benchmem` "+
@@ -274,6 +310,7 @@ func runOverhead(w *bufio.Writer) {
 		{"success path, ailib DefaultConfig, parallel", benchmarks.SuccessPathAilibDefaultsParallel, benchmarks.SuccessPathFailsafeParallel},
 	} {
 		a, f := testing.Benchmark(row.ai), testing.Benchmark(row.fail)
+		progressf("overhead: %s: ailib %d ns, failsafe-go %d ns", row.name, a.NsPerOp(), f.NsPerOp())
 		ratio := float64(f.NsPerOp()) / float64(max(a.NsPerOp(), 1))
 		fmt.Fprintf(w, "| %s | %s | %s | %.2f× |\n", row.name, benchText(a), benchText(f), 1/ratio)
 		w.Flush()
@@ -283,6 +320,39 @@ func runOverhead(w *bufio.Writer) {
 
 func benchText(r testing.BenchmarkResult) string {
 	return fmt.Sprintf("%d ns, %d allocs (%d B)", r.NsPerOp(), r.AllocsPerOp(), r.AllocedBytesPerOp())
+}
+
+// writeSVGs writes success.svg (every scenario played) and, when S2 was
+// played, s2-timeline.svg into dir, saying so on stderr.
+func writeSVGs(dir, caption string, played []scenarios.Played, s2 scenarios.Scenario, tls []scenarios.Timeline) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("-svg %s: %v", dir, err)
+	}
+	write := func(name string, draw func(io.Writer) error) {
+		path := filepath.Join(dir, name)
+		var b bytes.Buffer
+		if err := draw(&b); err != nil {
+			fatalf("%s: %v", path, err)
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		progressf("wrote %s", path)
+	}
+	write("success.svg", func(w io.Writer) error { return scenarios.SuccessSVG(w, played, caption) })
+	if len(tls) > 0 {
+		write("s2-timeline.svg", func(w io.Writer) error { return scenarios.TimelineSVG(w, s2, tls, caption) })
+	}
+}
+
+// progressStart is when the run began, for the progress lines.
+var progressStart = time.Now()
+
+// progressf prints a progress line on stderr, with the time since the run
+// began.
+func progressf(format string, args ...any) {
+	d := time.Since(progressStart).Round(time.Second)
+	fmt.Fprintf(os.Stderr, "scenarios [%d:%02d] %s\n", int(d.Minutes()), int(d.Seconds())%60, fmt.Sprintf(format, args...))
 }
 
 func flagSet(name string) bool {

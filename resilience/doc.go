@@ -136,8 +136,16 @@
 //
 // A provider's limit belongs to an API key, not a process. [WithSharedLimiter]
 // and [WithSharedState] share a target's rate limit, circuit and pauses
-// between replicas (redisstore implements them on Redis). Each store
+// between replicas (redisstore implements them on Redis). A shared wait is
+// admitted, like a local one, only if the attempt can still finish before
+// the deadline; a refusal says the queue was ailib's own. Each store
 // operation is capped at 50ms; a store that fails is marked degraded and
 // the target runs on local state, asking the store again after 100ms,
-// doubling up to 2s.
+// doubling up to 2s. While degraded, a shared limiter that reports its
+// rate and the number of live replicas (shared.RateReporter,
+// shared.Membership; redisstore's Limiter does) paces each replica at its
+// share of the limit, starting after the last place the store had already
+// granted, so losing the store does not double the load; when it answers
+// again, the calls queued locally are recorded in it instead of waiting
+// twice.
 package resilience

@@ -75,6 +75,9 @@ func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecut
 	e.bp = newBackpressure(*cfg.Backpressure, o)
 	e.cool = newCooldown(cfg.Cooldown, cfg.Retry)
 	e.shared = newSharedGate(o, cfg)
+	if e.shared != nil {
+		e.shared.local = e.limiter
+	}
 	return e, nil
 }
 

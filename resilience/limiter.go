@@ -350,6 +350,38 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 	l.active.Store(true)
 }
 
+// learnedRate is the learned request rate; 0: none.
+func (l *RateLimiter) learnedRate() float64 {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.est
+}
+
+// restoreLearned raises the learned rate back to r (0: no learned limit)
+// when it is lower: the cuts since were made while the target ran on
+// something else's pacing (the shared limit's local share), and say
+// nothing about the pacing now back in force.
+func (l *RateLimiter) restoreLearned(r float64) {
+	if l == nil {
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.est == 0 || (r > 0 && l.est >= r):
+	case r == 0:
+		vnow, _ := l.clock.at(now)
+		l.est = 0
+		l.learned.SetLimitAt(vnow, rate.Inf)
+	default:
+		l.setEstimate(now, r)
+	}
+}
+
 // pause stops the target until now+d (capped by MaxPause; never
 // shortened): the buckets' clock stands still until then.
 func (l *RateLimiter) pause(now time.Time, d time.Duration) {

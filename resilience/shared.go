@@ -2,7 +2,10 @@ package resilience
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +24,18 @@ const (
 	sharedRecheckMin = 100 * time.Millisecond
 	sharedRecheckMax = 2 * time.Second
 )
+
+// Membership of a shared limit (see shared.Membership): each replica
+// refreshes its own at most this often, on a call, and is counted live
+// for sharedMemberTTL after.
+const (
+	sharedMemberEvery = time.Second
+	sharedMemberTTL   = 3 * time.Second
+)
+
+// sharedGraceAhead is how far ahead a replica just back from degraded
+// mode gives places of its share (see reserve).
+const sharedGraceAhead = 500 * time.Millisecond
 
 // sharedQuotaPause is the shared pause after quota_exhausted without a
 // Retry-After.
@@ -77,6 +92,22 @@ type sharedGate struct {
 	pausedUntil atomic.Int64 // last known shared pause, Unix ns
 	pauseCode   atomic.Int32
 	published   atomic.Int64 // the local open period last published
+
+	// Degraded-mode pacing: nil unless the limiter tells its rate
+	// (shared.RateReporter). members is nil unless it also counts replicas
+	// (shared.Membership).
+	share    *shared.Share
+	members  shared.Membership
+	memberID string
+	memberAt atomic.Int64 // Unix ns the membership is due for a refresh
+	graceAt  atomic.Int64 // Unix ns until which the share paces, after the store came back
+	debtDue  atomic.Bool  // the store came back: take the share's debt from it
+	// The store came back: once the grace is over, set the learned rate
+	// back to what it was when the store was lost.
+	restoreDue atomic.Bool
+
+	local   *RateLimiter  // the executor's; its learned rate is set back when the store is back
+	learned atomic.Uint64 // the learned rate (float64 bits) when the store was lost
 }
 
 func newSharedGate(o options, cfg ResilientConfig) *sharedGate {
@@ -84,7 +115,7 @@ func newSharedGate(o options, cfg ResilientConfig) *sharedGate {
 	if so.limiter == nil && so.state == nil {
 		return nil
 	}
-	return &sharedGate{
+	g := &sharedGate{
 		target:    o.name,
 		hooks:     o.hooks,
 		logger:    o.logger,
@@ -96,6 +127,16 @@ func newSharedGate(o options, cfg ResilientConfig) *sharedGate {
 		cooldown:  or(cfg.CircuitBreaker.Cooldown, defaultCooldown),
 		maxPause:  or(cfg.RateLimiter.MaxPause, defaultMaxPause),
 	}
+	if rr, ok := so.limiter.(shared.RateReporter); ok {
+		g.share = new(shared.Share)
+		g.share.SetLimit(rr.Rate())
+		if m, ok := so.limiter.(shared.Membership); ok {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			g.members, g.memberID = m, hex.EncodeToString(b[:])
+		}
+	}
+	return g
 }
 
 // use says whether to ask the store now, and whether this attempt is the
@@ -124,6 +165,10 @@ func (g *sharedGate) done(ctx context.Context, err error, probing bool) bool {
 			g.mu.Unlock()
 			g.checking.Store(false)
 			if was {
+				// See reserve's grace.
+				g.graceAt.Store(time.Now().Add(sharedRecheckMax).UnixNano())
+				g.debtDue.Store(true)
+				g.restoreDue.Store(true)
 				g.report(false, nil)
 			}
 		}
@@ -143,6 +188,9 @@ func (g *sharedGate) done(ctx context.Context, err error, probing bool) bool {
 	g.failures = min(g.failures+1, 16)
 	g.lastErr = err
 	g.retryAt.Store(time.Now().Add(min(sharedRecheckMin<<(g.failures-1), sharedRecheckMax)).UnixNano())
+	if !was {
+		g.learned.Store(math.Float64bits(g.local.learnedRate()))
+	}
 	g.degraded.Store(true)
 	g.mu.Unlock()
 	if probing {
@@ -190,39 +238,150 @@ func (g *sharedGate) check(clk *clock) *aierrors.Error {
 
 // reserve is the shared part of step 2: a token of the shared limit, after
 // the local wait, admitted only if it leaves need before the deadline.
+// While the store is unreachable, the target is paced locally at its share
+// of the limit (see shared.Share); when it answers again, what was taken
+// locally and has not gone out yet is taken from it first.
 func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) *aierrors.Error {
 	if g == nil || g.limiter == nil {
 		return nil
 	}
 	ok, probing := g.use()
 	if !ok {
+		return g.paceLocally(ctx, need)
+	}
+	maxWait := defaultMaxPause
+	if dl, has := ctx.Deadline(); has {
+		maxWait = max(min(maxWait, time.Until(dl)-need), 0)
+	}
+	if g.share != nil && g.debtDue.CompareAndSwap(true, false) {
+		// Places taken locally that have not gone out: the shared limiter
+		// (perhaps restarted empty) must not grant them again. Those calls
+		// are not asked to wait again: the places are taken for them,
+		// whatever the wait.
+		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
+			return g.failed(ctx, need)
+		}
+	}
+	if g.members != nil {
+		if at := g.memberAt.Load(); time.Now().UnixNano() >= at && g.memberAt.CompareAndSwap(at, time.Now().Add(sharedMemberEvery).UnixNano()) {
+			opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
+			live, rank, err := g.members.Join(opCtx, g.limKey, g.memberID, sharedMemberTTL)
+			cancel()
+			if !g.done(ctx, err, probing) {
+				g.memberAt.Store(0)
+				return g.failed(ctx, need)
+			}
+			if time.Now().UnixNano() < g.graceAt.Load() {
+				// A store back from a restart has lost the members: until
+				// every replica has asked it again, do not believe a drop.
+				live = max(live, g.share.Members())
+			}
+			g.share.SetMembers(live, rank)
+		}
+	}
+	if g.share != nil && time.Now().UnixNano() < g.graceAt.Load() {
+		// Just back from degraded mode: the other replicas may run on
+		// their shares until they ask the store again (at most
+		// sharedRecheckMax away). Until then this one keeps to its share
+		// too, and takes each of its places from the shared limiter as
+		// well, so that once every replica is back the shared limiter
+		// knows all the places given.
+		// Places are given a short way ahead only: the shared limiter
+		// counts each at its first free place, not at its real time.
+		wait, ok := g.share.Reserve(time.Now(), min(maxWait, sharedGraceAhead))
+		if !ok {
+			return g.refuse(wait, "local rate-limit queue (shared, store just back: this replica's share): the wait would end too late for the call's deadline")
+		}
+		if !g.take(ctx, 1, probing) {
+			if ctx.Err() != nil {
+				return doneError(ctx, g.target, nil)
+			}
+		}
+		return g.sleep(ctx, wait)
+	}
+	if g.share != nil && g.restoreDue.CompareAndSwap(true, false) {
+		// The grace is over. The 429s while on the shares (their phases
+		// are not coordinated) say nothing about the shared limit, in
+		// force again. The places of the grace not gone out yet were
+		// counted at the shared limiter's first free places, perhaps
+		// earlier than they go: counted again from now on.
+		g.local.restoreLearned(math.Float64frombits(g.learned.Load()))
+		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
+			return g.failed(ctx, need)
+		}
+	}
+	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
+	wait, taken, err := g.limiter.Reserve(opCtx, g.limKey, 1, maxWait)
+	cancel()
+	if !g.done(ctx, err, probing) {
+		return g.failed(ctx, need)
+	}
+	if g.share != nil {
+		// The latest place the shared limiter gave (a refusal's wait is one
+		// interval past it): degraded pacing starts after it.
+		at := time.Now().Add(wait)
+		if !taken {
+			at = at.Add(-g.share.Interval())
+		}
+		g.share.Granted(at)
+	}
+	if !taken {
+		return g.refuse(wait, "local rate-limit queue (shared): the wait would end too late for the call's deadline")
+	}
+	return g.sleep(ctx, wait)
+}
+
+// take takes n places of the shared limit for places given locally,
+// whatever the wait (nobody waits for them); false when the store failed.
+func (g *sharedGate) take(ctx context.Context, n int, probing bool) bool {
+	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
+	_, _, err := g.limiter.Reserve(opCtx, g.limKey, n, time.Duration(math.MaxInt64))
+	cancel()
+	return g.done(ctx, err, probing)
+}
+
+func (g *sharedGate) refuse(wait time.Duration, msg string) *aierrors.Error {
+	ae := rejection(g.target, aierrors.RateLimited, ErrRateLimitWait, wait, msg)
+	reportRejection(g.hooks, g.logger, g.target, ae)
+	return ae
+}
+
+// failed is reserve after a store operation failed: the call's own end, or
+// local pacing.
+func (g *sharedGate) failed(ctx context.Context, need time.Duration) *aierrors.Error {
+	if ctx.Err() != nil {
+		return doneError(ctx, g.target, nil)
+	}
+	return g.paceLocally(ctx, need)
+}
+
+// paceLocally is reserve while the store is unreachable: this replica's
+// share of the shared limit, starting after the places the store gave.
+// Without a known rate, nothing (the local limiter alone paces).
+func (g *sharedGate) paceLocally(ctx context.Context, need time.Duration) *aierrors.Error {
+	if g.share == nil {
 		return nil
 	}
 	maxWait := defaultMaxPause
 	if dl, has := ctx.Deadline(); has {
 		maxWait = max(min(maxWait, time.Until(dl)-need), 0)
 	}
-	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
-	wait, taken, err := g.limiter.Reserve(opCtx, g.limKey, 1, maxWait)
-	cancel()
-	if !g.done(ctx, err, probing) {
-		if ctx.Err() != nil {
-			return doneError(ctx, g.target, nil)
-		}
+	wait, ok := g.share.Reserve(time.Now(), maxWait)
+	if !ok {
+		return g.refuse(wait, "local rate-limit queue (shared, store unreachable: this replica's share): the wait would end too late for the call's deadline")
+	}
+	return g.sleep(ctx, wait)
+}
+
+func (g *sharedGate) sleep(ctx context.Context, wait time.Duration) *aierrors.Error {
+	if wait <= 0 {
 		return nil
 	}
-	if !taken {
-		ae := rejection(g.target, aierrors.RateLimited, ErrRateLimitWait, wait, "local rate-limit queue (shared): the wait would end too late for the call's deadline")
-		reportRejection(g.hooks, g.logger, g.target, ae)
-		return ae
+	if g.hooks.OnLimiterWait != nil {
+		g.hooks.OnLimiterWait(LimiterWait{Target: g.target, Wait: wait})
 	}
-	if wait > 0 {
-		if g.hooks.OnLimiterWait != nil {
-			g.hooks.OnLimiterWait(LimiterWait{Target: g.target, Wait: wait})
-		}
-		if !sleep(ctx, wait, nil) {
-			return doneError(ctx, g.target, nil)
-		}
+	if !sleep(ctx, wait, nil) {
+		return doneError(ctx, g.target, nil)
 	}
 	return nil
 }

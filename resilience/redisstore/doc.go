@@ -14,7 +14,7 @@
 // [resilience.WithSharedLimiter] and [resilience.WithSharedState] (or into
 // every target of a client with client.Builder.ExecutorOptions):
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
+//	rdb := redis.NewClient(redisstore.Configure(&redis.Options{Addr: "redis:6379"}))
 //	lim, _ := redisstore.NewLimiter(rdb, redisstore.PerSecond(20))
 //	st, _ := redisstore.NewState(rdb)
 //	exec, _ := resilience.NewResilientExecutor(resilience.DefaultConfig(),
@@ -26,7 +26,14 @@
 // short script. The executor bounds every operation to 50ms; when Redis
 // fails or is slow, the executor runs on its local limiter and breaker,
 // reports it (SignalsSnapshot.Shared.Degraded, the OnSharedState hook) and
-// goes back to Redis once it answers. Create the client with
+// goes back to Redis once it answers. While Redis is lost, each replica
+// is paced at its share of the [Limiter]'s limit (the limit divided by the
+// replicas counted live in Redis, less 10%), starting after the places
+// Redis had already given; when Redis is back, the places taken locally
+// are taken from it, and for 2s each replica keeps to its share. Errors
+// name their cause ([Error]). Create the client with [Configure] (no
+// go-redis retries, which would turn a refused connection into a
+// timeout), or at least with
 // ContextTimeoutEnabled (or "?context_timeout_enabled=true" in a URL) so
 // that those deadlines bound socket reads too; without it a hung Redis
 // holds each operation for the client's ReadTimeout.

@@ -129,6 +129,13 @@ func NewLimiter(c redis.UniversalClient, l Limit, opts ...Option) (*Limiter, err
 // Limit returns the limiter's limit.
 func (l *Limiter) Limit() Limit { return l.limit }
 
+// Rate implements [shared.RateReporter]: the limit's rate, units a
+// second, and its burst. The executor paces a replica at its share of it
+// while Redis is unreachable.
+func (l *Limiter) Rate() (perSecond float64, burst int) {
+	return float64(l.limit.Rate) / l.limit.Period.Seconds(), l.burst
+}
+
 // Key returns the Redis key holding the state of the limit named key.
 func (l *Limiter) Key(key string) string { return redisKey(l.prefix, key, "gcra") }
 
@@ -140,7 +147,7 @@ func (l *Limiter) Key(key string) string { return redisKey(l.prefix, key, "gcra"
 func (l *Limiter) Reserve(ctx context.Context, key string, cost int, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
 	res, err := gcraScript.Run(ctx, l.c, []string{l.Key(key)}, l.interval, l.burst, max(cost, 1), maxWait.Microseconds()).Int64Slice()
 	if err != nil {
-		return 0, false, fmt.Errorf("redisstore: reserve %q: %w", key, err)
+		return 0, false, opError("reserve", key, err)
 	}
 	if len(res) != 2 {
 		return 0, false, fmt.Errorf("redisstore: reserve %q: unexpected reply %v", key, res)
@@ -181,4 +188,42 @@ func (l *Limiter) Wait(ctx context.Context, key string, cost int) error {
 	}
 }
 
-var _ shared.Limiter = (*Limiter)(nil)
+// joinScript: KEYS the group's sorted set (member → expiry, ms on Redis's
+// clock); ARGV member, ttl (ms). Returns {live members, member's rank by
+// id}.
+var joinScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local rank = 0
+for _, id in ipairs(ids) do
+  if id < ARGV[1] then rank = rank + 1 end
+end
+return {#ids, rank}
+`)
+
+// Join implements [shared.Membership]: the replicas sharing the limit
+// named group, kept in Redis as a sorted set of member ids scored by
+// expiry (the key expires ttl after the last join). The executor joins
+// each replica (about once a second, while Redis answers) to know its
+// share of the limit when Redis is lost.
+func (l *Limiter) Join(ctx context.Context, group, member string, ttl time.Duration) (live, rank int, err error) {
+	res, err := joinScript.Run(ctx, l.c, []string{redisKey(l.prefix, group, "members")}, member, ms(ttl)).Int64Slice()
+	if err != nil {
+		return 0, 0, opError("join", group, err)
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("redisstore: join %q: unexpected reply %v", group, res)
+	}
+	return int(res[0]), int(res[1]), nil
+}
+
+var (
+	_ shared.Limiter      = (*Limiter)(nil)
+	_ shared.RateReporter = (*Limiter)(nil)
+	_ shared.Membership   = (*Limiter)(nil)
+)

@@ -307,8 +307,8 @@ func TestPauseSharedAcrossReplicas(t *testing.T) {
 }
 
 // TestRedisKilledMidRun: Redis dies while two replicas share a 20 rps
-// limit. Calls keep succeeding on the local limits (100 rps each, which
-// apply only while Redis is away); the
+// limit. Calls keep succeeding, each replica at its share of the shared
+// limit (not at its local 100 rps); the
 // replicas report the degradation; once Redis is back, they report it and
 // keep to the shared 20 rps again.
 func TestRedisKilledMidRun(t *testing.T) {
@@ -359,8 +359,11 @@ func TestRedisKilledMidRun(t *testing.T) {
 	rp.kill()
 	local, ok := rateOf(time.Second)
 	t.Logf("Redis killed: %.1f rps, %d calls succeeded", local, ok)
-	if local < 60 {
-		t.Errorf("rate on local limits (2 × 100 rps) after Redis died = %.1f; want well above the shared 20", local)
+	// Each replica goes on at its share of the shared limit (half of
+	// 20/s, less 10%), not at its local 100 rps: losing Redis does not
+	// multiply the load.
+	if local > 30 || ok == 0 {
+		t.Errorf("rate after Redis died = %.1f rps, %d calls ok; want calls to go on, at most 1.5 × the shared 20", local, ok)
 	}
 	for i, e := range execs {
 		if s := e.Signals(); !s.Shared.Degraded || s.Shared.Error == "" {

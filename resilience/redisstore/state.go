@@ -93,7 +93,7 @@ func (s *State) keys(key string) []string {
 func (s *State) Admit(ctx context.Context, key string, maxProbes int) (shared.Admission, error) {
 	res, err := admitScript.Run(ctx, s.c, s.keys(key), max(maxProbes, 1), ms(s.probeTimeout)).Int64Slice()
 	if err != nil {
-		return shared.Admission{}, fmt.Errorf("redisstore: admit %q: %w", key, err)
+		return shared.Admission{}, opError("admit", key, err)
 	}
 	if len(res) != 3 {
 		return shared.Admission{}, fmt.Errorf("redisstore: admit %q: unexpected reply %v", key, res)
@@ -119,7 +119,7 @@ func (s *State) Open(ctx context.Context, key string, d time.Duration) error {
 	}
 	k := s.keys(key)
 	if err := openScript.Run(ctx, s.c, k[:2], ms(d), ms(s.probeTimeout)).Err(); err != nil {
-		return fmt.Errorf("redisstore: open %q: %w", key, err)
+		return opError("open", key, err)
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func (s *State) Open(ctx context.Context, key string, d time.Duration) error {
 func (s *State) Close(ctx context.Context, key string) error {
 	k := s.keys(key)
 	if err := s.c.Del(ctx, k[0], k[1]).Err(); err != nil {
-		return fmt.Errorf("redisstore: close %q: %w", key, err)
+		return opError("close", key, err)
 	}
 	return nil
 }
@@ -136,7 +136,7 @@ func (s *State) Close(ctx context.Context, key string) error {
 // Release implements [shared.State].
 func (s *State) Release(ctx context.Context, key string) error {
 	if err := releaseScript.Run(ctx, s.c, []string{redisKey(s.prefix, key, "half")}).Err(); err != nil {
-		return fmt.Errorf("redisstore: release %q: %w", key, err)
+		return opError("release", key, err)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func (s *State) Pause(ctx context.Context, key string, d time.Duration, code aie
 		return nil
 	}
 	if err := pauseScript.Run(ctx, s.c, []string{redisKey(s.prefix, key, "pause")}, ms(d), int(code)).Err(); err != nil {
-		return fmt.Errorf("redisstore: pause %q: %w", key, err)
+		return opError("pause", key, err)
 	}
 	return nil
 }

@@ -1,0 +1,241 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ailib-go/ailib/client/providertest"
+	aierrors "github.com/ailib-go/ailib/errors"
+	"github.com/ailib-go/ailib/resilience"
+	"github.com/ailib-go/ailib/resilience/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// events is a time-stamped record of what the replicas and the provider saw.
+type events struct {
+	mu   sync.Mutex
+	sent []time.Time // requests that reached the provider
+	r429 []time.Time // of which the provider answered 429
+	ok   []time.Time // calls that succeeded (at their end)
+	late atomic.Int64
+	refused,
+	other atomic.Int64
+}
+
+func (ev *events) add(list *[]time.Time, t time.Time) {
+	ev.mu.Lock()
+	*list = append(*list, t)
+	ev.mu.Unlock()
+}
+
+func count(ts []time.Time, from, to time.Time) int {
+	n := 0
+	for _, t := range ts {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// busiest is the most events of ts in a window of length d starting at
+// one of them in [from, to).
+func busiest(ts []time.Time, from, to time.Time, d time.Duration) int {
+	best := 0
+	for _, t := range ts {
+		if t.Before(from) || !t.Before(to) {
+			continue
+		}
+		best = max(best, count(ts, t, t.Add(d)))
+	}
+	return best
+}
+
+// TestReplicasLoseRedis is the operator's test of issue 17, in one
+// process: three replicas (executors of their own, the README's setup:
+// DefaultConfig, a shared limit of 20/s in Redis) offer 45 calls/s in all,
+// each with a 3s deadline, to a provider capped at 20 rps (burst 2, 20ms a
+// call). Redis is killed for 6s, then restarted.
+//
+//   - Redis up: about 20 successful calls/s, under 1 provider 429/s;
+//   - Redis killed: the waits Redis gave still go out, then each replica
+//     goes at its share (a third: the membership kept in Redis said 3):
+//     no 3s window above 1.5 × 20/s, at most 2 429s/s on average;
+//   - Redis back: under 1 429/s, at least half the cap (about the cap
+//     when the machine is not loaded: the learned rates cut by the
+//     switches' 429s climb back slowly).
+func TestReplicasLoseRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 20s")
+	}
+	rp := startRedis(t)
+	c := redis.NewClient(redisstore.Configure(newOptions(rp.addr())))
+	t.Cleanup(func() { _ = c.Close() })
+	const (
+		limit    = 20
+		replicas = 3
+		offered  = 15 // calls/s per replica
+		deadline = 3 * time.Second
+	)
+	lim, err := redisstore.NewLimiter(c, redisstore.Limit{Rate: limit, Period: time.Second, Burst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := redisstore.NewState(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newProvider(t)
+	srv.SetRateLimit(model, limit, 2)
+	srv.SetDefault(model, providertest.Slow(20*time.Millisecond, "ok"))
+
+	var ev events
+	var causes sync.Map // the degraded hooks' errors
+	hooks := resilience.Hooks{OnSharedState: func(ch resilience.SharedStateChange) {
+		if ch.Degraded {
+			causes.Store(ch.Err.Error(), true)
+		}
+	}}
+	base := chatOp(srv)
+	op := func(ctx context.Context) error {
+		ev.add(&ev.sent, time.Now())
+		err := base(ctx)
+		var ae *aierrors.Error
+		if errors.As(err, &ae) && ae.HTTPStatus == http.StatusTooManyRequests {
+			ev.add(&ev.r429, time.Now())
+		}
+		return err
+	}
+	var execs []*resilience.ResilientExecutor
+	for range replicas {
+		execs = append(execs, mustExecutor(t, resilience.DefaultConfig(), resilience.WithName("openai/"+model),
+			resilience.WithSharedLimiter(lim, ""), resilience.WithSharedState(st, ""), resilience.WithHooks(hooks)))
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, e := range execs {
+		wg.Go(func() {
+			tick := time.NewTicker(time.Second / offered)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				wg.Go(func() {
+					cctx, cancel := context.WithTimeout(context.Background(), deadline)
+					defer cancel()
+					start := time.Now()
+					err := e.Execute(cctx, op)
+					switch {
+					case err == nil:
+						ev.add(&ev.ok, time.Now())
+					case errors.Is(err, resilience.ErrRateLimitWait):
+						ev.refused.Add(1)
+						if time.Since(start) > 100*time.Millisecond && !errors.Is(err, aierrors.RateLimited) {
+							t.Errorf("refusal after %v: %v", time.Since(start), err)
+						}
+					case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, aierrors.Timeout):
+						ev.late.Add(1)
+					default:
+						ev.other.Add(1)
+					}
+				})
+			}
+		})
+	}
+	sleep := func(d time.Duration) {
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		<-tm.C
+	}
+	t0 := time.Now()
+	sleep(6 * time.Second)
+	tKill := time.Now()
+	rp.kill()
+	sleep(6 * time.Second)
+	tBack := time.Now()
+	rp.start()
+	sleep(7 * time.Second)
+	tEnd := time.Now()
+	stop()
+	wg.Wait()
+
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	type phase struct {
+		name     string
+		from, to time.Time
+	}
+	phases := []phase{
+		{"A: Redis up", t0.Add(3 * time.Second), tKill},
+		{"B: Redis killed", tKill, tBack},
+		{"C: Redis back (after 4s)", tBack.Add(4 * time.Second), tEnd},
+	}
+	rates := map[string][3]float64{}
+	for _, p := range phases {
+		secs := p.to.Sub(p.from).Seconds()
+		r := [3]float64{
+			float64(count(ev.ok, p.from, p.to)) / secs,
+			float64(count(ev.sent, p.from, p.to)) / secs,
+			float64(count(ev.r429, p.from, p.to)) / secs,
+		}
+		rates[p.name] = r
+		t.Logf("%-26s calls ok %5.1f/s, provider requests %5.1f/s, provider 429 %4.1f/s", p.name, r[0], r[1], r[2])
+	}
+	burst3 := busiest(ev.sent, tKill.Add(-time.Second), tEnd.Add(-3*time.Second), 3*time.Second)
+	burst1 := busiest(ev.sent, tKill.Add(-time.Second), tEnd.Add(-time.Second), time.Second)
+	var perSec []string
+	for k := time.Duration(0); t0.Add((k + 1) * time.Second).Before(tEnd.Add(time.Millisecond)); k++ {
+		from := t0.Add(k * time.Second)
+		perSec = append(perSec, fmt.Sprintf("%d/%d", count(ev.sent, from, from.Add(time.Second)), count(ev.r429, from, from.Add(time.Second))))
+	}
+	t.Logf("provider requests/429s each second (kill at %.1fs, back at %.1fs): %s", tKill.Sub(t0).Seconds(), tBack.Sub(t0).Seconds(), strings.Join(perSec, " "))
+	t.Logf("around the outage: busiest 3s %d requests (%.1f/s), busiest 1s %d; calls refused at once %d, failed late %d, other errors %d",
+		burst3, float64(burst3)/3, burst1, ev.refused.Load(), ev.late.Load(), ev.other.Load())
+	causes.Range(func(k, _ any) bool { t.Logf("OnSharedState cause: %s", k); return true })
+	for i, e := range execs {
+		s := e.Signals()
+		t.Logf("replica %d at the end: learned %.2f rps, shared degraded %v", i, s.Rate.Learned, s.Shared.Degraded)
+	}
+
+	// The bounds leave room for a loaded 2-core machine.
+	if r := rates["A: Redis up"]; r[0] < 0.85*limit || r[2] >= 1 {
+		t.Errorf("Redis up: %.1f calls ok/s, %.1f 429s/s; want ≥ %.0f ok/s, < 1 429/s", r[0], r[2], 0.85*limit)
+	}
+	if r := rates["B: Redis killed"]; r[2] > 2 {
+		t.Errorf("Redis killed: %.1f 429s/s; want at most 2", r[2])
+	}
+	if burst3 > 3*limit*3/2 {
+		t.Errorf("busiest 3s around the outage: %d requests; want at most %d (1.5 × %d/s)", burst3, 3*limit*3/2, limit)
+	}
+	// Not yet the cap on a loaded machine: the 429s of the switches cut
+	// each replica's learned rate, which climbs back slowly (see the
+	// learned rates logged).
+	if r := rates["C: Redis back (after 4s)"]; r[0] < 0.5*limit || r[2] >= 1 {
+		t.Errorf("Redis back: %.1f calls ok/s, %.1f 429s/s; want ≥ %.0f ok/s, < 1 429/s", r[0], r[2], 0.5*limit)
+	}
+	if ev.late.Load() > 10 {
+		t.Errorf("%d calls ran past their deadline; want (almost) none: a wait that cannot finish is refused at once", ev.late.Load())
+	}
+	n := 0
+	causes.Range(func(k, _ any) bool {
+		n++
+		if s := k.(string); !strings.Contains(s, "connection refused") && !strings.Contains(s, "connection lost") {
+			t.Errorf("OnSharedState cause %q; want it named (connection refused or lost)", s)
+		}
+		return true
+	})
+	if n == 0 {
+		t.Error("no OnSharedState(Degraded) event")
+	}
+}

@@ -413,7 +413,8 @@ func RunPoint(ctx context.Context, env Env, p Point) FamilyResult {
 //     less a tie margin of 1% of the calls, at least one: in a synctest
 //     bubble the goroutines of one point still interleave differently from
 //     run to run, and the same point's counts move by about that much);
-//   - succeed within 5 percentage points of the theoretical best;
+//   - succeed within 5 percentage points of the theoretical best (less the
+//     same tie margin);
 //   - on rate-limit points, draw fewer 429s than the loop.
 func (r FamilyResult) Violations() []string {
 	var v []string
@@ -421,10 +422,11 @@ func (r FamilyResult) Violations() []string {
 	if ai.Err != nil || loop.Err != nil {
 		return []string{fmt.Sprintf("not run: ailib %v, loop %v", ai.Err, loop.Err)}
 	}
-	if tie := max(1, r.Scenario.calls/100); ai.OK+tie <= loop.OK {
+	tie := max(1, r.Scenario.calls/100)
+	if ai.OK+tie <= loop.OK {
 		v = append(v, fmt.Sprintf("success %s < loop's %s (%d < %d calls)", pct(ai.Success()), pct(loop.Success()), ai.OK, loop.OK))
 	}
-	if ai.Success() < best.Success-0.05 {
+	if float64(ai.OK+tie) < (best.Success-0.05)*float64(r.Scenario.calls) {
 		v = append(v, fmt.Sprintf("success %s < best %s − 5 points", pct(ai.Success()), pct(best.Success)))
 	}
 	if r.Point.Kind == KindRateLimit && ai.RateLimited >= loop.RateLimited {

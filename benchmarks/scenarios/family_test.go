@@ -56,13 +56,14 @@ var fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole
 
 // knownFailures maps a point's name to the numbers it fails with (go test
 // -race, two runs, the same both times; "success" is the share of calls,
-// best the theoretical best). 12 of TestFamily's 40 points fail today:
-// the ones below. The other 28 are asserted. A listed point that
+// best the theoretical best). 13 of TestFamily's 40 points fail today (one of them, bare-429 c10 b2 2x D2s, in most runs only):
+// the ones below. The other 27 are asserted. A listed point that
 // holds every bound is reported in the log: take it out of the list then.
 var knownFailures = map[string]string{
 	// Anthropic headers.
 	"anthropic c20 b1 2x D5s": "ailib 57.75% vs loop 60.75%, best 75.00%; 429s ailib 55, loop 725",
 	// Bare 429s.
+	"bare-429 c10 b2 2x D2s":  "ailib 54.50–55.50% vs loop 54.00–57.50%, best 60.50%; 429s ailib 14, loop 239; a near tie that fails in most runs",
 	"bare-429 c10 b2 3x D5s":  "ailib 41.67% vs loop 43.33%, best 50.33%; 429s ailib 70, loop 747",
 	"bare-429 c5 b1 1.5x D5s": "ailib 68.00% vs loop 65.33%, best 100.00%; 429s ailib 16, loop 163",
 	"bare-429 c5 b1 2x D2s":   "ailib 40.00% vs loop 55.00%, best 60.00%; 429s ailib 24, loop 114",

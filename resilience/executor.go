@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/cenkalti/backoff/v4"
@@ -330,6 +331,7 @@ type attempt struct {
 	shared   sharedTicket
 	breaker  ticket      // the breaker's admission
 	admitted bool        // steps 1–4 done: finish has things to give back
+	stripe   uint8       // the in-flight count's stripe this attempt wrote
 	start    time.Time   // zero unless timed
 	finished atomic.Bool // a kept stream attempt was finished
 }
@@ -369,21 +371,22 @@ func (a *attempt) admit() error {
 		return ae
 	}
 	// 3. In-flight permit.
-	if ae := e.bp.acquire(ctx); ae != nil {
+	a.stripe = stripeOf(unsafe.Pointer(&clk))
+	if ae := e.bp.acquire(ctx, a.stripe); ae != nil {
 		e.limiter.settle(g, 0)
 		return ae
 	}
 	// 4. Admissions: the breaker's, then the shared probe slot.
 	if e.breaker != nil {
 		if a.breaker, ae = e.breaker.allow(&clk); ae != nil {
-			e.bp.release()
+			e.bp.release(a.stripe)
 			e.limiter.settle(g, 0)
 			return e.refused(ae)
 		}
 	}
 	if a.shared, ae = e.shared.admit(ctx); ae != nil {
 		e.breaker.record(a.breaker, outcomeIgnored)
-		e.bp.release()
+		e.bp.release(a.stripe)
 		e.limiter.settle(g, 0)
 		return e.refused(ae)
 	}
@@ -472,7 +475,7 @@ func (a *attempt) giveBack(o outcome, ae *aierrors.Error) {
 		return
 	}
 	a.admitted = false
-	e.bp.release()
+	e.bp.release(a.stripe)
 	e.breaker.record(a.breaker, o)
 	e.shared.after(a.ctx, a.shared, ae, o, e.breaker)
 	if ae != nil {
@@ -497,7 +500,7 @@ func (a *attempt) release(o outcome) {
 // func finishes it (steps 6–8) when the stream ends.
 func (a *attempt) keepOpen() func(error) {
 	kept := &attempt{e: a.e, ctx: a.ctx, n: a.n, cost: a.cost, used: a.used, grant: a.grant,
-		shared: a.shared, breaker: a.breaker, admitted: a.admitted, start: a.start}
+		shared: a.shared, breaker: a.breaker, admitted: a.admitted, stripe: a.stripe, start: a.start}
 	if kept.start.IsZero() {
 		kept.start = time.Now()
 	}
@@ -518,7 +521,7 @@ func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o out
 		e.budget.onFailure()
 	}
 	if ae.Code == aierrors.RateLimited {
-		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admitted.Load())
+		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal())
 	}
 	if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
 		e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",

@@ -236,6 +236,9 @@ func TestNoGoroutinePerAttempt(t *testing.T) {
 	if after := runtime.NumGoroutine(); after != before {
 		t.Errorf("goroutines with 100 open streams = %d; want %d (none per attempt)", after, before)
 	}
+	if s := e.Signals(); s.CurrentInflight != 100 {
+		t.Errorf("inflight with 100 open streams = %d; want 100 (summed over the counter's stripes)", s.CurrentInflight)
+	}
 	for _, f := range finishes {
 		f(nil)
 	}

@@ -52,15 +52,42 @@ func String(s string) string {
 	// conditions only: where one holds, the pattern runs as before
 	// (FuzzStringSkipsOnlyWhatCannotMatch).
 	if mayHavePrefixed(s) {
-		s = prefixed.ReplaceAllStringFunc(s, maskPrefixed)
+		s = replaceSubmatches(prefixed, s, maskPrefixed)
 	}
 	if containsFold(s, "bearer") || containsFold(s, "basic") {
 		s = bearer.ReplaceAllString(s, "${1}${2}"+Mask)
 	}
 	if mayHaveAssigned(s) {
-		s = assigned.ReplaceAllStringFunc(s, maskAssigned)
+		s = replaceSubmatches(assigned, s, maskAssigned)
 	}
 	return s
+}
+
+// replaceSubmatches is ReplaceAllStringFunc with the match's groups, as
+// found in the text: running the pattern again on the match alone may not
+// match it (a \b that held in the text need not hold at the match's edge),
+// which made the old replacement functions index an empty result
+// (FuzzStringSkipsOnlyWhatCannotMatch found "0KeY 00000000").
+func replaceSubmatches(re *regexp.Regexp, s string, repl func(groups []string) string) string {
+	idx := re.FindAllStringSubmatchIndex(s, -1)
+	if idx == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range idx {
+		groups := make([]string, len(m)/2)
+		for g := range groups {
+			if m[2*g] >= 0 {
+				groups[g] = s[m[2*g]:m[2*g+1]]
+			}
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(repl(groups))
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // prefixLiterals are the literals one of which every match of prefixed
@@ -119,9 +146,10 @@ func containsFold(s, w string) bool {
 	return false
 }
 
-func maskPrefixed(m string) string {
-	sub := prefixed.FindStringSubmatch(m)
-	for _, p := range sub[1:] {
+// maskPrefixed keeps a match's prefix (groups[1:], one set) and masks the
+// rest; groups[0] is the whole match.
+func maskPrefixed(groups []string) string {
+	for _, p := range groups[1:] {
 		if p != "" {
 			return p + Mask
 		}
@@ -134,9 +162,8 @@ func maskPrefixed(m string) string {
 // plain whitespace ("token abc...") only a value that looks random (16+
 // characters with a digit) is, so that prose such as "the key provided is
 // invalid" stays readable.
-func maskAssigned(m string) string {
-	sub := assigned.FindStringSubmatch(m)
-	word, sep, val := sub[1], sub[2], sub[3]
+func maskAssigned(groups []string) string {
+	m, word, sep, val := groups[0], groups[1], groups[2], groups[3]
 	if val == Mask || strings.HasSuffix(val, Mask) {
 		return m
 	}

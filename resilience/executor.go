@@ -361,7 +361,7 @@ func (a *attempt) admit() error {
 	if _, ok := ctx.Deadline(); ok {
 		need = e.expected()
 	}
-	g, ae := e.limiter.wait(ctx, &clk, a.cost, need)
+	g, ae := e.limiter.wait(ctx, &clk, a.cost, need+e.shared.slack())
 	if ae != nil {
 		return ae
 	}

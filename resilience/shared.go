@@ -27,15 +27,25 @@ const (
 
 // Membership of a shared limit (see shared.Membership): each replica
 // refreshes its own at most this often, on a call, and is counted live
-// for sharedMemberTTL after.
+// for sharedMemberTTL after. Its first sharedMemberEarly refreshes come
+// sooner (sharedMemberFirst, doubling): replicas that start together see
+// 1, 2, 3… live at their first join, and a count too low makes a share
+// too large if the store is lost early.
 const (
 	sharedMemberEvery = time.Second
 	sharedMemberTTL   = 3 * time.Second
+	sharedMemberFirst = 100 * time.Millisecond
+	sharedMemberEarly = 3
 )
 
 // sharedGraceAhead is how far ahead a replica just back from degraded
 // mode gives places of its share (see reserve).
 const sharedGraceAhead = 500 * time.Millisecond
+
+// sharedGrace is how long a replica just back from degraded mode keeps
+// to its share (see reserve): until the others, which ask the store again
+// at most sharedRecheckMax apart, are back too.
+const sharedGrace = sharedRecheckMax + 500*time.Millisecond
 
 // sharedQuotaPause is the shared pause after quota_exhausted without a
 // Retry-After.
@@ -100,6 +110,7 @@ type sharedGate struct {
 	members  shared.Membership
 	memberID string
 	memberAt atomic.Int64 // Unix ns the membership is due for a refresh
+	joins    atomic.Int32 // refreshes so far
 	graceAt  atomic.Int64 // Unix ns until which the share paces, after the store came back
 	debtDue  atomic.Bool  // the store came back: take the share's debt from it
 	// The store came back: once the grace is over, set the learned rate
@@ -166,7 +177,7 @@ func (g *sharedGate) done(ctx context.Context, err error, probing bool) bool {
 			g.checking.Store(false)
 			if was {
 				// See reserve's grace.
-				g.graceAt.Store(time.Now().Add(sharedRecheckMax).UnixNano())
+				g.graceAt.Store(time.Now().Add(sharedGrace).UnixNano())
 				g.debtDue.Store(true)
 				g.restoreDue.Store(true)
 				g.report(false, nil)
@@ -263,7 +274,12 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 		}
 	}
 	if g.members != nil {
-		if at := g.memberAt.Load(); time.Now().UnixNano() >= at && g.memberAt.CompareAndSwap(at, time.Now().Add(sharedMemberEvery).UnixNano()) {
+		every := sharedMemberEvery
+		if n := g.joins.Load(); n < sharedMemberEarly {
+			every = sharedMemberFirst << n
+		}
+		if at := g.memberAt.Load(); time.Now().UnixNano() >= at && g.memberAt.CompareAndSwap(at, time.Now().Add(every).UnixNano()) {
+			g.joins.Add(1)
 			opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
 			live, rank, err := g.members.Join(opCtx, g.limKey, g.memberID, sharedMemberTTL)
 			cancel()
@@ -279,32 +295,24 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 			g.share.SetMembers(live, rank)
 		}
 	}
-	if g.share != nil && time.Now().UnixNano() < g.graceAt.Load() {
+	grace := g.share != nil && time.Now().UnixNano() < g.graceAt.Load()
+	shareWait := time.Duration(0)
+	if grace {
 		// Just back from degraded mode: the other replicas may run on
-		// their shares until they ask the store again (at most
-		// sharedRecheckMax away). Until then this one keeps to its share
-		// too, and takes each of its places from the shared limiter as
-		// well, so that once every replica is back the shared limiter
-		// knows all the places given.
-		// Places are given a short way ahead only: the shared limiter
-		// counts each at its first free place, not at its real time.
-		wait, ok := g.share.Reserve(time.Now(), min(maxWait, sharedGraceAhead))
-		if !ok {
-			return g.refuse(wait, "local rate-limit queue (shared, store just back: this replica's share): the wait would end too late for the call's deadline")
+		// their shares until they ask the store again. Until then this
+		// one keeps to its share too, and goes at the later of its
+		// share's place and the shared limiter's. The shared limiter
+		// counts the place at its own time, perhaps earlier than it goes:
+		// share places are given a short way ahead only, and those not
+		// gone out when the grace ends are counted again then.
+		var ok bool
+		if shareWait, ok = g.share.Reserve(time.Now(), min(maxWait, sharedGraceAhead)); !ok {
+			return g.refuse(shareWait, "local rate-limit queue (shared, store just back: this replica's share): the wait would end too late for the call's deadline")
 		}
-		if !g.take(ctx, 1, probing) {
-			if ctx.Err() != nil {
-				return doneError(ctx, g.target, nil)
-			}
-		}
-		return g.sleep(ctx, wait)
-	}
-	if g.share != nil && g.restoreDue.CompareAndSwap(true, false) {
+	} else if g.share != nil && g.restoreDue.CompareAndSwap(true, false) {
 		// The grace is over. The 429s while on the shares (their phases
 		// are not coordinated) say nothing about the shared limit, in
-		// force again. The places of the grace not gone out yet were
-		// counted at the shared limiter's first free places, perhaps
-		// earlier than they go: counted again from now on.
+		// force again.
 		g.local.restoreLearned(math.Float64frombits(g.learned.Load()))
 		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
 			return g.failed(ctx, need)
@@ -328,7 +336,7 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 	if !taken {
 		return g.refuse(wait, "local rate-limit queue (shared): the wait would end too late for the call's deadline")
 	}
-	return g.sleep(ctx, wait)
+	return g.sleep(ctx, max(wait, shareWait))
 }
 
 // take takes n places of the shared limit for places given locally,
@@ -344,6 +352,18 @@ func (g *sharedGate) refuse(wait time.Duration, msg string) *aierrors.Error {
 	ae := rejection(g.target, aierrors.RateLimited, ErrRateLimitWait, wait, msg)
 	reportRejection(g.hooks, g.logger, g.target, ae)
 	return ae
+}
+
+// slack is the time a call keeps in hand, past its local wait, for the
+// wait of this replica's share while the target runs on it (degraded, or
+// just back): up to one of the share's places, which keep to a grid (see
+// shared.Share). Without it, calls that waited locally almost to their
+// deadline would be refused by the share, their local places lost.
+func (g *sharedGate) slack() time.Duration {
+	if g == nil || g.share == nil || (!g.degraded.Load() && time.Now().UnixNano() >= g.graceAt.Load()) {
+		return 0
+	}
+	return g.share.Interval() * time.Duration(g.share.Members()) * 10 / 9
 }
 
 // failed is reserve after a store operation failed: the call's own end, or

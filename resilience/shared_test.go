@@ -183,13 +183,13 @@ func TestSharedDegradedPacesAtTheShare(t *testing.T) {
 		time.Sleep(6 * time.Second)
 		store.down.Store(false)
 		tUp := time.Now()
-		time.Sleep(7 * time.Second)
+		time.Sleep(8 * time.Second)
 		stop()
 		wg.Wait()
 		up := log.within(t0.Add(time.Second), tDown)
 		down := log.within(tDown, tUp)
-		back := log.within(tUp.Add(4*time.Second), tUp.Add(7*time.Second))
-		peak := log.maxWindow(t0.Add(time.Second), tUp.Add(6*time.Second), time.Second)
+		back := log.within(tUp.Add(5*time.Second), tUp.Add(8*time.Second)) // after every replica's grace
+		peak := log.maxWindow(t0.Add(time.Second), tUp.Add(7*time.Second), time.Second)
 		peakDown := log.maxWindow(tDown.Add(-time.Second), tUp.Add(time.Second), time.Second)
 		t.Logf("sends/s: store up %.1f, store down %.1f, back %.1f; busiest second %d (around the outage %d); calls ok %d, failed late %d",
 			float64(up)/4, float64(down)/6, float64(back)/3, peak, peakDown, okN.Load(), timeouts.Load())

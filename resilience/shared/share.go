@@ -42,7 +42,8 @@ type Membership interface {
 //     so the local places begin after the latest of them
 //     ([Share.Granted]), staggered by the replica's rank so that the
 //     replicas' first places follow one another at the limit's pace
-//     rather than all at once;
+//     rather than all at once, and each keeps to that grid of places
+//     when it idles;
 //   - when the store answers again, [Share.Debt] is what this replica took
 //     locally that has not gone out yet, to be taken from the shared
 //     limiter (so that the shared limiter, perhaps restarted empty, does
@@ -132,8 +133,17 @@ func (s *Share) Reserve(now time.Time, maxWait time.Duration) (wait time.Duratio
 			tat = floor
 		}
 	}
-	if tat.Before(now) {
+	switch {
+	case tat.IsZero():
 		tat = now
+	case tat.Before(now):
+		// An idle replica resumes on its own grid of places (every apart
+		// from where they started), not at now as a plain GCRA would:
+		// the replicas' grids were interleaved, and a replica that
+		// restarts its pacing at an arbitrary instant can land on
+		// another's places, and stay there (same interval), which the
+		// provider's burst answers with a 429 for one place in three.
+		tat = tat.Add((now.Sub(tat) + every - 1) / every * every)
 	}
 	next := tat.Add(every)
 	wait = next.Add(-time.Duration(burst) * every).Sub(now)

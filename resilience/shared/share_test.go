@@ -51,6 +51,30 @@ func TestShareStartsAfterTheDebtAndInterleaves(t *testing.T) {
 	})
 }
 
+// A replica that idles resumes on its grid: its places stay between the
+// other replicas' places instead of landing on them.
+func TestShareKeepsItsGridWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		var s shared.Share
+		s.SetLimit(20, 1)
+		s.SetMembers(3, 1)
+		s.Granted(now) // grid: now + 100ms + k × 166.7ms (3 × 50ms + 10%)
+		if w, _ := s.Reserve(now, time.Hour); w != 100*time.Millisecond {
+			t.Fatalf("first place after %v; want 100ms", w)
+		}
+		every := 3 * 50 * time.Millisecond * 10 / 9
+		for _, idle := range []time.Duration{1234 * time.Millisecond, 5 * time.Second, 77 * time.Millisecond} {
+			time.Sleep(idle)
+			w, ok := s.Reserve(time.Now(), time.Hour)
+			at := time.Since(now) + w
+			if !ok || w >= every || (at-100*time.Millisecond)%every != 0 {
+				t.Errorf("after idling %v: place at %v (wait %v); want the next place of the grid 100ms + k × %v", idle, at, w, every)
+			}
+		}
+	})
+}
+
 // Without a shared debt, one replica of four gets a quarter of the rate
 // less 10%, and a quarter of the burst (at least 1).
 func TestShareFollowsMembers(t *testing.T) {

@@ -295,25 +295,32 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 			g.share.SetMembers(live, rank)
 		}
 	}
-	grace := g.share != nil && time.Now().UnixNano() < g.graceAt.Load()
-	shareWait := time.Duration(0)
-	if grace {
+	if g.share != nil && time.Now().UnixNano() < g.graceAt.Load() {
 		// Just back from degraded mode: the other replicas may run on
 		// their shares until they ask the store again. Until then this
-		// one keeps to its share too, and goes at the later of its
-		// share's place and the shared limiter's. The shared limiter
-		// counts the place at its own time, perhaps earlier than it goes:
-		// share places are given a short way ahead only, and those not
-		// gone out when the grace ends are counted again then.
-		var ok bool
-		if shareWait, ok = g.share.Reserve(time.Now(), min(maxWait, sharedGraceAhead)); !ok {
-			return g.refuse(shareWait, "local rate-limit queue (shared, store just back: this replica's share): the wait would end too late for the call's deadline")
+		// one keeps to its share too: it waits for its share's place,
+		// then asks the shared limiter, which so counts the place about
+		// when it goes out (counted earlier, a place would let another
+		// replica's go out with it). Share places are given a short way
+		// ahead only: the shared limiter may still refuse after the wait.
+		wait, ok := g.share.Reserve(time.Now(), min(maxWait, sharedGraceAhead))
+		if !ok {
+			return g.refuse(wait, "local rate-limit queue (shared, store just back: this replica's share): the wait would end too late for the call's deadline")
 		}
+		if ae := g.sleep(ctx, wait); ae != nil {
+			return ae
+		}
+		maxWait = max(maxWait-wait, 0)
 	} else if g.share != nil && g.restoreDue.CompareAndSwap(true, false) {
 		// The grace is over. The 429s while on the shares (their phases
 		// are not coordinated) say nothing about the shared limit, in
 		// force again.
 		g.local.restoreLearned(math.Float64frombits(g.learned.Load()))
+		// The calls still waiting for their share's places will ask the
+		// shared limiter too; counting those places now as well keeps the
+		// switch from the shares to the shared limiter below the limit
+		// (the busiest second of TestSharedDegradedPacesAtTheShare: 31–32
+		// sends with this, 33 without, for a limit of 30 and a burst of 3).
 		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
 			return g.failed(ctx, need)
 		}
@@ -336,7 +343,7 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 	if !taken {
 		return g.refuse(wait, "local rate-limit queue (shared): the wait would end too late for the call's deadline")
 	}
-	return g.sleep(ctx, max(wait, shareWait))
+	return g.sleep(ctx, wait)
 }
 
 // take takes n places of the shared limit for places given locally,

@@ -52,18 +52,10 @@ bench:
 		(cd $$m && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...); \
 	done
 
-# Each Fuzz function found in a _test.go file runs alone for FUZZTIME
-# (go test allows one fuzz target per run).
+# Each Fuzz function found in a _test.go file runs alone for FUZZTIME; see
+# scripts/fuzz.sh (it reruns once a run stopped by Go 1.26's fuzztime race).
 fuzz:
-	@grep -rlE '^func Fuzz[A-Za-z0-9_]*\(' --include='*_test.go' . | sort | while read -r f; do \
-		dir=$$(dirname "$$f"); mod=$$dir; \
-		while [ ! -f "$$mod/go.mod" ]; do mod=$$(dirname "$$mod"); done; \
-		pkg=.; [ "$$dir" = "$$mod" ] || pkg="./$${dir#$$mod/}"; \
-		for fn in $$(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$$f" | sed 's/^func //'); do \
-			echo "==> $$dir: $$fn for $(FUZZTIME)"; \
-			(cd "$$mod" && $(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"); \
-		done; \
-	done
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

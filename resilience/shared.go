@@ -112,7 +112,6 @@ type sharedGate struct {
 	memberAt atomic.Int64 // Unix ns the membership is due for a refresh
 	joins    atomic.Int32 // refreshes so far
 	graceAt  atomic.Int64 // Unix ns until which the share paces, after the store came back
-	debtDue  atomic.Bool  // the store came back: take the share's debt from it
 	// The store came back: once the grace is over, set the learned rate
 	// back to what it was when the store was lost.
 	restoreDue atomic.Bool
@@ -177,8 +176,16 @@ func (g *sharedGate) done(ctx context.Context, err error, probing bool) bool {
 			g.checking.Store(false)
 			if was {
 				// See reserve's grace.
-				g.graceAt.Store(time.Now().Add(sharedGrace).UnixNano())
-				g.debtDue.Store(true)
+				// The grace lasts until the others have seen the store
+				// back, and until the places this replica took locally
+				// have gone out.
+				grace := time.Now().Add(sharedGrace)
+				if g.share != nil {
+					if last := g.share.Last(); last.After(grace) {
+						grace = last
+					}
+				}
+				g.graceAt.Store(grace.UnixNano())
 				g.restoreDue.Store(true)
 				g.report(false, nil)
 			}
@@ -250,8 +257,9 @@ func (g *sharedGate) check(clk *clock) *aierrors.Error {
 // reserve is the shared part of step 2: a token of the shared limit, after
 // the local wait, admitted only if it leaves need before the deadline.
 // While the store is unreachable, the target is paced locally at its share
-// of the limit (see shared.Share); when it answers again, what was taken
-// locally and has not gone out yet is taken from it first.
+// of the limit (see shared.Share); when it answers again, each place taken
+// locally is taken from it as it goes out (see paceLocally), and the
+// replica keeps to its share for a grace period.
 func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) *aierrors.Error {
 	if g == nil || g.limiter == nil {
 		return nil
@@ -263,15 +271,6 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 	maxWait := defaultMaxPause
 	if dl, has := ctx.Deadline(); has {
 		maxWait = max(min(maxWait, time.Until(dl)-need), 0)
-	}
-	if g.share != nil && g.debtDue.CompareAndSwap(true, false) {
-		// Places taken locally that have not gone out: the shared limiter
-		// (perhaps restarted empty) must not grant them again. Those calls
-		// are not asked to wait again: the places are taken for them,
-		// whatever the wait.
-		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
-			return g.failed(ctx, need)
-		}
 	}
 	if g.members != nil {
 		every := sharedMemberEvery
@@ -316,14 +315,6 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 		// are not coordinated) say nothing about the shared limit, in
 		// force again.
 		g.local.restoreLearned(math.Float64frombits(g.learned.Load()))
-		// The calls still waiting for their share's places will ask the
-		// shared limiter too; counting those places now as well keeps the
-		// switch from the shares to the shared limiter below the limit
-		// (the busiest second of TestSharedDegradedPacesAtTheShare: 31–32
-		// sends with this, 33 without, for a limit of 30 and a burst of 3).
-		if n := g.share.Debt(time.Now()); n > 0 && !g.take(ctx, n, probing) {
-			return g.failed(ctx, need)
-		}
 	}
 	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
 	wait, taken, err := g.limiter.Reserve(opCtx, g.limKey, 1, maxWait)
@@ -397,7 +388,17 @@ func (g *sharedGate) paceLocally(ctx context.Context, need time.Duration) *aierr
 	if !ok {
 		return g.refuse(wait, "local rate-limit queue (shared, store unreachable: this replica's share): the wait would end too late for the call's deadline")
 	}
-	return g.sleep(ctx, wait)
+	if ae := g.sleep(ctx, wait); ae != nil {
+		return ae
+	}
+	if !g.degraded.Load() {
+		// The store came back while this call waited: the place goes out
+		// now, so it is counted now (whatever the wait the shared limiter
+		// gives; the call does not wait again). A failure here only marks
+		// the store degraded again.
+		g.take(ctx, 1, false)
+	}
+	return nil
 }
 
 func (g *sharedGate) sleep(ctx context.Context, wait time.Duration) *aierrors.Error {

@@ -68,9 +68,8 @@ func busiest(ts []time.Time, from, to time.Time, d time.Duration) int {
 //   - Redis killed: the waits Redis gave still go out, then each replica
 //     goes at its share (a third: the membership kept in Redis said 3):
 //     no 3s window above 1.5 × 20/s, at most 2 429s/s on average;
-//   - Redis back: under 1 429/s, at least half the cap (about the cap
-//     when the machine is not loaded: the learned rates cut by the
-//     switches' 429s climb back slowly).
+//   - Redis back: from 3s after, about 20 successful calls/s, under 1
+//     provider 429/s.
 func TestReplicasLoseRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 20s")
@@ -179,7 +178,7 @@ func TestReplicasLoseRedis(t *testing.T) {
 	phases := []phase{
 		{"A: Redis up", t0.Add(3 * time.Second), tKill},
 		{"B: Redis killed", tKill, tBack},
-		{"C: Redis back (after 4s)", tBack.Add(4 * time.Second), tEnd},
+		{"C: Redis back (after 3s)", tBack.Add(3 * time.Second), tEnd},
 	}
 	rates := map[string][3]float64{}
 	for _, p := range phases {
@@ -218,13 +217,8 @@ func TestReplicasLoseRedis(t *testing.T) {
 	if burst3 > 3*limit*3/2 {
 		t.Errorf("busiest 3s around the outage: %d requests; want at most %d (1.5 × %d/s)", burst3, 3*limit*3/2, limit)
 	}
-	// Not yet what issue 17 asks after Redis returns (≥ 19 ok/s, < 1 429/s):
-	// the end of the replicas' grace (see resilience's shared.go) draws a few
-	// 429s in one second (0.6–1.6/s over the phase, with the cores busy).
-	// What is asserted is that it stays far from the doubled load this test
-	// exists for; the rest is an open point.
-	if r := rates["C: Redis back (after 4s)"]; r[0] < 0.5*limit || r[2] >= 3 {
-		t.Errorf("Redis back: %.1f calls ok/s, %.1f 429s/s; want ≥ %.0f ok/s, < 3 429/s", r[0], r[2], 0.5*limit)
+	if r := rates["C: Redis back (after 3s)"]; r[0] < 0.85*limit || r[2] >= 1 {
+		t.Errorf("Redis back: %.1f calls ok/s, %.1f 429s/s; want ≥ %.0f ok/s, < 1 429/s", r[0], r[2], 0.85*limit)
 	}
 	if ev.late.Load() > 10 {
 		t.Errorf("%d calls ran past their deadline; want (almost) none: a wait that cannot finish is refused at once", ev.late.Load())

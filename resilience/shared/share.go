@@ -40,14 +40,14 @@ type Membership interface {
 //   - it starts with the debt of what the shared limiter granted: places
 //     granted by the shared limiter still go out after the store is lost,
 //     so the local places begin after the latest of them
-//     ([Share.Granted]), staggered by the replica's rank so that the
-//     replicas' first places follow one another at the limit's pace
-//     rather than all at once, and each keeps to that grid of places
-//     when it idles;
-//   - when the store answers again, [Share.Debt] is what this replica took
-//     locally that has not gone out yet, to be taken from the shared
-//     limiter (so that the shared limiter, perhaps restarted empty, does
-//     not grant those places twice), without making those calls wait
+//     ([Share.Granted]);
+//   - each replica's places keep to a grid of its own, offset by its rank
+//     and anchored on the wall clock, so that the replicas' places follow
+//     one another at the limit's pace rather than fall together;
+//   - when the store answers again, the places this replica took locally
+//     still go out, up to [Share.Last]; each is taken from the shared
+//     limiter as it goes (so that the shared limiter, perhaps restarted
+//     empty, counts it when it goes out), without making the call wait
 //     again.
 //
 // Times are the caller's: pass time.Now(). The zero Share has no limit
@@ -125,26 +125,17 @@ func (s *Share) Reserve(now time.Time, maxWait time.Duration) (wait time.Duratio
 	}
 	every, burst := s.params()
 	tat := s.tat
-	// The first local place goes out (rank+1) intervals of the whole limit
-	// after the last shared place: the replicas interleave.
+	// No local place before the last shared one.
 	if !s.granted.IsZero() {
-		floor := s.granted.Add(time.Duration(s.rank+1)*s.interval + time.Duration(burst-1)*every)
+		floor := s.granted.Add(s.interval + time.Duration(burst-1)*every)
 		if floor.After(tat) {
 			tat = floor
 		}
 	}
-	switch {
-	case tat.IsZero():
+	if tat.Before(now) {
 		tat = now
-	case tat.Before(now):
-		// An idle replica resumes on its own grid of places (every apart
-		// from where they started), not at now as a plain GCRA would:
-		// the replicas' grids were interleaved, and a replica that
-		// restarts its pacing at an arbitrary instant can land on
-		// another's places, and stay there (same interval), which the
-		// provider's burst answers with a 429 for one place in three.
-		tat = tat.Add((now.Sub(tat) + every - 1) / every * every)
 	}
+	tat = s.onGrid(tat, every)
 	next := tat.Add(every)
 	wait = next.Add(-time.Duration(burst) * every).Sub(now)
 	if wait > maxWait {
@@ -154,26 +145,35 @@ func (s *Share) Reserve(now time.Time, maxWait time.Duration) (wait time.Duratio
 	return max(wait, 0), true
 }
 
-// Debt returns how many places Reserve gave that have not gone out at now,
-// and forgets them: the caller takes that many from the shared limiter.
-func (s *Share) Debt(now time.Time) int {
+// onGrid returns the first of this replica's places at or after t. The
+// places of replica rank are rank intervals (of the whole limit) past the
+// multiples of every, counted from the Unix epoch: the replicas share a
+// clock, not state, so their grids interleave without a word between them,
+// whatever each last heard from the store. A plain GCRA restarts its pacing
+// wherever a call comes; replicas pacing alike can then fall onto the same
+// instants and stay there (same interval), which a provider's small burst
+// answers with a 429 for every place but one.
+func (s *Share) onGrid(t time.Time, every time.Duration) time.Time {
+	off := t.UnixNano() - int64(s.rank)*int64(s.interval)
+	if r := off % int64(every); r != 0 {
+		if r < 0 {
+			r += int64(every)
+		}
+		t = t.Add(every - time.Duration(r))
+	}
+	return t
+}
+
+// Last returns when the last place Reserve gave goes out (the zero time
+// when none was given).
+func (s *Share) Last() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.interval == 0 {
-		return 0
+	if s.interval == 0 || s.tat.IsZero() {
+		return time.Time{}
 	}
 	every, burst := s.params()
-	last := s.tat.Add(-time.Duration(burst) * every) // the last place's time
-	n := 0
-	if last.After(now) {
-		n = int(last.Sub(now)/every) + 1
-	}
-	// What the shared limiter grants from now on is after those places.
-	s.tat = time.Time{}
-	if last.After(s.granted) {
-		s.granted = last
-	}
-	return n
+	return s.tat.Add(-time.Duration(burst) * every)
 }
 
 // MemoryMembership is a [Membership] kept in this process, for tests and

@@ -2,6 +2,7 @@ package shared_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,34 +15,43 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Three replicas of a 30/s limit (burst 3) lose the store while the
 // shared limiter had given places up to 2s ahead: no local place goes
-// before those, then the three together go at 30/s, one after another.
+// before those, then the three together go at 30/s less 10%, one after
+// another (never two within an interval of the whole limit), although
+// each heard of the last shared place at a different time.
 func TestShareStartsAfterTheDebtAndInterleaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		now := time.Now()
+		const step = time.Second / 30
 		last := now.Add(2 * time.Second) // the last shared place
 		var reps [3]shared.Share
 		for i := range reps {
 			reps[i].SetLimit(30, 3)
 			reps[i].SetMembers(3, i)
-			reps[i].Granted(last)
-			reps[i].Granted(now) // an older grant changes nothing
+			reps[i].Granted(last.Add(-time.Duration(i) * step)) // heard at different times
+			reps[i].Granted(now)                                // an older grant changes nothing
 		}
-		var at []time.Duration
+		every := 3 * step * 10 / 9
+		var all []time.Time
 		for round := range 4 {
 			for i := range reps {
 				w, ok := reps[i].Reserve(now, time.Hour)
 				if !ok {
 					t.Fatalf("replica %d round %d: Reserve refused", i, round)
 				}
-				at = append(at, w)
+				at := now.Add(w)
+				if at.Before(last.Add(-time.Duration(i) * step)) {
+					t.Errorf("replica %d place %d at %v; want after the last shared place it heard of", i, round, w)
+				}
+				if round == 0 && at.After(last.Add(every+step)) {
+					t.Errorf("replica %d first place at %v; want within %v of the last shared place", i, w, every+step)
+				}
+				all = append(all, at)
 			}
 		}
-		const step = time.Second / 30
-		for k, w := range at {
-			round, i := k/3, k%3
-			want := 2*time.Second + time.Duration(i+1)*step + time.Duration(round)*3*step*10/9
-			if d := w - want; d < -time.Millisecond || d > time.Millisecond {
-				t.Errorf("replica %d place %d goes after %v; want %v", i, round, w, want)
+		slices.SortFunc(all, time.Time.Compare)
+		for k := 1; k < len(all); k++ {
+			if d := all[k].Sub(all[k-1]); d < step-time.Microsecond {
+				t.Errorf("places %d and %d of all replicas %v apart; want at least %v (interleaved)", k-1, k, d, step)
 			}
 		}
 		// The deadline rule: a wait past maxWait takes nothing.
@@ -55,21 +65,19 @@ func TestShareStartsAfterTheDebtAndInterleaves(t *testing.T) {
 // other replicas' places instead of landing on them.
 func TestShareKeepsItsGridWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		now := time.Now()
+		const interval = 50 * time.Millisecond
+		every := 3 * interval * 10 / 9
 		var s shared.Share
 		s.SetLimit(20, 1)
-		s.SetMembers(3, 1)
-		s.Granted(now) // grid: now + 100ms + k × 166.7ms (3 × 50ms + 10%)
-		if w, _ := s.Reserve(now, time.Hour); w != 100*time.Millisecond {
-			t.Fatalf("first place after %v; want 100ms", w)
-		}
-		every := 3 * 50 * time.Millisecond * 10 / 9
-		for _, idle := range []time.Duration{1234 * time.Millisecond, 5 * time.Second, 77 * time.Millisecond} {
+		s.SetMembers(3, 1) // grid: 50ms past the multiples of every
+		for _, idle := range []time.Duration{0, 1234 * time.Millisecond, 5 * time.Second, 77 * time.Millisecond, 0} {
 			time.Sleep(idle)
-			w, ok := s.Reserve(time.Now(), time.Hour)
-			at := time.Since(now) + w
-			if !ok || w >= every || (at-100*time.Millisecond)%every != 0 {
-				t.Errorf("after idling %v: place at %v (wait %v); want the next place of the grid 100ms + k × %v", idle, at, w, every)
+			now := time.Now()
+			w, ok := s.Reserve(now, time.Hour)
+			at := now.Add(w)
+			if !ok || (idle > 0 && w >= every) || (at.UnixNano()-int64(interval))%int64(every) != 0 {
+				t.Errorf("after idling %v: wait %v, place %v past a multiple of %v; want the next place of the grid, %v past one",
+					idle, w, time.Duration((at.UnixNano()-int64(interval))%int64(every)+int64(interval)), every, interval)
 			}
 		}
 	})
@@ -104,26 +112,22 @@ func TestShareFollowsMembers(t *testing.T) {
 	})
 }
 
-// Debt counts the places given that have not gone out, once.
-func TestShareDebt(t *testing.T) {
+// Last is when the last place given goes out.
+func TestShareLast(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var s shared.Share
 		s.SetLimit(10, 1)
 		s.SetMembers(1, 0)
+		if !s.Last().IsZero() {
+			t.Errorf("Last before any place = %v; want the zero time", s.Last())
+		}
 		now := time.Now()
+		var w time.Duration
 		for range 5 {
-			s.Reserve(now, time.Hour) // at 0, 111ms, ..., 444ms (10/s less 10%)
+			w, _ = s.Reserve(now, time.Hour)
 		}
-		time.Sleep(150 * time.Millisecond)
-		if got := s.Debt(time.Now()); got != 3 {
-			t.Errorf("Debt after 150ms = %d; want 3 (at 222, 333, 444ms)", got)
-		}
-		if got := s.Debt(time.Now()); got != 0 {
-			t.Errorf("Debt again = %d; want 0", got)
-		}
-		// Local pacing after it starts after those places.
-		if w, _ := s.Reserve(time.Now(), time.Hour); w < 349*time.Millisecond {
-			t.Errorf("Reserve after Debt waits %v; want at least 350ms (after the place at 400ms)", w)
+		if got, want := s.Last(), now.Add(w); !got.Equal(want) {
+			t.Errorf("Last = now + %v; want now + %v (the fifth place)", got.Sub(now), w)
 		}
 	})
 }

@@ -1,10 +1,15 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,11 +63,12 @@ func busiest(ts []time.Time, from, to time.Time, d time.Duration) int {
 	return best
 }
 
-// TestReplicasLoseRedis is the operator's test of issue 17, in one
-// process: three replicas (executors of their own, the README's setup:
-// DefaultConfig, a shared limit of 20/s in Redis) offer 45 calls/s in all,
-// each with a 3s deadline, to a provider capped at 20 rps (burst 2, 20ms a
-// call). Redis is killed for 6s, then restarted.
+// TestReplicasLoseRedis is the operator's test of issue 17: three replica
+// processes (this test binary run again as TestReplicaProcess), each an
+// executor of the README's setup (DefaultConfig, a shared limit of 20/s in
+// Redis), offer 45 calls/s in all, each with a 3s deadline, to a provider
+// in this process capped at 20 rps (burst 2, 20ms a call). Redis is killed
+// for 6s, then restarted. What the provider saw is counted here.
 //
 //   - Redis up: about 20 successful calls/s, under 1 provider 429/s;
 //   - Redis killed: the waits Redis gave still go out, then each replica
@@ -75,82 +81,80 @@ func TestReplicasLoseRedis(t *testing.T) {
 		t.Skip("takes 20s")
 	}
 	rp := startRedis(t)
-	c := redis.NewClient(redisstore.Configure(newOptions(rp.addr())))
-	t.Cleanup(func() { _ = c.Close() })
 	const (
 		limit    = 20
 		replicas = 3
-		offered  = 15 // calls/s per replica
-		deadline = 3 * time.Second
+		run      = 19 * time.Second
 	)
-	lim, err := redisstore.NewLimiter(c, redisstore.Limit{Rate: limit, Period: time.Second, Burst: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := redisstore.NewState(c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := newProvider(t)
 	srv.SetRateLimit(model, limit, 2)
 	srv.SetDefault(model, providertest.Slow(20*time.Millisecond, "ok"))
-
 	var ev events
-	var causes sync.Map // the degraded hooks' errors
-	hooks := resilience.Hooks{OnSharedState: func(ch resilience.SharedStateChange) {
-		if ch.Degraded {
-			causes.Store(ch.Err.Error(), true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		srv.Handler().ServeHTTP(rec, r)
+		ev.add(&ev.sent, at)
+		if rec.code == http.StatusTooManyRequests {
+			ev.add(&ev.r429, at)
 		}
-	}}
-	base := chatOp(srv)
-	op := func(ctx context.Context) error {
-		ev.add(&ev.sent, time.Now())
-		err := base(ctx)
-		var ae *aierrors.Error
-		if errors.As(err, &ae) && ae.HTTPStatus == http.StatusTooManyRequests {
-			ev.add(&ev.r429, time.Now())
-		}
-		return err
-	}
-	var execs []*resilience.ResilientExecutor
-	for range replicas {
-		execs = append(execs, mustExecutor(t, resilience.DefaultConfig(), resilience.WithName("openai/"+model),
-			resilience.WithSharedLimiter(lim, ""), resilience.WithSharedState(st, ""), resilience.WithHooks(hooks)))
-	}
+	}))
+	t.Cleanup(front.Close)
 
-	ctx, stop := context.WithCancel(context.Background())
+	var causes sync.Map // the degraded hooks' errors
 	var wg sync.WaitGroup
-	for _, e := range execs {
+	ready := make(chan struct{}, replicas)
+	var cmds []*exec.Cmd
+	for i := range replicas {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "AILIB_REPLICA_PROVIDER="+front.URL, "AILIB_REPLICA_REDIS="+rp.addr(),
+			"AILIB_REPLICA_FOR="+run.String())
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start replica %d: %v", i, err)
+		}
+		cmds = append(cmds, cmd)
 		wg.Go(func() {
-			tick := time.NewTicker(time.Second / offered)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-				wg.Go(func() {
-					cctx, cancel := context.WithTimeout(context.Background(), deadline)
-					defer cancel()
-					start := time.Now()
-					err := e.Execute(cctx, op)
-					switch {
-					case err == nil:
-						ev.add(&ev.ok, time.Now())
-					case errors.Is(err, resilience.ErrRateLimitWait):
-						ev.refused.Add(1)
-						if time.Since(start) > 100*time.Millisecond && !errors.Is(err, aierrors.RateLimited) {
-							t.Errorf("refusal after %v: %v", time.Since(start), err)
-						}
-					case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, aierrors.Timeout):
-						ev.late.Add(1)
-					default:
-						ev.other.Add(1)
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				kind, rest, _ := strings.Cut(sc.Text(), " ")
+				switch kind {
+				case "ok":
+					ns, _ := strconv.ParseInt(rest, 10, 64)
+					ev.add(&ev.ok, time.Unix(0, ns))
+				case "late":
+					ev.late.Add(1)
+				case "refused":
+					ev.refused.Add(1)
+				case "other":
+					if ev.other.Add(1) <= 5 {
+						t.Logf("replica %d: %s", i, sc.Text())
 					}
-				})
+				case "cause":
+					causes.Store(rest, true)
+				case "ready":
+					ready <- struct{}{}
+				case "bad", "end":
+					t.Logf("replica %d: %s", i, sc.Text())
+					if kind == "bad" {
+						t.Errorf("replica %d: %s", i, rest)
+					}
+				default:
+					t.Logf("replica %d: %s", i, sc.Text())
+				}
 			}
 		})
+	}
+	for range replicas {
+		select {
+		case <-ready:
+		case <-time.After(time.Minute):
+			t.Fatal("replica processes not ready after a minute")
+		}
 	}
 	sleep := func(d time.Duration) {
 		tm := time.NewTimer(d)
@@ -166,7 +170,11 @@ func TestReplicasLoseRedis(t *testing.T) {
 	rp.start()
 	sleep(7 * time.Second)
 	tEnd := time.Now()
-	stop()
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+	}
 	wg.Wait()
 
 	ev.mu.Lock()
@@ -202,10 +210,6 @@ func TestReplicasLoseRedis(t *testing.T) {
 	t.Logf("around the outage: busiest 3s %d requests (%.1f/s), busiest 1s %d; calls refused at once %d, failed late %d, other errors %d",
 		burst3, float64(burst3)/3, burst1, ev.refused.Load(), ev.late.Load(), ev.other.Load())
 	causes.Range(func(k, _ any) bool { t.Logf("OnSharedState cause: %s", k); return true })
-	for i, e := range execs {
-		s := e.Signals()
-		t.Logf("replica %d at the end: learned %.2f rps, shared degraded %v", i, s.Rate.Learned, s.Shared.Degraded)
-	}
 
 	// The bounds leave room for a loaded 2-core machine.
 	if r := rates["A: Redis up"]; r[0] < 0.85*limit || r[2] >= 1 {
@@ -234,4 +238,97 @@ func TestReplicasLoseRedis(t *testing.T) {
 	if n == 0 {
 		t.Error("no OnSharedState(Degraded) event")
 	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// TestReplicaProcess is one replica of TestReplicasLoseRedis, in a process
+// of its own; it runs only when that test starts it. It offers 15 calls/s,
+// each with a 3s deadline, for AILIB_REPLICA_FOR, and prints one line per
+// call's end (ok with its time, late, refused or other), one per degraded
+// cause, and its signals at the end.
+func TestReplicaProcess(t *testing.T) {
+	url := os.Getenv("AILIB_REPLICA_PROVIDER")
+	if url == "" {
+		t.Skip("a replica process of TestReplicasLoseRedis")
+	}
+	runFor, err := time.ParseDuration(os.Getenv("AILIB_REPLICA_FOR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		offered  = 15
+		deadline = 3 * time.Second
+	)
+	var mu sync.Mutex
+	say := func(format string, a ...any) {
+		mu.Lock()
+		fmt.Printf(format+"\n", a...)
+		mu.Unlock()
+	}
+	c := redis.NewClient(redisstore.Configure(newOptions(os.Getenv("AILIB_REPLICA_REDIS"))))
+	defer c.Close()
+	lim, err := redisstore.NewLimiter(c, redisstore.Limit{Rate: 20, Period: time.Second, Burst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := redisstore.NewState(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := resilience.Hooks{OnSharedState: func(ch resilience.SharedStateChange) {
+		if ch.Degraded {
+			say("cause %s", ch.Err)
+		}
+	}}
+	e := mustExecutor(t, resilience.DefaultConfig(), resilience.WithName("openai/"+model),
+		resilience.WithSharedLimiter(lim, ""), resilience.WithSharedState(st, ""), resilience.WithHooks(hooks))
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	op := chatOpAt(url, &http.Client{Transport: tr})
+
+	var wg sync.WaitGroup
+	say("ready")
+	tick := time.NewTicker(time.Second / offered)
+	end := time.NewTimer(runFor)
+loop:
+	for {
+		select {
+		case <-end.C:
+			break loop
+		case <-tick.C:
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			err := e.Execute(ctx, op)
+			switch {
+			case err == nil:
+				say("ok %d", time.Now().UnixNano())
+			case errors.Is(err, resilience.ErrRateLimitWait):
+				say("refused")
+				if time.Since(start) > 100*time.Millisecond && !errors.Is(err, aierrors.RateLimited) {
+					say("bad refusal after %v: %v", time.Since(start), err)
+				}
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, aierrors.Timeout):
+				say("late")
+			default:
+				say("other %v", err)
+			}
+		})
+	}
+	tick.Stop()
+	wg.Wait()
+	s := e.Signals()
+	say("end learned %.2f rps, shared degraded %v", s.Rate.Learned, s.Shared.Degraded)
 }

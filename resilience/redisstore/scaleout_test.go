@@ -28,10 +28,14 @@ const model = "gpt-4o"
 // chatOp is one OpenAI-format chat request to srv, its error classified
 // as a provider adapter would.
 func chatOp(srv *providertest.Server) func(ctx context.Context) error {
-	hc := srv.Client()
+	return chatOpAt(srv.URL(), srv.Client())
+}
+
+// chatOpAt is chatOp for a provider at url, reached with hc.
+func chatOpAt(url string, hc *http.Client) func(ctx context.Context) error {
 	const body = `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL()+"/v1/chat/completions", strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/chat/completions", strings.NewReader(body))
 		if err != nil {
 			return err
 		}

@@ -18,9 +18,9 @@ import (
 // provider's limit").
 const (
 	cutFactor     = 0.7                    // a 429 multiplies the learned rate by this...
-	acceptedShare = 0.95                   // ...but cuts no lower than this share of what the provider just accepted
+	acceptedShare = 1.0                    // ...but cuts no lower than this share of what the provider just accepted
 	cutGap        = 500 * time.Millisecond // at most one cut per gap: one overshoot, one cut
-	probeStep     = 0.02                   // each success while paced adds 0.02 requests per second (about 2% of the rate per second)
+	probeStep     = 0.01                   // each success while paced adds 0.01 requests per second (about 1% of the rate per second)
 	minRate       = 0.1                    // the learned rate never goes below this
 	hintWindow    = 60.0                   // a provider's stated request limit is per minute
 	// A 429's Retry-After pauses the whole target only from this length up:
@@ -259,8 +259,8 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		}
 		l.lastCut = now.Add(backlog)
 		// What the provider just accepted is evidence too: the cut goes no
-		// lower than just under it (a cut is still a cut: at most 0.95 of
-		// the base), so a target paced near the limit loses little per 429.
+		// lower than it (nor above the base), so a target paced near the
+		// limit loses little per 429.
 		next := base * cutFactor
 		if floor := l.accepted.rate(now, l.since) * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)

@@ -361,7 +361,7 @@ func (g *sharedGate) slack() time.Duration {
 	if g == nil || g.share == nil || (!g.degraded.Load() && time.Now().UnixNano() >= g.graceAt.Load()) {
 		return 0
 	}
-	return g.share.Interval() * time.Duration(g.share.Members()) * 10 / 9
+	return g.share.Spacing()
 }
 
 // failed is reserve after a store operation failed: the call's own end, or

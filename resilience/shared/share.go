@@ -108,6 +108,18 @@ func (s *Share) Interval() time.Duration {
 	return s.interval
 }
 
+// Spacing is the time between two of this replica's places (0: no limit
+// known).
+func (s *Share) Spacing() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.interval == 0 {
+		return 0
+	}
+	every, _ := s.params()
+	return every
+}
+
 // params are the share's interval and burst, under s.mu.
 func (s *Share) params() (every time.Duration, burst int) {
 	live := max(s.live, 1)

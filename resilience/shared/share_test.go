@@ -109,6 +109,9 @@ func TestShareFollowsMembers(t *testing.T) {
 		if s.Members() != 4 {
 			t.Errorf("Members() = %d; want 4", s.Members())
 		}
+		if got, want := s.Spacing(), 4*(50*time.Millisecond)*10/9; got != want {
+			t.Errorf("Spacing() = %v; want %v (four replicas of 20/s, less 10%%)", got, want)
+		}
 	})
 }
 

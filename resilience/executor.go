@@ -84,7 +84,7 @@ func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecut
 
 // CallOption changes one [ResilientExecutor.Execute] or [Do] call:
 // [WithTokens], [WithStream].
-type CallOption interface{ applyCall(*callOptions) }
+type CallOption interface{ callOption() }
 
 type callOptions struct {
 	tokens int  // token estimate per attempt; 0: none
@@ -92,9 +92,20 @@ type callOptions struct {
 	finish *func(error)
 }
 
-type callOptionFunc func(*callOptions)
+// The call options are a closed set of small values, read by a type
+// switch (collectCallOptions) rather than applied through a method or a
+// closure: nothing then escapes, and a call with options allocates nothing
+// for them.
+type (
+	tokensOption struct {
+		estimate int
+		used     *int
+	}
+	streamOption struct{ finish *func(error) }
+)
 
-func (f callOptionFunc) applyCall(c *callOptions) { f(c) }
+func (tokensOption) callOption() {}
+func (streamOption) callOption() {}
 
 // WithTokens says the call spends provider tokens: each attempt takes
 // estimate tokens from the token limits before it goes (waiting for them as
@@ -102,7 +113,7 @@ func (f callOptionFunc) applyCall(c *callOptions) { f(c) }
 // successful one the estimate is replaced by *used when op set it (>= 0).
 // A good estimate is the input's token count plus the answer's max tokens.
 func WithTokens(estimate int, used *int) CallOption {
-	return callOptionFunc(func(c *callOptions) { c.tokens, c.used = max(estimate, 0), used })
+	return tokensOption{estimate: estimate, used: used}
 }
 
 // WithStream keeps a successful attempt open after op returns, for a
@@ -113,7 +124,7 @@ func WithTokens(estimate int, used *int) CallOption {
 // exactly once (later calls do nothing), for example from the stream's
 // Close. Retries happen only before op succeeds.
 func WithStream(finish *func(err error)) CallOption {
-	return callOptionFunc(func(c *callOptions) { c.finish = finish })
+	return streamOption{finish: finish}
 }
 
 // Execute runs op with the executor's patterns, attempt after attempt,
@@ -137,17 +148,17 @@ func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Con
 		}
 		return err
 	}
-	if len(opts) == 0 {
-		return e.run(ctx, op, callOptions{}) // no options: nothing escapes
-	}
 	return e.run(ctx, op, collectCallOptions(opts))
 }
 
 func collectCallOptions(opts []CallOption) callOptions {
 	var o callOptions
 	for _, opt := range opts {
-		if opt != nil {
-			opt.applyCall(&o)
+		switch opt := opt.(type) {
+		case tokensOption:
+			o.tokens, o.used = max(opt.estimate, 0), opt.used
+		case streamOption:
+			o.finish = opt.finish
 		}
 	}
 	return o

@@ -44,7 +44,12 @@ func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context
 	if len(c.targets) == 0 {
 		return errors.New("resilience: fallback chain has no targets")
 	}
-	hooks := buildOptions(opts).hooks
+	var hooks Hooks
+	for _, o := range opts {
+		if h, ok := o.(hooksOption); ok {
+			hooks = Hooks(h)
+		}
+	}
 	hop := func(h FallbackHop) {
 		if hooks.OnFallback != nil {
 			hooks.OnFallback(h)

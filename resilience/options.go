@@ -24,9 +24,14 @@ func WithName(target string) Option {
 }
 
 // WithHooks sets the functions called on each decision (see [Hooks]).
-func WithHooks(h Hooks) Option {
-	return optionFunc(func(o *options) { o.hooks = h })
-}
+func WithHooks(h Hooks) Option { return hooksOption(h) }
+
+// hooksOption is a type of its own so that FallbackChain.Execute, which
+// reads only the hooks, finds them by a type switch: building the options
+// through apply would move them to the heap on every call.
+type hooksOption Hooks
+
+func (h hooksOption) apply(o *options) { o.hooks = Hooks(h) }
 
 // WithLogger logs each decision to l: retries and state changes at Info
 // and Warn, attempts at Debug. Records carry the target, the code and the

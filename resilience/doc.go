@@ -100,7 +100,10 @@
 // rate the target was really sending at; but no lower than the rate the
 // provider accepted in the last second (what the provider does is evidence
 // too: a 429 at a rate it was accepting is a collision of two requests, not
-// a lower limit), and never above the old rate. At
+// a lower limit), and never above the old rate. When no header states a
+// limit and the provider refused a third or more of what was sent since the
+// last cut, the cut goes straight down to the rate it accepted (one 0.7 at
+// a time took 5s to come down from a first guess at 4× the limit). At
 // most one cut per 500ms, and none while places given at the old pace are
 // still queued (those 429s are the backlog's). Each success while the
 // learned bucket is empty adds 0.01 requests per second (about 1% of the
@@ -108,7 +111,8 @@
 // whole scenario family of benchmarks/scenarios (216 rate-limit points, four
 // ways of telling the limit): against 0.95 and 0.02 the mean gap to the best
 // fell from 6.2 to 5.3 points, and the points below the plain retry loop
-// from 44 to 34; a faster probe (1% of the rate per success) or a gentler
+// from 44 to 34 (the direct cut to the accepted rate then took them to 4.6
+// points and 22, with 2 924 429s instead of 4 881); a faster probe (1% of the rate per success) or a gentler
 // cut (0.8) made both worse (9.4 and 6.4 points), the 429s of the overshoots
 // costing more than the headroom gained. The learned bucket holds one
 // request: the provider's burst is unknown, so requests go evenly spaced.

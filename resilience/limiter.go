@@ -246,8 +246,9 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	l.mu.Lock()
 	if now.Sub(l.lastCut) >= cutGap { // lastCut may lie ahead: see the backlog below
 		base := l.est
-		if r := l.sendRate(now, sent); base == 0 || r < base {
-			base = r // cut from what was really sent, when that is less
+		sentRate := l.sendRate(now, sent)
+		if base == 0 || sentRate < base {
+			base = sentRate // cut from what was really sent, when that is less
 		}
 		// Places already given in the learned bucket were given at the old
 		// pace: until they are used, 429s are that backlog's, not a sign
@@ -260,10 +261,17 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		l.lastCut = now.Add(backlog)
 		// What the provider just accepted is evidence too: the cut goes no
 		// lower than it (nor above the base), so a target paced near the
-		// limit loses little per 429.
+		// limit loses little per 429. And when no header states a limit
+		// and the provider refused a third or more of what was sent, the
+		// cut goes straight down to what it accepted: cuts of 0.7 one at a
+		// time took 5s to come down from a first guess at 4× the limit,
+		// sending into 429s all along.
 		next := base * cutFactor
-		if floor := l.accepted.rate(now, l.since) * acceptedShare; floor > next {
+		acc := l.accepted.rate(now, l.since)
+		if floor := acc * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)
+		} else if acc > 0 && sentRate >= 1.5*acc && l.hint == 0 {
+			next = acc
 		}
 		l.setEstimate(now, max(next, minRate))
 	}

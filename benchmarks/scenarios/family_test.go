@@ -87,10 +87,8 @@ var knownFailures = map[string]string{
 	// Anthropic headers.
 	"anthropic c20 b1 2x D5s": "ailib 57.75% vs loop 60.75%, best 75.00%; 429s ailib 55, loop 725",
 	// Bare 429s.
-	"bare-429 c10 b2 2x D2s":  "ailib 54.50–55.50% vs loop 54.00–57.50%, best 60.50%; 429s ailib 14, loop 239; a near tie that fails in most runs",
-	"bare-429 c10 b2 3x D5s":  "ailib 41.67% vs loop 43.33%, best 50.33%; 429s ailib 70, loop 747",
 	"bare-429 c5 b1 1.5x D5s": "ailib 68.00% vs loop 65.33%, best 100.00%; 429s ailib 16, loop 163",
-	"bare-429 c5 b1 2x D2s":   "ailib 40.00% vs loop 55.00%, best 60.00%; 429s ailib 24, loop 114",
+	"bare-429 c5 b1 2x D2s":   "ailib 35.00% vs loop 52.00–55.00%, best 60.00%; 429s ailib 11, loop 115–123",
 	// OpenAI per-minute headers.
 	"openai-minute c10 b2 3x D2s":  "ailib 36.00% vs loop 39.67%, best 40.33%; 429s ailib 33, loop 482",
 	"openai-minute c5 b1 1.5x D2s": "ailib 64.00% vs loop 56.00%, best 80.00%; 429s ailib 7, loop 81",

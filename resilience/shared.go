@@ -337,13 +337,13 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 	return g.sleep(ctx, wait)
 }
 
-// take takes n places of the shared limit for places given locally,
-// whatever the wait (nobody waits for them); false when the store failed.
-func (g *sharedGate) take(ctx context.Context, n int, probing bool) bool {
+// take records in the shared limit one place given locally, whatever the
+// wait (nobody waits for it); a failure only marks the store degraded.
+func (g *sharedGate) take(ctx context.Context) {
 	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
-	_, _, err := g.limiter.Reserve(opCtx, g.limKey, n, time.Duration(math.MaxInt64))
+	_, _, err := g.limiter.Reserve(opCtx, g.limKey, 1, time.Duration(math.MaxInt64))
 	cancel()
-	return g.done(ctx, err, probing)
+	g.done(ctx, err, false)
 }
 
 func (g *sharedGate) refuse(wait time.Duration, msg string) *aierrors.Error {
@@ -394,9 +394,8 @@ func (g *sharedGate) paceLocally(ctx context.Context, need time.Duration) *aierr
 	if !g.degraded.Load() {
 		// The store came back while this call waited: the place goes out
 		// now, so it is counted now (whatever the wait the shared limiter
-		// gives; the call does not wait again). A failure here only marks
-		// the store degraded again.
-		g.take(ctx, 1, false)
+		// gives; the call does not wait again).
+		g.take(ctx)
 	}
 	return nil
 }

@@ -38,9 +38,13 @@ var (
 	ErrRetryBudgetExhausted = errors.New("resilience: retry budget exhausted")
 )
 
-// splitTarget splits "provider/model".
+// splitTarget splits "provider/model", or a pool deployment's
+// "provider/model#deployment".
 func splitTarget(target string) (provider, model string) {
 	if p, m, ok := strings.Cut(target, "/"); ok {
+		if i := strings.LastIndexByte(m, '#'); i >= 0 {
+			m = m[:i]
+		}
 		return p, m
 	}
 	return target, ""

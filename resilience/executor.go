@@ -90,6 +90,7 @@ type callOptions struct {
 	tokens int  // token estimate per attempt; 0: none
 	used   *int // tokens really used, written by op; nil or < 0: the estimate
 	finish *func(error)
+	once   bool // one attempt: a Pool moves the retry to another deployment
 }
 
 // The call options are a closed set of small values, read by a type
@@ -159,6 +160,8 @@ func collectCallOptions(opts []CallOption) callOptions {
 			o.tokens, o.used = max(opt.estimate, 0), opt.used
 		case streamOption:
 			o.finish = opt.finish
+		case onceOption:
+			o.once = true
 		}
 	}
 	return o
@@ -206,6 +209,9 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		}
 		if ctx.Err() != nil {
 			return doneError(ctx, e.name, last) // the provider's last answer stays reachable
+		}
+		if o.once {
+			return err
 		}
 		delay, why := e.retryDelay(ctx, n, err, &bo)
 		if why != nil {
@@ -534,9 +540,12 @@ func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o out
 	if ae.Code == aierrors.RateLimited {
 		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal())
 	}
-	if d := e.cool.observe(ae, time.Now()); d > 0 && e.logger != nil {
-		e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",
-			slog.String("target", e.name), slog.String("code", ae.Code.Code()), slog.Duration("for", d))
+	if d := e.cool.observe(ae, time.Now()); d > 0 {
+		e.shared.publishCooldown(ctx, d, ae.Code)
+		if e.logger != nil {
+			e.logger.LogAttrs(ctx, slog.LevelWarn, "resilience: target cooling down",
+				slog.String("target", e.name), slog.String("code", ae.Code.Code()), slog.Duration("for", d))
+		}
 	}
 }
 

@@ -88,13 +88,16 @@ func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context
 type chainError struct {
 	targets []string
 	errs    []error
+	what    string // what failed: "targets" when empty
 }
 
 func (e *chainError) Error() string {
 	var b strings.Builder
 	b.WriteString("resilience: all ")
 	b.WriteString(strconv.Itoa(len(e.errs)))
-	b.WriteString(" targets failed")
+	b.WriteString(" ")
+	b.WriteString(or(e.what, "targets"))
+	b.WriteString(" failed")
 	for i, err := range e.errs {
 		b.WriteString("; ")
 		text := err.Error()

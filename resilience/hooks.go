@@ -20,6 +20,7 @@ type Hooks struct {
 	OnLimiterWait  func(LimiterWait)       // an attempt is about to wait for a rate token or a provider pause
 	OnRejection    func(Rejection)         // an attempt or a retry was refused locally
 	OnFallback     func(FallbackHop)       // a fallback chain moved to another target (or ran out)
+	OnPoolSwitch   func(PoolSwitch)        // a pool chose a deployment for an attempt
 	OnSharedState  func(SharedStateChange) // the shared store failed (local state only) or answers again
 }
 
@@ -72,6 +73,15 @@ type FallbackHop struct {
 	From, To string
 	Err      error // why From was left; nil for the first hop
 	Index    int   // From's position in the chain
+}
+
+// PoolSwitch is passed to Hooks.OnPoolSwitch each time a [Pool] chooses
+// a deployment: From is empty for a call's first, and Err says why From
+// was left.
+type PoolSwitch struct {
+	Pool     string
+	From, To string
+	Err      error
 }
 
 // SharedStateChange is passed to Hooks.OnSharedState.

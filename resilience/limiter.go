@@ -74,13 +74,24 @@ type RateLimiter struct {
 
 	mu       sync.Mutex // guards the fields below
 	est      float64    // learned requests per second; 0: none yet
-	hint     float64    // the provider's stated limit per second; 0: none
-	lastCut  time.Time
-	sampleN  int64        // attempts sent, ever, at sampleT
-	accepted acceptedRing // successes while learning (active), per 100ms
-	since    time.Time    // when learning started
-	sampleT  time.Time    // when the send rate was last measured
-	limits   ProviderLimits
+	hint     float64    // this replica's share of the provider's stated limit per second; 0: none
+	statedPS float64    // the provider's stated limit per second; 0: none
+	replicas int        // the replicas sharing the limit (the shared state's membership); 0: alone
+	// A Pool's deployment routes by its hint before any 429 (see
+	// applyHint): stated is a gauge of what was sent to it, at the hint,
+	// nil unless pooled; doubt is set once the provider was seen to accept
+	// more than twice the hint, which then is not believed.
+	stated    *rate.Limiter
+	doubt     bool
+	pooled    atomic.Bool
+	lastProbe time.Time // the last increase of onShortage
+	lastCut   time.Time
+	ceil      float64      // the rate the last cut was made from, which the provider refused; 0: none
+	sampleN   int64        // attempts sent, ever, at sampleT
+	accepted  acceptedRing // successes while learning (active), per 100ms
+	since     time.Time    // when learning started
+	sampleT   time.Time    // when the send rate was last measured
+	limits    ProviderLimits
 }
 
 // NewRateLimiter returns a limiter usable on its own (the executor builds
@@ -259,6 +270,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			backlog = time.Duration(max(0, -l.learned.TokensAt(vnow)) / l.est * float64(time.Second))
 		}
 		l.lastCut = now.Add(backlog)
+		l.ceil = base
 		// What the provider just accepted is evidence too: the cut goes no
 		// lower than it (nor above the base), so a target paced near the
 		// limit loses little per 429. And when no header states a limit
@@ -300,16 +312,127 @@ func (l *RateLimiter) sendRate(now time.Time, n int64) float64 {
 // about probeStep·rate per second: a slow probe back up, bounded by the
 // provider's stated limit.
 func (l *RateLimiter) onSuccess() {
-	if l == nil || !l.active.Load() {
+	if l == nil || !l.active.Load() && !l.pooled.Load() {
 		return
 	}
 	now := time.Now()
 	l.mu.Lock()
 	l.accepted.add(now)
-	if vnow, _ := l.clock.at(now); l.est > 0 && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
+	if l.stated != nil && !l.doubt && l.hint > 0 && l.accepted.rate(now, l.since) > 2*l.hint {
+		l.doubt = true
+		l.stated.SetLimitAt(now, rate.Inf)
+	}
+	// A pool's deployment grows only when its pool is short (onShortage):
+	// capacity it does not need is not worth a 429 to find.
+	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
 		l.setEstimate(now, l.est+probeStep)
 	}
 	l.mu.Unlock()
+}
+
+// The increase of a pool's deployments while the pool is short of
+// capacity (calls wait for a deployment to be ready): each grows by
+// shortageStep of its learned rate each shortageGap (about 22% a second),
+// up to ceilShare of the rate its last cut was made from (the provider
+// refused that) and up to the provider's stated limit. Only when none can
+// grow so does the pool explore past a ceiling, one deployment at a time,
+// by exploreStep each shortageGap, until a 429 sets a new ceiling.
+const (
+	shortageStep = 0.02
+	exploreStep  = 0.01
+	shortageGap  = 100 * time.Millisecond
+	ceilShare    = 0.97
+)
+
+// onShortage is the increase of a pool's deployment while its pool is
+// short (see shortageStep); it reports whether it grew. Between a pool's
+// deployments a 429 costs no failed call (the attempt moves on), so the
+// pool probes harder than a lone target's slow probe (probeStep); but it
+// probes only when it needs the capacity, and not past what a 429 refused
+// unless nothing else is left (explore), so that the 429s stay few.
+func (l *RateLimiter) onShortage(now time.Time, explore bool) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.est == 0 || (l.hint > 0 && l.est >= l.hint) || now.Before(l.lastCut) {
+		return false
+	}
+	limit := math.Inf(1)
+	if l.hint > 0 {
+		limit = l.hint
+	}
+	next := l.est * (1 + shortageStep)
+	switch {
+	case explore:
+		next = l.est * (1 + exploreStep)
+	case l.ceil > 0 && l.est >= ceilShare*l.ceil:
+		return false
+	case l.ceil > 0:
+		limit = min(limit, ceilShare*l.ceil)
+	}
+	if now.Sub(l.lastProbe) < shortageGap {
+		return true // grew lately: counts as growing
+	}
+	l.lastProbe = now
+	l.setEstimate(now, min(next, limit))
+	return true
+}
+
+// cutAt is the time of the last cut (zero when none), for the pool's
+// choice of a deployment to explore.
+func (l *RateLimiter) cutAt() time.Time {
+	if l == nil {
+		return time.Time{}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.est == 0 {
+		return time.Time{}
+	}
+	return l.lastCut
+}
+
+// applyHint sets this replica's share of the stated limit, and caps the
+// learned rate by it (see setEstimate), under l.mu.
+//
+// A pool's deployment also routes by it from the first answer that states
+// it: the pool sends it no more than its hint while others are ready
+// (Pool.pick, through routeWait). A lone target learns its limit from its
+// first 429s; but the deployments of a pool are sent what the others
+// cannot take, and one left unrouted takes bursts, meets 429s and is cut
+// far below its limit (issue 19's P2: 3 to 7 more 429s in the first
+// second, and the first cut 20-40% low). Its own pacing is unchanged, so
+// a hint that lies low (a "limit" that is a burst, say) is soon
+// contradicted by what the provider accepts, and then not believed.
+func (l *RateLimiter) applyHint(now time.Time) {
+	l.hint = l.statedPS / float64(max(l.replicas, 1))
+	if l.est > l.hint && l.hint > 0 && l.hint >= l.est/2 {
+		l.setEstimate(now, l.hint)
+	}
+	if l.stated != nil {
+		lim := rate.Inf
+		if l.hint > 0 && !l.doubt {
+			lim = rate.Limit(l.hint)
+		}
+		l.stated.SetLimitAt(now, lim)
+	}
+}
+
+// setReplicas says how many replicas share the target's limit (the shared
+// state's membership): a limit the provider states is for all of them, so
+// each takes its share of it as its hint.
+func (l *RateLimiter) setReplicas(n int) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n != l.replicas {
+		l.replicas = n
+		l.applyHint(time.Now())
+	}
 }
 
 // acceptedRing counts successes in the last second, in ten 100ms slots.
@@ -494,10 +617,8 @@ func (l *RateLimiter) observe(h http.Header, now time.Time) {
 	if pl.RequestsLimit > 0 {
 		// A hint caps the learned rate once 429s have shown there is a
 		// limit; it never paces a target on its own.
-		l.hint = float64(pl.RequestsLimit) / hintWindow
-		if l.est > l.hint && l.hint >= l.est/2 {
-			l.setEstimate(now, l.hint)
-		}
+		l.statedPS = float64(pl.RequestsLimit) / hintWindow
+		l.applyHint(now)
 	}
 	// "0 remaining" does not pause the target: the reset may be the time
 	// to a full window (OpenAI) rather than to the next request (P6), and
@@ -528,10 +649,18 @@ func (l *RateLimiter) observe(h http.Header, now time.Time) {
 // preflight reports whether an attempt would have to wait now, taking
 // nothing.
 func (l *RateLimiter) preflight() *aierrors.Error {
-	if l == nil {
-		return nil
+	if wait := l.waitAt(time.Now()); wait > 0 {
+		return rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, wait, "no rate token available now")
 	}
-	now := time.Now()
+	return nil
+}
+
+// waitAt is how long a request would wait for its pacing at now: a pause
+// in force, then a request token of each bucket. It takes nothing.
+func (l *RateLimiter) waitAt(now time.Time) time.Duration {
+	if l == nil {
+		return 0
+	}
 	vnow, _ := l.clock.at(now)
 	wait := l.pausedFor(now)
 	var tokenWait time.Duration
@@ -542,11 +671,7 @@ func (l *RateLimiter) preflight() *aierrors.Error {
 			}
 		}
 	}
-	wait += tokenWait
-	if wait > 0 {
-		return rejection(l.target, aierrors.RateLimited, ErrRateLimitWait, wait, "no rate token available now")
-	}
-	return nil
+	return wait + tokenWait
 }
 
 // signals fills the rate part of a snapshot.

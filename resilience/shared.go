@@ -116,6 +116,13 @@ type sharedGate struct {
 	// back to what it was when the store was lost.
 	restoreDue atomic.Bool
 
+	// The replicas sharing the state, when the state counts them and the
+	// limiter does not (members): each takes its share of a limit the
+	// provider states (RateLimiter.setReplicas).
+	stateMembers shared.Membership
+	stateJoinAt  atomic.Int64 // Unix ns the state's membership is due for a refresh
+	stateJoins   atomic.Int32
+
 	local   *RateLimiter  // the executor's; its learned rate is set back when the store is back
 	learned atomic.Uint64 // the learned rate (float64 bits) when the store was lost
 }
@@ -145,6 +152,11 @@ func newSharedGate(o options, cfg ResilientConfig) *sharedGate {
 			_, _ = rand.Read(b[:])
 			g.members, g.memberID = m, hex.EncodeToString(b[:])
 		}
+	}
+	if m, ok := so.state.(shared.Membership); ok && g.members == nil {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		g.stateMembers, g.memberID = m, hex.EncodeToString(b[:])
 	}
 	return g
 }
@@ -246,8 +258,11 @@ func (g *sharedGate) check(clk *clock) *aierrors.Error {
 		return rejection(g.target, aierrors.Overloaded, ErrCircuitOpen, time.Duration(u-n), "circuit open (shared)")
 	}
 	if u := g.pausedUntil.Load(); u > n {
-		if aierrors.StandardErrorCode(g.pauseCode.Load()) == aierrors.QuotaExhausted {
-			return rejection(g.target, aierrors.QuotaExhausted, ErrTargetPaused, time.Duration(u-n), "target paused (shared): quota exhausted")
+		// A pause for a rate limit is a wait; any other (quota exhausted,
+		// a revoked key, a long Retry-After: another replica's cooldown)
+		// keeps the code of the answer that started it.
+		if code := aierrors.StandardErrorCode(g.pauseCode.Load()); code != aierrors.RateLimited && code != 0 {
+			return rejection(g.target, code, ErrTargetPaused, time.Duration(u-n), "target paused (shared) after "+code.Name())
 		}
 		return rejection(g.target, aierrors.RateLimited, ErrRateLimitWait, time.Duration(u-n), "target paused (shared): the provider asked to wait")
 	}
@@ -292,6 +307,7 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 				live = max(live, g.share.Members())
 			}
 			g.share.SetMembers(live, rank)
+			g.local.setReplicas(live)
 		}
 	}
 	if g.share != nil && time.Now().UnixNano() < g.graceAt.Load() {
@@ -423,6 +439,26 @@ func (g *sharedGate) admit(ctx context.Context) (sharedTicket, *aierrors.Error) 
 	if !ok {
 		return sharedTicket{}, nil
 	}
+	if g.stateMembers != nil {
+		every := sharedMemberEvery
+		if n := g.stateJoins.Load(); n < sharedMemberEarly {
+			every = sharedMemberFirst << n
+		}
+		if at := g.stateJoinAt.Load(); time.Now().UnixNano() >= at && g.stateJoinAt.CompareAndSwap(at, time.Now().Add(every).UnixNano()) {
+			g.stateJoins.Add(1)
+			opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
+			live, _, err := g.stateMembers.Join(opCtx, g.stateKey, g.memberID, sharedMemberTTL)
+			cancel()
+			if !g.done(ctx, err, probing) {
+				g.stateJoinAt.Store(0)
+				return sharedTicket{}, nil
+			}
+			g.local.setReplicas(live)
+			if ok, probing = g.use(); !ok {
+				return sharedTicket{}, nil
+			}
+		}
+	}
 	opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
 	a, err := g.state.Admit(opCtx, g.stateKey, g.maxProbes)
 	cancel()
@@ -492,6 +528,21 @@ func (g *sharedGate) publishPause(ctx context.Context, ae *aierrors.Error) {
 		return
 	}
 	code := ae.Code
+	g.publish(ctx, func(c context.Context) error { return g.state.Pause(c, g.stateKey, d, code) })
+	if u := untilNs(time.Now(), d); u > g.pausedUntil.Load() {
+		g.pausedUntil.Store(u)
+		g.pauseCode.Store(int32(code))
+	}
+}
+
+// publishCooldown shares a cooldown this replica started (see
+// [CooldownConfig]) as a pause of its length, so that the other replicas
+// skip the target too: a revoked key, a long Retry-After. Quota
+// exhaustion is already shared by publishPause.
+func (g *sharedGate) publishCooldown(ctx context.Context, d time.Duration, code aierrors.StandardErrorCode) {
+	if g == nil || g.state == nil || code == aierrors.QuotaExhausted {
+		return
+	}
 	g.publish(ctx, func(c context.Context) error { return g.state.Pause(c, g.stateKey, d, code) })
 	if u := untilNs(time.Now(), d); u > g.pausedUntil.Load() {
 		g.pausedUntil.Store(u)

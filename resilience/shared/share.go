@@ -189,7 +189,7 @@ func (s *Share) Last() time.Time {
 }
 
 // MemoryMembership is a [Membership] kept in this process, for tests and
-// for executors of one process.
+// for executors of one process. Its zero value is ready to use.
 type MemoryMembership struct {
 	mu sync.Mutex
 	m  map[string]map[string]time.Time // group → member → expiry
@@ -208,6 +208,9 @@ func (m *MemoryMembership) Join(ctx context.Context, group, member string, ttl t
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]map[string]time.Time{}
+	}
 	g := m.m[group]
 	if g == nil {
 		g = map[string]time.Time{}

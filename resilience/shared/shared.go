@@ -48,8 +48,9 @@ type Limiter interface {
 //     attempt that says nothing about the provider. The half_open phase
 //     ends on its own (closed) when no probe reports for a while
 //     (60s in the implementations here);
-//   - "paused for d": after a provider's 429 with Retry-After, or
-//     quota_exhausted, no replica calls the target until d has passed
+//   - "paused for d": after a provider's 429 with Retry-After,
+//     quota_exhausted, or an answer that starts a cooldown (a revoked key,
+//     a long Retry-After), no replica calls the target until d has passed
 //     (Pause).
 //
 // Durations are relative to the store's clock, so replicas need no
@@ -73,7 +74,8 @@ type State interface {
 	// Release gives back a probe slot taken by Admit.
 	Release(ctx context.Context, key string) error
 	// Pause stops every replica from calling key for d (never shortening
-	// a longer pause), for the reason code (RateLimited or QuotaExhausted).
+	// a longer pause), for the reason code: RateLimited (a wait),
+	// QuotaExhausted, Authentication or another code of a cooldown.
 	Pause(ctx context.Context, key string, d time.Duration, code aierrors.StandardErrorCode) error
 }
 
@@ -83,7 +85,7 @@ type Admission struct {
 	ProbesFull bool                       // half_open with every probe slot taken; the attempt is rejected
 	Probe      bool                       // the attempt took a probe slot: report its outcome (Close, Open or Release)
 	PausedFor  time.Duration              // > 0: the target is paused for this long; nothing was taken
-	PauseCode  aierrors.StandardErrorCode // why it is paused: RateLimited or QuotaExhausted
+	PauseCode  aierrors.StandardErrorCode // why it is paused: the code given to Pause
 }
 
 // MemoryLimiter is a [SharedLimiter] kept in this process: one GCRA
@@ -152,6 +154,7 @@ func secondsDuration(s float64) time.Duration {
 // A MemoryState is safe for concurrent use; use [NewMemoryState].
 type MemoryState struct {
 	probeTimeout time.Duration
+	members      MemoryMembership
 
 	mu sync.Mutex // guards m
 	m  map[string]*memTarget
@@ -269,7 +272,14 @@ func (s *MemoryState) Pause(ctx context.Context, key string, d time.Duration, co
 	return nil
 }
 
+// Join implements [Membership]: the replicas sharing key's state, so that
+// each knows its share of a limit the provider states for all of them.
+func (s *MemoryState) Join(ctx context.Context, group, member string, ttl time.Duration) (live, rank int, err error) {
+	return s.members.Join(ctx, group, member, ttl)
+}
+
 var (
-	_ Limiter = (*MemoryLimiter)(nil)
-	_ State   = (*MemoryState)(nil)
+	_ Limiter    = (*MemoryLimiter)(nil)
+	_ State      = (*MemoryState)(nil)
+	_ Membership = (*MemoryState)(nil)
 )

@@ -292,6 +292,14 @@ func TestState(t *testing.T, newState func(t *testing.T) shared.State, opts Opti
 		}
 	})
 
+	opts.run(t, "pause for another code", func(t *testing.T) {
+		s := newState(t)
+		must(t, "Pause", s.Pause(ctx, "k", open, aierrors.Authentication))
+		if a := admit(t, s, "k", 1); a.PauseCode != aierrors.Authentication || a.PausedFor <= 0 {
+			t.Fatalf("Admit after an authentication pause = %+v; want Authentication", a)
+		}
+	})
+
 	opts.run(t, "cancelled ctx", func(t *testing.T) {
 		s := newState(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -300,4 +308,43 @@ func TestState(t *testing.T, newState func(t *testing.T) shared.State, opts Opti
 			t.Error("Admit(cancelled ctx) error = nil; want an error")
 		}
 	})
+
+	opts.run(t, "membership", func(t *testing.T) {
+		m, ok := newState(t).(shared.Membership)
+		if !ok {
+			t.Skip("the state does not implement shared.Membership")
+		}
+		testMembership(t, m, open, slack)
+	})
+}
+
+// testMembership checks a [shared.Membership]: members counted while
+// live, ranked by id alike for all, forgotten once their ttl has passed.
+func testMembership(t *testing.T, m shared.Membership, ttl, slack time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	join := func(member string) (int, int) {
+		t.Helper()
+		live, rank, err := m.Join(ctx, "g", member, ttl)
+		if err != nil {
+			t.Fatalf("Join(%q) = %v", member, err)
+		}
+		return live, rank
+	}
+	if live, rank := join("b"); live != 1 || rank != 0 {
+		t.Fatalf("first Join = %d live, rank %d; want 1, 0", live, rank)
+	}
+	if live, rank := join("a"); live != 2 || rank != 0 {
+		t.Fatalf("second Join(a) = %d live, rank %d; want 2, 0", live, rank)
+	}
+	if live, rank := join("b"); live != 2 || rank != 1 {
+		t.Fatalf("refresh Join(b) = %d live, rank %d; want 2, 1", live, rank)
+	}
+	if live, _, err := m.Join(ctx, "other", "a", ttl); err != nil || live != 1 {
+		t.Fatalf("Join in another group = %d, %v; want 1 (groups are apart)", live, err)
+	}
+	wait(ttl + slack + time.Millisecond)
+	if live, rank := join("c"); live != 1 || rank != 0 {
+		t.Fatalf("Join after the others' ttl = %d live, rank %d; want 1, 0", live, rank)
+	}
 }

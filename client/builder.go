@@ -85,6 +85,7 @@ type Builder struct {
 	model     string
 	modelSet  bool
 	fallbacks []string
+	pools     []poolDecl
 
 	resilience *resilience.ResilientConfig
 
@@ -314,10 +315,23 @@ func (b *Builder) Build() (*AiClient, error) {
 		getenv = func(string) string { return "" }
 	}
 
-	// Targets.
-	var targets []parsedTarget
+	// Targets and pools.
+	var (
+		targets []parsedTarget
+		chain   []chainEntry
+		used    = map[string]bool{} // pools used by Model or Fallback
+	)
 	seen := map[string]bool{}
 	addTarget := func(setting, id string) {
+		if slices.ContainsFunc(b.pools, func(d poolDecl) bool { return d.name == id }) {
+			if seen[id] {
+				fail("%s(%q): pool listed twice", setting, id)
+				return
+			}
+			seen[id], used[id] = true, true
+			chain = append(chain, chainEntry{pool: id})
+			return
+		}
 		p, err := parseTarget(id)
 		if err != nil {
 			fail("%s(%q): %v", setting, id, err)
@@ -329,6 +343,7 @@ func (b *Builder) Build() (*AiClient, error) {
 		}
 		seen[id] = true
 		targets = append(targets, p)
+		chain = append(chain, chainEntry{target: p})
 	}
 	switch {
 	case !b.modelSet:
@@ -375,13 +390,16 @@ func (b *Builder) Build() (*AiClient, error) {
 
 	// Per-provider settings of the providers in use.
 	primary := ""
-	if len(targets) > 0 && targets[0].id == b.model {
-		primary = targets[0].provider
+	if len(chain) > 0 && chain[0].pool == "" && chain[0].target.id == b.model {
+		primary = chain[0].target.provider
+	}
+	if len(chain) > 0 && chain[0].pool != "" && (b.apiKeySet || b.baseURLSet) {
+		fail("APIKey and BaseURL apply to the primary model's provider, but the primary is pool %q: set them in its deployments", chain[0].pool)
 	}
 	settings := map[string]*providerSettings{}
-	for _, t := range targets {
-		if settings[t.provider] != nil {
-			continue
+	resolve := func(t parsedTarget) *providerSettings {
+		if s := settings[t.provider]; s != nil {
+			return s
 		}
 		s := &providerSettings{spec: t.spec, baseURL: t.spec.baseURL}
 		pc := b.providers[t.provider]
@@ -408,11 +426,38 @@ func (b *Builder) Build() (*AiClient, error) {
 				}
 			}
 		}
-		if s.key == "" && t.spec.needsKey() {
-			fail("%s", missingKey(t.provider, t.spec, t.provider == primary, b.ignoreEnv))
-		}
 		s.header = mergeHeaders(b.header, pc.Header)
 		settings[t.provider] = s
+		return s
+	}
+	keyless := map[string]bool{} // providers whose missing key was reported
+	for _, t := range targets {
+		if s := resolve(t); s.key == "" && t.spec.needsKey() && !keyless[t.provider] {
+			keyless[t.provider] = true
+			fail("%s", missingKey(t.provider, t.spec, t.provider == primary, b.ignoreEnv))
+		}
+	}
+	var members []memberConfig // every deployment, for secrets
+	for i := range chain {
+		e := &chain[i]
+		if e.pool == "" {
+			continue
+		}
+		d := b.pools[slices.IndexFunc(b.pools, func(d poolDecl) bool { return d.name == e.pool })]
+		e.members = b.resolvePool(d, func(t parsedTarget, needKey bool) *providerSettings {
+			s := resolve(t)
+			if needKey && s.key == "" && t.spec.needsKey() {
+				fail("Pool(%q) model %q: no API key: give the deployment an APIKey or APIKeyEnv, or the provider a key (%s)", d.name, t.id, strings.Join(t.spec.keyEnv, " or "))
+				return nil
+			}
+			return s
+		}, getenv, fail)
+		members = append(members, e.members...)
+	}
+	for _, d := range b.pools {
+		if !used[d.name] {
+			fail("Pool(%q) is declared but used neither by Model nor by Fallback", d.name)
+		}
 	}
 
 	// Resilience: code, then the environment, then the defaults, field by
@@ -466,8 +511,8 @@ func (b *Builder) Build() (*AiClient, error) {
 		return nil, errors.Join(errs...)
 	}
 	return newClient(clientConfig{
-		secrets:          b.secrets(settings),
-		targets:          targets,
+		secrets:          b.secrets(settings, members),
+		chain:            chain,
 		providers:        settings,
 		resilience:       cfg,
 		httpClient:       b.httpClient,
@@ -505,7 +550,7 @@ func (b *Builder) warnUnknownEnv() {
 // from the environment), the keys of the other configured providers, and
 // the values of credential headers (see [sensitiveHeader]), whole and
 // without their scheme ("Bearer", "Basic").
-func (b *Builder) secrets(settings map[string]*providerSettings) *redact.Secrets {
+func (b *Builder) secrets(settings map[string]*providerSettings, members []memberConfig) *redact.Secrets {
 	var values []string
 	addHeader := func(h http.Header) {
 		for k, vs := range h {
@@ -523,6 +568,15 @@ func (b *Builder) secrets(settings map[string]*providerSettings) *redact.Secrets
 	for _, s := range settings {
 		values = append(values, s.key)
 		addHeader(s.header)
+	}
+	for _, m := range members {
+		values = append(values, m.settings.key)
+		addHeader(m.settings.header)
+	}
+	keys, headers := b.poolSecrets()
+	values = append(values, keys...)
+	for _, h := range headers {
+		addHeader(h)
 	}
 	for _, pc := range b.providers {
 		values = append(values, strings.TrimSpace(pc.APIKey))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,8 +26,10 @@ import (
 // life of the program: its executors' state (circuit, limiter, permits) and
 // its connection pool live in it.
 type AiClient struct {
-	targets  []*target
-	byName   map[string]*target
+	targets  []*target          // every target and deployment, in chain order
+	chainOf  []string           // the chain's entries: target ids and pool names
+	byName   map[string]*target // targets and deployments by name
+	pools    map[string]*pool
 	chain    *resilience.FallbackChain
 	chainOpt resilience.Option // WithHooks of the masked hooks, for the fallback hops; made once, not per call
 
@@ -53,7 +56,7 @@ type target struct {
 // clientConfig is what Build checked, handed to newClient.
 type clientConfig struct {
 	secrets          *redact.Secrets
-	targets          []parsedTarget
+	chain            []chainEntry
 	providers        map[string]*providerSettings
 	resilience       resilience.ResilientConfig
 	httpClient       *http.Client
@@ -67,7 +70,8 @@ type clientConfig struct {
 
 func newClient(cfg clientConfig) (*AiClient, error) {
 	c := &AiClient{
-		byName:           make(map[string]*target, len(cfg.targets)),
+		byName:           make(map[string]*target),
+		pools:            make(map[string]*pool),
 		attemptTimeout:   cfg.attemptTimeout,
 		idleTimeout:      cfg.idleTimeout,
 		maxResponseBytes: cfg.maxResponseBytes,
@@ -81,11 +85,19 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 	hooks := redactHooks(cfg.hooks, c.secrets)
 	c.chainOpt = resilience.WithHooks(hooks) // the chain's hops go through the same masking
 	sensitive := []string{"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "Cookie"}
-	for _, s := range cfg.providers {
-		for k := range s.header {
+	addSensitive := func(h http.Header) {
+		for k := range h {
 			if sensitiveHeader(k) {
 				sensitive = append(sensitive, k)
 			}
+		}
+	}
+	for _, s := range cfg.providers {
+		addSensitive(s.header)
+	}
+	for _, e := range cfg.chain {
+		for _, m := range e.members {
+			addSensitive(m.settings.header)
 		}
 	}
 
@@ -106,13 +118,11 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 	c.chatHTTP, c.streamHTTP = &chat, &stream
 
 	var errs []error
-	names := make([]string, 0, len(cfg.targets))
-	for _, pt := range cfg.targets {
-		ps := cfg.providers[pt.provider]
+	newTarget := func(pt parsedTarget, ps *providerSettings) *target {
 		endpoint, err := url.JoinPath(ps.baseURL, pt.spec.format.Path())
 		if err != nil {
-			errs = append(errs, fmt.Errorf("client: base URL of provider %q: %v", pt.provider, err))
-			continue
+			errs = append(errs, fmt.Errorf("client: base URL of %q: %v", pt.id, err))
+			return nil
 		}
 		opts := []resilience.Option{resilience.WithName(pt.id), resilience.WithHooks(hooks)}
 		if c.logger != nil {
@@ -122,7 +132,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 		exec, err := resilience.NewResilientExecutor(cfg.resilience, opts...) // copies cfg
 		if err != nil {
 			errs = append(errs, fmt.Errorf("client: target %q: %w", pt.id, err))
-			continue
+			return nil
 		}
 		t := &target{
 			name:     pt.id,
@@ -136,13 +146,60 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 		}
 		c.targets = append(c.targets, t)
 		c.byName[t.name] = t
-		names = append(names, t.name)
+		return t
+	}
+	for _, e := range cfg.chain {
+		c.chainOf = append(c.chainOf, e.name())
+		if e.pool == "" {
+			newTarget(e.target, cfg.providers[e.target.provider])
+			continue
+		}
+		p := &pool{name: e.pool}
+		members := make([]resilience.PoolMember, 0, len(e.members))
+		for _, m := range e.members {
+			if t := newTarget(m.target, m.settings); t != nil {
+				p.members = append(p.members, t)
+				members = append(members, resilience.PoolMember{Name: t.name, Executor: t.exec, Weight: m.weight})
+			}
+		}
+		rp, err := resilience.NewPool(e.pool, members, resilience.WithHooks(hooks))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client: %w", err))
+			continue
+		}
+		p.rp = rp
+		c.pools[p.name] = p
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.chain = resilience.NewFallbackChain(names...)
+	c.chain = resilience.NewFallbackChain(c.chainOf...)
 	return c, nil
+}
+
+// execute runs attempt on the chain entry name (a target or a pool)
+// through its executors, with opts: the step of Chat and Stream that the
+// fallback chain repeats for each entry. attempt gets the target (or the
+// pool's deployment) the executor admitted it for.
+func (c *AiClient) execute(ctx context.Context, name string, attempt func(ctx context.Context, t *target) error, opts ...resilience.CallOption) error {
+	if t, ok := c.byName[name]; ok {
+		return t.exec.Execute(ctx, func(ctx context.Context) error { return attempt(ctx, t) }, opts...)
+	}
+	p, ok := c.pools[name]
+	if !ok {
+		return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
+	}
+	return p.rp.Execute(ctx, func(ctx context.Context, member string) error { return attempt(ctx, c.byName[member]) }, opts...)
+}
+
+// first returns the first target of the chain entry name: the target
+// itself, or the pool's first deployment (whose format stands for the
+// pool's in a token estimate).
+func (c *AiClient) first(name string) *target {
+	if t, ok := c.byName[name]; ok {
+		return t
+	}
+	return c.pools[name].members[0]
 }
 
 // requestHeader returns the complete headers for a provider: the user's,
@@ -173,24 +230,23 @@ func requestHeader(spec *providerSpec, ps *providerSettings) http.Header {
 }
 
 // Targets returns the client's targets in fallback order, primary first:
-// "openai/gpt-4o", "anthropic/claude-3-5-sonnet-latest", ...
+// "openai/gpt-4o", "anthropic/claude-3-5-sonnet-latest", ...; a pool
+// appears under its name (see [AiClient.Deployments]).
 func (c *AiClient) Targets() []string {
-	out := make([]string, len(c.targets))
-	for i, t := range c.targets {
-		out[i] = t.name
-	}
-	return out
+	return slices.Clone(c.chainOf)
 }
 
 // SignalsSnapshot returns the live state of the primary target's executor:
-// circuit state, permits in flight, rate tokens. Reading it has no side
-// effects.
+// circuit state, permits in flight, rate tokens (when the primary is a
+// pool: its first deployment's; see [AiClient.PoolSignals]). Reading it
+// has no side effects.
 func (c *AiClient) SignalsSnapshot() resilience.SignalsSnapshot {
 	return c.targets[0].exec.Signals()
 }
 
-// Signals returns the live state of the named target's executor, and false
-// when the client has no such target.
+// Signals returns the live state of the named target's executor, or of
+// a pool's deployment ("openai/gpt-4o#org-2"), and false when the client
+// has no such target.
 func (c *AiClient) Signals(target string) (resilience.SignalsSnapshot, bool) {
 	t, ok := c.byName[target]
 	if !ok {
@@ -224,33 +280,25 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 	var attempts atomic.Int64
 	var out *ChatResponse
 	err := c.chain.Execute(ctx, func(ctx context.Context, name string) error {
-		t, ok := c.byName[name]
-		if !ok {
-			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
-		}
-		o, ok := encoded[name]
-		if !ok {
-			var err error
-			if o, err = c.encode(&req, t, false); err != nil {
-				return err
-			}
-			encoded[name] = o
-		}
 		used := -1 // the tokens the answer used; -1: not reported, keep the estimate
-		resp, err := resilience.Do(ctx, t.exec, func(ctx context.Context) (*ChatResponse, error) {
+		return c.execute(ctx, name, func(ctx context.Context, t *target) error {
+			o, ok := encoded[t.name]
+			if !ok {
+				var err error
+				if o, err = c.encode(&req, t, false); err != nil {
+					return err
+				}
+				encoded[t.name] = o
+			}
 			attempts.Add(1)
 			r, err := c.chatAttempt(ctx, t, o)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			used = usedTokens(r.Usage, t.format)
-			return r, nil
-		}, resilience.WithTokens(estimateTokens(req, t), &used))
-		if err != nil {
-			return err
-		}
-		out = resp
-		return nil
+			out = r
+			return nil
+		}, resilience.WithTokens(estimateTokens(req, c.first(name)), &used))
 	}, c.chainOpt)
 	n := int(attempts.Load())
 	if err != nil {

@@ -500,3 +500,61 @@ func ExampleChatStream() {
 	// true E3001 server_error
 	// kept: "One, two, "
 }
+
+func ExampleBuilder_Pool() {
+	// Two OpenAI organisations and an Azure-style region serve one model;
+	// here three embedded providers stand in for them.
+	east, west, eu := providertest.NewServer(), providertest.NewServer(), providertest.NewServer()
+	defer east.Close()
+	defer west.Close()
+	defer eu.Close()
+	east.SetDefault("gpt-4o", providertest.InvalidAPIKey()) // a revoked key
+
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Pool("gpt-4o",
+			client.Deployment{Name: "org-1", Model: "openai/gpt-4o", BaseURL: east.URL() + "/v1", APIKey: "sk-org1-000000000000"},
+			client.Deployment{Name: "org-2", Model: "openai/gpt-4o", BaseURL: west.URL() + "/v1", APIKey: "sk-org2-000000000000"},
+			client.Deployment{Name: "eu", Model: "openai/gpt-4o", BaseURL: eu.URL() + "/v1", APIKey: "sk-eu-0000000000000", Weight: 2},
+		).
+		Model("gpt-4o").
+		Build()
+	if err != nil {
+		panic(err)
+	}
+	for range 4 {
+		resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hi")}})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(resp.Attempts)
+	}
+	fmt.Println(c.Targets(), c.Deployments("gpt-4o"))
+	fmt.Println("401s from org-1:", east.Stats("gpt-4o").ByStatus[401])
+	// Output:
+	// 1
+	// 2
+	// 1
+	// 1
+	// [gpt-4o] [openai/gpt-4o#org-1 openai/gpt-4o#org-2 openai/gpt-4o#eu]
+	// 401s from org-1: 1
+}
+
+func ExampleAiClient_PoolSignals() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Pool("gpt-4o",
+			client.Deployment{Name: "a", Model: "openai/gpt-4o", BaseURL: srv.URL() + "/v1", APIKey: "sk-a-0000000000000"},
+			client.Deployment{Name: "b", Model: "openai/gpt-4o", BaseURL: srv.URL() + "/v1", APIKey: "sk-b-0000000000000"},
+		).
+		Model("gpt-4o").
+		Build()
+	if err != nil {
+		panic(err)
+	}
+	s, _ := c.PoolSignals("gpt-4o")
+	fmt.Println(s.Ready, "of", len(s.Members), "ready;", s.Members[1].Target)
+	// Output: 2 of 2 ready; openai/gpt-4o#b
+}

@@ -137,25 +137,31 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		winner   *target
 		used     = new(int) // settled at the stream's end; -1 until then (keep the estimate)
 	)
+	encoded := make(map[string]*outgoing, 1)
 	err := c.chain.Execute(ctx, func(opCtx context.Context, name string) error {
-		t, ok := c.byName[name]
-		if !ok {
-			return &aierrors.Error{Code: aierrors.Unknown, Message: "client: unknown target " + name}
-		}
-		o, err := c.encode(&req, t, true)
-		if err != nil {
-			return err
-		}
 		*used = -1
 		var finish func(error)
-		sc, err := resilience.Do(opCtx, t.exec, func(attemptCtx context.Context) (*streamConn, error) {
+		err := c.execute(opCtx, name, func(attemptCtx context.Context, t *target) error {
+			o, ok := encoded[t.name]
+			if !ok {
+				var err error
+				if o, err = c.encode(&req, t, true); err != nil {
+					return err
+				}
+				encoded[t.name] = o
+			}
 			attempts.Add(1)
-			return c.openStream(ctx, attemptCtx, t, o)
-		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(req, t), used))
+			sc, err := c.openStream(ctx, attemptCtx, t, o)
+			if err != nil {
+				return err
+			}
+			conn, winner = sc, t
+			return nil
+		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(req, c.first(name)), used))
 		if err != nil {
 			return err
 		}
-		conn, done, winner = sc, finish, t
+		done = finish
 		return nil
 	}, c.chainOpt)
 	n := int(attempts.Load())

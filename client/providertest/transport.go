@@ -206,3 +206,29 @@ func (b *pipeBody) Close() error {
 }
 
 var errBodyClosed = errors.New("http: read on closed response body")
+
+// HostTransport returns an http.RoundTripper that serves each request with
+// the [Server.Transport] of the server its URL's host names (such as
+// "east.invalid" in "http://east.invalid/v1"), for a client that talks to
+// several fake providers in-process: the deployments of a pool, say. A
+// request for another host fails as a refused connection would. The map
+// is copied.
+func HostTransport(servers map[string]*Server) http.RoundTripper {
+	m := make(map[string]http.RoundTripper, len(servers))
+	for host, s := range servers {
+		m[host] = s.Transport()
+	}
+	return hostTransport(m)
+}
+
+type hostTransport map[string]http.RoundTripper
+
+func (h hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t, ok := h[req.URL.Host]; ok {
+		return t.RoundTrip(req)
+	}
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: fakeAddr, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}

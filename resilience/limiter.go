@@ -86,7 +86,8 @@ type RateLimiter struct {
 	pooled    atomic.Bool
 	lastProbe time.Time // the last increase of onShortage
 	lastCut   time.Time
-	ceil      float64      // the rate the last cut was made from, which the provider refused; 0: none
+	ceil      float64 // the rate the last cut was made from, which the provider refused; 0: none
+	born      time.Time
 	sampleN   int64        // attempts sent, ever, at sampleT
 	accepted  acceptedRing // successes while learning (active), per 100ms
 	since     time.Time    // when learning started
@@ -113,6 +114,7 @@ func newRateLimiter(cfg RateLimiterConfig, o options) *RateLimiter {
 		tokLearned: rate.NewLimiter(rate.Inf, 1),
 		limits:     unknownLimits(),
 		sampleT:    time.Now(),
+		born:       time.Now(),
 	}
 	if r := cfg.RequestsPerSecond; r > 0 {
 		l.caller = rate.NewLimiter(rate.Limit(r), or(cfg.Burst, max(1, int(math.Ceil(r)))))
@@ -279,7 +281,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		// time took 5s to come down from a first guess at 4× the limit,
 		// sending into 429s all along.
 		next := base * cutFactor
-		acc := l.accepted.rate(now, l.since)
+		acc := l.accepted.rate(now, l.countedSince())
 		if floor := acc * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)
 		} else if acc > 0 && sentRate >= 1.5*acc && l.hint == 0 {
@@ -318,7 +320,9 @@ func (l *RateLimiter) onSuccess() {
 	now := time.Now()
 	l.mu.Lock()
 	l.accepted.add(now)
-	if l.stated != nil && !l.doubt && l.hint > 0 && l.accepted.rate(now, l.since) > 2*l.hint {
+	if l.stated != nil && !l.doubt && l.stated.Limit() != rate.Inf && l.stated.TokensAt(now) <= -doubtOver {
+		// The provider accepted doubtOver requests more than the stated
+		// limit allows (a burst it allows is smaller than that).
 		l.doubt = true
 		l.stated.SetLimitAt(now, rate.Inf)
 	}
@@ -356,12 +360,13 @@ func (l *RateLimiter) onShortage(now time.Time, explore bool) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.est == 0 || (l.hint > 0 && l.est >= l.hint) || now.Before(l.lastCut) {
+	hint := l.believedHint()
+	if l.est == 0 || (hint > 0 && l.est >= hint) || now.Before(l.lastCut) {
 		return false
 	}
 	limit := math.Inf(1)
-	if l.hint > 0 {
-		limit = l.hint
+	if hint > 0 {
+		limit = hint
 	}
 	next := l.est * (1 + shortageStep)
 	switch {
@@ -370,14 +375,31 @@ func (l *RateLimiter) onShortage(now time.Time, explore bool) bool {
 	case l.ceil > 0 && l.est >= ceilShare*l.ceil:
 		return false
 	case l.ceil > 0:
+		// Far below the ceiling (a first cut from a burst can land 5
+		// times too low), a quarter of the way up each step.
 		limit = min(limit, ceilShare*l.ceil)
+		next = max(next, l.est+(limit-l.est)/4)
+	}
+	next = min(next, limit)
+	if next <= l.est*1.001 {
+		return false // at its limit (a float a hair below it)
 	}
 	if now.Sub(l.lastProbe) < shortageGap {
 		return true // grew lately: counts as growing
 	}
 	l.lastProbe = now
-	l.setEstimate(now, min(next, limit))
+	l.setEstimate(now, next)
 	return true
+}
+
+// believedHint is the stated limit's share when it is believed: not
+// doubted, and not far below the learned rate (see setEstimate); 0
+// otherwise.
+func (l *RateLimiter) believedHint() float64 {
+	if l.hint <= 0 || l.doubt || l.hint < l.est/2 {
+		return 0
+	}
+	return l.hint
 }
 
 // cutAt is the time of the last cut (zero when none), for the pool's
@@ -453,6 +475,12 @@ func (r *acceptedRing) add(now time.Time) {
 // rate is the successes per second over the last second, or over the time
 // since learning started when that is shorter (at least 100ms).
 func (r *acceptedRing) rate(now, since time.Time) float64 {
+	secs := min(1, max(0.1, now.Sub(since).Seconds()))
+	return float64(r.count(now)) / secs
+}
+
+// count is the successes in the last second.
+func (r *acceptedRing) count(now time.Time) int64 {
 	p := now.UnixNano() / int64(100*time.Millisecond)
 	var sum int64
 	for i := range r.n {
@@ -460,13 +488,27 @@ func (r *acceptedRing) rate(now, since time.Time) float64 {
 			sum += r.n[i]
 		}
 	}
-	secs := min(1, max(0.1, now.Sub(since).Seconds()))
-	return float64(sum) / secs
+	return sum
+}
+
+// doubtOver is how many requests over its stated limit a pool's
+// deployment must have had accepted for the limit not to be believed.
+const doubtOver = 3
+
+// countedSince is when successes began to be counted: learning's start,
+// or a pool's deployment's construction (it counts from the start, see
+// onSuccess). A rate over the last second from 166ms of counts was 6 times
+// too low.
+func (l *RateLimiter) countedSince() time.Time {
+	if l.since.IsZero() {
+		return l.born
+	}
+	return l.since
 }
 
 // setEstimate sets the learned rate, under l.mu.
 func (l *RateLimiter) setEstimate(now time.Time, r float64) {
-	if l.hint > 0 && l.hint >= r/2 {
+	if l.hint > 0 && l.hint >= r/2 && !l.doubt {
 		// A stated limit far below what the provider was just seen to
 		// accept is not believed (its unit or window is not the one read).
 		r = min(r, l.hint)
@@ -476,8 +518,20 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 	}
 	l.est = r
 	vnow, _ := l.clock.at(now)
+	old, backlog := l.learned.Limit(), 1-l.learned.TokensAt(vnow)
 	l.learned.SetLimitAt(vnow, rate.Limit(r))
 	l.learned.SetBurstAt(vnow, 1) // the provider's burst is unknown: evenly spaced is safe at any
+	if old != rate.Inf && rate.Limit(r) > old && backlog > 1 {
+		// Places already given keep their times, and x/time/rate would
+		// give the next ones at the new pace from the tokens left: before
+		// the last of those, two requests close together (the provider
+		// refuses the second). Keep the last place where it was: take the
+		// places the faster pace would add before it.
+		extra := int(backlog * (r/float64(old) - 1))
+		for range extra {
+			l.learned.ReserveN(vnow, 1)
+		}
+	}
 	l.active.Store(true)
 }
 

@@ -143,13 +143,30 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		errs  []error
 		from  string
 	)
+	var waitSince time.Time // when this call began to wait for a deployment
 	for {
-		i, rest := p.pick(tried, time.Now())
+		now := time.Now()
+		var waited time.Duration
+		if !waitSince.IsZero() {
+			waited = now.Sub(waitSince)
+		}
+		i, rest, wait := p.pick(tried, now, waited)
 		if i < 0 {
 			break
 		}
 		out := rest < 0 // every deployment left is cooling down or open
 		m := &p.members[i]
+		if wait > poolHorizon && fits(ctx, now, wait+m.Executor.expected()) {
+			// Wait here, holding no place, and choose again; the executor
+			// waits the last poolHorizon, holding one.
+			if waitSince.IsZero() {
+				waitSince = now
+			}
+			if !sleep(ctx, wait-poolHorizon, nil) {
+				return doneError(ctx, p.name, nil)
+			}
+			continue
+		}
 		m.Executor.limiter.routed(time.Now())
 		if p.hooks.OnPoolSwitch != nil {
 			var why error
@@ -201,10 +218,11 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 // tried: -1 when none is left. rest is how many others, able to take an
 // attempt now or soon, would be left after it; -1 when none of those left
 // can (each is cooling down or open), and best is the first of them.
-func (p *Pool) pick(tried uint64, now time.Time) (best, rest int) {
+func (p *Pool) pick(tried uint64, now time.Time, waited time.Duration) (best, rest int, wait time.Duration) {
 	best = -1
 	var (
-		ready     uint64 // members ready now
+		ready     uint64 // members ready now, within their stated limits
+		over      uint64 // members whose pace is ready now, over their stated limits
 		soonest   = time.Duration(math.MaxInt64)
 		soon      = -1 // the member ready soonest, when none is ready now
 		unable    = -1 // the first member that cannot take an attempt now
@@ -214,47 +232,72 @@ func (p *Pool) pick(tried uint64, now time.Time) (best, rest int) {
 		if tried&(1<<i) != 0 {
 			continue
 		}
-		wait, ok := p.members[i].Executor.readyIn(now)
-		switch {
-		case !ok:
+		e := p.members[i].Executor
+		pace, ok := e.readyIn(now)
+		if !ok {
 			if unable < 0 {
 				unable = i
 			}
 			continue
-		case wait == 0:
-			ready |= 1 << i
-		case wait < soonest:
-			soonest, soon = wait, i
 		}
 		available++
+		w := max(pace, e.limiter.routeWait(now))
+		switch {
+		case w == 0:
+			ready |= 1 << i
+		case pace == 0:
+			over |= 1 << i
+		}
+		if w > 0 && w < soonest {
+			soonest, soon = w, i
+		}
 	}
 	switch {
 	case ready != 0:
 		best = p.roundRobin(ready)
+	case over != 0 && soonest > maxRouteWait:
+		// The deployments that could go now are over their stated limits,
+		// and none is back under them soon: go over (a stated limit may be
+		// wrong: the provider accepting shows it, a 429 teaches the real
+		// one) rather than let capacity sit idle.
+		best = p.roundRobin(over)
 	case soon >= 0:
 		best = soon
-		p.short(tried, now, soonest)
+		wait = p.members[soon].Executor.limiter.waitAt(now) // the pace's part: a stated limit's is not waited for
+		p.short(tried, now, waited)
 	default:
 		// Every member left is cooling down or open: its executor refuses
 		// at once, with how long it is out in RetryAfter.
-		return unable, -1
+		return unable, -1, 0
 	}
-	return best, available - 1
+	return best, available - 1, wait
 }
 
-// exploreWait is the wait for a deployment at which a pool whose
-// deployments are all at their ceilings explores past one: a queue is
-// building, not the jitter of arrivals (a few milliseconds at 90% load).
+// maxRouteWait is the longest a call waits for a deployment to be back
+// under its stated limit while another's pace would let it go now.
+const maxRouteWait = 50 * time.Millisecond
+
+// exploreWait is how long a call waits for a deployment before a pool
+// whose deployments are all at their ceilings explores past one: a queue
+// is building, not the jitter of arrivals (a few milliseconds at 90% load).
 const exploreWait = 100 * time.Millisecond
 
-// short is called when no deployment is ready and the soonest is ready
-// after wait: calls wait for capacity the learned rates may understate.
-// Each deployment grows toward what its last 429 refused; when none can
-// and a queue is building, the one cut longest ago explores past it (see
+// poolHorizon is how far ahead a pool lets a call take a deployment's
+// place: a call that would wait longer waits in the pool, holding no
+// place, and chooses again then. Places taken far ahead keep the pace they
+// were taken at: after a 429 cuts a deployment's rate, a backlog of them
+// still went out too fast and met more 429s (on providers with bursts of
+// 1, a cut from 8% over the limit to half of it, and a spiral from there).
+const poolHorizon = 50 * time.Millisecond
+
+// short is called when no deployment is ready: calls wait for capacity
+// the learned rates may understate; this one has waited so far. Each
+// deployment grows toward what its last 429 refused; when none can and a
+// queue is building, the one cut longest ago explores past it (see
 // RateLimiter.onShortage).
-func (p *Pool) short(tried uint64, now time.Time, wait time.Duration) {
+func (p *Pool) short(tried uint64, now time.Time, waited time.Duration) {
 	grew := false
-	oldest, at := -1, time.Time{}
+	var cut []int // members with a learned rate, the longest cut first
 	for i := range p.members {
 		if tried&(1<<i) != 0 {
 			continue
@@ -263,13 +306,27 @@ func (p *Pool) short(tried uint64, now time.Time, wait time.Duration) {
 		if l.onShortage(now, false) {
 			grew = true
 		}
-		if c := l.cutAt(); !c.IsZero() && (oldest < 0 || c.Before(at)) {
-			oldest, at = i, c
+		if !l.cutAt().IsZero() {
+			cut = append(cut, i)
 		}
 	}
-	if !grew && oldest >= 0 && wait >= exploreWait {
-		p.members[oldest].Executor.limiter.onShortage(now, true)
+	if grew || waited < exploreWait {
+		return
 	}
+	slices.SortFunc(cut, func(a, b int) int {
+		return p.members[a].Executor.limiter.cutAt().Compare(p.members[b].Executor.limiter.cutAt())
+	})
+	for _, i := range cut {
+		if p.members[i].Executor.limiter.onShortage(now, true) {
+			return // one at a time
+		}
+	}
+}
+
+// fits reports whether d from now ends before ctx's deadline.
+func fits(ctx context.Context, now time.Time, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || now.Add(d).Before(dl)
 }
 
 // roundRobin is nginx's smooth weighted round-robin over the members in
@@ -354,7 +411,8 @@ func (l *RateLimiter) routeWait(now time.Time) time.Duration {
 
 // readyIn says whether the executor could take an attempt (false: it is
 // cooling down, its circuit is open, or its shared state says so) and how
-// long that attempt would wait for its pacing (0: none). It takes nothing.
+// long that attempt would wait for its pacing (0: none). It takes nothing;
+// a pool's stated-limit routing is apart (RateLimiter.routeWait).
 func (e *ResilientExecutor) readyIn(now time.Time) (time.Duration, bool) {
 	if e == nil {
 		return 0, true
@@ -363,7 +421,7 @@ func (e *ResilientExecutor) readyIn(now time.Time) (time.Duration, bool) {
 	if e.cool.check(e.name, &clk) != nil || e.breaker.preflight() != nil || e.shared.check(&clk) != nil {
 		return 0, false
 	}
-	wait := max(e.limiter.waitAt(now), e.limiter.routeWait(now))
+	wait := e.limiter.waitAt(now)
 	if wait == 0 && e.bp.preflight() != nil {
 		wait = time.Millisecond // full: any other deployment is better, but this one is not out
 	}

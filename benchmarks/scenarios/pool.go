@@ -72,6 +72,45 @@ func PoolScenarios() []PoolScenario {
 	return []PoolScenario{p1, p2, p3, p4, p5}
 }
 
+// PoolGrid is the pool scenarios generalised: three sets of caps (equal,
+// unequal, one large) at half, 80% and 90% load, each of the five ways
+// providertest states a limit (OpenAI's and Anthropic's per-minute
+// headers, Retry-After only, a bare 429, and "bucket" headers whose limit
+// is the burst: a stated limit that lies low), bursts of 1, 2 and 4, one
+// replica or two sharing a store. Two replicas with bursts of 1 are left
+// out: replicas that do not share a schedule collide in a bucket of 1 (a
+// request refused for each pair closer than 1/cap, a quarter of them at
+// half load) whatever they learn; only a shared limiter helps there.
+func PoolGrid() []PoolScenario {
+	var out []PoolScenario
+	styles := []providertest.RateLimitStyle{providertest.RateLimitOpenAIPerMinute, providertest.RateLimitAnthropicPerMinute,
+		providertest.RateLimitRetryAfterOnly, providertest.RateLimitBare, providertest.RateLimitBucket}
+	for _, caps := range [][]float64{{15, 10, 5}, {10, 10, 10}, {20, 5, 5}, {6, 6, 6}} {
+		total := 0.0
+		for _, c := range caps {
+			total += c
+		}
+		for _, load := range []float64{0.5, 0.8, 0.9} {
+			for _, st := range styles {
+				for _, rep := range []int{1, 2} {
+					for _, burst := range []int{1, 2, 4} {
+						if burst == 1 && rep > 1 {
+							continue
+						}
+						out = append(out, PoolScenario{
+							ID:   fmt.Sprintf("caps %v load %.1f %s x%d b%d", caps, load, st, rep, burst),
+							Name: fmt.Sprintf("caps %v, %.0f%% load, %s headers, %d replica(s), burst %d", caps, 100*load, st, rep, burst),
+							Caps: caps, Burst: burst, Style: st, Rate: load * total, Duration: 20 * time.Second,
+							Deadline: 5 * time.Second, Latency: 20 * time.Millisecond, Replicas: rep,
+						})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // PoolBest is the theoretical best of a pool scenario: a caller that knows
 // every cap (and the revocation) and spreads calls to fit.
 type PoolBest struct {
@@ -419,7 +458,7 @@ func PoolViolations(sc PoolScenario, r PoolResult, others []PoolResult) []string
 		bad("success %.1f%% < 99%%", 100*s)
 	}
 	if limit := 0.01 * float64(r.Calls); float64(r.RateLimited) >= limit {
-		bad("%d 429s, not fewer than 1%% of %d calls", r.RateLimited, r.Calls)
+		bad("429s %d, not fewer than 1%% of %d calls", r.RateLimited, r.Calls)
 	}
 	switch sc.ID {
 	case "P1":

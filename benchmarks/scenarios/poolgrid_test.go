@@ -80,4 +80,3 @@ func TestPoolGrid(t *testing.T) {
 	}
 	playPoolGrid(t, points)
 }
-

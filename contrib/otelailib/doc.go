@@ -32,6 +32,7 @@
 //	ailib.retries                Int64Counter          {retry}      error.type (the reason)            each scheduled retry
 //	ailib.rejections             Int64Counter          {rejection}  ailib.rejection.reason, error.type each local rejection or refused retry
 //	ailib.fallbacks              Int64Counter          {fallback}   error.type, ailib.fallback.to      each move off a failed target
+//	ailib.pool.switches          Int64Counter          {switch}     error.type, ailib.pool, ailib.pool.to  each move of a pool's attempt off a deployment
 //	ailib.circuit.state          Int64Gauge            {state}                                         each circuit state change
 //	ailib.circuit.transitions    Int64Counter          {transition} ailib.circuit.state (the new one)  each circuit state change
 //	ailib.limiter.wait.duration  Float64Histogram      s                                               each wait for a rate token
@@ -40,10 +41,15 @@
 // Every measurement carries the target's attributes: ailib.target (the
 // executor's name, such as "openai/gpt-4o"), and, split at the first "/",
 // gen_ai.system (the provider, "openai") and gen_ai.request.model
-// ("gpt-4o"; absent when the name has no "/"). For ailib.fallbacks the
-// target is the one that failed; ailib.fallback.to is the next one, absent
-// when the chain gave up. The start of a chain on its first target is not
-// counted.
+// ("gpt-4o"; absent when the name has no "/"). A pool's deployment is
+// named "provider/model#deployment" (client.Builder.Pool): the model stops
+// at "#" and ailib.deployment carries the rest ("eastus"); its key never
+// appears. For ailib.fallbacks the target is the one that failed;
+// ailib.fallback.to is the next one, absent when the chain gave up. The
+// start of a chain on its first target is not counted. ailib.pool.switches
+// counts likewise a pool's moves off a deployment (the target, with the
+// deployment's attributes) to another (ailib.pool.to), in the pool
+// ailib.pool; a call's first choice is not counted.
 //
 // error.type is the snake_case name of the [aierrors.StandardErrorCode],
 // such as "rate_limited", "overloaded" or "cancelled"; it is absent on

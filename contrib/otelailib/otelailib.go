@@ -25,6 +25,7 @@ const (
 	MetricRetries            = "ailib.retries"
 	MetricRejections         = "ailib.rejections"
 	MetricFallbacks          = "ailib.fallbacks"
+	MetricPoolSwitches       = "ailib.pool.switches"
 	MetricCircuitState       = "ailib.circuit.state"
 	MetricCircuitTransitions = "ailib.circuit.transitions"
 	MetricLimiterWait        = "ailib.limiter.wait.duration"
@@ -40,7 +41,10 @@ const (
 // Attribute keys.
 const (
 	AttrSystem           = attribute.Key("gen_ai.system")        // provider: the target's part before "/"
-	AttrModel            = attribute.Key("gen_ai.request.model") // model: the target's part after "/"
+	AttrModel            = attribute.Key("gen_ai.request.model") // model: the target's part after "/" (and before "#")
+	AttrDeployment       = attribute.Key("ailib.deployment")     // a pool's deployment: the target's part after "#", such as "eastus"
+	AttrPool             = attribute.Key("ailib.pool")           // the pool a deployment belongs to (ailib.pool.switches)
+	AttrSwitchTo         = attribute.Key("ailib.pool.to")        // the deployment a pool moved an attempt to
 	AttrErrorType        = attribute.Key("error.type")           // code name, such as "rate_limited"
 	AttrTarget           = attribute.Key("ailib.target")         // executor name, such as "openai/gpt-4o"
 	AttrAttempt          = attribute.Key("ailib.attempt")        // 1-based attempt number (span events)
@@ -107,6 +111,7 @@ type Instrumentation struct {
 	retries      metric.Int64Counter
 	rejections   metric.Int64Counter
 	fallbacks    metric.Int64Counter
+	switches     metric.Int64Counter
 	circuitState metric.Int64Gauge
 	transitions  metric.Int64Counter
 	limiterWait  metric.Float64Histogram
@@ -133,7 +138,7 @@ func New(opts ...Option) (*Instrumentation, error) {
 	}
 	m := c.mp.Meter(ScopeName)
 	in := &Instrumentation{tracer: c.tp.Tracer(ScopeName)}
-	var errs [10]error
+	var errs [11]error
 	in.attempts, errs[0] = m.Int64Counter(MetricAttempts, metric.WithUnit("{attempt}"),
 		metric.WithDescription("Attempts made to a target, retries included."))
 	in.attemptDur, errs[1] = m.Float64Histogram(MetricAttemptDuration, metric.WithUnit("s"),
@@ -157,6 +162,8 @@ func New(opts ...Option) (*Instrumentation, error) {
 	in.callDur, errs[9] = m.Float64Histogram(MetricCallDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of an instrumented call, retries and backoff included."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.switches, errs[10] = m.Int64Counter(MetricPoolSwitches, metric.WithUnit("{switch}"),
+		metric.WithDescription("Moves of a pool's attempt off a failed deployment to another."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -180,6 +187,7 @@ func (in *Instrumentation) Hooks() resilience.Hooks {
 		OnLimiterWait:  in.onLimiterWait,
 		OnRejection:    in.onRejection,
 		OnFallback:     in.onFallback,
+		OnPoolSwitch:   in.onPoolSwitch,
 	}
 }
 
@@ -235,6 +243,13 @@ func (in *Instrumentation) onFallback(h resilience.FallbackHop) {
 	in.fallbacks.Add(bg, 1, in.withAttrs(h.From, extra...))
 }
 
+func (in *Instrumentation) onPoolSwitch(s resilience.PoolSwitch) {
+	if s.From == "" { // a call's first choice, not a move
+		return
+	}
+	in.switches.Add(bg, 1, in.withAttrs(s.From, AttrPool.String(s.Pool), AttrSwitchTo.String(s.To), AttrErrorType.String(errorType(s.Err))))
+}
+
 // targetAttrs returns target's attributes, computed once per target. The
 // result is shared: never modify it.
 func (in *Instrumentation) targetAttrs(target string) []attribute.KeyValue {
@@ -243,6 +258,10 @@ func (in *Instrumentation) targetAttrs(target string) []attribute.KeyValue {
 	}
 	attrs := []attribute.KeyValue{AttrTarget.String(target)}
 	if provider, model, ok := strings.Cut(target, "/"); ok {
+		if m, deployment, ok := strings.Cut(model, "#"); ok {
+			model = m
+			attrs = append(attrs, AttrDeployment.String(deployment))
+		}
 		attrs = append(attrs, AttrSystem.String(provider), AttrModel.String(model))
 	} else if target != "" {
 		attrs = append(attrs, AttrSystem.String(target))

@@ -442,7 +442,7 @@ func TestTransportErrorAnswerBodyIntact(t *testing.T) {
 func TestMetricNamesUnique(t *testing.T) {
 	names := []string{
 		otelailib.MetricAttempts, otelailib.MetricAttemptDuration, otelailib.MetricActiveAttempts,
-		otelailib.MetricRetries, otelailib.MetricRejections, otelailib.MetricFallbacks,
+		otelailib.MetricRetries, otelailib.MetricRejections, otelailib.MetricFallbacks, otelailib.MetricPoolSwitches,
 		otelailib.MetricCircuitState, otelailib.MetricCircuitTransitions, otelailib.MetricLimiterWait,
 		otelailib.MetricCallDuration,
 	}
@@ -492,4 +492,42 @@ func TestRetryBudgetRejection(t *testing.T) {
 			t.Errorf("span %s = %q; want %q", otelailib.AttrRejectionReason, reason, otelailib.ReasonRetryBudget)
 		}
 	})
+}
+
+// A pool's deployments are measured with their model and deployment apart,
+// and the pool's moves are counted.
+func TestPoolDeployments(t *testing.T) {
+	h := newHarness(t)
+	in := h.in
+	hooks := in.Hooks()
+	var members []resilience.PoolMember
+	for _, name := range []string{"openai/gpt-4o#east", "openai/gpt-4o#west"} {
+		e, err := resilience.NewResilientExecutor(resilience.DefaultConfig(), resilience.WithName(name), resilience.WithHooks(hooks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, resilience.PoolMember{Name: name, Executor: e})
+	}
+	pool, err := resilience.NewPool("gpt", members, resilience.WithHooks(hooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pool.Execute(context.Background(), func(_ context.Context, m string) error {
+		if strings.HasSuffix(m, "#east") {
+			return &aierrors.Error{Code: aierrors.RateLimited, HTTPStatus: 429}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	points := h.points(t)
+	want := attrs("ailib.target", "openai/gpt-4o#east", "gen_ai.system", "openai", "gen_ai.request.model", "gpt-4o",
+		"ailib.deployment", "east", "ailib.pool", "gpt", "ailib.pool.to", "openai/gpt-4o#west", "error.type", "rate_limited")
+	if got := points[otelailib.MetricPoolSwitches]; len(got) != 1 || got[want] != "1" {
+		t.Errorf("%s = %v; want {%s: 1}", otelailib.MetricPoolSwitches, got, want)
+	}
+	if got := points[otelailib.MetricAttempts]; len(got) != 2 {
+		t.Errorf("%s = %v; want one point per deployment", otelailib.MetricAttempts, got)
+	}
 }

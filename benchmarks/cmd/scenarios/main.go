@@ -84,6 +84,7 @@ func main() {
 		famSeeds  = flag.String("family-seeds", "1,2,3,4,5", "seeds of the family's noise points, comma-separated")
 		famPar    = flag.Int("family-parallel", 8, "family points played at the same time")
 		svgDir    = flag.String("svg", "img", `directory to write s2-timeline.svg and success.svg to; "" = none`)
+		pools     = flag.Bool("pools", true, "after the scenarios, play issue 19's pool scenarios P1–P5 (real time, about 20s each)")
 	)
 	flag.Parse()
 	scale := *timescale
@@ -163,6 +164,9 @@ func main() {
 			strings.Join(os.Args[1:], " "), env.Name, scale, opt.Seed, runtime.Version(), runtime.NumCPU())
 		writeSVGs(*svgDir, caption, played, s2sc, s2)
 	}
+	if *pools {
+		runPools(ctx, w)
+	}
 	if *family {
 		var seeds []int64
 		for _, f := range strings.Split(*famSeeds, ",") {
@@ -185,6 +189,27 @@ func main() {
 	}
 	if *overhead {
 		runOverhead(w)
+	}
+}
+
+// runPools plays issue 19's pool scenarios on loopback in real time, the
+// contenders of each at the same time (each on servers of its own), and
+// prints each scenario's table.
+func runPools(ctx context.Context, w *bufio.Writer) {
+	env := scenarios.Loopback(1)
+	for _, sc := range scenarios.PoolScenarios() {
+		start := time.Now()
+		progressf("%s %s: started", sc.ID, sc.Name)
+		cs := scenarios.PoolContenders()
+		rows := make([]scenarios.PoolResult, len(cs))
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			wg.Go(func() { rows[i] = scenarios.RunPool(ctx, env, sc, c) })
+		}
+		wg.Wait()
+		progressf("%s: finished in %v", sc.ID, time.Since(start).Round(100*time.Millisecond))
+		scenarios.PoolMarkdown(w, env, sc, rows)
+		w.Flush()
 	}
 }
 

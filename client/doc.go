@@ -59,6 +59,14 @@
 // Anthropic). The answer's usage then replaces the estimate (a stream's
 // when it ends; a stream closed early keeps its estimate).
 //
+// A pool ([Builder.Pool]) serves one model from several deployments
+// (keys, accounts, regions): each attempt goes to a deployment with
+// capacity, by what each has shown (learned limits, 429s, cooldowns) and
+// by weight; a 429, a 5xx or a revoked key moves the attempt to another
+// deployment at once, and the call moves to the next fallback only when
+// every deployment failed. A pool stands in the fallback chain like a
+// target, under its name.
+//
 // [AiClient.SignalsSnapshot] shows how the primary target is doing now
 // (circuit state, permits in flight, rate tokens, provider-reported limits),
 // and [Builder.Hooks] and [Builder.Logger] report every decision.
@@ -158,7 +166,9 @@
 // without Resilience. Build logs one warning naming every AI_LIB_*
 // variable it does not know (a misspelling such as AI_LIB_RPSS).
 // [Builder.IgnoreEnvironment] turns all of it off. No variable can change
-// where requests go: base URLs are set in code only.
+// where requests go: base URLs are set in code only. No variable declares
+// a pool; a deployment's key is read from the variable it names
+// ([Deployment.APIKeyEnv]) or else the provider's, and from no other.
 //
 // # Testing
 //

@@ -45,7 +45,7 @@ func poolReplicas(t *testing.T, n int, urls []string, st *redisstore.State) []*c
 // time: two replicas over three deployments capped at 15/10/5 rps (OpenAI's
 // per-minute headers, burst 2; the callers are not told), 27 calls/s for
 // 20s, 5s deadline, calls alternating between the replicas. The bounds are
-// one process's (at least 99% success, p99 under 200ms) but for the 429s,
+// one process's (at least 99% success) but for the 429s and the latency,
 // see below. Then the first deployment's key is revoked: the replica that
 // meets the 401 shares its cooldown, and the other never sends to it.
 func TestPoolReplicasShareRedis(t *testing.T) {
@@ -105,8 +105,11 @@ func TestPoolReplicasShareRedis(t *testing.T) {
 	if limited*50 >= calls {
 		t.Errorf("%d 429s; want fewer than 2%% of %d calls", limited, calls)
 	}
-	if p99 >= 200*time.Millisecond {
-		t.Errorf("p99 %v; want under 200ms", p99)
+	// Latency is a timing claim, which belongs in the synctest scenario
+	// (benchmarks/scenarios P5: 175-215ms); in real time on a busy runner
+	// this only catches a collapse (calls queued for seconds).
+	if p99 >= time.Second {
+		t.Errorf("p99 %v; want under 1s", p99)
 	}
 
 	// The revoked key: replica 0 meets the 401; replica 1 learns it from

@@ -70,6 +70,12 @@ func leaked(text, want, key string) string {
 	const n = MinPartialLen
 	for i := 0; i+n <= len(key); i++ {
 		w := key[i : i+n]
+		if strings.Count(w, "*") > n/2 {
+			// Mostly the mask's own character: the masks themselves, next
+			// to a character of the text around them, spell it (a key
+			// holding `"*****`, masked next to a quote of the text).
+			continue
+		}
 		for name, enc := range encodings {
 			if name == "url error" || name == "quoted url error raw" || name == "json of go quoted" {
 				continue // a window's form inside these is covered by the plain ones

@@ -134,19 +134,27 @@
 // regions), each behind its own executor. Each attempt goes to a
 // deployment that is not cooling down or open and is ready now: its
 // learned (or configured) rate has a free place, and it is under its
-// stated limit (x-ratelimit-limit-requests and the like, read per minute;
-// shared equally between the replicas the shared state counts). Ready
-// deployments share the calls by weight in nginx's smooth weighted
-// round-robin. When none is ready: if one is ready by its pace but over its
-// stated limit, and none is back under its limit within 50ms, that one
-// goes over it (a stated limit may be wrong; one the provider is seen to
-// exceed by 3 requests is not believed any more); otherwise the call waits
-// for the deployment ready soonest, in the pool and holding no place until
-// 50ms before (places taken far ahead keep the pace they were taken at: a
-// cut would then not slow them, and on providers with bursts of 1 that was
-// a spiral of 429s and deeper cuts). A fallbackable failure moves the
-// attempt to another deployment at once; the last deployment left gets its
-// executor's retries.
+// stated limit (x-ratelimit-limit-requests and the like, read per minute).
+// Ready deployments share the calls by weight in nginx's smooth weighted
+// round-robin. When none is ready the call waits in the pool, holding no
+// place: for a deployment's pace until 50ms before it (the executor waits
+// the rest, holding a place: places taken far ahead keep the pace they
+// were taken at, so a cut would not slow them, and on providers with
+// bursts of 1 that was a spiral of 429s and deeper cuts), for a stated
+// limit up to 50ms; a call that has waited 50ms and still finds every
+// deployment whose pace allows it over its stated limit goes over it (a
+// stated limit may be wrong). A stated limit the provider is seen to
+// exceed by 3 requests is not believed any more. A fallbackable failure
+// moves the attempt to another deployment at once; the last deployment
+// left gets its executor's retries.
+//
+// Replicas that share the state (a store that counts them,
+// shared.Membership) split each stated limit between them, and route on a
+// grid of places offset by their rank and anchored on the wall clock, as
+// shared.Share paces a replica when the store is lost: their requests then
+// interleave at the limit's pace instead of falling on the same instants,
+// which a provider's burst of 2 answered with a 429 one time in a few.
+// Learned rates are each replica's own.
 //
 // A pool's deployments learn as a lone target does, with three changes,
 // all because a pool sends each deployment what the others cannot take: a
@@ -159,10 +167,10 @@
 // measured from the deployment's start, not from its first cut. Raising a
 // rate keeps the places already given where they were (x/time/rate would
 // give new ones earlier, and two requests then go out together). On issue
-// 19's scenarios (benchmarks/scenarios, PoolScenarios) and a grid of 300
-// points over caps, load, five ways of stating a limit, bursts and replicas
-// (TestPoolGrid), the pool met 1 010 429s where weighted random key choice
-// met 48 050.
+// 19's scenarios (benchmarks/scenarios, PoolScenarios) every bound holds,
+// and over a grid of 300 points over caps, load, five ways of stating a
+// limit (one of them lying low), bursts and replicas (TestPoolGrid), the
+// pool met 1 001 429s where weighted random key choice met 48 050.
 //
 // # Environment
 //

@@ -72,11 +72,13 @@ type RateLimiter struct {
 	active atomic.Bool // a learned limit or a pause is in force: the fast path is off
 	clock  pauseClock  // the buckets' clock, standing still while the provider asks for a pause
 
-	mu       sync.Mutex // guards the fields below
-	est      float64    // learned requests per second; 0: none yet
-	hint     float64    // this replica's share of the provider's stated limit per second; 0: none
-	statedPS float64    // the provider's stated limit per second; 0: none
-	replicas int        // the replicas sharing the limit (the shared state's membership); 0: alone
+	mu        sync.Mutex // guards the fields below
+	est       float64    // learned requests per second; 0: none yet
+	hint      float64    // this replica's share of the provider's stated limit per second; 0: none
+	statedPS  float64    // the provider's stated limit per second; 0: none
+	replicas  int        // the replicas sharing the limit (the shared state's membership); 0: alone
+	rank      int        // this replica\'s rank among them
+	routeNext time.Time  // a pool\'s next place on the routing grid (routeGrid)
 	// A Pool's deployment routes by its hint before any 429 (see
 	// applyHint): stated is a gauge of what was sent to it, at the hint,
 	// nil unless pooled; doubt is set once the provider was seen to accept
@@ -443,16 +445,17 @@ func (l *RateLimiter) applyHint(now time.Time) {
 }
 
 // setReplicas says how many replicas share the target's limit (the shared
-// state's membership): a limit the provider states is for all of them, so
-// each takes its share of it as its hint.
-func (l *RateLimiter) setReplicas(n int) {
+// state's membership) and this one's rank among them: a limit the provider
+// states is for all of them, so each takes its share of it as its hint,
+// and a pool routes by it on a grid offset by the rank (see routeGrid).
+func (l *RateLimiter) setReplicas(n, rank int) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n != l.replicas {
-		l.replicas = n
+	if n != l.replicas || rank != l.rank {
+		l.replicas, l.rank = n, rank
 		l.applyHint(time.Now())
 	}
 }

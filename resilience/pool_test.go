@@ -223,3 +223,41 @@ func TestPoolShortageGrowsToCeiling(t *testing.T) {
 		}
 	})
 }
+
+// Two replicas sharing a stated limit route on interleaved grids: each at
+// its share, and together never three requests within the limit's
+// interval (a place may be taken up to one interval late, so two may go
+// together, as a provider's burst of 2 allows).
+func TestPoolReplicasRouteOnInterleavedGrids(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := http.Header{}
+		h.Set("x-ratelimit-limit-requests", "600") // 10 a second for both
+		var ls []*RateLimiter
+		for rank := range 2 {
+			p := newTestPool(t, "a")
+			l := p.members[0].Executor.limiter
+			p.members[0].Executor.ObserveHeader(h)
+			l.setReplicas(2, rank)
+			ls = append(ls, l)
+		}
+		var sent []time.Time
+		start := time.Now()
+		for time.Since(start) < 2*time.Second {
+			for _, l := range ls {
+				if l.routeWait(time.Now()) == 0 {
+					l.routed(time.Now())
+					sent = append(sent, time.Now())
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if n := len(sent); n < 19 || n > 21 {
+			t.Errorf("%d requests in 2s; want 20 (the stated 10/s)", n)
+		}
+		for i := 2; i < len(sent); i++ {
+			if gap := sent[i].Sub(sent[i-2]); gap < 100*time.Millisecond {
+				t.Fatalf("requests %d to %d within %v; want three to span the limit's 100ms at least", i-2, i, gap)
+			}
+		}
+	})
+}

@@ -307,7 +307,7 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 				live = max(live, g.share.Members())
 			}
 			g.share.SetMembers(live, rank)
-			g.local.setReplicas(live)
+			g.local.setReplicas(live, rank)
 		}
 	}
 	if g.share != nil && time.Now().UnixNano() < g.graceAt.Load() {
@@ -447,13 +447,13 @@ func (g *sharedGate) admit(ctx context.Context) (sharedTicket, *aierrors.Error) 
 		if at := g.stateJoinAt.Load(); time.Now().UnixNano() >= at && g.stateJoinAt.CompareAndSwap(at, time.Now().Add(every).UnixNano()) {
 			g.stateJoins.Add(1)
 			opCtx, cancel := context.WithTimeout(ctx, sharedTimeout)
-			live, _, err := g.stateMembers.Join(opCtx, g.stateKey, g.memberID, sharedMemberTTL)
+			live, rank, err := g.stateMembers.Join(opCtx, g.stateKey, g.memberID, sharedMemberTTL)
 			cancel()
 			if !g.done(ctx, err, probing) {
 				g.stateJoinAt.Store(0)
 				return sharedTicket{}, nil
 			}
-			g.local.setReplicas(live)
+			g.local.setReplicas(live, rank)
 			if ok, probing = g.use(); !ok {
 				return sharedTicket{}, nil
 			}

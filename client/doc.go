@@ -34,7 +34,9 @@
 // circuit, waits for a rate token, takes an in-flight permit, then sends
 // the request; a retryable failure (server error, overload, rate limit,
 // timeout, dropped connection) is retried with exponential backoff,
-// honouring the provider's Retry-After. When a target fails with a
+// honouring the provider's Retry-After (with the default retries, a target
+// a fallback follows gets [DefaultFallbackRetries] retry, then the call
+// moves on). When a target fails with a
 // fallbackable error (those, plus authentication and exhausted quota) or
 // its circuit is open, the call moves to the next target. A request
 // rejected as invalid is returned at once: it would be just as invalid

@@ -177,3 +177,48 @@ func TestEnvTokenLimitAndBudget(t *testing.T) {
 		t.Errorf("Build() with AI_LIB_RETRY_BUDGET=abc = %v; want an error naming it", err)
 	}
 }
+
+// With the default retries, a target a fallback follows gets one retry
+// (DefaultFallbackRetries), the last target all of them; retries given in
+// code or by AI_LIB_MAX_RETRIES hold on every target.
+func TestFallbackRetriesCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		env            string
+		cfg            *resilience.ResilientConfig
+		primary, final int // requests per call: to the primary, to the last target
+	}{
+		{name: "defaults", primary: 1 + client.DefaultFallbackRetries, final: 4},
+		{name: "retries in code", cfg: &resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Millisecond}}, primary: 4, final: 4},
+		{name: "AI_LIB_MAX_RETRIES", env: "2", primary: 3, final: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("AI_LIB_MAX_RETRIES", tc.env) // "" reads as unset
+			synctest.Test(t, func(t *testing.T) {
+				srv := providertest.New()
+				defer srv.Close()
+				srv.SetDefault("gpt-4o", providertest.Unavailable())
+				srv.SetDefault("claude-x", providertest.Unavailable())
+				b := client.NewBuilder().
+					HTTPClient(&http.Client{Transport: srv.Transport()}).
+					Model("openai/gpt-4o").Fallback("anthropic/claude-x").
+					Provider("openai", client.ProviderConfig{BaseURL: "http://x.invalid/v1", APIKey: openAIKey}).
+					Provider("anthropic", client.ProviderConfig{BaseURL: "http://x.invalid/v1", APIKey: anthropicKey})
+				if tc.cfg != nil {
+					b.Resilience(*tc.cfg)
+				}
+				c := build(t, b)
+				_, err := c.Chat(t.Context(), hi())
+				if !errors.Is(err, aierrors.Overloaded) {
+					t.Fatalf("Chat = %v; want overloaded", err)
+				}
+				if got := srv.Requests("gpt-4o"); got != tc.primary {
+					t.Errorf("requests to the primary = %d; want %d", got, tc.primary)
+				}
+				if got := srv.Requests("claude-x"); got != tc.final {
+					t.Errorf("requests to the last target = %d; want %d", got, tc.final)
+				}
+			})
+		})
+	}
+}

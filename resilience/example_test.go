@@ -155,3 +155,16 @@ func ExampleNewBackpressure() {
 	b.Release()
 	// Output: <nil>
 }
+
+func ExampleWithMaxRetries() {
+	exec, _ := resilience.NewResilientExecutor(resilience.ResilientConfig{
+		Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 1},
+	})
+	calls := 0
+	err := exec.Execute(context.Background(), func(ctx context.Context) error {
+		calls++
+		return &aierrors.Error{Code: aierrors.Overloaded, HTTPStatus: 503}
+	}, resilience.WithMaxRetries(1)) // a fallback follows: one retry here, then move on
+	fmt.Println(aierrors.CodeOf(err), calls)
+	// Output: E3002 overloaded 2
+}

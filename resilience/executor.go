@@ -91,6 +91,8 @@ type callOptions struct {
 	used   *int // tokens really used, written by op; nil or < 0: the estimate
 	finish *func(error)
 	once   bool // one attempt: a Pool moves the retry to another deployment
+	// retries caps the call's retries (WithMaxRetries); -1: the config's.
+	retries int
 }
 
 // The call options are a closed set of small values, read by a type
@@ -102,11 +104,19 @@ type (
 		estimate int
 		used     *int
 	}
-	streamOption struct{ finish *func(error) }
+	streamOption  struct{ finish *func(error) }
+	retriesOption int
 )
 
-func (tokensOption) callOption() {}
-func (streamOption) callOption() {}
+func (tokensOption) callOption()  {}
+func (streamOption) callOption()  {}
+func (retriesOption) callOption() {}
+
+// WithMaxRetries caps the call's retries at n when that is fewer than the
+// config's MaxRetries: for a target a fallback follows, say, where one
+// retry is worth its backoff and a third is not (the fallback answers
+// sooner than the third backoff ends). n < 0 counts as 0.
+func WithMaxRetries(n int) CallOption { return retriesOption(max(n, 0)) }
 
 // WithTokens says the call spends provider tokens: each attempt takes
 // estimate tokens from the token limits before it goes (waiting for them as
@@ -153,7 +163,7 @@ func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Con
 }
 
 func collectCallOptions(opts []CallOption) callOptions {
-	var o callOptions
+	o := callOptions{retries: -1}
 	for _, opt := range opts {
 		switch opt := opt.(type) {
 		case tokensOption:
@@ -162,6 +172,8 @@ func collectCallOptions(opts []CallOption) callOptions {
 			o.finish = opt.finish
 		case onceOption:
 			o.once = true
+		case retriesOption:
+			o.retries = int(opt)
 		}
 	}
 	return o
@@ -213,7 +225,7 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		if o.once {
 			return err
 		}
-		delay, why := e.retryDelay(ctx, n, err, &bo)
+		delay, why := e.retryDelay(ctx, n, err, &bo, o.retries)
 		if why != nil {
 			err = withCause(err, last)
 			if why == errNoRetry {
@@ -241,7 +253,7 @@ var errNoRetry = errors.New("resilience: not retried")
 // retryDelay decides whether to retry after attempt n failed with err, and
 // how long to sleep first. why is nil for a retry, errNoRetry to return err
 // as it is, or the sentinel of an exhausted retry.
-func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo **backoff.ExponentialBackOff) (time.Duration, error) {
+func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo **backoff.ExponentialBackOff, limit int) (time.Duration, error) {
 	ae, _ := classify(err, e.name)
 	p := e.retry
 	// Flags come from the code (and the provider's x-should-retry), never
@@ -249,7 +261,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 	if p == nil || ae == nil || !ae.Retryable() || errors.Is(ae.Err, ErrCircuitOpen) {
 		return 0, errNoRetry
 	}
-	if n > p.maxRetries {
+	if n > p.maxRetries || limit >= 0 && n > limit {
 		if n > 1 {
 			return 0, ErrRetriesExhausted
 		}

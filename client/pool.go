@@ -224,8 +224,8 @@ func (b *Builder) resolvePool(d poolDecl, base func(parsedTarget, bool) *provide
 	return out
 }
 
-// poolKeys returns the keys and credential headers given to deployments,
-// for [Builder.secrets].
+// poolSecrets returns the keys and headers given to deployments, for
+// [Builder.secrets] (which keeps the credential ones).
 func (b *Builder) poolSecrets() (keys []string, headers []http.Header) {
 	for _, p := range b.pools {
 		for _, d := range p.deployments {

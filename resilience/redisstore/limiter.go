@@ -212,7 +212,13 @@ return {#ids, rank}
 // each replica (about once a second, while Redis answers) to know its
 // share of the limit when Redis is lost.
 func (l *Limiter) Join(ctx context.Context, group, member string, ttl time.Duration) (live, rank int, err error) {
-	res, err := joinScript.Run(ctx, l.c, []string{redisKey(l.prefix, group, "members")}, member, ms(ttl)).Int64Slice()
+	return join(ctx, l.c, l.prefix, group, member, ttl)
+}
+
+// join runs joinScript for member of group, for Limiter.Join and
+// State.Join.
+func join(ctx context.Context, c redis.UniversalClient, prefix, group, member string, ttl time.Duration) (live, rank int, err error) {
+	res, err := joinScript.Run(ctx, c, []string{redisKey(prefix, group, "members")}, member, ms(ttl)).Int64Slice()
 	if err != nil {
 		return 0, 0, opError("join", group, err)
 	}

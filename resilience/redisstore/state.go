@@ -162,14 +162,7 @@ func ms(d time.Duration) int64 {
 // once a second, so that each knows its share of a limit the provider
 // states for all of them (a key's per-minute limit, read from headers).
 func (s *State) Join(ctx context.Context, group, member string, ttl time.Duration) (live, rank int, err error) {
-	res, err := joinScript.Run(ctx, s.c, []string{redisKey(s.prefix, group, "members")}, member, ms(ttl)).Int64Slice()
-	if err != nil {
-		return 0, 0, opError("join", group, err)
-	}
-	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("redisstore: join %q: unexpected reply %v", group, res)
-	}
-	return int(res[0]), int(res[1]), nil
+	return join(ctx, s.c, s.prefix, group, member, ttl)
 }
 
 var (

@@ -294,7 +294,7 @@ func answerFinish(finish string, answered, called bool) string {
 
 func decodeAnthropic(body []byte, answerTool string) (Response, error) {
 	var r anthropicResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r); err != nil {
 		return Response{}, malformed("not a message: %v", err)
 	}
 	if r.Type == "error" || r.Error != nil {
@@ -362,7 +362,7 @@ type anthropicEvent struct {
 
 func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 	var ev anthropicEvent
-	if err := json.Unmarshal([]byte(data), &ev); err != nil {
+	if err := unmarshal([]byte(data), &ev); err != nil {
 		return Chunk{}, malformed("stream event %q is not JSON: %v", clip(eventType), err)
 	}
 	typ := eventType
@@ -451,7 +451,7 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 // nil.
 func wholeInput(in json.RawMessage) json.RawMessage {
 	var fields map[string]json.RawMessage
-	if json.Unmarshal(in, &fields) != nil || len(fields) == 0 {
+	if unmarshal(in, &fields) != nil || len(fields) == 0 {
 		return nil
 	}
 	var b bytes.Buffer

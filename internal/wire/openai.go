@@ -165,13 +165,15 @@ func openAIMessageOf(m Message) openAIMessage {
 }
 
 type openAIUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails *struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+	// The details are values, not pointers: a null or missing object
+	// leaves them zero, and decoding allocates nothing for them.
+	PromptTokensDetails struct {
 		CachedTokens int `json:"cached_tokens"`
 	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails *struct {
+	CompletionTokensDetails struct {
 		ReasoningTokens int `json:"reasoning_tokens"`
 	} `json:"completion_tokens_details"`
 	// PromptCacheHitTokens is DeepSeek's name for cached prompt tokens.
@@ -187,14 +189,12 @@ func (u *openAIUsage) usage() Usage {
 		total = u.PromptTokens + u.CompletionTokens
 	}
 	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: total}
-	if d := u.PromptTokensDetails; d != nil && d.CachedTokens > 0 {
-		out.CachedPromptTokens = d.CachedTokens
+	if n := u.PromptTokensDetails.CachedTokens; n > 0 {
+		out.CachedPromptTokens = n
 	} else if u.PromptCacheHitTokens > 0 {
 		out.CachedPromptTokens = u.PromptCacheHitTokens
 	}
-	if d := u.CompletionTokensDetails; d != nil {
-		out.ReasoningTokens = d.ReasoningTokens
-	}
+	out.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
 	return out
 }
 
@@ -211,24 +211,27 @@ type openAIToolCall struct {
 	} `json:"function"`
 }
 
+// openAIResponse is a chat completion. Its fields are values where a
+// null reads the same as absent (content, finish_reason, usage), so that
+// decoding allocates only the strings it keeps.
 type openAIResponse struct {
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {
 		Message struct {
-			Content   *string          `json:"content"`
-			Refusal   *string          `json:"refusal"`
+			Content   string           `json:"content"`
+			Refusal   string           `json:"refusal"`
 			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"message"`
-		FinishReason *string `json:"finish_reason"`
+		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *openAIUsage `json:"usage"`
+	Usage openAIUsage  `json:"usage"`
 	Error *openAIError `json:"error"`
 }
 
 func decodeOpenAI(body []byte) (Response, error) {
 	var r openAIResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := unmarshal(body, &r); err != nil {
 		return Response{}, malformed("not a chat completion: %v", err)
 	}
 	if r.Error != nil {
@@ -239,11 +242,9 @@ func decodeOpenAI(body []byte) (Response, error) {
 	}
 	c := r.Choices[0]
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
-	switch {
-	case c.Message.Content != nil:
-		out.Content = *c.Message.Content
-	case c.Message.Refusal != nil:
-		out.Content = *c.Message.Refusal
+	out.Content = c.Message.Content
+	if out.Content == "" {
+		out.Content = c.Message.Refusal
 	}
 	for _, tc := range c.Message.ToolCalls {
 		if tc.Function == nil || tc.Function.Name == "" {
@@ -251,10 +252,7 @@ func decodeOpenAI(body []byte) (Response, error) {
 		}
 		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments)})
 	}
-	if c.FinishReason != nil {
-		out.FinishReason = *c.FinishReason
-	}
-	out.FinishReason = toolFinish(out.FinishReason, len(out.ToolCalls) > 0)
+	out.FinishReason = toolFinish(c.FinishReason, len(out.ToolCalls) > 0)
 	return out, nil
 }
 
@@ -287,7 +285,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		return Chunk{Kind: Done}, nil
 	}
 	var c openAIChunk
-	if err := json.Unmarshal([]byte(data), &c); err != nil {
+	if err := unmarshal([]byte(data), &c); err != nil {
 		return Chunk{}, malformed("stream chunk is not JSON: %v", err)
 	}
 	if c.Error != nil {
@@ -297,7 +295,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		// Some compatible servers name the event instead of wrapping the
 		// object in "error".
 		var e openAIError
-		_ = json.Unmarshal([]byte(data), &e)
+		_ = unmarshal([]byte(data), &e)
 		return Chunk{}, e.apiError([]byte(data))
 	}
 	if c.ID != "" {

@@ -82,7 +82,7 @@ func (cb *callBuilder) addArguments(raw json.RawMessage) {
 	case len(t) == 0, string(t) == "null":
 	case t[0] == '"':
 		var s string
-		if json.Unmarshal(t, &s) == nil {
+		if unmarshal(t, &s) == nil {
 			cb.args.WriteString(s)
 		}
 	default:

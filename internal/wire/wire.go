@@ -236,7 +236,7 @@ func Encode(f Format, r Request) ([]byte, error) {
 // mergeExtra sets the top-level fields of extra in the JSON object body.
 func mergeExtra(body []byte, extra map[string]any) ([]byte, error) {
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
+	if err := unmarshal(body, &fields); err != nil {
 		return nil, err
 	}
 	for k, v := range extra {
@@ -288,7 +288,7 @@ func rawArguments(raw json.RawMessage) json.RawMessage {
 		return json.RawMessage("{}")
 	case t[0] == '"':
 		var s string
-		if json.Unmarshal(t, &s) == nil {
+		if unmarshal(t, &s) == nil {
 			return normalizeArguments(s)
 		}
 	}
@@ -302,7 +302,7 @@ func argumentsObject(args json.RawMessage) json.RawMessage {
 	t := bytes.TrimSpace(args)
 	if len(t) > 0 && t[0] == '"' {
 		var s string
-		if json.Unmarshal(t, &s) == nil {
+		if unmarshal(t, &s) == nil {
 			t = bytes.TrimSpace([]byte(s))
 		}
 	}
@@ -322,7 +322,7 @@ func argumentsText(args json.RawMessage) string {
 		return "{}"
 	case t[0] == '"':
 		var s string
-		if json.Unmarshal(t, &s) == nil {
+		if unmarshal(t, &s) == nil {
 			return s
 		}
 	}
@@ -338,7 +338,7 @@ func objectSchema(schema json.RawMessage) json.RawMessage {
 		return json.RawMessage(`{"type":"object","properties":{}}`)
 	}
 	var fields map[string]json.RawMessage
-	if json.Unmarshal(t, &fields) != nil {
+	if unmarshal(t, &fields) != nil {
 		return json.RawMessage(t) // the client validated it; sent as given
 	}
 	if _, ok := fields["type"]; ok {
@@ -441,12 +441,12 @@ func (e *openAIError) apiError(body []byte) *APIError {
 	status := 0
 	if len(e.Code) > 0 {
 		var n int
-		if err := json.Unmarshal(e.Code, &n); err == nil {
+		if err := unmarshal(e.Code, &n); err == nil {
 			if n >= 400 && n <= 599 {
 				status = n
 			}
 		} else {
-			_ = json.Unmarshal(e.Code, &code)
+			_ = unmarshal(e.Code, &code)
 		}
 	}
 	if status == 0 {

@@ -44,6 +44,89 @@ var names = [numFields]string{
 // byLower maps each name, in lower case, to its field.
 var byLower = make(map[string]int, numFields)
 
+// exactField returns the field whose name is k, or -1. A switch, not a
+// map: it compares lengths and bytes and hashes nothing, and most keys of
+// an answer are tried (TestExactFieldMatchesNames keeps it in step with
+// names).
+func exactField(k string) int {
+	switch k {
+	case "X-Ratelimit-Limit-Requests":
+		return oaiRequests
+	case "X-Ratelimit-Remaining-Requests":
+		return oaiRequests + 1
+	case "X-Ratelimit-Reset-Requests":
+		return oaiRequests + 2
+	case "X-Ratelimit-Limit-Tokens":
+		return oaiTokens
+	case "X-Ratelimit-Remaining-Tokens":
+		return oaiTokens + 1
+	case "X-Ratelimit-Reset-Tokens":
+		return oaiTokens + 2
+	case "Anthropic-Ratelimit-Requests-Limit":
+		return antRequests
+	case "Anthropic-Ratelimit-Requests-Remaining":
+		return antRequests + 1
+	case "Anthropic-Ratelimit-Requests-Reset":
+		return antRequests + 2
+	case "Anthropic-Ratelimit-Tokens-Limit":
+		return antTokens
+	case "Anthropic-Ratelimit-Tokens-Remaining":
+		return antTokens + 1
+	case "Anthropic-Ratelimit-Tokens-Reset":
+		return antTokens + 2
+	case "Anthropic-Ratelimit-Input-Tokens-Limit":
+		return antInputTokens
+	case "Anthropic-Ratelimit-Input-Tokens-Remaining":
+		return antInputTokens + 1
+	case "Anthropic-Ratelimit-Input-Tokens-Reset":
+		return antInputTokens + 2
+	case "Anthropic-Ratelimit-Output-Tokens-Limit":
+		return antOutputTokens
+	case "Anthropic-Ratelimit-Output-Tokens-Remaining":
+		return antOutputTokens + 1
+	case "Anthropic-Ratelimit-Output-Tokens-Reset":
+		return antOutputTokens + 2
+	case "Ratelimit-Limit":
+		return ietfSeparate
+	case "Ratelimit-Remaining":
+		return ietfSeparate + 1
+	case "Ratelimit-Reset":
+		return ietfSeparate + 2
+	case "Ratelimit":
+		return ietfCombined
+	case "X-Ratelimit-Limit":
+		return plainPrefix
+	case "X-Ratelimit-Remaining":
+		return plainPrefix + 1
+	case "X-Ratelimit-Reset":
+		return plainPrefix + 2
+	case "Retry-After-Ms":
+		return retryAfterMs
+	case "Retry-After":
+		return retryAfter
+	}
+	return -1
+}
+
+// canonicalASCII reports whether k is in net/http's canonical form
+// (CanonicalMIMEHeaderKey) and ASCII only. Such a key equals a name under
+// case folding only if it equals it byte for byte, as the names are
+// canonical too.
+func canonicalASCII(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 0x80:
+			return false
+		case upper && 'a' <= c && c <= 'z', !upper && 'A' <= c && c <= 'Z':
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
+}
+
 // fieldSet is the fields in [lo, hi), with what tells their names apart
 // cheaply: the letters they start with (a bit per letter) and their
 // shortest and longest length.
@@ -122,6 +205,17 @@ func (s *fieldSet) fieldOf(k string) (int, bool) {
 		return -1, false
 	}
 	if c := k[0] | 0x20; c < 'a' || c > 'z' || s.first&(1<<(c-'a')) == 0 {
+		return -1, false
+	}
+	// net/http hands over received keys in canonical form: they are
+	// found, or ruled out, without folding.
+	if i := exactField(k); i >= 0 {
+		if i < s.lo || i >= s.hi {
+			return -1, false
+		}
+		return i, true
+	}
+	if canonicalASCII(k) {
 		return -1, false
 	}
 	// A name folds from at most 2 more bytes per letter than it has (the

@@ -227,6 +227,11 @@ func tighter(a, b dimension) dimension {
 // parseCount reads a non-negative integer at the start of v, allowing the
 // draft's "100, 100;w=60" list form (the first item is used).
 func parseCount(v string) (int, bool) {
+	// Nearly every value is a plain count: read it without the scans
+	// below.
+	if n, ok := digits(v); ok {
+		return n, true
+	}
 	v = strings.TrimSpace(v)
 	if i := strings.IndexAny(v, ",;"); i >= 0 {
 		v = strings.TrimSpace(v[:i])
@@ -244,6 +249,22 @@ func parseCount(v string) (int, bool) {
 		return 0, false
 	}
 	return int(n), true
+}
+
+// digits reads v when it is 1 to 9 decimal digits and nothing else.
+func digits(v string) (int, bool) {
+	if len(v) == 0 || len(v) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // parseGoDuration reads "1s", "6m0s", "120ms", "1h2m3.5s" or a bare

@@ -452,3 +452,23 @@ func TestNamesStartWithUnfoldedLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestExactFieldMatchesNames keeps exactField's switch in step with names.
+func TestExactFieldMatchesNames(t *testing.T) {
+	for i, n := range names {
+		if got := exactField(n); got != i {
+			t.Errorf("exactField(%q) = %d; want %d", n, got, i)
+		}
+		if got := exactField(strings.ToLower(n)); got != -1 {
+			t.Errorf("exactField(%q) = %d; want -1 (only the canonical spelling)", strings.ToLower(n), got)
+		}
+		if !canonicalASCII(n) {
+			t.Errorf("canonicalASCII(%q) = false; every name is canonical", n)
+		}
+	}
+	for _, k := range []string{"x-ratelimit-limit", "X-RateLimit-Limit", "X-Ratelimit-limit", "x", "Retry-\u212aey"} {
+		if canonicalASCII(k) {
+			t.Errorf("canonicalASCII(%q) = true; want false", k)
+		}
+	}
+}

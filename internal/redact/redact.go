@@ -48,16 +48,18 @@ func String(s string) string {
 	}
 	// Each pattern needs a literal of its own; most texts (request ids,
 	// ordinary messages) hold none, and three regular expressions over
-	// them cost microseconds per answer. The checks are necessary
-	// conditions only: where one holds, the pattern runs as before
+	// them cost microseconds per answer. One pass over s finds which
+	// literals it holds; the checks are necessary conditions only: where
+	// one holds, the pattern runs as before
 	// (FuzzStringSkipsOnlyWhatCannotMatch).
-	if mayHavePrefixed(s) {
+	need := literalsIn(s)
+	if need&needPrefixed != 0 {
 		s = replaceSubmatches(prefixed, s, maskPrefixed)
 	}
-	if containsFold(s, "bearer") || containsFold(s, "basic") {
+	if need&needBearer != 0 {
 		s = bearer.ReplaceAllString(s, "${1}${2}"+Mask)
 	}
-	if mayHaveAssigned(s) {
+	if need&needAssigned != 0 {
 		s = replaceSubmatches(assigned, s, maskAssigned)
 	}
 	return s
@@ -92,58 +94,83 @@ func replaceSubmatches(re *regexp.Regexp, s string, repl func(groups []string) s
 
 // prefixLiterals are the literals one of which every match of prefixed
 // contains.
-var prefixLiterals = []string{"sk-", "AIza", "gsk_", "xai-", "hf_", "r8_", "pplx-", "AKIA", "ASIA", "ya29.", "eyJ"}
+// Which patterns a text may match, by the literals it holds.
+const (
+	needPrefixed = 1 << iota // a key prefix, case as written
+	needBearer               // "bearer" or "basic", any case
+	needAssigned             // a credential word, any case
+	needAll      = needPrefixed | needBearer | needAssigned
+)
 
-func mayHavePrefixed(s string) bool {
+// literal is a string one of which every match of a pattern contains.
+type literal struct {
+	text string // lower case when fold
+	fold bool   // matched in any ASCII case
+	need uint8
+}
+
+// prefixLiterals are the literals one of which every match of prefixed
+// contains; foldedWords those of bearer (its alternatives) and assigned
+// (the alternatives of its credential word), matched in any case.
+var (
+	prefixLiterals = []string{"sk-", "AIza", "gsk_", "xai-", "hf_", "r8_", "pplx-", "AKIA", "ASIA", "ya29.", "eyJ"}
+	foldedWords    = []literal{
+		{"bearer", true, needBearer}, {"basic", true, needBearer},
+		{"key", true, needAssigned}, {"token", true, needAssigned}, {"secret", true, needAssigned},
+		{"passw", true, needAssigned}, {"pwd", true, needAssigned}, {"sig", true, needAssigned},
+	}
+)
+
+// literalsAt lists, by a text's byte, the literals that can start there.
+var literalsAt [256][]literal
+
+func init() {
 	for _, l := range prefixLiterals {
-		if strings.Contains(s, l) {
-			return true
-		}
+		literalsAt[l[0]] = append(literalsAt[l[0]], literal{l, false, needPrefixed})
 	}
-	return false
+	for _, w := range foldedWords {
+		literalsAt[w.text[0]] = append(literalsAt[w.text[0]], w)
+		upper := w.text[0] - 'a' + 'A'
+		literalsAt[upper] = append(literalsAt[upper], w)
+	}
 }
 
-// assignedWords are the words one of which (in any case) every match of
-// assigned contains: the alternatives of its credential word.
-var assignedWords = []string{"key", "token", "secret", "passw", "pwd", "sig"}
-
-func mayHaveAssigned(s string) bool {
-	for _, w := range assignedWords {
-		if containsFold(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// containsFold reports whether s contains the lower-case ASCII word w in
-// any case, without allocating. The patterns are (?i) over ASCII letters,
+// literalsIn reports, in one pass and without allocating, which patterns
+// s may match. The case-insensitive patterns are (?i) over ASCII letters,
 // but (?i) also folds 'k' with the Kelvin sign (U+212A) and 's' with the
-// long s (U+017F): a text with any non-ASCII byte is treated as a match,
-// so the regular expression decides.
-func containsFold(s, w string) bool {
-	n := len(w)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if c >= 0x80 {
-				return true
-			}
-			if c|0x20 != w[j] {
-				break
-			}
+// long s (U+017F): a text with any non-ASCII byte may match them, so the
+// regular expressions decide.
+func literalsIn(s string) uint8 {
+	var need uint8
+	for i := 0; i < len(s) && need != needAll; i++ {
+		c := s[i]
+		if c >= 0x80 {
+			need |= needBearer | needAssigned
+			continue
 		}
-		if j == n {
-			return true
+		for _, l := range literalsAt[c] {
+			if need&l.need == 0 && hasLiteral(s[i:], l) {
+				need |= l.need
+			}
 		}
 	}
-	for i := max(0, len(s)-n+1); i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return true
+	return need
+}
+
+// hasLiteral reports whether s starts with l.
+func hasLiteral(s string, l literal) bool {
+	if len(s) < len(l.text) {
+		return false
+	}
+	if !l.fold {
+		return s[:len(l.text)] == l.text
+	}
+	for j := 0; j < len(l.text); j++ {
+		if s[j]|0x20 != l.text[j] {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // maskPrefixed keeps a match's prefix (groups[1:], one set) and masks the

@@ -148,3 +148,49 @@ func TestRequestHeaderIsTheRequestsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIsTheAttemptsOwn checks what newRequest copies from the
+// target's request made at Build: each attempt gets its own URL (a
+// RoundTripper that rewrites it, against the contract, changes no later
+// request), a body that GetBody can give again, and its length.
+func TestRequestIsTheAttemptsOwn(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		urls []string
+	)
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		urls = append(urls, r.URL.String())
+		mu.Unlock()
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if r.GetBody == nil {
+			t.Error("request without GetBody: net/http cannot send it again on a closed idle connection")
+		} else {
+			again, err := r.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			if b, _ := io.ReadAll(again); string(b) != string(body) {
+				t.Errorf("GetBody gives %q; the body was %q", b, body)
+			}
+		}
+		if r.ContentLength != int64(len(body)) || len(body) == 0 {
+			t.Errorf("ContentLength = %d; the body has %d bytes", r.ContentLength, len(body))
+		}
+		r.URL.Host, r.URL.Path = "elsewhere.invalid", "/rewritten"
+		return okAnswer(r), nil
+	})
+	c := build(t, fromTransport(t, rt))
+	for range 2 {
+		if _, err := c.Chat(context.Background(), hi()); err != nil {
+			t.Fatalf("Chat() error = %v", err)
+		}
+	}
+	want := "https://api.openai.com/v1/chat/completions"
+	if len(urls) != 2 || urls[0] != want || urls[1] != want {
+		t.Errorf("request URLs = %q; want %q twice", urls, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -51,8 +52,8 @@ type target struct {
 	provider, model string
 	spec            *providerSpec
 	format          wire.Format
-	endpoint        string
-	header          http.Header // complete request headers, credentials included
+	request         *http.Request // POST to the endpoint: newRequest copies it
+	header          http.Header   // complete request headers, credentials included
 	exec            *resilience.ResilientExecutor
 }
 
@@ -129,6 +130,11 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 			errs = append(errs, fmt.Errorf("client: base URL of %q: %v", pt.id, err))
 			return nil
 		}
+		request, err := http.NewRequest(http.MethodPost, endpoint, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("client: base URL of %q: %v", pt.id, err))
+			return nil
+		}
 		opts := []resilience.Option{resilience.WithName(pt.id), resilience.WithHooks(hooks)}
 		if c.logger != nil {
 			opts = append(opts, resilience.WithLogger(c.logger))
@@ -145,7 +151,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 			model:    pt.model,
 			spec:     pt.spec,
 			format:   pt.spec.format,
-			endpoint: endpoint,
+			request:  request,
 			header:   requestHeader(pt.spec, ps),
 			exec:     exec,
 		}
@@ -335,6 +341,9 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 // outgoing is a request encoded for one target.
 type outgoing struct {
 	body []byte
+	// getBody is the requests' GetBody: net/http calls it to send body
+	// again (a redirect, a retry on a closed idle connection).
+	getBody func() (io.ReadCloser, error)
 	// answerTool is the tool that carries JSON output in the target's
 	// format (wire.AnswerTool), "" when none.
 	answerTool string
@@ -350,7 +359,9 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 	if err != nil {
 		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
 	}
-	return &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header}, nil
+	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header}
+	o.getBody = func() (io.ReadCloser, error) { return o.newBody(), nil }
+	return o, nil
 }
 
 // attemptContext applies the attempt timeout when it ends before ctx's
@@ -370,22 +381,40 @@ func (c *AiClient) attemptContext(ctx context.Context) (context.Context, context
 
 func noCancel() {}
 
-// chatAttempt is one provider request of a Chat call.
+// chatAttempt is one provider request of a Chat call. Its frame is on the
+// stack while the request waits for the answer, so what follows the answer
+// is in chatAnswer and errors are made in helpers: a call in flight stays
+// within the stack a goroutine starts with (BenchmarkWholeCallInflight).
 func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*ChatResponse, error) {
 	actx, cancel := c.attemptContext(ctx)
 	defer cancel()
 	req, err := c.newRequest(actx, t, o, false)
 	if err != nil {
-		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t)
+		return nil, c.buildError(t, err)
 	}
 	start := time.Now()
 	resp, err := c.chatHTTP.Do(req)
 	if err != nil {
-		e := c.requestError(ctx, actx, t, err)
-		c.logRequest(ctx, t, 0, start, nil, e)
-		return nil, e
+		return nil, c.sendError(ctx, actx, t, start, err)
 	}
 	defer closeBody(resp.Body)
+	return c.chatAnswer(ctx, actx, t, o, resp, start)
+}
+
+// buildError is the error of a request that could not be built.
+func (c *AiClient) buildError(t *target, err error) *aierrors.Error {
+	return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t)
+}
+
+// sendError is the error of a request that got no answer, logged.
+func (c *AiClient) sendError(callerCtx, reqCtx context.Context, t *target, start time.Time, err error) *aierrors.Error {
+	e := c.requestError(callerCtx, reqCtx, t, err)
+	c.logRequest(callerCtx, t, 0, start, nil, e)
+	return e
+}
+
+// chatAnswer reads the answer to a Chat attempt started at start.
+func (c *AiClient) chatAnswer(ctx, actx context.Context, t *target, o *outgoing, resp *http.Response, start time.Time) (*ChatResponse, error) {
 	t.exec.ObserveHeader(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := c.statusError(t, resp)

@@ -182,14 +182,19 @@ var (
 // the call's own (ChatRequest.Header), which never replace credentials or
 // the headers the protocol needs.
 //
-// The request gets a map of its own, since a RoundTripper or a cookie jar
-// may write to it, but the value slices are shared with t.header, which is
+// It copies t.request, made once by http.NewRequest at Build, instead of
+// parsing the endpoint again per attempt. The request gets a URL and a
+// header map of its own, since a RoundTripper or a cookie jar may write to
+// them, but the header's value slices are shared with t.header, which is
 // never written after Build: this saves copying every value per attempt.
 func (c *AiClient) newRequest(ctx context.Context, t *target, o *outgoing, stream bool) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.endpoint, bytes.NewReader(o.body))
-	if err != nil {
-		return nil, err
+	if ctx == nil {
+		return nil, errors.New("nil Context")
 	}
+	req := t.request.WithContext(ctx)
+	u := *req.URL
+	req.URL = &u
+	req.Body, req.GetBody, req.ContentLength = o.newBody(), o.getBody, int64(len(o.body))
 	h := make(http.Header, len(t.header)+len(o.header)+2)
 	for k, vs := range t.header {
 		h[k] = vs[:len(vs):len(vs)]
@@ -207,6 +212,17 @@ func (c *AiClient) newRequest(ctx context.Context, t *target, o *outgoing, strea
 	}
 	req.Header = h
 	return req, nil
+}
+
+// newBody returns a reader of the encoded request, as http.NewRequest
+// makes for a []byte; http.NoBody when it is empty. It must stay an
+// io.NopCloser around a *bytes.Reader: net/http sends the headers and a
+// body it knows to be in memory in one write, and any other body in two.
+func (o *outgoing) newBody() io.ReadCloser {
+	if len(o.body) == 0 {
+		return http.NoBody
+	}
+	return io.NopCloser(bytes.NewReader(o.body))
 }
 
 // protectedHeader reports whether a call's own header k must not replace

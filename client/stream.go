@@ -212,7 +212,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 
 	req, err := c.newRequest(reqCtx, t, o, true)
 	if err != nil {
-		return fail(c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot build request", Err: err}, t))
+		return fail(c.buildError(t, err))
 	}
 	start := time.Now()
 	resp, err = c.streamHTTP.Do(req)

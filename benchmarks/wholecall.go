@@ -150,11 +150,15 @@ var WholeCallContenders = []string{"plain", "ailib-defaults", "ailib-all-policie
 // newWholeCaller builds the named contender against baseURL (the stub's
 // URL) on its own clone of tr.
 func newWholeCaller(name, baseURL string, tr *http.Transport) (wholeCaller, error) {
-	own := tr.Clone()
+	return newWholeCallerRT(name, baseURL, tr.Clone())
+}
+
+// newWholeCallerRT builds the named contender against baseURL on own.
+func newWholeCallerRT(name, baseURL string, own http.RoundTripper) (wholeCaller, error) {
 	hc := &http.Client{Transport: own}
 	switch name {
 	case "plain":
-		return wholeCaller{call: plainCaller(baseURL, hc), closeIdle: own.CloseIdleConnections}, nil
+		return wholeCaller{call: plainCaller(baseURL, hc), closeIdle: hc.CloseIdleConnections}, nil
 	case "ailib-defaults", "ailib-all-policies":
 		cfg := resilience.DefaultConfig()
 		if name == "ailib-all-policies" {
@@ -196,7 +200,7 @@ func newWholeCaller(name, baseURL string, tr *http.Transport) (wholeCaller, erro
 				}
 				return err
 			},
-			closeIdle: own.CloseIdleConnections,
+			closeIdle: hc.CloseIdleConnections,
 		}, nil
 	}
 	return wholeCaller{}, fmt.Errorf("unknown contender %q", name)
@@ -293,6 +297,46 @@ func wholeCall(b *testing.B, name string, ctx context.Context) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// WholeCallNoNetwork is [WholeCallDeadline] on a RoundTripper that
+// answers from memory (the stub's headers and body, the request body read
+// in full): what each client costs on its own side, without loopback's
+// system calls and scheduling, which vary by several µs from run to run.
+func WholeCallNoNetwork(b *testing.B, name string) {
+	c, err := newWholeCallerRT(name, "http://stub.invalid", memoryAnswer{OpenAIAnswerHeader(), []byte(wholeCallAnswer)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.call(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// memoryAnswer is a RoundTripper that answers every request with header
+// and body, after reading the request's body.
+type memoryAnswer struct {
+	header http.Header
+	body   []byte
+}
+
+func (m memoryAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode:    http.StatusOK,
+		Header:        m.header.Clone(),
+		Body:          io.NopCloser(bytes.NewReader(m.body)),
+		ContentLength: int64(len(m.body)),
+		Request:       r,
+	}, nil
 }
 
 // WholeCallParallel is [WholeCall] from GOMAXPROCS goroutines.

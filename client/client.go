@@ -222,6 +222,21 @@ func (c *AiClient) retryCap(name string) resilience.CallOption {
 	return resilience.WithMaxRetries(DefaultFallbackRetries)
 }
 
+// lastResort is the call option for chain entry name when nothing follows
+// it and it is a target, not a pool: an open circuit is then waited out
+// when its next probe fits the call's deadline (resilience.WithNoFallback),
+// since failing at once leaves the caller nothing to do but retry it. Nil
+// otherwise.
+func (c *AiClient) lastResort(name string) resilience.CallOption {
+	if name != c.chainOf[len(c.chainOf)-1] {
+		return nil
+	}
+	if _, pool := c.pools[name]; pool {
+		return nil
+	}
+	return resilience.WithNoFallback()
+}
+
 // first returns the first target of the chain entry name: the target
 // itself, or the pool's first deployment (whose format stands for the
 // pool's in a token estimate).
@@ -328,7 +343,7 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 			used = usedTokens(r.Usage, t.format)
 			out = r
 			return nil
-		}, resilience.WithTokens(estimateTokens(req, c.first(name)), &used), c.retryCap(name))
+		}, resilience.WithTokens(estimateTokens(req, c.first(name)), &used), c.retryCap(name), c.lastResort(name))
 	}, c.chainOpt)
 	n := int(attempts.Load())
 	if err != nil {

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -232,4 +233,46 @@ func TestStreamAttemptTimeoutBeforeFirstEvent(t *testing.T) {
 			t.Errorf("Err() = %v, Text() = %q, Attempts() = %d; want nil, ok, 2", s.Err(), s.Text(), s.Attempts())
 		}
 	})
+}
+
+// TestLastTargetWaitsOutAnOpenCircuit: with no fallback, a call that meets
+// the target's open circuit waits for its probe instead of failing at
+// once (resilience.WithNoFallback); with a fallback it moves on at once.
+func TestLastTargetWaitsOutAnOpenCircuit(t *testing.T) {
+	for _, fallback := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fallback=%v", fallback), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := providertest.New()
+				srv.SetDefault("gpt-4o", providertest.Unavailable())
+				cfg := resilience.ResilientConfig{
+					Retry:          &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 10 * time.Millisecond, MaxDelay: 5 * time.Second},
+					CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second},
+				}
+				b := inProcess(srv).Model("openai/gpt-4o").Resilience(cfg)
+				if fallback {
+					b.Fallback("anthropic/claude")
+				}
+				c := build(t, b)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, _ = c.Chat(ctx, hi()) // two failures open the primary's circuit
+				if s := c.SignalsSnapshot(); s.CircuitState != resilience.StateOpen {
+					t.Fatalf("primary circuit %v; want open", s.CircuitState)
+				}
+				srv.SetDefault("gpt-4o", providertest.OK("back"))
+				before, start := srv.Requests("gpt-4o"), time.Now()
+				resp, err := c.Chat(ctx, hi())
+				if err != nil {
+					t.Fatalf("Chat() error = %v", err)
+				}
+				switch {
+				case fallback && (resp.Model != "claude" || time.Since(start) != 0):
+					t.Errorf("Chat() answered by %s after %v; want the fallback at once", resp.Model, time.Since(start))
+				case !fallback && (resp.Content != "back" || time.Since(start) < 900*time.Millisecond || srv.Requests("gpt-4o") != before+1):
+					t.Errorf("Chat() = %q after %v and %d requests; want the primary's probe after the cooldown, one request",
+						resp.Content, time.Since(start), srv.Requests("gpt-4o")-before)
+				}
+			})
+		})
+	}
 }

@@ -180,3 +180,111 @@ func TestBreakerFastPathMatchesGobreaker(t *testing.T) {
 		})
 	}
 }
+
+// TestNoFallbackWaitsOutAnOpenCircuit: a call with nowhere else to go
+// (WithNoFallback) that meets an open circuit sleeps until the circuit's
+// next probe, sending nothing meanwhile, and succeeds once the provider
+// is back; without the option it fails at once.
+func TestNoFallbackWaitsOutAnOpenCircuit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
+		for range 2 {
+			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+		}
+		if s := e.Signals(); s.CircuitState != StateOpen {
+			t.Fatalf("circuit %v after 2 failures; want open", s.CircuitState)
+		}
+		down := time.Now().Add(500 * time.Millisecond) // the provider is back after 500ms
+		sent := 0
+		op := func(context.Context) error {
+			sent++
+			if time.Now().Before(down) {
+				return providerErr(aierrors.ServerError)
+			}
+			return nil
+		}
+		if err := e.Execute(t.Context(), op); !errors.Is(err, ErrCircuitOpen) || sent != 0 {
+			t.Fatalf("without WithNoFallback: %v after %d requests; want ErrCircuitOpen at once, no request", err, sent)
+		}
+		start := time.Now()
+		if err := e.Execute(t.Context(), op, WithNoFallback()); err != nil {
+			t.Fatalf("WithNoFallback: %v; want success at the circuit's probe", err)
+		}
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("WithNoFallback waited %v; want the 1s the circuit had left", waited)
+		}
+		if sent != 1 {
+			t.Errorf("requests = %d; want 1, the probe (nothing while the circuit was open)", sent)
+		}
+		if s := e.Signals(); s.CircuitState != StateClosed {
+			t.Errorf("circuit %v after the probe succeeded; want closed", s.CircuitState)
+		}
+	})
+}
+
+// TestNoFallbackFailsAtOnceWhenTheWaitCannotFit: the wait for the circuit
+// must end, with time for an attempt, before the deadline, and the circuit
+// must open for no longer than the longest backoff; otherwise the call
+// fails at once with the time left open as RetryAfter.
+func TestNoFallbackFailsAtOnceWhenTheWaitCannotFit(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		maxDelay time.Duration
+		deadline time.Duration // 0: none
+	}{
+		{"deadline before the probe", 10 * time.Second, 900 * time.Millisecond},
+		{"open longer than MaxDelay", 500 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				retry := exactRetry(3, 100*time.Millisecond)
+				retry.MaxDelay = tc.maxDelay
+				e := mustExecutor(t, ResilientConfig{Retry: retry,
+					CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
+				for range 2 {
+					_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+				}
+				ctx := t.Context()
+				if tc.deadline > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+					defer cancel()
+				}
+				start := time.Now()
+				err := e.Execute(ctx, ok, WithNoFallback())
+				if !errors.Is(err, ErrCircuitOpen) || time.Since(start) != 0 {
+					t.Fatalf("Execute = %v after %v; want ErrCircuitOpen at once", err, time.Since(start))
+				}
+				if ae, _ := errors.AsType[*aierrors.Error](err); ae == nil || ae.RetryAfter != time.Second {
+					t.Errorf("RetryAfter = %v; want the 1s left open", ae)
+				}
+			})
+		})
+	}
+}
+
+// TestNoFallbackWaitsWhenItsFailureOpensTheCircuit: the call whose own
+// failure opens the circuit waits for the probe too, instead of sleeping
+// its backoff and then failing.
+func TestNoFallbackWaitsWhenItsFailureOpensTheCircuit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
+		start := time.Now()
+		sent := 0
+		err := e.Execute(t.Context(), func(context.Context) error {
+			sent++
+			if sent <= 2 {
+				return providerErr(aierrors.ServerError) // the second opens the circuit
+			}
+			return nil
+		}, WithNoFallback())
+		if err != nil || sent != 3 {
+			t.Fatalf("Execute = %v after %d requests; want success at the third, the probe", err, sent)
+		}
+		if d := time.Since(start); d != 100*time.Millisecond+time.Second {
+			t.Errorf("took %v; want one backoff (100ms) and the cooldown (1s)", d)
+		}
+	})
+}

@@ -40,7 +40,16 @@
 // it and the retry can finish before the deadline, the loop sleeps the
 // backoff holding nothing, waking early if the circuit opens (the call then
 // returns the open circuit's error at once, for the fallback chain), and
-// starts again at step 1. A stream's attempt is the same attempt, finished
+// starts again at step 1. A call with nowhere else to go ([WithNoFallback];
+// the client passes it for the last target of its chain) treats an open
+// circuit as a Retry-After instead: it sleeps, holding nothing and sending
+// nothing, until the circuit lets its next probe through, if the circuit
+// opens for no longer than MaxDelay and the wait plus an attempt ends
+// before the deadline. Failing at once would leave its caller nothing to do
+// but retry into the outage, as a plain retry loop does; waiting reaches
+// the provider's recovery with the breaker's probes alone (issue 20's
+// outages without a fallback: 2s 82% → 99–100% of calls, 6s 64% → 89–92%,
+// the loop 100% and 83%). A stream's attempt is the same attempt, finished
 // later by the func [WithStream] hands back: one finish for calls and
 // streams. No goroutine is started per attempt.
 //

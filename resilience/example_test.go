@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/resilience"
@@ -167,4 +168,25 @@ func ExampleWithMaxRetries() {
 	}, resilience.WithMaxRetries(1)) // a fallback follows: one retry here, then move on
 	fmt.Println(aierrors.CodeOf(err), calls)
 	// Output: E3002 overloaded 2
+}
+
+func ExampleWithNoFallback() {
+	exec, _ := resilience.NewResilientExecutor(resilience.ResilientConfig{
+		Retry:          &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Millisecond},
+		CircuitBreaker: &resilience.CircuitBreakerConfig{FailureThreshold: 2, Cooldown: 20 * time.Millisecond},
+	})
+	// The provider is down for its first two requests, which open the circuit.
+	requests := 0
+	op := func(ctx context.Context) error {
+		requests++
+		if requests <= 2 {
+			return &aierrors.Error{Code: aierrors.ServerError, HTTPStatus: 503}
+		}
+		return nil
+	}
+	// Nothing follows this target: rather than failing on the open circuit,
+	// the call waits for its probe (sending nothing meanwhile) and tries again.
+	err := exec.Execute(context.Background(), op, resilience.WithNoFallback())
+	fmt.Println(err, requests)
+	// Output: <nil> 3
 }

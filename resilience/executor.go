@@ -93,6 +93,8 @@ type callOptions struct {
 	once   bool // one attempt: a Pool moves the retry to another deployment
 	// retries caps the call's retries (WithMaxRetries); -1: the config's.
 	retries int
+	// noFallback: an open circuit is waited out (WithNoFallback).
+	noFallback bool
 }
 
 // The call options are a closed set of small values, read by a type
@@ -104,13 +106,29 @@ type (
 		estimate int
 		used     *int
 	}
-	streamOption  struct{ finish *func(error) }
-	retriesOption int
+	streamOption     struct{ finish *func(error) }
+	retriesOption    int
+	noFallbackOption struct{}
 )
 
-func (tokensOption) callOption()  {}
-func (streamOption) callOption()  {}
-func (retriesOption) callOption() {}
+func (tokensOption) callOption()     {}
+func (streamOption) callOption()     {}
+func (retriesOption) callOption()    {}
+func (noFallbackOption) callOption() {}
+
+// WithNoFallback says nothing follows the call's target: when the call
+// meets an open circuit (at admission, or its own failure opened it), it
+// sleeps until the circuit lets its next probe through and tries again,
+// holding nothing and sending nothing meanwhile, if a retry is left, the
+// circuit opens for no longer than the longest backoff
+// (RetryConfig.MaxDelay), and the wait plus an attempt ends before ctx's
+// deadline. Otherwise, and
+// without the option, it fails at once with the time left open as
+// RetryAfter, so that a fallback chain moves on. A plain retry loop
+// reaches a provider's recovery by sending its retries into the outage;
+// a call with this option reaches it with the breaker's probes only.
+// The client package passes it for the last target of an AiClient's chain.
+func WithNoFallback() CallOption { return noFallbackOption{} }
 
 // WithMaxRetries caps the call's retries at n when that is fewer than the
 // config's MaxRetries: for a target a fallback follows, say, where one
@@ -174,6 +192,8 @@ func collectCallOptions(opts []CallOption) callOptions {
 			o.once = true
 		case retriesOption:
 			o.retries = int(opt)
+		case noFallbackOption:
+			o.noFallback = true
 		}
 	}
 	return o
@@ -225,7 +245,7 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 		if o.once {
 			return err
 		}
-		delay, why := e.retryDelay(ctx, n, err, &bo, o.retries)
+		delay, why := e.retryDelay(ctx, n, err, &bo, o)
 		if why != nil {
 			err = withCause(err, last)
 			if why == errNoRetry {
@@ -234,16 +254,47 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 			return &exhaustedError{attempts: n, last: err, why: why}
 		}
 		if ae := e.breaker.check(&clock{}); ae != nil {
-			return withCause(ae, last) // this failure opened the circuit: don't sleep toward it, fall back
+			// This failure opened the circuit: don't sleep toward it, fall
+			// back; with no fallback, wait for its next probe if that fits.
+			var ok bool
+			if delay, ok = e.circuitWait(ctx, delay, ae, o); !ok {
+				return withCause(ae, last)
+			}
 		}
 		e.reportRetry(ctx, n, delay, err)
-		if !sleep(ctx, delay, e.breaker.openCh()) {
-			return doneError(ctx, e.name, last)
-		}
-		if ae := e.breaker.check(&clock{}); ae != nil {
-			return withCause(ae, last) // it opened while we slept: don't wait for it, fall back
+		for {
+			if !sleep(ctx, delay, e.breaker.openCh()) {
+				return doneError(ctx, e.name, last)
+			}
+			ae := e.breaker.check(&clock{})
+			if ae == nil {
+				break
+			}
+			// It opened while we slept: don't wait for it, fall back; with
+			// no fallback, wait for its next probe if that fits.
+			var ok bool
+			if delay, ok = e.circuitWait(ctx, 0, ae, o); !ok {
+				return withCause(ae, last)
+			}
 		}
 	}
+}
+
+// circuitWait is how long a call with nowhere else to go ([WithNoFallback])
+// sleeps for the open circuit ae reported: at least delay, and until the
+// circuit lets a probe through. ok is false, and the call should fail with
+// ae at once, for a call that has a fallback, or when the wait and an
+// attempt would not end before ctx's deadline, or the circuit stays open
+// longer than the longest backoff (RetryConfig.MaxDelay).
+func (e *ResilientExecutor) circuitWait(ctx context.Context, delay time.Duration, ae *aierrors.Error, o callOptions) (time.Duration, bool) {
+	if !o.noFallback || e.retry == nil || ae.RetryAfter > e.retry.maxDelay {
+		return 0, false
+	}
+	delay = max(delay, ae.RetryAfter)
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay+e.expected()).Before(dl) {
+		return 0, false
+	}
+	return delay, true
 }
 
 // errNoRetry: the error is final as it is (not retryable, or the wait
@@ -253,12 +304,17 @@ var errNoRetry = errors.New("resilience: not retried")
 // retryDelay decides whether to retry after attempt n failed with err, and
 // how long to sleep first. why is nil for a retry, errNoRetry to return err
 // as it is, or the sentinel of an exhausted retry.
-func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo **backoff.ExponentialBackOff, limit int) (time.Duration, error) {
+func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo **backoff.ExponentialBackOff, o callOptions) (time.Duration, error) {
 	ae, _ := classify(err, e.name)
 	p := e.retry
+	limit := o.retries
 	// Flags come from the code (and the provider's x-should-retry), never
-	// from a status list. An open circuit goes to the fallback chain.
-	if p == nil || ae == nil || !ae.Retryable() || errors.Is(ae.Err, ErrCircuitOpen) {
+	// from a status list. An open circuit goes to the fallback chain; with
+	// none (WithNoFallback), the call waits for the circuit's next probe
+	// as for a Retry-After: no request is sent meanwhile, so the retry
+	// budget, which keeps retries from multiplying load, does not apply.
+	open := ae != nil && errors.Is(ae.Err, ErrCircuitOpen)
+	if p == nil || ae == nil || !ae.Retryable() || open && !o.noFallback {
 		return 0, errNoRetry
 	}
 	if n > p.maxRetries || limit >= 0 && n > limit {
@@ -283,7 +339,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 		delay = 0 // one slow attempt is not overload: retry it at once
 	}
 	if ra := ae.RetryAfter; ra > 0 {
-		if ra > p.maxRetryAfter {
+		if ra > p.maxRetryAfter || open && ra > p.maxDelay {
 			return 0, errNoRetry // not worth sleeping for: let the fallback chain move on
 		}
 		delay = max(delay, ra)
@@ -291,7 +347,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay+e.expected()).Before(dl) {
 		return 0, errNoRetry // the retry could not finish before the deadline
 	}
-	if !e.budget.allows() {
+	if !open && !e.budget.allows() {
 		rej := &aierrors.Error{Code: ae.Code, Provider: ae.Provider, Model: ae.Model, Message: "retry refused by the retry budget", Err: ErrRetryBudgetExhausted}
 		reportRejection(e.hooks, e.logger, e.name, rej)
 		return 0, ErrRetryBudgetExhausted

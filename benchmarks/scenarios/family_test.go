@@ -80,8 +80,8 @@ var fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole
 
 // knownFailures maps a point's name to the numbers it fails with (go test
 // -race, two runs, the same both times; "success" is the share of calls,
-// best the theoretical best). 13 of TestFamily's 40 points fail today (one of them, bare-429 c10 b2 2x D2s, in most runs only):
-// the ones below. The other 27 are asserted. A listed point that
+// best the theoretical best). The 10 points below of TestFamily's 40 fail
+// today (some in most runs only); the other 30 are asserted. A listed point that
 // holds every bound is reported in the log: take it out of the list then.
 var knownFailures = map[string]string{
 	// Anthropic headers.
@@ -95,12 +95,16 @@ var knownFailures = map[string]string{
 	// Retry-After alone (whole seconds: "1" for a 100 ms wait).
 	"retry-after-only c10 b1 1.5x D2s": "ailib 62.67% vs loop 55.33%, best 80.00%; 429s ailib 9, loop 171",
 	"retry-after-only c10 b1 3x D5s":   "ailib 25.67% vs loop 36.67%, best 50.00%; 429s ailib 76, loop 902",
-	// Outages without a fallback: calls inside the open interval fail at once
-	// (no next target), where the loop's 3 s of retries reach the recovery.
-	"outage 1m0s no fallback": "ailib 13.19% vs loop 20.83%, best 23.47%; 429s ailib 0, loop 0",
-	"outage 20s no fallback":  "ailib 6.56% vs loop 46.88%, best 52.81%; 429s ailib 0, loop 0",
-	"outage 2s no fallback":   "ailib 82.14% vs loop 100.00%, best 100.00%; 429s ailib 0, loop 0",
-	"outage 6s no fallback":   "ailib 63.89% vs loop 83.89%, best 93.89%; 429s ailib 0, loop 0",
+	// Outages without a fallback: a call that meets the open circuit waits
+	// for its next probe when that fits its 5 s deadline (WithNoFallback),
+	// but after a 20 s outage the interval in force has grown to 16 s, so
+	// calls that arrive after the recovery still find the circuit open for
+	// longer than their deadline; the loop's 3 s of retries reach the
+	// recovery. At 2 s, calls whose four quick attempts all failed before
+	// the circuit opened have no retry left (1-2 of 140).
+	"outage 1m0s no fallback": "ailib 19.86–20.14% vs loop 20.69–20.83%, best 23.47%; 429s ailib 0, loop 0",
+	"outage 20s no fallback":  "ailib 19.69–20.31% vs loop 46.56–47.19%, best 52.81%; 429s ailib 0, loop 0",
+	"outage 2s no fallback":   "ailib 98.57–100.00% vs loop 100.00%, best 100.00%; 429s ailib 0, loop 0",
 }
 
 // TestBestRateLimit checks the oracle schedule against cases worked by

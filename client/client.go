@@ -216,11 +216,14 @@ const DefaultFallbackRetries = 1
 // retryCap is the call option that caps the retries on chain entry name
 // (see [DefaultFallbackRetries]); nil when none applies.
 func (c *AiClient) retryCap(name string) resilience.CallOption {
-	if !c.capRetries || name == c.chainOf[len(c.chainOf)-1] {
+	if !c.capRetries || c.isLast(name) {
 		return nil
 	}
 	return resilience.WithMaxRetries(DefaultFallbackRetries)
 }
+
+// isLast reports whether nothing follows chain entry name.
+func (c *AiClient) isLast(name string) bool { return name == c.chainOf[len(c.chainOf)-1] }
 
 // lastResort is the call option for chain entry name when nothing follows
 // it and it is a target, not a pool: an open circuit is then waited out
@@ -228,10 +231,7 @@ func (c *AiClient) retryCap(name string) resilience.CallOption {
 // since failing at once leaves the caller nothing to do but retry it. Nil
 // otherwise.
 func (c *AiClient) lastResort(name string) resilience.CallOption {
-	if name != c.chainOf[len(c.chainOf)-1] {
-		return nil
-	}
-	if _, pool := c.pools[name]; pool {
+	if _, pool := c.pools[name]; pool || !c.isLast(name) {
 		return nil
 	}
 	return resilience.WithNoFallback()

@@ -291,10 +291,7 @@ func (e *ResilientExecutor) circuitWait(ctx context.Context, delay time.Duration
 		return 0, false
 	}
 	delay = max(delay, ae.RetryAfter)
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay+e.expected()).Before(dl) {
-		return 0, false
-	}
-	return delay, true
+	return delay, fits(ctx, time.Now(), delay+e.expected())
 }
 
 // errNoRetry: the error is final as it is (not retryable, or the wait
@@ -344,7 +341,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 		}
 		delay = max(delay, ra)
 	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Add(delay+e.expected()).Before(dl) {
+	if !fits(ctx, time.Now(), delay+e.expected()) {
 		return 0, errNoRetry // the retry could not finish before the deadline
 	}
 	if !open && !e.budget.allows() {

@@ -76,12 +76,20 @@ func leaked(text, want, key string) string {
 			// holding `"*****`, masked next to a quote of the text).
 			continue
 		}
+		got, exp := text, want
+		if strings.Contains(w, "*") {
+			// A '*' of the window may be the edge of a mask, which spells
+			// the window with the text next to it (a key "PPPPPPPP*": the
+			// text "…PPPPP" followed by a masked cut key reads "PPPPP***").
+			// Only the text's own characters can leak.
+			got, exp = strings.ReplaceAll(text, Mask, "\x00"), strings.ReplaceAll(want, Mask, "\x00")
+		}
 		for name, enc := range encodings {
 			if name == "url error" || name == "quoted url error raw" || name == "json of go quoted" {
 				continue // a window's form inside these is covered by the plain ones
 			}
 			e := enc(w)
-			if strings.Count(text, e) > strings.Count(want, e) {
+			if strings.Count(got, e) > strings.Count(exp, e) {
 				return fmt.Sprintf("%q (%s form %q)", w, name, e)
 			}
 		}

@@ -62,7 +62,29 @@ func playPoolGrid(t *testing.T, points []PoolScenario) {
 			strict++
 		}
 		t.Logf("%s: %s", row.sc.ID, row.ailib.Summary())
-		for _, msg := range row.violations() {
+		v := row.violations()
+		if len(v) > 0 {
+			// As in TestFamilyGrid: the goroutines of a point interleave
+			// differently from play to play, and a point near a bound can
+			// land either side of it (caps [20 5 5] load 0.8 bucket x2
+			// ranged over 98.5-100% and 12-41 429s in four plays). A point
+			// that breaks a bound is played twice more and judged on the
+			// majority of the three plays.
+			broke := 1
+			for range 2 {
+				again := row
+				synctest.Test(t, func(t *testing.T) { again.ailib = RunPool(t.Context(), InProcess(), row.sc, PoolContenders()[0]) })
+				t.Logf("%s, played again: %s", row.sc.ID, again.ailib.Summary())
+				if len(again.violations()) > 0 {
+					broke++
+				}
+			}
+			if broke < 2 {
+				t.Logf("%s: held its bounds in 2 of 3 plays (first play: %v)", row.sc.ID, v)
+				v = nil
+			}
+		}
+		for _, msg := range v {
 			t.Errorf("%s: ailib pool: %s\n\tweighted random: %s\n\tround-robin: %s", row.sc.ID, msg, row.w.Summary(), row.r.Summary())
 		}
 	}

@@ -11,12 +11,16 @@
 // members, [DefaultConfig], [ConfigFromEnv]); what runs calls
 // ([ResilientExecutor] with [ResilientExecutor.Execute] and [Do],
 // [FallbackChain], [Transport]); what reports ([SignalsSnapshot], [Hooks]).
+// [ResilientExecutor.Begin] and [FallbackChain.Begin] give the same calls
+// driven by the caller ([Call], [ChainCall]), for a caller that sends each
+// attempt from its own frame: nothing of this package is then on the
+// stack while a request waits, which is what a call in flight costs.
 // [CircuitBreaker], [RateLimiter] and [Backpressure] also work on their
 // own. The shared-state interfaces are in package resilience/shared.
 //
 // # What happens to one call
 //
-// Execute runs one loop (executor.go, run); each attempt, retries included,
+// Execute runs one loop (call.go: a [Call] driven by op); each attempt, retries included,
 // is one attempt value going through these steps, in this order:
 //
 //  1. cooling down, circuit open, or the shared circuit open? refuse at

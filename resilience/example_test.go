@@ -190,3 +190,48 @@ func ExampleWithNoFallback() {
 	fmt.Println(err, requests)
 	// Output: <nil> 3
 }
+
+func ExampleResilientExecutor_Begin() {
+	exec, _ := resilience.NewResilientExecutor(resilience.ResilientConfig{
+		Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: 1},
+	})
+	// The caller sends each attempt itself; the executor decides whether
+	// to send, waits between attempts and records each outcome.
+	answers := []int{503, 503, 200}
+	call := exec.Begin(context.Background())
+	defer call.Close()
+	for call.Next() {
+		status := answers[0]
+		answers = answers[1:]
+		fmt.Println("sent, got", status)
+		if status != 200 {
+			call.Done(&aierrors.Error{Code: aierrors.Overloaded, HTTPStatus: status})
+			continue
+		}
+		call.Done(nil)
+	}
+	fmt.Println(call.Err())
+	// Output:
+	// sent, got 503
+	// sent, got 503
+	// sent, got 200
+	// <nil>
+}
+
+func ExampleFallbackChain_Begin() {
+	chain := resilience.NewFallbackChain("openai/gpt-4o", "anthropic/claude-3-5-sonnet")
+	w := chain.Begin(context.Background())
+	for w.Next() {
+		fmt.Println("trying", w.Target())
+		if w.Target() == "openai/gpt-4o" {
+			w.Done(&aierrors.Error{Code: aierrors.QuotaExhausted})
+			continue
+		}
+		w.Done(nil)
+	}
+	fmt.Println(w.Err())
+	// Output:
+	// trying openai/gpt-4o
+	// trying anthropic/claude-3-5-sonnet
+	// <nil>
+}

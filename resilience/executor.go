@@ -217,67 +217,15 @@ func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Co
 	return v, nil
 }
 
-// run is the retry loop: one attempt after another, each through the same
-// steps (see attempt), and between them a backoff slept holding nothing.
+// run is Execute's loop: a Call driven by op, on the stack. Between
+// attempts Next sleeps the backoff, holding nothing.
 func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, o callOptions) error {
-	var bo *backoff.ExponentialBackOff // made at the first retry: the success path allocates nothing
-	var last error                     // the last attempt's own error, kept reachable if ctx ends later
-	for n := 1; ; n++ {
-		a := attempt{e: e, ctx: ctx, n: n, cost: o.tokens, used: o.used}
-		err := a.admit()
-		if err == nil {
-			err = a.call(op)
-			if err == nil && o.finish != nil {
-				*o.finish = a.keepOpen()
-				return nil
-			}
-			err = a.finish(err)
-		}
-		if err == nil {
-			return nil
-		}
-		if last == nil || fromProvider(ctx, err) {
-			last = err
-		}
-		if ctx.Err() != nil {
-			return doneError(ctx, e.name, last) // the provider's last answer stays reachable
-		}
-		if o.once {
-			return err
-		}
-		delay, why := e.retryDelay(ctx, n, err, &bo, o)
-		if why != nil {
-			err = withCause(err, last)
-			if why == errNoRetry {
-				return err
-			}
-			return &exhaustedError{attempts: n, last: err, why: why}
-		}
-		if ae := e.breaker.check(&clock{}); ae != nil {
-			// This failure opened the circuit: don't sleep toward it, fall
-			// back; with no fallback, wait for its next probe if that fits.
-			var ok bool
-			if delay, ok = e.circuitWait(ctx, delay, ae, o); !ok {
-				return withCause(ae, last)
-			}
-		}
-		e.reportRetry(ctx, n, delay, err)
-		for {
-			if !sleep(ctx, delay, e.breaker.openCh()) {
-				return doneError(ctx, e.name, last)
-			}
-			ae := e.breaker.check(&clock{})
-			if ae == nil {
-				break
-			}
-			// It opened while we slept: don't wait for it, fall back; with
-			// no fallback, wait for its next probe if that fits.
-			var ok bool
-			if delay, ok = e.circuitWait(ctx, 0, ae, o); !ok {
-				return withCause(ae, last)
-			}
-		}
+	var c Call
+	c.init(e, ctx, o)
+	for c.Next() {
+		c.Done(c.a.call(op))
 	}
+	return c.err
 }
 
 // circuitWait is how long a call with nowhere else to go ([WithNoFallback])
@@ -495,10 +443,9 @@ func (e *ResilientExecutor) refused(ae *aierrors.Error) error {
 	return ae
 }
 
-// call is step 5. If op panics, the attempt is finished (everything it
-// holds given back, nothing recorded about the provider) before the panic
-// goes on.
-func (a *attempt) call(op func(ctx context.Context) error) (err error) {
+// begin reports the attempt's start (step 5 begins): hooks, and the
+// clock when something will read the attempt's duration.
+func (a *attempt) begin() {
 	e := a.e
 	if e.hooks.OnAttemptStart != nil {
 		e.hooks.OnAttemptStart(AttemptStart{Target: e.name, Attempt: a.n})
@@ -506,6 +453,12 @@ func (a *attempt) call(op func(ctx context.Context) error) (err error) {
 	if e.hooks.OnAttemptEnd != nil || e.logger != nil || hasDeadline(a.ctx) {
 		a.start = time.Now()
 	}
+}
+
+// call is step 5 for Execute's op. If op panics, the attempt is finished
+// (everything it holds given back, nothing recorded about the provider)
+// before the panic goes on.
+func (a *attempt) call(op func(ctx context.Context) error) (err error) {
 	panicked := true
 	defer func() {
 		if panicked {

@@ -41,47 +41,132 @@ func NewFallbackChain(targets ...string) *FallbackChain {
 // Execute calls op with each target in turn until one succeeds. Of opts,
 // [WithHooks] applies: OnFallback reports every hop, the first included.
 func (c *FallbackChain) Execute(ctx context.Context, op func(ctx context.Context, target string) error, opts ...Option) error {
-	if len(c.targets) == 0 {
-		return errors.New("resilience: fallback chain has no targets")
+	var w ChainCall
+	w.init(c, ctx, opts)
+	for w.Next() {
+		w.Done(op(ctx, w.Target()))
 	}
-	var hooks Hooks
+	return w.Err()
+}
+
+// ChainCall is one call through a [FallbackChain] driven by its caller,
+// as [Call] is for an executor, and for the same reason (the chain's
+// frames are not under the request while it waits):
+//
+//	w := chain.Begin(ctx, opts...)
+//	for w.Next() {
+//		w.Done(op(ctx, w.Target()))
+//	}
+//	err := w.Err()
+//
+// Execute is this loop; every rule of Execute holds. A ChainCall is used
+// by one goroutine and holds nothing: it needs no Close.
+type ChainCall struct {
+	c          *FallbackChain
+	ctx        context.Context
+	onFallback func(FallbackHop)
+	i          int // the target Next returned last; -1 before the first
+	errs       []error
+	err        error
+	state      callState
+}
+
+// Begin starts a call through the chain; see [ChainCall]. Of opts,
+// [WithHooks] applies: OnFallback reports every hop, the first included.
+func (c *FallbackChain) Begin(ctx context.Context, opts ...Option) *ChainCall {
+	w := &ChainCall{}
+	w.init(c, ctx, opts)
+	return w
+}
+
+func (w *ChainCall) init(c *FallbackChain, ctx context.Context, opts []Option) {
+	w.c, w.ctx, w.i = c, ctx, -1
 	for _, o := range opts {
 		if h, ok := o.(hooksOption); ok {
-			hooks = Hooks(h)
+			w.onFallback = h.OnFallback
 		}
 	}
-	hop := func(h FallbackHop) {
-		if hooks.OnFallback != nil {
-			hooks.OnFallback(h)
-		}
+	if len(c.targets) == 0 {
+		w.err, w.state = errors.New("resilience: fallback chain has no targets"), callEnded
+		return
 	}
-	hop(FallbackHop{To: c.targets[0], Index: -1})
-	var errs []error
-	for i, target := range c.targets {
-		err := op(ctx, target)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return doneError(ctx, target, err)
-		}
-		if !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen) {
-			return err
-		}
-		errs = append(errs, err)
-		next := ""
-		if i+1 < len(c.targets) {
-			next = c.targets[i+1]
-		}
-		hop(FallbackHop{From: target, To: next, Err: err, Index: i})
-		if ctx.Err() != nil { // a hook may have cancelled
-			return doneError(ctx, target, err)
-		}
+	w.hop(FallbackHop{To: c.targets[0], Index: -1})
+}
+
+func (w *ChainCall) hop(h FallbackHop) {
+	if w.onFallback != nil {
+		w.onFallback(h)
 	}
-	if len(errs) == 1 {
-		return errs[0]
+}
+
+// Next reports whether to try the next target (Target names it): false
+// once one succeeded, one failed in a way no other target would fix, or
+// every target failed; Err then says which.
+func (w *ChainCall) Next() bool {
+	switch w.state {
+	case callEnded:
+		return false
+	case callSending:
+		panic("resilience: ChainCall.Next called before Done")
 	}
-	return &chainError{targets: c.targets, errs: errs}
+	if w.i+1 >= len(w.c.targets) { // every target failed
+		w.state = callEnded
+		if len(w.errs) == 1 {
+			w.err = w.errs[0]
+		} else {
+			w.err = &chainError{targets: w.c.targets, errs: w.errs}
+		}
+		return false
+	}
+	w.i++
+	w.state = callSending
+	return true
+}
+
+// Target is the target Next said to try.
+func (w *ChainCall) Target() string {
+	if w.i < 0 || w.i >= len(w.c.targets) {
+		return ""
+	}
+	return w.c.targets[w.i]
+}
+
+// Done records the result of trying Target: nil for success.
+func (w *ChainCall) Done(err error) {
+	if w.state != callSending {
+		panic("resilience: ChainCall.Done called without Next")
+	}
+	w.state = callBetween
+	target := w.c.targets[w.i]
+	switch {
+	case err == nil:
+		w.err, w.state = nil, callEnded
+		return
+	case w.ctx.Err() != nil:
+		w.err, w.state = doneError(w.ctx, target, err), callEnded
+		return
+	case !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen):
+		w.err, w.state = err, callEnded
+		return
+	}
+	w.errs = append(w.errs, err)
+	next := ""
+	if w.i+1 < len(w.c.targets) {
+		next = w.c.targets[w.i+1]
+	}
+	w.hop(FallbackHop{From: target, To: next, Err: err, Index: w.i})
+	if w.ctx.Err() != nil { // a hook may have cancelled
+		w.err, w.state = doneError(w.ctx, target, err), callEnded
+	}
+}
+
+// Err returns the call's error once Next has returned false: nil when a
+// target succeeded.
+func (w *ChainCall) Err() error {
+	if w.state != callEnded {
+		return nil
+	}
+	return w.err
 }
 
 // chainError is every target's error, in target order; the last decides.

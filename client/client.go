@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
@@ -38,6 +37,7 @@ type AiClient struct {
 	chainOpt   resilience.Option // WithHooks of the masked hooks, for the fallback hops; made once, not per call
 
 	chatHTTP, streamHTTP *http.Client
+	chatRT               http.RoundTripper // directTransport(chatHTTP): Chat's requests skip http.Client
 
 	attemptTimeout   time.Duration
 	idleTimeout      time.Duration
@@ -122,6 +122,7 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 	chat, stream := base, base
 	stream.Timeout = 0
 	c.chatHTTP, c.streamHTTP = &chat, &stream
+	c.chatRT = directTransport(c.chatHTTP)
 
 	var errs []error
 	newTarget := func(pt parsedTarget, ps *providerSettings) *target {
@@ -321,36 +322,88 @@ func (c *AiClient) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, er
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	encoded := make(map[string]*outgoing, len(c.targets))
-	var attempts atomic.Int64
-	var out *ChatResponse
-	err := c.chain.Execute(ctx, func(ctx context.Context, name string) error {
-		used := -1 // the tokens the answer used; -1: not reported, keep the estimate
-		return c.execute(ctx, name, func(ctx context.Context, t *target) error {
-			o, ok := encoded[t.name]
-			if !ok {
-				var err error
-				if o, err = c.encode(&req, t, false); err != nil {
-					return err
-				}
-				encoded[t.name] = o
+	// The chain and each target's executor are driven from here, not
+	// through callbacks: while a request waits for its answer, the
+	// goroutine's stack holds Chat, chatEntry and chatAttempt over
+	// net/http's frames, and nothing of the resilience layer. A call in
+	// flight then needs the stack a hand-written request does (see the
+	// README's Performance section).
+	k := chatCall{req: &req}
+	w := c.chain.Begin(ctx, c.chainOpt)
+	for w.Next() {
+		name := w.Target()
+		// The request is encoded here, before the target's attempts begin:
+		// encoding/json's reflection is the deepest the stack goes before
+		// the request is sent, and here little is under it. A pool's
+		// deployments encode at their first attempt.
+		if t, ok := c.byName[name]; ok {
+			if _, err := k.outgoing(c, t); err != nil {
+				w.Done(err)
+				continue
 			}
-			attempts.Add(1)
-			r, err := c.chatAttempt(ctx, t, o)
-			if err != nil {
-				return err
-			}
-			used = usedTokens(r.Usage, t.format)
-			out = r
-			return nil
-		}, resilience.WithTokens(estimateTokens(req, c.first(name)), &used), c.retryCap(name), c.lastResort(name))
-	}, c.chainOpt)
-	n := int(attempts.Load())
-	if err != nil {
-		return nil, &callError{err: err, attempts: n, secrets: c.secrets}
+		}
+		w.Done(c.chatEntry(ctx, name, &k))
 	}
-	out.Attempts = n
-	return out, nil
+	if err := w.Err(); err != nil {
+		return nil, &callError{err: err, attempts: k.attempts, secrets: c.secrets}
+	}
+	k.out.Attempts = k.attempts
+	return k.out, nil
+}
+
+// chatCall is what a Chat call keeps across its attempts.
+type chatCall struct {
+	req      *ChatRequest
+	attempts int // provider requests sent
+	out      *ChatResponse
+	// The request encoded for the target of the attempt before; every
+	// other target's in encoded, made when a second target is tried.
+	last    *target
+	lastOut *outgoing
+	encoded map[*target]*outgoing
+}
+
+// outgoing returns req encoded for t, encoding it at t's first attempt.
+func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
+	if t == k.last {
+		return k.lastOut, nil
+	}
+	o, ok := k.encoded[t]
+	if !ok {
+		var err error
+		if o, err = c.encode(k.req, t, false); err != nil {
+			return nil, err
+		}
+		if k.last != nil {
+			if k.encoded == nil {
+				k.encoded = make(map[*target]*outgoing)
+			}
+			k.encoded[k.last] = k.lastOut
+		}
+	}
+	k.last, k.lastOut = t, o
+	return o, nil
+}
+
+// chatEntry runs the Chat call on chain entry name: a target's attempts,
+// driven from this frame, or a pool's.
+//
+//go:noinline
+func (c *AiClient) chatEntry(ctx context.Context, name string, k *chatCall) error {
+	used := -1 // the tokens the answer used; -1: not reported, keep the estimate
+	opts := [...]resilience.CallOption{resilience.WithTokens(estimateTokens(k.req, c.first(name)), &used), c.retryCap(name), c.lastResort(name)}
+	t, ok := c.byName[name]
+	if !ok {
+		return c.execute(ctx, name, func(ctx context.Context, t *target) error {
+			return c.chatAttempt(ctx, t, k, &used)
+		}, opts[:]...)
+	}
+	call := t.exec.Begin(ctx, opts[:]...)
+	defer call.Close()
+	for call.Next() {
+		call.Done(c.chatAttempt(ctx, t, k, &used))
+	}
+	return call.Err()
 }
 
 // outgoing is a request encoded for one target.
@@ -372,11 +425,19 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 	wr := req.wireRequest(t, stream)
 	body, err := wire.Encode(t.format, wr)
 	if err != nil {
-		return nil, c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
+		return nil, c.encodeError(t, err)
 	}
 	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header}
 	o.getBody = func() (io.ReadCloser, error) { return o.newBody(), nil }
 	return o, nil
+}
+
+// encodeError is the error of a request that could not be encoded. It is
+// not inlined into encode, whose frame is under encoding/json's.
+//
+//go:noinline
+func (c *AiClient) encodeError(t *target, err error) error {
+	return c.tag(&aierrors.Error{Code: aierrors.InvalidRequest, Message: "client: cannot encode request", Err: err}, t)
 }
 
 // attemptContext applies the attempt timeout when it ends before ctx's
@@ -398,22 +459,32 @@ func noCancel() {}
 
 // chatAttempt is one provider request of a Chat call. Its frame is on the
 // stack while the request waits for the answer, so what follows the answer
-// is in chatAnswer and errors are made in helpers: 344 B of frame instead
-// of 1 KB for each call in flight.
-func (c *AiClient) chatAttempt(ctx context.Context, t *target, o *outgoing) (*ChatResponse, error) {
+// is in chatAnswer and errors are made in helpers.
+func (c *AiClient) chatAttempt(ctx context.Context, t *target, k *chatCall, used *int) error {
+	o, err := k.outgoing(c, t)
+	if err != nil {
+		return err
+	}
+	k.attempts++
 	actx, cancel := c.attemptContext(ctx)
 	defer cancel()
 	req, err := c.newRequest(actx, t, o, false)
 	if err != nil {
-		return nil, c.buildError(t, err)
+		return c.buildError(t, err)
 	}
 	start := time.Now()
-	resp, err := c.chatHTTP.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return nil, c.sendError(ctx, actx, t, start, err)
+		return c.sendError(ctx, actx, t, start, err)
 	}
 	defer closeBody(resp.Body)
-	return c.chatAnswer(ctx, actx, t, o, resp, start)
+	r, err := c.chatAnswer(ctx, actx, t, o, resp, start)
+	if err != nil {
+		return err
+	}
+	*used = usedTokens(r.Usage, t.format)
+	k.out = r
+	return nil
 }
 
 // buildError is the error of a request that could not be built.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,65 @@ func defaultHTTPClient(headerTimeout time.Duration) *http.Client {
 	}
 	tr.ResponseHeaderTimeout = headerTimeout
 	return &http.Client{Transport: tr}
+}
+
+// directTransport is the transport Chat's requests can go to without
+// http.Client: hc's, when hc adds nothing on the way there (no cookie
+// Jar, no Timeout); nil otherwise. Redirects it adds on the way back, and
+// send hands those to hc.
+func directTransport(hc *http.Client) http.RoundTripper {
+	if hc.Jar != nil || hc.Timeout != 0 {
+		return nil
+	}
+	if hc.Transport == nil {
+		return http.DefaultTransport
+	}
+	return hc.Transport
+}
+
+// send sends a Chat attempt's request as c.chatHTTP.Do does, and returns
+// the same answer and errors (a *url.Error around the transport's). It
+// calls the transport itself when the client adds nothing but redirects:
+// http.Client's frames (1.2 KB) would otherwise sit on the stack of every
+// request waiting for its answer, which is what decides a call's stack
+// size class. An answer that redirects, which http.Client would follow, is
+// closed and the request sent again through c.chatHTTP, which follows it
+// under the client's redirect policy: the rare redirect costs one request
+// more, and no redirect rule is written here.
+func (c *AiClient) send(req *http.Request) (*http.Response, error) {
+	if c.chatRT == nil {
+		return c.chatHTTP.Do(req)
+	}
+	resp, err := c.chatRT.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+	}
+	if resp == nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(),
+			Err: fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", c.chatRT)}
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if redirected(resp) {
+		closeBody(resp.Body)
+		again := req.Clone(req.Context())
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+		}
+		return c.chatHTTP.Do(again)
+	}
+	return resp, nil
+}
+
+// redirected reports whether http.Client would follow resp.
+func redirected(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // redirectPolicy wraps next (nil = net/http's default of 10 redirects) so

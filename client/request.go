@@ -581,8 +581,9 @@ func invalidUTF8(s string) int {
 	return -1
 }
 
-// wireRequest converts req for target t.
-func (req *ChatRequest) wireRequest(t *target, stream bool) wire.Request {
+// wireRequest converts req for target t. The result is on the heap, not
+// in the caller's frame, which encoding/json's reflection runs under.
+func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
 		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
@@ -598,7 +599,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) wire.Request {
 		}
 		msgs[i] = wm
 	}
-	out := wire.Request{
+	out := &wire.Request{
 		Model:               t.model,
 		Messages:            msgs,
 		MaxTokens:           req.MaxTokens,

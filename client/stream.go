@@ -157,7 +157,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 			}
 			conn, winner = sc, t
 			return nil
-		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(req, c.first(name)), used), c.retryCap(name), c.lastResort(name))
+		}, resilience.WithStream(&finish), resilience.WithTokens(estimateTokens(&req, c.first(name)), used), c.retryCap(name), c.lastResort(name))
 		if err != nil {
 			return err
 		}

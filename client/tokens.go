@@ -31,7 +31,7 @@ const (
 // a message and ImageTokenEstimate an image) and its output cap
 // (MaxTokens; else the format's default). Each attempt reserves it; the
 // answer's usage then replaces it.
-func estimateTokens(req ChatRequest, t *target) int {
+func estimateTokens(req *ChatRequest, t *target) int {
 	in := 0
 	for _, m := range req.Messages {
 		n := len(m.Content)

@@ -70,7 +70,9 @@ type anthropicChoice struct {
 // API's range 0..1, sends consecutive tool results as one user message of
 // tool_result blocks, and asks for JSON output with a forced tool (see
 // [AnswerTool]).
-func encodeAnthropic(r Request) ([]byte, error) {
+// anthropicBody is r as the Messages API's request object, for Encode to
+// marshal.
+func anthropicBody(r *Request) *anthropicRequest {
 	req := anthropicRequest{
 		Model:         r.Model,
 		MaxTokens:     r.MaxTokens,
@@ -133,7 +135,7 @@ func encodeAnthropic(r Request) ([]byte, error) {
 			req.ToolChoice = &anthropicChoice{Type: "tool", Name: answer}
 		}
 	}
-	return json.Marshal(req)
+	return &req
 }
 
 func anthropicMessageOf(m Message) anthropicMessage {

@@ -77,7 +77,9 @@ type openAIRespFmt struct {
 	} `json:"json_schema,omitempty"`
 }
 
-func encodeOpenAI(r Request) ([]byte, error) {
+// openAIBody is r as the Chat Completions API's request object, for
+// Encode to marshal.
+func openAIBody(r *Request) *openAIRequest {
 	req := openAIRequest{
 		Model:       r.Model,
 		Messages:    make([]openAIMessage, 0, len(r.Messages)),
@@ -131,7 +133,7 @@ func encodeOpenAI(r Request) ([]byte, error) {
 			}{name, f.Schema, f.Strict}
 		}
 	}
-	return json.Marshal(req)
+	return &req
 }
 
 func openAIMessageOf(m Message) openAIMessage {

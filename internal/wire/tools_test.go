@@ -119,7 +119,7 @@ func TestEncodeTools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Encode(tt.f, tt.r)
+			got, err := Encode(tt.f, &tt.r)
 			if err != nil || !jsonEqual(t, got, []byte(tt.want)) {
 				t.Errorf("Encode(%v, ...) = %s, %v;\nwant %s", tt.f, got, err, tt.want)
 			}

@@ -158,7 +158,7 @@ type Request struct {
 // does not ask for JSON). Only the Anthropic format uses one: a tool whose
 // input schema is the requested schema, which the model is made to call;
 // the decoders return its input as the answer's text.
-func AnswerTool(f Format, r Request) string {
+func AnswerTool(f Format, r *Request) string {
 	if f != Anthropic || r.ResponseFormat == nil {
 		return ""
 	}
@@ -216,17 +216,22 @@ func (e *APIError) Error() string {
 }
 
 // Encode returns the JSON body of r in format f.
-func Encode(f Format, r Request) ([]byte, error) {
-	var body []byte
-	var err error
+//
+// The request object is built first and marshalled here, once its
+// builder has returned: encoding/json's reflection is the deepest stack a
+// Chat call reaches before its request is sent, and nothing else's frame
+// should sit under it (see client's Chat).
+func Encode(f Format, r *Request) ([]byte, error) {
+	var v any
 	switch f {
 	case OpenAI:
-		body, err = encodeOpenAI(r)
+		v = openAIBody(r)
 	case Anthropic:
-		body, err = encodeAnthropic(r)
+		v = anthropicBody(r)
 	default:
 		return nil, fmt.Errorf("wire: unknown format %v", f)
 	}
+	body, err := json.Marshal(v)
 	if err != nil || len(r.Extra) == 0 {
 		return body, err
 	}

@@ -36,7 +36,7 @@ func TestEncode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Encode(tt.f, tt.r)
+			got, err := Encode(tt.f, &tt.r)
 			if err != nil || string(got) != tt.want {
 				t.Errorf("Encode(%v, ...) = %s, %v; want %s", tt.f, got, err, tt.want)
 			}

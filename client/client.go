@@ -374,12 +374,12 @@ func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
 		if o, err = c.encode(k.req, t, false); err != nil {
 			return nil, err
 		}
-		if k.last != nil {
-			if k.encoded == nil {
-				k.encoded = make(map[*target]*outgoing)
-			}
-			k.encoded[k.last] = k.lastOut
+	}
+	if k.last != nil {
+		if k.encoded == nil {
+			k.encoded = make(map[*target]*outgoing)
 		}
+		k.encoded[k.last] = k.lastOut
 	}
 	k.last, k.lastOut = t, o
 	return o, nil

@@ -387,8 +387,6 @@ func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
 
 // chatEntry runs the Chat call on chain entry name: a target's attempts,
 // driven from this frame, or a pool's.
-//
-//go:noinline
 func (c *AiClient) chatEntry(ctx context.Context, name string, k *chatCall) error {
 	used := -1 // the tokens the answer used; -1: not reported, keep the estimate
 	opts := [...]resilience.CallOption{resilience.WithTokens(estimateTokens(k.req, c.first(name)), &used), c.retryCap(name), c.lastResort(name)}

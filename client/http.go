@@ -93,25 +93,29 @@ func (c *AiClient) send(req *http.Request) (*http.Response, error) {
 		return c.chatHTTP.Do(req)
 	}
 	resp, err := c.chatRT.RoundTrip(req)
-	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+	if err == nil && resp == nil {
+		err = fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", c.chatRT)
 	}
-	if resp == nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(),
-			Err: fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", c.chatRT)}
+	if err != nil {
+		return nil, sendFailed(req, err)
 	}
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	if redirected(resp) {
-		closeBody(resp.Body)
-		again := req.Clone(req.Context())
-		if again.Body, err = req.GetBody(); err != nil {
-			return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
-		}
-		return c.chatHTTP.Do(again)
+	if !redirected(resp) {
+		return resp, nil
 	}
-	return resp, nil
+	closeBody(resp.Body)
+	again := req.Clone(req.Context())
+	if again.Body, err = req.GetBody(); err != nil {
+		return nil, sendFailed(req, err)
+	}
+	return c.chatHTTP.Do(again)
+}
+
+// sendFailed is err as http.Client reports a failed request.
+func sendFailed(req *http.Request, err error) error {
+	return &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
 }
 
 // redirected reports whether http.Client would follow resp.

@@ -53,6 +53,19 @@ const (
 	callEnded
 )
 
+// mayStep is the check at the top of a Next of type typ: false once the
+// call has ended; a panic when the step Next started was never Done,
+// which is a bug in the caller's loop, not a state to recover from.
+func (s callState) mayStep(typ string) bool {
+	switch s {
+	case callEnded:
+		return false
+	case callSending:
+		panic("resilience: " + typ + ".Next called before Done")
+	}
+	return true
+}
+
 // Begin starts a call with the executor's patterns; see [Call]. ctx
 // bounds the whole call, retries included. A nil *ResilientExecutor
 // gives a Call of one attempt whose error is classified.
@@ -71,11 +84,8 @@ func (c *Call) init(e *ResilientExecutor, ctx context.Context, o callOptions) {
 // Err returns. Between a failed attempt and the next it sleeps the
 // backoff, holding nothing; it returns early, false, when ctx ends.
 func (c *Call) Next() bool {
-	switch c.state {
-	case callEnded:
+	if !c.state.mayStep("Call") {
 		return false
-	case callSending:
-		panic("resilience: Call.Next called before Done")
 	}
 	e := c.e
 	if e == nil { // no patterns: one attempt

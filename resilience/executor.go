@@ -167,16 +167,6 @@ func WithStream(finish *func(err error)) CallOption {
 // about to happen. When retries run out the error unwraps to
 // [ErrRetriesExhausted] and to the last attempt's error.
 func (e *ResilientExecutor) Execute(ctx context.Context, op func(ctx context.Context) error, opts ...CallOption) error {
-	if e == nil { // no patterns: op once, its error classified
-		if ctx.Err() != nil {
-			return doneError(ctx, "", nil)
-		}
-		_, err := classify(op(ctx), "")
-		if f := collectCallOptions(opts).finish; err == nil && f != nil {
-			*f = func(error) {}
-		}
-		return err
-	}
 	return e.run(ctx, op, collectCallOptions(opts))
 }
 
@@ -218,11 +208,16 @@ func Do[T any](ctx context.Context, e *ResilientExecutor, op func(ctx context.Co
 }
 
 // run is Execute's loop: a Call driven by op, on the stack. Between
-// attempts Next sleeps the backoff, holding nothing.
+// attempts Next sleeps the backoff, holding nothing. A nil executor's
+// single attempt holds nothing to give back if op panics.
 func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context) error, o callOptions) error {
 	var c Call
 	c.init(e, ctx, o)
 	for c.Next() {
+		if e == nil {
+			c.Done(op(ctx))
+			continue
+		}
 		c.Done(c.a.call(op))
 	}
 	return c.err

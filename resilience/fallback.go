@@ -103,11 +103,8 @@ func (w *ChainCall) hop(h FallbackHop) {
 // once one succeeded, one failed in a way no other target would fix, or
 // every target failed; Err then says which.
 func (w *ChainCall) Next() bool {
-	switch w.state {
-	case callEnded:
+	if !w.state.mayStep("ChainCall") {
 		return false
-	case callSending:
-		panic("resilience: ChainCall.Next called before Done")
 	}
 	if w.i+1 >= len(w.c.targets) { // every target failed
 		w.state = callEnded

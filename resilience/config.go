@@ -25,7 +25,7 @@ const (
 	defaultMinRequests          = 30
 	defaultWindow               = 30 * time.Second
 	defaultCooldown             = 2 * time.Second
-	defaultMaxCooldown          = 60 * time.Second
+	defaultMaxCooldown          = 8 * time.Second
 	defaultHalfOpenMaxRequests  = 1
 
 	defaultMaxPause = 60 * time.Second
@@ -118,7 +118,7 @@ type CircuitBreakerConfig struct {
 	// Cooldown is the first open interval (open → half_open); 0 = 2s.
 	Cooldown time.Duration
 	// MaxCooldown caps the open interval as failed probes double it;
-	// 0 = 60s (or Cooldown, when that is longer).
+	// 0 = 8s (or Cooldown, when that is longer).
 	MaxCooldown time.Duration
 	// HalfOpenMaxRequests is the number of probes admitted while half_open
 	// (the rest are rejected at once); 0 = 1.
@@ -173,7 +173,7 @@ type ResilientConfig struct {
 // to its defaults: 3 retries with a jittered exponential backoff from 100ms,
 // under a retry budget; a breaker that opens on 11 consecutive counted
 // failures or 80% of 30 in 30s, for 2s at first, doubling per failed probe
-// up to 60s; a limiter that learns the provider's limit; cooldowns after
+// up to 8s; a limiter that learns the provider's limit; cooldowns after
 // quota and authentication failures; no in-flight cap. Each
 // call returns fresh members.
 func DefaultConfig() ResilientConfig {

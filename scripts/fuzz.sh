@@ -14,12 +14,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-30s}
+# Each new interesting input is minimized before fuzzing goes on, for up to
+# a minute by default: with a 10s FUZZTIME a target could spend the whole
+# run minimizing (FuzzStringSkipsOnlyWhatCannotMatch sat at 0 execs/s from
+# its third second) and reach the boundary mid-minimization, which is where
+# the coordinator's "context deadline exceeded" comes from.
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-2s}
 
 run_one() { # module dir, package, function
 	local mod=$1 pkg=$2 fn=$3 log
 	log=$(mktemp)
 	for try in 1 2; do
-		if (cd "$mod" && "$GO" test -run='^$' -fuzz="^$fn\$" -fuzztime="$FUZZTIME" "$pkg") 2>&1 | tee "$log"; then
+		if (cd "$mod" && "$GO" test -run='^$' -fuzz="^$fn\$" -fuzztime="$FUZZTIME" -fuzzminimizetime="$FUZZMINIMIZETIME" "$pkg") 2>&1 | tee "$log"; then
 			rm -f "$log"
 			return 0
 		fi

@@ -98,6 +98,7 @@ type CircuitBreaker struct {
 	skipped      atomic.Int64 // successes not sent to gobreaker while clean (capped)
 	failedProbes atomic.Int32 // failed probes since the circuit last closed
 	holdUntil    atomic.Int64 // Unix ns the open interval ends; 0 when not open
+	openedAt     atomic.Int64 // Unix ns the circuit last opened
 	halfOpenSaid atomic.Bool  // the open → half_open change of this open interval was reported
 	opened       atomic.Pointer[chan struct{}]
 
@@ -134,7 +135,7 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 		MaxRequests:   b.maxProbes,
 		Interval:      window,
 		BucketPeriod:  window / 10,
-		Timeout:       max(b.cooldown-1, 1), // gobreaker opens on expiry.Before(now): be half_open exactly when the hold ends
+		Timeout:       max(min(b.cooldown, waitedProbeGap)-1, 1), // gobreaker opens on expiry.Before(now): half_open exactly when the hold ends (held longer by holdUntil)
 		ReadyToTrip:   b.readyToTrip,
 		IsExcluded:    func(err error) bool { return err == errIgnored },
 		OnStateChange: b.onStateChange,
@@ -166,6 +167,7 @@ func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
 		if d > b.maxCooldown || d <= 0 {
 			d = b.maxCooldown
 		}
+		b.openedAt.Store(now.UnixNano())
 		b.holdUntil.Store(now.Add(d).UnixNano())
 		b.halfOpenSaid.Store(false)
 		b.clean.Store(false)
@@ -281,6 +283,35 @@ func (b *CircuitBreaker) check(clk *clock) *aierrors.Error {
 		return b.openError(0)
 	}
 	return nil
+}
+
+// waitedProbeGap is how soon after the circuit opened a call with
+// nowhere else to go brings its next probe (probeSooner), when the
+// configured Cooldown is longer.
+const waitedProbeGap = time.Second
+
+// probeSooner is asked by a call that has nowhere else to go and waits
+// for the circuit's next probe ([WithNoFallback]). The open interval is
+// long, and grows, to spare the provider probes nobody needs: with a
+// fallback serving meanwhile, a probe buys only an earlier return. A call
+// that waits needs one: every second between the recovery and the next
+// probe fails the calls whose deadline falls in it. So the probe is
+// brought forward to waitedProbeGap (or Cooldown, when shorter) after
+// the circuit opened: one request per second while such calls wait,
+// against a retry loop's every call. It returns what is left of the open
+// interval then.
+func (b *CircuitBreaker) probeSooner(now time.Time) time.Duration {
+	if b == nil {
+		return 0
+	}
+	soonest := max(b.openedAt.Load()+int64(min(b.cooldown, waitedProbeGap)), now.UnixNano())
+	for {
+		u := b.holdUntil.Load()
+		if u <= soonest || b.holdUntil.CompareAndSwap(u, soonest) {
+			break
+		}
+	}
+	return b.cooldownAt(now)
 }
 
 func (b *CircuitBreaker) openError(left time.Duration) *aierrors.Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -285,6 +286,77 @@ func TestNoFallbackWaitsWhenItsFailureOpensTheCircuit(t *testing.T) {
 		}
 		if d := time.Since(start); d != 100*time.Millisecond+time.Second {
 			t.Errorf("took %v; want one backoff (100ms) and the cooldown (1s)", d)
+		}
+	})
+}
+
+// TestNoFallbackBringsAGrownIntervalsProbeForward: the open interval grows
+// with each failed probe to spare the provider probes nobody needs; a
+// call with nowhere else to go needs one, so it brings the next probe
+// forward to Cooldown after the circuit last opened. A call with a
+// fallback still sees the grown interval.
+func TestNoFallbackBringsAGrownIntervalsProbeForward(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second, MaxCooldown: 8 * time.Second}})
+		for range 2 {
+			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+		}
+		// Two failed probes: the interval grows 1s → 2s → 4s.
+		for _, d := range []time.Duration{time.Second, 2 * time.Second} {
+			time.Sleep(d)
+			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+		}
+		err := e.Execute(t.Context(), ok)
+		if ae, _ := errors.AsType[*aierrors.Error](err); ae == nil || !errors.Is(err, ErrCircuitOpen) || ae.RetryAfter != 4*time.Second {
+			t.Fatalf("with a fallback: %v; want ErrCircuitOpen with the grown interval, 4s, as RetryAfter", err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // shorter than the grown interval
+		defer cancel()
+		start := time.Now()
+		sent := 0
+		if err := e.Execute(ctx, func(context.Context) error { sent++; return nil }, WithNoFallback()); err != nil {
+			t.Fatalf("WithNoFallback: %v; want success at the probe brought forward", err)
+		}
+		if waited := time.Since(start); waited != time.Second || sent != 1 {
+			t.Errorf("WithNoFallback waited %v and sent %d; want 1s (Cooldown after the circuit opened) and 1 request", waited, sent)
+		}
+	})
+}
+
+// TestNoFallbackWaitersShareTheProbe: calls that meet the circuit
+// half_open, its probe slot taken by another call, wait for that probe's
+// answer and then go through; losing the race for the slot is not an
+// attempt of theirs, so a call with no retry left succeeds too.
+func TestNoFallbackWaitersShareTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
+		for range 2 {
+			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+		}
+		time.Sleep(time.Second) // half_open: the next admission is the probe
+		var sent atomic.Int32
+		op := func(context.Context) error {
+			sent.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		}
+		errs := make(chan error, 5)
+		for range 5 {
+			go func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				errs <- e.Execute(ctx, op, WithNoFallback(), WithMaxRetries(0))
+			}()
+		}
+		for range 5 {
+			if err := <-errs; err != nil {
+				t.Errorf("Execute = %v; want success after the probe", err)
+			}
+		}
+		if n := sent.Load(); n != 5 {
+			t.Errorf("requests = %d; want 5 (the probe, then the four waiters)", n)
 		}
 	})
 }

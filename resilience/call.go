@@ -2,7 +2,10 @@ package resilience
 
 import (
 	"context"
+	"errors"
+	"time"
 
+	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/cenkalti/backoff/v4"
 )
 
@@ -107,6 +110,13 @@ func (c *Call) Next() bool {
 		c.a = attempt{e: e, ctx: c.ctx, n: c.a.n + 1, cost: c.o.tokens, used: c.o.used}
 		if err := c.a.admit(); err != nil {
 			c.err = err
+			if c.o.noFallback && (probeInFlight(err) || hasDeadline(c.ctx) && circuitOpen(err)) {
+				// Nothing was sent: waiting for the circuit's probe is
+				// not an attempt of this call's (see retry), and the
+				// deadline bounds the wait. Without a deadline, each
+				// failed probe the call waited for counts as a retry.
+				c.a.n--
+			}
 			continue
 		}
 		c.a.begin()
@@ -185,6 +195,21 @@ func (c *Call) retry() bool {
 		c.end(err)
 		return false
 	}
+	if o.noFallback && probeInFlight(err) {
+		// Another call's probe is out: wait for its answer (about an
+		// attempt's time), woken early when it fails and the circuit
+		// opens again; that wait then counts as this call's retry.
+		d := e.expected()
+		if !fits(ctx, time.Now(), 2*d) {
+			c.end(withCause(err, c.last))
+			return false
+		}
+		if !sleep(ctx, d, e.breaker.openCh()) {
+			c.end(doneError(ctx, e.name, c.last))
+			return false
+		}
+		return true
+	}
 	delay, why := e.retryDelay(ctx, n, err, &c.bo, o)
 	if why != nil {
 		err = withCause(err, c.last)
@@ -221,4 +246,18 @@ func (c *Call) retry() bool {
 			return false
 		}
 	}
+}
+
+// probeInFlight reports whether err is the breaker's refusal while its
+// probe slots are taken (half_open): no time is left on the open
+// interval, the circuit waits for a probe's answer.
+func probeInFlight(err error) bool {
+	ae, ok := err.(*aierrors.Error)
+	return ok && ae.RetryAfter == 0 && errors.Is(ae.Err, ErrCircuitOpen)
+}
+
+// circuitOpen reports whether err is the breaker's refusal.
+func circuitOpen(err error) bool {
+	ae, ok := err.(*aierrors.Error)
+	return ok && errors.Is(ae.Err, ErrCircuitOpen)
 }

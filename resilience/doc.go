@@ -51,9 +51,14 @@
 // opens for no longer than MaxDelay and the wait plus an attempt ends
 // before the deadline. Failing at once would leave its caller nothing to do
 // but retry into the outage, as a plain retry loop does; waiting reaches
-// the provider's recovery with the breaker's probes alone (issue 20's
-// outages without a fallback: 2s 82% → 99–100% of calls, 6s 64% → 89–92%,
-// the loop 100% and 83%). A stream's attempt is the same attempt, finished
+// the provider's recovery with the breaker's probes alone. Such a call
+// brings the next probe forward to 1s after the circuit opened (the grown
+// interval spares probes nobody needs; this call needs one), waiting for
+// another call's probe is not an attempt of its own, and with a deadline,
+// which bounds the wait, neither is a failed probe it waited for (issue
+// 20's outages without a fallback, 2–60s: 99–100% of calls at 2–3s, 86–92%
+// at 6–6.5s, 49–51% at 20–21s, 23% at 60s; the loop 100%, 81–84%, 46–47%,
+// 21%; the best 100%, 91–94%, 51–53%, 23%). A stream's attempt is the same attempt, finished
 // later by the func [WithStream] hands back: one finish for calls and
 // streams. No goroutine is started per attempt.
 //
@@ -85,12 +90,14 @@
 //     6s is left within a fraction of a second of its end (probes at 2s and
 //     6s), any longer one within 8s of its end, for one probe per 8s while
 //     it lasts (about 450 requests an hour: nothing to a provider, and a
-//     probe is the only way back). The ceiling was 60s: a 20s outage with
-//     no fallback then served 20% of the calls made around it (a plain
-//     loop 47%), the circuit being open for 16s when the provider came
-//     back; with 8s, 45%; 4s gave the same, 16s the 20% again. With a fallback, a 6s outage at 20 calls/s
-//     sends about 12 requests to the dead target: 11 to open the circuit,
-//     one failed probe.
+//     probe is the only way back). With a fallback, a 6s outage at 20
+//     calls/s sends about 12 requests to the dead target: 11 to open the
+//     circuit, one failed probe (a first interval of 1s sent 13). The
+//     ceiling was 60s: a 20s outage with no fallback then served 20% of the
+//     calls made around it (a plain loop 47%), the circuit being open for
+//     16s when the provider came back; with 8s, 45%, and a call with no
+//     fallback now brings the probe forward to 1s after the circuit opened
+//     (above): 51%.
 //   - Cooldown: 60s after quota_exhausted (or its Retry-After), 5m after an
 //     authentication failure, a long Retry-After as given; at most 1h.
 //   - Pacing: no rate of the caller's; the learned rate (below).

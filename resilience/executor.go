@@ -230,10 +230,17 @@ func (e *ResilientExecutor) run(ctx context.Context, op func(ctx context.Context
 // attempt would not end before ctx's deadline, or the circuit stays open
 // longer than the longest backoff (RetryConfig.MaxDelay).
 func (e *ResilientExecutor) circuitWait(ctx context.Context, delay time.Duration, ae *aierrors.Error, o callOptions) (time.Duration, bool) {
-	if !o.noFallback || e.retry == nil || ae.RetryAfter > e.retry.maxDelay {
+	if !o.noFallback || e.retry == nil {
 		return 0, false
 	}
-	delay = max(delay, ae.RetryAfter)
+	left := ae.RetryAfter
+	if left > 0 {
+		left = min(left, e.breaker.probeSooner(time.Now()))
+	}
+	if left > e.retry.maxDelay {
+		return 0, false
+	}
+	delay = max(delay, left)
 	return delay, fits(ctx, time.Now(), delay+e.expected())
 }
 
@@ -263,6 +270,9 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 		}
 		return 0, errNoRetry
 	}
+	if open {
+		return 0, nil // the wait is the circuit's, decided by circuitWait
+	}
 	if *bo == nil {
 		*bo = &backoff.ExponentialBackOff{
 			InitialInterval:     p.initial,
@@ -279,7 +289,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 		delay = 0 // one slow attempt is not overload: retry it at once
 	}
 	if ra := ae.RetryAfter; ra > 0 {
-		if ra > p.maxRetryAfter || open && ra > p.maxDelay {
+		if ra > p.maxRetryAfter {
 			return 0, errNoRetry // not worth sleeping for: let the fallback chain move on
 		}
 		delay = max(delay, ra)
@@ -287,7 +297,7 @@ func (e *ResilientExecutor) retryDelay(ctx context.Context, n int, err error, bo
 	if !fits(ctx, time.Now(), delay+e.expected()) {
 		return 0, errNoRetry // the retry could not finish before the deadline
 	}
-	if !open && !e.budget.allows() {
+	if !e.budget.allows() {
 		rej := &aierrors.Error{Code: ae.Code, Provider: ae.Provider, Model: ae.Model, Message: "retry refused by the retry budget", Err: ErrRetryBudgetExhausted}
 		reportRejection(e.hooks, e.logger, e.name, rej)
 		return 0, ErrRetryBudgetExhausted

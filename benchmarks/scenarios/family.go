@@ -68,7 +68,7 @@ var (
 	FamilyDemands   = []float64{1.5, 2, 3}
 	FamilyDeadlines = []time.Duration{2 * time.Second, 5 * time.Second}
 	FamilyNoise     = []float64{0.1, 0.2, 0.3, 0.4}
-	FamilyOutages   = []time.Duration{2 * time.Second, 6 * time.Second, 20 * time.Second, 60 * time.Second}
+	FamilyOutages   = []time.Duration{2 * time.Second, 3 * time.Second, 6 * time.Second, 6500 * time.Millisecond, 20 * time.Second, 21 * time.Second, 60 * time.Second}
 )
 
 const (

@@ -198,7 +198,8 @@ func (c *Call) retry() bool {
 	if o.noFallback && probeInFlight(err) {
 		// Another call's probe is out: wait for its answer (about an
 		// attempt's time), woken early when it fails and the circuit
-		// opens again; that wait then counts as this call's retry.
+		// opens again, whose new interval is then waited as any open
+		// circuit's (Next did not count this refusal as an attempt).
 		d := e.expected()
 		if !fits(ctx, time.Now(), 2*d) {
 			c.end(withCause(err, c.last))

@@ -122,7 +122,11 @@ func (noFallbackOption) callOption() {}
 // holding nothing and sending nothing meanwhile, if a retry is left, the
 // circuit opens for no longer than the longest backoff
 // (RetryConfig.MaxDelay), and the wait plus an attempt ends before ctx's
-// deadline. Otherwise, and
+// deadline. Such a call brings the next probe forward to 1s (or Cooldown,
+// when shorter) after the circuit opened, however long the grown interval;
+// a refusal at admission that sent nothing (another call's probe is out,
+// or, when ctx has a deadline to bound the wait, the circuit is open) is
+// not one of its attempts. Otherwise, and
 // without the option, it fails at once with the time left open as
 // RetryAfter, so that a fallback chain moves on. A plain retry loop
 // reaches a provider's recovery by sending its retries into the outage;

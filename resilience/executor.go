@@ -505,7 +505,7 @@ func (a *attempt) finish(opErr error) error {
 			e.limiter.settle(a.grant, *a.used)
 		}
 	} else {
-		e.learn(a.ctx, ae, o)
+		e.learn(a.ctx, ae, o, a.grant.released)
 	}
 	e.attemptEnd(a, err, ae, d)
 	return err
@@ -557,7 +557,7 @@ func (a *attempt) keepOpen() func(error) {
 
 // learn is step 8 for a failed attempt: what the answer says about the
 // provider's limits and about the target.
-func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o outcome) {
+func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o outcome, released time.Time) {
 	if localRejection(ae) || ctx.Err() != nil {
 		return
 	}
@@ -565,7 +565,9 @@ func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o out
 		e.budget.onFailure()
 	}
 	if ae.Code == aierrors.RateLimited {
-		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal())
+		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal(), released)
+	} else if ae.HTTPStatus > 0 {
+		e.limiter.onAnswered()
 	}
 	if d := e.cool.observe(ae, time.Now()); d > 0 {
 		e.shared.publishCooldown(ctx, d, ae.Code)

@@ -83,18 +83,19 @@ type RateLimiter struct {
 	// applyHint): stated is a gauge of what was sent to it, at the hint,
 	// nil unless pooled; doubt is set once the provider was seen to accept
 	// more than twice the hint, which then is not believed.
-	stated    *rate.Limiter
-	doubt     bool
-	pooled    atomic.Bool
-	lastProbe time.Time // the last increase of onShortage
-	lastCut   time.Time
-	ceil      float64 // the rate the last cut was made from, which the provider refused; 0: none
-	born      time.Time
-	sampleN   int64        // attempts sent, ever, at sampleT
-	accepted  acceptedRing // successes while learning (active), per 100ms
-	since     time.Time    // when learning started
-	sampleT   time.Time    // when the send rate was last measured
-	limits    ProviderLimits
+	stated      *rate.Limiter
+	doubt       bool
+	pooled      atomic.Bool
+	lastProbe   time.Time // the last increase of onShortage
+	lastRelease time.Time // when the learned bucket last released an attempt (spacing)
+	lastCut     time.Time
+	ceil        float64 // the rate the last cut was made from, which the provider refused; 0: none
+	born        time.Time
+	sampleN     int64        // attempts sent, ever, at sampleT
+	accepted    acceptedRing // successes while learning (active), per 100ms
+	since       time.Time    // when learning started
+	sampleT     time.Time    // when the send rate was last measured
+	limits      ProviderLimits
 }
 
 // NewRateLimiter returns a limiter usable on its own (the executor builds
@@ -148,7 +149,10 @@ func (l *RateLimiter) name() string {
 }
 
 // grant is what an attempt took from the token buckets, to settle later.
-type grant struct{ cost int }
+type grant struct {
+	cost     int
+	released time.Time // when the learned bucket released the attempt (spacing); zero when it did not pace it
+}
 
 // wait is step 2 of an attempt: it takes a request token from each bucket
 // (and cost tokens from the token buckets), waiting when one is empty or
@@ -189,7 +193,26 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			delay = max(delay, r.DelayFrom(vnow)+vnow.Add(shift).Sub(now))
 		}
 	}
-	for reported := false; delay > 0; {
+	for reported, spaced := false, false; ; {
+		if delay <= 0 {
+			if spaced {
+				break
+			}
+			// The place has come: keep it one interval of the learned
+			// rate after the last one released (see spacing).
+			spaced = true
+			var ok bool
+			if delay, ok = l.spacing(ctx, now, need); !ok {
+				cancel()
+				l.giveBackPlace(now)
+				return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
+			}
+			if delay <= 0 {
+				g.released = now
+				break
+			}
+			g.released = now.Add(delay)
+		}
 		if dl, ok := ctx.Deadline(); ok && now.Add(delay+need).After(dl) {
 			cancel()
 			return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
@@ -206,6 +229,9 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 		}
 		if !sleep(ctx, delay, nil) {
 			cancel()
+			if spaced {
+				l.giveBackPlace(time.Now())
+			}
 			return grant{}, doneError(ctx, l.target, nil)
 		}
 		// A pause that started while this attempt waited moved its place
@@ -215,6 +241,49 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 		delay, shift = s2-shift, s2
 	}
 	return g, nil
+}
+
+// giveBackPlace returns the learned bucket's token of an attempt that
+// reached its place but will not be sent: x/time/rate cannot cancel a
+// reservation whose time has come, so the refund is a reservation of -1.
+func (l *RateLimiter) giveBackPlace(now time.Time) {
+	if l.learned.Limit() == rate.Inf {
+		return
+	}
+	v, _ := l.clock.at(now)
+	l.learned.ReserveN(v, -1)
+}
+
+// spacing keeps the attempts the learned bucket releases at least one
+// interval of the current learned rate apart, and returns how much longer
+// the attempt released at now must wait for that (0: none). x/time/rate
+// keeps the time of a place once given: after a cut, the places already
+// given (calls queued up to their deadline: seconds of them) still follow
+// each other at the old, refused pace, and each pair of them would meet a
+// provider bucket of one with a 429. Spacing them again as they are
+// released is the one thing the library cannot do.
+//
+// A place that will not be used (the spacing would end too late for the
+// call's deadline) is given back to the learned bucket by giveBackPlace.
+func (l *RateLimiter) spacing(ctx context.Context, now time.Time, need time.Duration) (time.Duration, bool) {
+	if l.learned.Limit() == rate.Inf || l.pooled.Load() {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.est <= 0 {
+		return 0, true
+	}
+	at := l.lastRelease.Add(time.Duration(float64(time.Second) / l.est))
+	if !now.Before(at) {
+		l.lastRelease = now
+		return 0, true
+	}
+	if !fits(ctx, at, need) {
+		return at.Sub(now), false
+	}
+	l.lastRelease = at
+	return at.Sub(now), true
 }
 
 func reserve(lim *rate.Limiter, at time.Time, n int) *rate.Reservation {
@@ -254,12 +323,18 @@ func (l *RateLimiter) settle(g grant, used int) {
 // cutFactor of the rate it was learned at (or, the first time, of the rate
 // the target was sending at), at most once per cutGap, and pauses the
 // target for a Retry-After of minGlobalPause or more.
-func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent int64) {
+//
+// released is when the learned bucket released the attempt that got the
+// 429 (zero when it did not pace it): an attempt released before the last
+// cut was sent at the old pace, and its 429 says nothing of the new one
+// (one cut per round of attempts, as TCP's congestion control reacts once
+// per window).
+func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent int64, released time.Time) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
-	if now.Sub(l.lastCut) >= cutGap { // lastCut may lie ahead: see the backlog below
+	if now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
 		sentRate := l.sendRate(now, sent)
 		if base == 0 || sentRate < base {
@@ -268,12 +343,15 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		// Places already given in the learned bucket were given at the old
 		// pace: until they are used, 429s are that backlog's, not a sign
 		// that the new rate is still too high. No further cut until then.
-		backlog := time.Duration(0)
+		// (They are spaced at the new rate as they are released, see
+		// spacing; but a provider that refuses a share of requests
+		// whatever the rate would otherwise cut the rate every cutGap,
+		// to nothing, while calls queue.)
+		l.lastCut = now
 		if l.est > 0 {
 			vnow, _ := l.clock.at(now)
-			backlog = time.Duration(max(0, -l.learned.TokensAt(vnow)) / l.est * float64(time.Second))
+			l.lastCut = now.Add(time.Duration(max(0, -l.learned.TokensAt(vnow)) / l.est * float64(time.Second)))
 		}
-		l.lastCut = now.Add(backlog)
 		l.ceil = base
 		// What the provider just accepted is evidence too: the cut goes no
 		// lower than it (nor above the base), so a target paced near the
@@ -288,6 +366,15 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			next = min(floor, base*acceptedShare)
 		} else if acc > 0 && sentRate >= 1.5*acc && l.hint == 0 {
 			next = acc
+			if !l.pooled.Load() {
+				// Against a bucket refilled at c, an attempt sent every
+				// 1/s (s > c) finds its token on average half a send
+				// interval after it came: the provider accepts about
+				// 1/(1/c + 1/2s), not c (a bucket of one: 8/s of 10 at
+				// s = 21/s). Invert that. (A pool's deployment is sent
+				// what the pool routes to it, not evenly: not corrected.)
+				next = 1 / (1/acc - 1/(2*sentRate))
+			}
 		}
 		l.setEstimate(now, max(next, minRate))
 	}
@@ -309,6 +396,19 @@ func (l *RateLimiter) sendRate(now time.Time, n int64) float64 {
 	}
 	l.sampleN, l.sampleT = n, now
 	return r
+}
+
+// onAnswered counts an answer of the provider's that was not a 429 (a
+// 5xx, say) as accepted: the provider took the request, and a cut floored
+// at what it accepted must not read its other failures as a lower limit.
+func (l *RateLimiter) onAnswered() {
+	if l == nil || !l.active.Load() && !l.pooled.Load() {
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	l.accepted.add(now)
+	l.mu.Unlock()
 }
 
 // onSuccess is the increase: while the learned bucket is what paces the

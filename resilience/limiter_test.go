@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -364,6 +365,82 @@ func TestShortRetryAfterDoesNotPauseTheTarget(t *testing.T) {
 		_ = e.Execute(t.Context(), func(context.Context) error { return rateLimitedErr(time.Second) })
 		if p := e.Signals().Rate.PausedFor; p != 0 {
 			t.Errorf("paused for %v after a 429 with Retry-After 1s; want no pause of the whole target", p)
+		}
+	})
+}
+
+// TestQueuedAttemptsAreSpacedAgainAfterACut: places already given in the
+// learned bucket keep their times in x/time/rate; after a cut, the
+// attempts queued at the old pace are released at the new one, each an
+// interval of the new rate after the one before, and one the spacing would
+// make too late for its deadline is refused at once.
+func TestQueuedAttemptsAreSpacedAgainAfterACut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 10) // one place every 100ms
+		l.mu.Unlock()
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		var refused int
+		var wg sync.WaitGroup
+		for i := range 8 {
+			ctx, cancel := t.Context(), context.CancelFunc(func() {})
+			if i == 7 { // its place at 700ms fits; spaced at 5/s it would not
+				ctx, cancel = context.WithTimeout(t.Context(), 800*time.Millisecond)
+			}
+			wg.Go(func() {
+				defer cancel()
+				if _, ae := l.wait(ctx, &clock{}, 0, 0); ae != nil {
+					if !errors.Is(ae.Err, ErrRateLimitWait) {
+						t.Errorf("wait = %v; want ErrRateLimitWait or nil", ae)
+					}
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					return
+				}
+				mu.Lock()
+				at = append(at, time.Since(start))
+				mu.Unlock()
+			})
+			synctest.Wait() // each takes its place in turn
+		}
+		time.Sleep(150 * time.Millisecond) // two released at the old pace
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 5) // the cut: one place every 200ms
+		l.mu.Unlock()
+		wg.Wait()
+		want := []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond,
+			700 * time.Millisecond, 900 * time.Millisecond, 1100 * time.Millisecond}
+		if !slices.Equal(at, want) || refused != 1 {
+			t.Errorf("released at %v, %d refused; want %v and the one with a deadline refused", at, refused, want)
+		}
+	})
+}
+
+// TestFailuresAreNotALowerLimit: a cut goes no lower than what the
+// provider accepted, and an answer that is not a 429 (a 503, say) was
+// accepted: a provider that fails 40% of requests at 10/s and then
+// refuses one is not limiting at 6/s.
+func TestFailuresAreNotALowerLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 10)
+		l.mu.Unlock()
+		for i := range 10 {
+			time.Sleep(100 * time.Millisecond)
+			if i%5 < 2 {
+				l.onAnswered() // a 503
+			} else {
+				l.onSuccess()
+			}
+		}
+		l.onRateLimited(time.Now(), 0, 10, time.Time{})
+		if r := l.learnedRate(); r < 9.9 {
+			t.Errorf("learned rate after the 429 = %.2f; want about 10, what the provider took (6 answers and 4 failures a second)", r)
 		}
 	})
 }

@@ -80,21 +80,18 @@ var fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole
 
 // knownFailures maps a point's name to the numbers it fails with (go test
 // -race, two runs, the same both times; "success" is the share of calls,
-// best the theoretical best). The 7 points below of TestFamily's 46 fail
-// today (some in most runs only); the other 39 are asserted. A listed point that
+// best the theoretical best). The 3 points below of TestFamily's 46 fail
+// today (some in most runs only); the other 43 are asserted. A listed point that
 // holds every bound is reported in the log: take it out of the list then.
 var knownFailures = map[string]string{
-	// Anthropic headers.
-	"anthropic c20 b1 2x D5s": "ailib 57.75% vs loop 60.75%, best 75.00%; 429s ailib 55, loop 725",
-	// Bare 429s.
-	"bare-429 c5 b1 1.5x D5s": "ailib 68.00% vs loop 65.33%, best 100.00%; 429s ailib 16, loop 163",
-	"bare-429 c5 b1 2x D2s":   "ailib 35.00% vs loop 52.00–55.00%, best 60.00%; 429s ailib 11, loop 115–123",
-	// OpenAI per-minute headers.
-	"openai-minute c10 b2 3x D2s":  "ailib 36.00% vs loop 39.67%, best 40.33%; 429s ailib 33, loop 482",
-	"openai-minute c5 b1 1.5x D2s": "ailib 64.00% vs loop 56.00%, best 80.00%; 429s ailib 7, loop 81",
-	// Retry-After alone (whole seconds: "1" for a 100 ms wait).
-	"retry-after-only c10 b1 1.5x D2s": "ailib 62.67% vs loop 55.33%, best 80.00%; 429s ailib 9, loop 171",
-	"retry-after-only c10 b1 3x D5s":   "ailib 25.67% vs loop 36.67%, best 50.00%; 429s ailib 76, loop 902",
+	// Bare 429s and Retry-After alone (whole seconds: "1" for a 100 ms
+	// wait), a bucket of one: with no header, the learned rate comes from
+	// the first 429s and climbs back by 1% a second after each cut; at
+	// 1.5–2× demand that stays a few points under the cap for most of the
+	// window.
+	"bare-429 c5 b1 1.5x D5s":          "ailib 82.67% vs loop 65.33%, best 100.00%; 429s ailib 5, loop 163",
+	"bare-429 c5 b1 2x D2s":            "ailib 47.00% vs loop 56.00%, best 60.00%; 429s ailib 10, loop 115",
+	"retry-after-only c10 b1 1.5x D2s": "ailib 69.33% vs loop 55.33%, best 80.00%; 429s ailib 8, loop 177",
 }
 
 // TestBestRateLimit checks the oracle schedule against cases worked by

@@ -193,6 +193,7 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			delay = max(delay, r.DelayFrom(vnow)+vnow.Add(shift).Sub(now))
 		}
 	}
+	place := now.Add(max(delay, 0)) // when the buckets release this attempt
 	for reported, spaced := false, false; ; {
 		if delay <= 0 {
 			if spaced {
@@ -202,7 +203,7 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			// rate after the last one released (see spacing).
 			spaced = true
 			var ok bool
-			if delay, ok = l.spacing(ctx, now, need); !ok {
+			if delay, ok = l.spacing(ctx, now, place, need); !ok {
 				cancel()
 				l.giveBackPlace(now)
 				return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
@@ -239,6 +240,9 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 		now = time.Now()
 		_, s2 := l.clock.at(now)
 		delay, shift = s2-shift, s2
+		if delay > 0 {
+			place = place.Add(delay)
+		}
 	}
 	return g, nil
 }
@@ -256,7 +260,8 @@ func (l *RateLimiter) giveBackPlace(now time.Time) {
 
 // spacing keeps the attempts the learned bucket releases at least one
 // interval of the current learned rate apart, and returns how much longer
-// the attempt released at now must wait for that (0: none). x/time/rate
+// the attempt released at now (its place in the buckets: place) must wait
+// for that (0: none). x/time/rate
 // keeps the time of a place once given: after a cut, the places already
 // given (calls queued up to their deadline: seconds of them) still follow
 // each other at the old, refused pace, and each pair of them would meet a
@@ -265,7 +270,7 @@ func (l *RateLimiter) giveBackPlace(now time.Time) {
 //
 // A place that will not be used (the spacing would end too late for the
 // call's deadline) is given back to the learned bucket by giveBackPlace.
-func (l *RateLimiter) spacing(ctx context.Context, now time.Time, need time.Duration) (time.Duration, bool) {
+func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need time.Duration) (time.Duration, bool) {
 	if l.learned.Limit() == rate.Inf || l.pooled.Load() {
 		return 0, true
 	}
@@ -274,9 +279,16 @@ func (l *RateLimiter) spacing(ctx context.Context, now time.Time, need time.Dura
 	if l.est <= 0 {
 		return 0, true
 	}
+	// The times kept are the ones intended, not the ones a timer fired
+	// at: timers fire late (by a millisecond, on a busy machine), and
+	// spacing each attempt from its predecessor's lateness would add the
+	// lateness up, attempt after attempt, below the learned rate.
 	at := l.lastRelease.Add(time.Duration(float64(time.Second) / l.est))
+	if place.After(at) {
+		at = place
+	}
 	if !now.Before(at) {
-		l.lastRelease = now
+		l.lastRelease = at
 		return 0, true
 	}
 	if !fits(ctx, at, need) {

@@ -100,7 +100,9 @@ type RateLimiterConfig struct {
 // attempts in the last Window failed. It stays open for Cooldown, then
 // admits HalfOpenMaxRequests probes; each failed probe doubles the next
 // open interval, up to MaxCooldown; a successful one closes the circuit and
-// resets the interval to Cooldown.
+// resets the interval to Cooldown. A call with nowhere else to go
+// ([WithNoFallback]) that waits for the circuit brings the next probe
+// forward to 1s (or Cooldown, when shorter) after the circuit opened.
 type CircuitBreakerConfig struct {
 	// Disabled turns the breaker off.
 	Disabled bool

@@ -216,6 +216,9 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 		}
 		if dl, ok := ctx.Deadline(); ok && now.Add(delay+need).After(dl) {
 			cancel()
+			if spaced { // a pause began during the spacing: the place will not be used
+				l.giveBackPlace(now)
+			}
 			return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
 		}
 		if !reported {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/ailib-go/ailib/client"
 	"github.com/ailib-go/ailib/client/providertest"
@@ -333,7 +334,11 @@ func hostileEchoOutput(t *testing.T, key string, place int, echo string) string 
 		return resp, err
 	})
 	c, err := client.NewBuilder().IgnoreEnvironment().Model("openai/gpt-4o").APIKey(key).
-		Resilience(resilience.ResilientConfig{}).HTTPClient(&http.Client{Transport: transport}).Build()
+		// The default retries, with a millisecond's backoff: the same paths,
+		// without the 0.7s a 5xx input otherwise sleeps per call (the
+		// fuzzer's baseline of ~100 inputs outlasted its -fuzztime).
+		Resilience(resilience.ResilientConfig{Retry: &resilience.RetryConfig{InitialDelay: time.Millisecond, MaxDelay: time.Millisecond}}).
+		HTTPClient(&http.Client{Transport: transport}).Build()
 	if err != nil {
 		t.Fatalf("Build() error = %v", err)
 	}

@@ -87,6 +87,7 @@ type CircuitBreaker struct {
 	hooks            Hooks
 	logger           *slog.Logger
 	cooldown         time.Duration
+	waitedGap        time.Duration // min(cooldown, waitedProbeGap): see probeSooner
 	maxCooldown      time.Duration
 	maxProbes        uint32
 	threshold        uint32
@@ -129,13 +130,14 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 		countRateLimited: cfg.CountRateLimited,
 	}
 	b.maxCooldown = max(or(cfg.MaxCooldown, defaultMaxCooldown), b.cooldown)
+	b.waitedGap = min(b.cooldown, waitedProbeGap)
 	window := or(cfg.Window, defaultWindow)
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:          o.name,
 		MaxRequests:   b.maxProbes,
 		Interval:      window,
 		BucketPeriod:  window / 10,
-		Timeout:       max(min(b.cooldown, waitedProbeGap)-1, 1), // gobreaker opens on expiry.Before(now): half_open exactly when the hold ends (held longer by holdUntil)
+		Timeout:       max(b.waitedGap-1, 1), // gobreaker opens on expiry.Before(now): half_open exactly when the hold ends (held longer by holdUntil)
 		ReadyToTrip:   b.readyToTrip,
 		IsExcluded:    func(err error) bool { return err == errIgnored },
 		OnStateChange: b.onStateChange,
@@ -304,7 +306,7 @@ func (b *CircuitBreaker) probeSooner(now time.Time) time.Duration {
 	if b == nil {
 		return 0
 	}
-	soonest := max(b.openedAt.Load()+int64(min(b.cooldown, waitedProbeGap)), now.UnixNano())
+	soonest := max(b.openedAt.Load()+int64(b.waitedGap), now.UnixNano())
 	for {
 		u := b.holdUntil.Load()
 		if u <= soonest || b.holdUntil.CompareAndSwap(u, soonest) {

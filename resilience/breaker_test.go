@@ -190,9 +190,7 @@ func TestNoFallbackWaitsOutAnOpenCircuit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
 			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
-		for range 2 {
-			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
-		}
+		openWithTwoFailures(t, e)
 		if s := e.Signals(); s.CircuitState != StateOpen {
 			t.Fatalf("circuit %v after 2 failures; want open", s.CircuitState)
 		}
@@ -243,9 +241,7 @@ func TestNoFallbackFailsAtOnceWhenTheWaitCannotFit(t *testing.T) {
 				retry.MaxDelay = tc.maxDelay
 				e := mustExecutor(t, ResilientConfig{Retry: retry,
 					CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
-				for range 2 {
-					_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
-				}
+				openWithTwoFailures(t, e)
 				ctx := t.Context()
 				if tc.deadline > 0 {
 					var cancel context.CancelFunc
@@ -299,9 +295,7 @@ func TestNoFallbackBringsAGrownIntervalsProbeForward(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
 			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second, MaxCooldown: 8 * time.Second}})
-		for range 2 {
-			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
-		}
+		openWithTwoFailures(t, e)
 		// Two failed probes: the interval grows 1s → 2s → 4s.
 		for _, d := range []time.Duration{time.Second, 2 * time.Second} {
 			time.Sleep(d)
@@ -332,9 +326,7 @@ func TestNoFallbackWaitersShareTheProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := mustExecutor(t, ResilientConfig{Retry: exactRetry(3, 100*time.Millisecond),
 			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
-		for range 2 {
-			_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
-		}
+		openWithTwoFailures(t, e)
 		time.Sleep(time.Second) // half_open: the next admission is the probe
 		var sent atomic.Int32
 		op := func(context.Context) error {
@@ -359,4 +351,13 @@ func TestNoFallbackWaitersShareTheProbe(t *testing.T) {
 			t.Errorf("requests = %d; want 5 (the probe, then the four waiters)", n)
 		}
 	})
+}
+
+// openWithTwoFailures opens the circuit of e (FailureThreshold 2) with
+// two failed calls of one attempt each.
+func openWithTwoFailures(t *testing.T, e *ResilientExecutor) {
+	t.Helper()
+	for range 2 {
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
+	}
 }

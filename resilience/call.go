@@ -253,8 +253,7 @@ func (c *Call) retry() bool {
 // probe slots are taken (half_open): no time is left on the open
 // interval, the circuit waits for a probe's answer.
 func probeInFlight(err error) bool {
-	ae, ok := err.(*aierrors.Error)
-	return ok && ae.RetryAfter == 0 && errors.Is(ae.Err, ErrCircuitOpen)
+	return circuitOpen(err) && err.(*aierrors.Error).RetryAfter == 0
 }
 
 // circuitOpen reports whether err is the breaker's refusal.

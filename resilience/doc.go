@@ -147,8 +147,13 @@
 // the calls already queued (up to their deadline: seconds of them) would
 // still follow each other at the refused pace, two by two into a bucket of
 // one; an attempt that this spacing would make too late for its deadline
-// is refused and its place given back. (A pool's deployments are routed by
-// their readiness and keep x/time/rate's places.)
+// is refused and its place given back. The next attempt in the queue then
+// takes the place it left at once rather than at its own (a hole of up to
+// an interval each time: after a cut, every other queued call was refused
+// so and the queue drained at half the learned rate): the attempts waiting
+// for the learned bucket are kept in a list in place order, and the first
+// is woken when a place comes free before its own. (A pool's deployments
+// are routed by their readiness and keep x/time/rate's places.)
 //
 // The figures were chosen over the whole scenario family of
 // benchmarks/scenarios (216 rate-limit points, four ways of telling the

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"container/list"
 	"context"
 	"log/slog"
 	"math"
@@ -88,6 +89,7 @@ type RateLimiter struct {
 	pooled      atomic.Bool
 	lastProbe   time.Time // the last increase of onShortage
 	lastRelease time.Time // when the learned bucket last released an attempt (spacing)
+	queue       list.List // *queued: the attempts waiting for their place in the learned bucket, by place (lone targets)
 	lastCut     time.Time
 	ceil        float64 // the rate the last cut was made from, which the provider refused; 0: none
 	born        time.Time
@@ -179,6 +181,25 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 		g.cost = cost
 		rs[2], rs[3] = reserve(l.tokens, vnow, cost), reserve(l.tokLearned, vnow, cost)
 	}
+	// The learned bucket's place is kept apart (learnedV, virtual time):
+	// the attempt may take a place freed ahead of it there (see enqueue).
+	var learnedV, otherV time.Time
+	for i, r := range rs {
+		if r == nil {
+			continue
+		}
+		if v := vnow.Add(r.DelayFrom(vnow)); i == 1 {
+			learnedV = v
+		} else if v.After(otherV) {
+			otherV = v
+		}
+	}
+	q := l.enqueue(rs[1], learnedV, vnow)
+	defer l.leave(q)
+	var wake <-chan struct{}
+	if q != nil {
+		wake = q.wake
+	}
 	cancel := func() {
 		v, _ := l.clock.at(time.Now())
 		for _, r := range rs {
@@ -187,13 +208,11 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			}
 		}
 	}
-	delay := vnow.Add(shift).Sub(now) // what is left of a pause in force
-	for _, r := range rs {
-		if r != nil {
-			delay = max(delay, r.DelayFrom(vnow)+vnow.Add(shift).Sub(now))
-		}
+	placeAt := func() time.Time { // when the buckets release this attempt
+		return maxTime(vnow, maxTime(learnedV, otherV)).Add(shift)
 	}
-	place := now.Add(max(delay, 0)) // when the buckets release this attempt
+	place := placeAt()
+	delay := place.Sub(now)
 	for reported, spaced := false, false; ; {
 		if delay <= 0 {
 			if spaced {
@@ -201,9 +220,9 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			}
 			// The place has come: keep it one interval of the learned
 			// rate after the last one released (see spacing).
-			spaced = true
+			spaced, wake = true, nil
 			var ok bool
-			if delay, ok = l.spacing(ctx, now, place, need); !ok {
+			if delay, ok = l.spacing(ctx, now, place, need, q); !ok {
 				cancel()
 				l.giveBackPlace(now)
 				return grant{}, l.refuse(delay, "local rate-limit queue: the wait would end too late for the call's deadline")
@@ -231,16 +250,30 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 					slog.String("target", l.target), slog.Duration("wait", delay))
 			}
 		}
-		if !sleep(ctx, delay, nil) {
+		if !sleep(ctx, delay, wake) {
 			cancel()
 			if spaced {
 				l.giveBackPlace(time.Now())
 			}
 			return grant{}, doneError(ctx, l.target, nil)
 		}
-		// A pause that started while this attempt waited moved its place
-		// by the pause's length.
 		now = time.Now()
+		if !spaced {
+			// A pause that started while this attempt waited moved its
+			// place by the pause's length.
+			var v time.Time
+			v, shift = l.clock.at(now)
+			if wake != nil && chanClosed(wake) {
+				// The queue ahead left a place free (see handOn):
+				// this attempt takes it, before its own.
+				learnedV, wake = v, nil
+			}
+			place = placeAt()
+			delay = place.Sub(now)
+			continue
+		}
+		// A pause that started during the spacing moved its place by the
+		// pause's length.
 		_, s2 := l.clock.at(now)
 		delay, shift = s2-shift, s2
 		if delay > 0 {
@@ -273,12 +306,17 @@ func (l *RateLimiter) giveBackPlace(now time.Time) {
 //
 // A place that will not be used (the spacing would end too late for the
 // call's deadline) is given back to the learned bucket by giveBackPlace.
-func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need time.Duration) (time.Duration, bool) {
+func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need time.Duration, q *queued) (time.Duration, bool) {
 	if l.learned.Limit() == rate.Inf || l.pooled.Load() {
 		return 0, true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if q != nil && q.elem != nil {
+		l.queue.Remove(q.elem) // it has its place: the next in the queue is now first
+		q.elem = nil
+		defer l.handOn(now)
+	}
 	if l.est <= 0 {
 		return 0, true
 	}
@@ -651,6 +689,98 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 		}
 	}
 	l.active.Store(true)
+}
+
+// queued is an attempt waiting for its place in a lone target's learned
+// bucket.
+type queued struct {
+	learnedV time.Time     // its place (virtual time)
+	wake     chan struct{} // closed when the queue ahead left a place free (handOn)
+	elem     *list.Element // nil once it left the queue
+	handed   bool
+}
+
+// enqueue puts an attempt with a place to wait for in the learned bucket
+// (r, at virtual time v, after vnow) in the queue; nil when the bucket does
+// not make it wait or the target is a pool's deployment (which keeps
+// x/time/rate's places).
+//
+// x/time/rate keeps the time of a place once given. When the places
+// ahead are not used (their calls gave up: a cut of the rate made them
+// too late for their deadlines), or were given at a slower pace than the
+// rate now learned, the next place would come later than the learned
+// rate allows: the provider's capacity goes unused while calls wait.
+// Waking the first of the queue then (handOn) lets it take the free
+// place: the queue is served at the learned rate, earliest place first,
+// and a call that cannot be served in time learns it when its turn
+// comes. The library has no such queue of waiters; this is the least
+// of one: a list in place order, one wake per free place.
+func (l *RateLimiter) enqueue(r *rate.Reservation, v, vnow time.Time) *queued {
+	if r == nil || !v.After(vnow) || l.pooled.Load() {
+		return nil
+	}
+	q := &queued{learnedV: v, wake: make(chan struct{})}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.queue.Back()
+	for e != nil && e.Value.(*queued).learnedV.After(v) {
+		e = e.Prev()
+	}
+	if e == nil {
+		q.elem = l.queue.PushFront(q)
+	} else {
+		q.elem = l.queue.InsertAfter(q, e)
+	}
+	return q
+}
+
+// leave takes an attempt out of the queue (when it did not get its place:
+// refused or cancelled), and lets the next take a place it left free.
+func (l *RateLimiter) leave(q *queued) {
+	if q == nil || q.elem == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.queue.Remove(q.elem)
+	q.elem = nil
+	l.handOn(time.Now())
+}
+
+// handOn wakes the first attempt of the queue when its place comes later
+// than the learned rate allows after the last release (see enqueue),
+// under l.mu.
+func (l *RateLimiter) handOn(now time.Time) {
+	f := l.queue.Front()
+	if f == nil || l.est <= 0 {
+		return
+	}
+	q := f.Value.(*queued)
+	if q.handed {
+		return
+	}
+	_, shift := l.clock.at(now)
+	next := maxTime(now, l.lastRelease.Add(time.Duration(float64(time.Second)/l.est)))
+	if q.learnedV.Add(shift).After(next) {
+		q.handed = true
+		close(q.wake)
+	}
+}
+
+func chanClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // learnedRate is the learned request rate; 0: none.

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -424,6 +425,50 @@ func TestQueuedAttemptsAreSpacedAgainAfterACut(t *testing.T) {
 // provider accepted, and an answer that is not a 429 (a 503, say) was
 // accepted: a provider that fails 40% of requests at 10/s and then
 // refuses one is not limiting at 6/s.
+// After a cut, the places given at the old pace come closer together
+// than the new one allows; a call whose place comes too late for its
+// deadline is refused then, and the next in the queue takes the place it
+// left at once, not at its own place a hole later.
+func TestAPlaceLeftFreeIsTakenAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 10) // places at 0, 100, 200, 300ms
+		l.mu.Unlock()
+		start := time.Now()
+		var mu sync.Mutex
+		released := map[int]time.Duration{}
+		var wg sync.WaitGroup
+		for i := range 4 {
+			ctx, cancel := t.Context(), context.CancelFunc(func() {})
+			if i == 1 { // its place (100ms) fits; spaced at the new pace (150ms) it does not
+				ctx, cancel = context.WithTimeout(t.Context(), 120*time.Millisecond)
+			}
+			wg.Go(func() {
+				defer cancel()
+				if _, ae := l.wait(ctx, &clock{}, 0, 0); ae != nil {
+					if !errors.Is(ae.Err, ErrRateLimitWait) || i != 1 {
+						t.Errorf("attempt %d: wait = %v; want only attempt 1 refused (ErrRateLimitWait)", i, ae)
+					}
+					return
+				}
+				mu.Lock()
+				released[i] = time.Since(start)
+				mu.Unlock()
+			})
+			synctest.Wait() // each takes its place in turn
+		}
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 1/0.15) // the cut: one place every 150ms
+		l.mu.Unlock()
+		wg.Wait()
+		want := map[int]time.Duration{0: 0, 2: 150 * time.Millisecond, 3: 300 * time.Millisecond}
+		if !maps.Equal(released, want) {
+			t.Errorf("released at %v; want %v (attempt 2 in the place attempt 1 left, before its own at 200ms)", released, want)
+		}
+	})
+}
+
 func TestFailuresAreNotALowerLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})

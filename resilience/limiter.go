@@ -91,13 +91,22 @@ type RateLimiter struct {
 	lastRelease time.Time // when the learned bucket last released an attempt (spacing)
 	queue       list.List // *queued: the attempts waiting for their place in the learned bucket, by place (lone targets)
 	lastCut     time.Time
-	ceil        float64 // the rate the last cut was made from, which the provider refused; 0: none
-	born        time.Time
-	sampleN     int64        // attempts sent, ever, at sampleT
-	accepted    acceptedRing // successes while learning (active), per 100ms
-	since       time.Time    // when learning started
-	sampleT     time.Time    // when the send rate was last measured
-	limits      ProviderLimits
+	// The bisection between the highest rate seen clean and the lowest
+	// refused while paced (see onSuccess), lone targets with no stated
+	// limit: cleanRate and refusedRate (0: none); stepAt and stepFrom,
+	// when the rate last changed by a cut or a step and from what; and
+	// since then, the attempts the learned bucket released, the 429s to
+	// them, and the successes since the last 429.
+	cleanRate, refusedRate, stepFrom      float64
+	stepAt                                time.Time
+	stepReleases, step429s, stepSuccesses int
+	ceil                                  float64 // the rate the last cut was made from, which the provider refused; 0: none
+	born                                  time.Time
+	sampleN                               int64        // attempts sent, ever, at sampleT
+	accepted                              acceptedRing // successes while learning (active), per 100ms
+	since                                 time.Time    // when learning started
+	sampleT                               time.Time    // when the send rate was last measured
+	limits                                ProviderLimits
 }
 
 // NewRateLimiter returns a limiter usable on its own (the executor builds
@@ -266,7 +275,7 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 			if wake != nil && chanClosed(wake) {
 				// The queue ahead left a place free (see handOn):
 				// this attempt takes it, before its own.
-				learnedV, wake = v, nil
+				learnedV, wake = maxTime(v, q.free.Add(-shift)), nil
 			}
 			place = placeAt()
 			delay = place.Sub(now)
@@ -328,6 +337,9 @@ func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need ti
 	if place.After(at) {
 		at = place
 	}
+	if !at.Before(l.stepAt) {
+		l.stepReleases++
+	}
 	if !now.Before(at) {
 		l.lastRelease = at
 		return 0, true
@@ -387,7 +399,20 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		return
 	}
 	l.mu.Lock()
-	if now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
+	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load() && l.hint == 0
+	atThisRate := paced && !released.Before(l.stepAt)
+	if atThisRate {
+		l.step429s++
+	}
+	// Two 429s cut at once, whatever the backlog below: one to an attempt
+	// released at a rate the bisection stepped up to, above a rate seen
+	// clean (back to that rate: a step costs one 429); and one when the
+	// 429s are refusedShare or more of the attempts released since the
+	// rate last changed (a rate just above a bucket of one's refill
+	// loses every other request; random 429s are not so many).
+	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
+	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= cutGap
+	if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
 		sentRate := l.sendRate(now, sent)
 		if base == 0 || sentRate < base {
@@ -429,8 +454,25 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 				next = 1 / (1/acc - 1/(2*sentRate))
 			}
 		}
+		if paced {
+			// The rate the refused attempt was released at is an upper
+			// bound; the cut goes back to the highest rate seen clean
+			// below it, if any (and no closer to it than bisectShare).
+			refused := l.est
+			if released.Before(l.stepAt) {
+				refused = l.stepFrom
+			}
+			l.refusedRate = refused
+			if l.cleanRate > 0 && l.cleanRate < refused {
+				next = min(l.cleanRate, bisectShare*refused)
+			} else {
+				l.cleanRate = 0 // refused at a rate seen clean: the limit moved
+			}
+		}
+		l.markStep(now)
 		l.setEstimate(now, max(next, minRate))
 	}
+	l.stepSuccesses = 0
 	l.mu.Unlock()
 	if retryAfter > 0 {
 		if retryAfter >= minGlobalPause {
@@ -484,9 +526,51 @@ func (l *RateLimiter) onSuccess() {
 	// A pool's deployment grows only when its pool is short (onShortage):
 	// capacity it does not need is not worth a 429 to find.
 	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
-		l.setEstimate(now, l.est+probeStep)
+		next := l.est + probeStep
+		l.stepSuccesses++
+		if l.hint == 0 && l.cleanAt(now) {
+			// Paced at this rate for a while, and no 429: the limit is
+			// at least this. Step a quarter of the way up to just under
+			// the lowest rate refused (a bisection: what a cut of 0.7
+			// left unused comes back in a few steps, not at 1% a second).
+			l.cleanRate = l.est
+			if l.refusedRate > 0 && l.est < bisectShare*l.refusedRate {
+				next = l.est + (bisectShare*l.refusedRate-l.est)*bisectStep
+				l.markStep(now)
+			}
+		}
+		if next > l.refusedRate {
+			l.refusedRate = 0 // probed past it with no 429: the limit moved
+		}
+		l.setEstimate(now, next)
 	}
 	l.mu.Unlock()
+}
+
+// The bisection's constants (see onSuccess and the package doc).
+const (
+	bisectStep   = 0.25                   // a step goes this share of the way...
+	bisectShare  = 0.95                   // ...to this share of the lowest rate refused while paced
+	cleanCount   = 5                      // a rate is clean after this many successes with no 429...
+	cleanTime    = 200 * time.Millisecond // ...over this long at least...
+	cleanPace    = 0.9                    // ...while the learned bucket released at this share of the rate or more
+	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
+)
+
+// markStep records a change of the learned rate by a cut or a step,
+// under l.mu.
+func (l *RateLimiter) markStep(now time.Time) {
+	l.stepFrom, l.stepAt = l.est, now
+	l.stepReleases, l.step429s, l.stepSuccesses = 0, 0, 0
+}
+
+// cleanAt reports whether the rate has been seen clean (see cleanCount):
+// successes alone do not show it when the bucket did not release at the
+// rate (after a step up, the places given at the old pace come first),
+// under l.mu.
+func (l *RateLimiter) cleanAt(now time.Time) bool {
+	d := now.Sub(l.stepAt)
+	return l.stepSuccesses >= cleanCount && d >= cleanTime && float64(l.stepReleases) >= cleanPace*l.est*d.Seconds()
 }
 
 // The increase of a pool's deployments while the pool is short of
@@ -677,7 +761,7 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 	old, backlog := l.learned.Limit(), 1-l.learned.TokensAt(vnow)
 	l.learned.SetLimitAt(vnow, rate.Limit(r))
 	l.learned.SetBurstAt(vnow, 1) // the provider's burst is unknown: evenly spaced is safe at any
-	if old != rate.Inf && rate.Limit(r) > old && backlog > 1 {
+	if old != rate.Inf && rate.Limit(r) > old && backlog > 1 && l.pooled.Load() {
 		// Places already given keep their times, and x/time/rate would
 		// give the next ones at the new pace from the tokens left: before
 		// the last of those, two requests close together (the provider
@@ -698,6 +782,7 @@ type queued struct {
 	wake     chan struct{} // closed when the queue ahead left a place free (handOn)
 	elem     *list.Element // nil once it left the queue
 	handed   bool
+	free     time.Time // the place left free it takes instead (set before wake is closed)
 }
 
 // enqueue puts an attempt with a place to wait for in the learned bucket
@@ -762,7 +847,7 @@ func (l *RateLimiter) handOn(now time.Time) {
 	_, shift := l.clock.at(now)
 	next := maxTime(now, l.lastRelease.Add(time.Duration(float64(time.Second)/l.est)))
 	if q.learnedV.Add(shift).After(next) {
-		q.handed = true
+		q.handed, q.free = true, next
 		close(q.wake)
 	}
 }

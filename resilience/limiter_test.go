@@ -469,6 +469,61 @@ func TestAPlaceLeftFreeIsTakenAtOnce(t *testing.T) {
 	})
 }
 
+// A provider that refuses above 10 requests a second, a bucket of one,
+// with no header, sent twice that: after the first cuts, the learned rate
+// steps back up to just under the lowest rate refused (a bisection), not at
+// 1% a second from the 0.7 a cut leaves (which, before the bisection,
+// served 6-7 calls a second here).
+func TestLearnedRateStepsBackUnderTheRefusedRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const c = 10.0
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		var mu sync.Mutex
+		tokens, last := 1.0, time.Now()
+		var sent int64
+		accepted := map[int]int{} // by second
+		start := time.Now()
+		provider := func(released time.Time) {
+			mu.Lock()
+			now := time.Now()
+			tokens, last = min(1, tokens+now.Sub(last).Seconds()*c), now
+			sent++
+			ok := tokens >= 1
+			if ok {
+				tokens--
+				accepted[int(now.Sub(start)/time.Second)]++
+			}
+			n := sent
+			mu.Unlock()
+			if ok {
+				l.onSuccess()
+			} else {
+				l.onRateLimited(now, 0, n, released)
+			}
+		}
+		var wg sync.WaitGroup
+		for range int(12 * 2 * c) { // twice the cap for 12s, 2s deadline each
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				if g, ae := l.wait(ctx, &clock{}, 0, 0); ae == nil {
+					provider(g.released)
+				}
+			})
+			time.Sleep(time.Second / (2 * c))
+		}
+		wg.Wait()
+		late := 0
+		for sec := 3; sec < 12; sec++ {
+			late += accepted[sec]
+		}
+		if r := l.learnedRate(); float64(late) < 0.85*9*c || r > c || r < 0.85*c {
+			t.Errorf("accepted %d in seconds 3-11 (the cap: %g), learned rate %.2f; want ≥ 85%% of the cap and a rate in [%.1f, %g]",
+				late, 9*c, r, 0.85*c, c)
+		}
+	})
+}
+
 func TestFailuresAreNotALowerLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})

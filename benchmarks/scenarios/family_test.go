@@ -85,13 +85,14 @@ var fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole
 // holds every bound is reported in the log: take it out of the list then.
 var knownFailures = map[string]string{
 	// Bare 429s and Retry-After alone (whole seconds: "1" for a 100 ms
-	// wait), a bucket of one: with no header, the learned rate comes from
-	// the first 429s and climbs back by 1% a second after each cut; at
-	// 1.5–2× demand that stays a few points under the cap for most of the
-	// window.
-	"bare-429 c5 b1 1.5x D5s":          "ailib 82.67% vs loop 65.33%, best 100.00%; 429s ailib 5, loop 163",
-	"bare-429 c5 b1 2x D2s":            "ailib 47.00% vs loop 56.00%, best 60.00%; 429s ailib 10, loop 115",
-	"retry-after-only c10 b1 1.5x D2s": "ailib 69.33% vs loop 55.33%, best 80.00%; 429s ailib 8, loop 177",
+	// wait), a bucket of one: with no header, the limit is learned from
+	// the first 429s (half a second of them at the first guess) and the
+	// bisection then runs at 0.95 of the lowest rate refused (a request
+	// a millisecond early meets a 429 from a bucket of one): 6-14 points
+	// under a best that is paced at the cap from the first call.
+	"bare-429 c5 b1 1.5x D5s":          "ailib 85.33-86.67% vs loop 65.33%, best 100.00%; 429s ailib 8, loop 163",
+	"bare-429 c5 b1 2x D2s":            "ailib 50.00-51.00% vs loop 52.00-54.00%, best 60.00%; 429s ailib 13, loop 114-117",
+	"retry-after-only c10 b1 1.5x D2s": "ailib 72.00% vs loop 55.33%, best 80.00%; 429s ailib 9, loop 174-180",
 }
 
 // TestBestRateLimit checks the oracle schedule against cases worked by

@@ -409,9 +409,10 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	// clean (back to that rate: a step costs one 429); and one when the
 	// 429s are refusedShare or more of the attempts released since the
 	// rate last changed (a rate just above a bucket of one's refill
-	// loses every other request; random 429s are not so many).
+	// loses every other request; random 429s are not so many), once the
+	// accepted count the cut reads covers a slot of the new rate.
 	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
-	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= cutGap
+	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
 	if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
 		sentRate := l.sendRate(now, sent)
@@ -697,6 +698,9 @@ func (l *RateLimiter) setReplicas(n, rank int) {
 	}
 }
 
+// acceptedSlot is the acceptedRing's resolution.
+const acceptedSlot = 100 * time.Millisecond
+
 // acceptedRing counts successes in the last second, in ten 100ms slots.
 type acceptedRing struct {
 	n    [10]int64
@@ -704,7 +708,7 @@ type acceptedRing struct {
 }
 
 func (r *acceptedRing) add(now time.Time) {
-	p := now.UnixNano() / int64(100*time.Millisecond)
+	p := now.UnixNano() / int64(acceptedSlot)
 	i := p % 10
 	if r.slot[i] != p {
 		r.slot[i], r.n[i] = p, 0
@@ -715,13 +719,13 @@ func (r *acceptedRing) add(now time.Time) {
 // rate is the successes per second over the last second, or over the time
 // since learning started when that is shorter (at least 100ms).
 func (r *acceptedRing) rate(now, since time.Time) float64 {
-	secs := min(1, max(0.1, now.Sub(since).Seconds()))
+	secs := min(1, max(acceptedSlot.Seconds(), now.Sub(since).Seconds()))
 	return float64(r.count(now)) / secs
 }
 
 // count is the successes in the last second.
 func (r *acceptedRing) count(now time.Time) int64 {
-	p := now.UnixNano() / int64(100*time.Millisecond)
+	p := now.UnixNano() / int64(acceptedSlot)
 	var sum int64
 	for i := range r.n {
 		if p-r.slot[i] < 10 {

@@ -399,7 +399,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		return
 	}
 	l.mu.Lock()
-	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load() && l.hint == 0
+	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load() && l.believedHint() == 0
 	atThisRate := paced && !released.Before(l.stepAt)
 	if atThisRate {
 		l.step429s++
@@ -526,10 +526,10 @@ func (l *RateLimiter) onSuccess() {
 	}
 	// A pool's deployment grows only when its pool is short (onShortage):
 	// capacity it does not need is not worth a 429 to find.
-	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (l.hint == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
+	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (l.believedHint() == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
 		next := l.est + probeStep
 		l.stepSuccesses++
-		if l.hint == 0 && l.cleanAt(now) {
+		if l.believedHint() == 0 && l.cleanAt(now) {
 			// Paced at this rate for a while, and no 429: the limit is
 			// at least this. Step a quarter of the way up to just under
 			// the lowest rate refused (a bisection: what a cut of 0.7

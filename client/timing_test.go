@@ -253,13 +253,18 @@ func TestLastTargetWaitsOutAnOpenCircuit(t *testing.T) {
 					b.Fallback("anthropic/claude")
 				}
 				c := build(t, b)
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_, _ = c.Chat(ctx, hi()) // two failures open the primary's circuit
+				// Two failures open the primary's circuit; with no
+				// fallback the call then waits for probes (failed
+				// probes are not retries) until its deadline.
+				ctx1, cancel1 := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel1()
+				_, _ = c.Chat(ctx1, hi())
 				if s := c.SignalsSnapshot(); s.CircuitState != resilience.StateOpen {
 					t.Fatalf("primary circuit %v; want open", s.CircuitState)
 				}
 				srv.SetDefault("gpt-4o", providertest.OK("back"))
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
 				before, start := srv.Requests("gpt-4o"), time.Now()
 				resp, err := c.Chat(ctx, hi())
 				if err != nil {

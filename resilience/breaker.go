@@ -326,7 +326,8 @@ func (b *CircuitBreaker) openError(left time.Duration) *aierrors.Error {
 
 // ticket is a breaker admission: gobreaker's done func, or the fast path.
 type ticket struct {
-	done func(error) // nil on the fast path
+	done  func(error) // nil on the fast path
+	probe bool        // admitted half_open: the attempt is the circuit's probe
 }
 
 // allow is step 4: gobreaker's admission (a half_open probe slot is taken
@@ -340,7 +341,8 @@ func (b *CircuitBreaker) allow(clk *clock) (ticket, *aierrors.Error) {
 		return ticket{}, b.openError(d)
 	}
 	done, err := b.cb.Allow()
-	if err == nil && !b.halfOpenSaid.Load() && b.cb.State() == gobreaker.StateHalfOpen && b.halfOpenSaid.CompareAndSwap(false, true) {
+	probe := err == nil && b.cb.State() == gobreaker.StateHalfOpen
+	if probe && !b.halfOpenSaid.Load() && b.halfOpenSaid.CompareAndSwap(false, true) {
 		// gobreaker turned half_open while the grown interval held the
 		// circuit open; the change is real only now.
 		b.queue(StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
@@ -349,7 +351,7 @@ func (b *CircuitBreaker) allow(clk *clock) (ticket, *aierrors.Error) {
 	if err != nil {
 		return ticket{}, b.openError(b.cooldownAt(now))
 	}
-	return ticket{done: done}, nil
+	return ticket{done: done, probe: probe}, nil
 }
 
 // maxSkipped caps the successes remembered on the fast path. They are

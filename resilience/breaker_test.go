@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -284,6 +285,44 @@ func TestNoFallbackWaitsWhenItsFailureOpensTheCircuit(t *testing.T) {
 			t.Errorf("took %v; want one backoff (100ms) and the cooldown (1s)", d)
 		}
 	})
+}
+
+// TestNoFallbackProbesItSentAreNotRetries: a call with nowhere else to
+// go and a deadline that sends the circuit's probe itself, and sees it
+// fail, waits for the next probe as it would had another call sent it:
+// which waiter wins the probe slot is chance, and the circuit paces the
+// probes. Without a deadline, each probe is one of its retries.
+func TestNoFallbackProbesItSentAreNotRetries(t *testing.T) {
+	for _, deadline := range []bool{true, false} {
+		t.Run(fmt.Sprintf("deadline=%v", deadline), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := mustExecutor(t, ResilientConfig{Retry: exactRetry(1, 100*time.Millisecond),
+					CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second, MaxCooldown: 8 * time.Second}})
+				ctx := t.Context()
+				if deadline {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+					defer cancel()
+				}
+				start := time.Now()
+				sent := 0
+				err := e.Execute(ctx, func(context.Context) error {
+					sent++
+					if sent <= 3 { // the first opens the circuit; two probes fail
+						return providerErr(aierrors.ServerError)
+					}
+					return nil
+				}, WithNoFallback())
+				switch {
+				case deadline && (err != nil || sent != 4 || time.Since(start) != 3*time.Second):
+					t.Errorf("Execute = %v after %d requests and %v; want success at the third probe, 3s in (one a second)",
+						err, sent, time.Since(start))
+				case !deadline && (err == nil || sent != 2):
+					t.Errorf("Execute = %v after %d requests; want the failed probe as its one retry (2 requests)", err, sent)
+				}
+			})
+		})
+	}
 }
 
 // TestNoFallbackBringsAGrownIntervalsProbeForward: the open interval grows

@@ -147,9 +147,16 @@ func (c *Call) Done(err error) {
 		c.end(nil)
 		return
 	}
+	probe := c.a.breaker.probe
 	if err = c.a.finish(err); err == nil {
 		c.end(nil)
 		return
+	}
+	if probe && c.o.noFallback && hasDeadline(c.ctx) && !circuitOpen(err) {
+		// The call sent the circuit's probe, and it failed: like a
+		// failed probe it waited for, not one of its retries (the
+		// circuit paces the probes, the deadline bounds the wait).
+		c.a.n--
 	}
 	c.err = err
 }

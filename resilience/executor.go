@@ -126,7 +126,8 @@ func (noFallbackOption) callOption() {}
 // when shorter) after the circuit opened, however long the grown interval;
 // a refusal at admission that sent nothing (another call's probe is out,
 // or, when ctx has a deadline to bound the wait, the circuit is open) is
-// not one of its attempts. Otherwise, and
+// not one of its attempts, nor, with a deadline, is a probe it sent that
+// failed (the circuit paces the probes). Otherwise, and
 // without the option, it fails at once with the time left open as
 // RetryAfter, so that a fallback chain moves on. A plain retry loop
 // reaches a provider's recovery by sending its retries into the outage;

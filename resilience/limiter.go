@@ -314,7 +314,9 @@ func (l *RateLimiter) giveBackPlace(now time.Time) {
 // released is the one thing the library cannot do.
 //
 // A place that will not be used (the spacing would end too late for the
-// call's deadline) is given back to the learned bucket by giveBackPlace.
+// call's deadline) is given back to the learned bucket by giveBackPlace,
+// and q, the attempt's entry in the queue, leaves it: the next attempt
+// queued takes the place when it comes (handOn).
 func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need time.Duration, q *queued) (time.Duration, bool) {
 	if l.learned.Limit() == rate.Inf || l.pooled.Load() {
 		return 0, true
@@ -770,7 +772,12 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 		// give the next ones at the new pace from the tokens left: before
 		// the last of those, two requests close together (the provider
 		// refuses the second). Keep the last place where it was: take the
-		// places the faster pace would add before it.
+		// places the faster pace would add before it. (A pool's
+		// deployment only: a lone target's spacing keeps the new places
+		// apart from the old, and its queue hands the places the old pace
+		// leaves free on to the next attempt, see enqueue. Taken places
+		// are never given back, and after steps up and down they ran
+		// seconds ahead: every call was refused for its deadline.)
 		extra := int(backlog * (r/float64(old) - 1))
 		for range extra {
 			l.learned.ReserveN(vnow, 1)
@@ -785,8 +792,8 @@ type queued struct {
 	learnedV time.Time     // its place (virtual time)
 	wake     chan struct{} // closed when the queue ahead left a place free (handOn)
 	elem     *list.Element // nil once it left the queue
-	handed   bool
-	free     time.Time // the place left free it takes instead (set before wake is closed)
+	handed   bool          // wake is closed (under l.mu)
+	free     time.Time     // the place left free it takes instead (set before wake is closed)
 }
 
 // enqueue puts an attempt with a place to wait for in the learned bucket

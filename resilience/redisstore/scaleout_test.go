@@ -103,7 +103,9 @@ func drive(execs []*resilience.ResilientExecutor, workers int, d time.Duration, 
 // TestSharedLimitAcrossReplicas: four replicas share a 20 rps limit in
 // Redis against a provider enforcing 20 rps; the provider sees 20 rps and
 // no 429. The same replicas with in-process limiters of 20 rps each send
-// about four times that and collect 429s.
+// up to four times that until each has learned the provider's limit from
+// its own 429s: over the first 2s, about twice the limit (40-48 rps) and
+// 30-46 429s.
 func TestSharedLimitAcrossReplicas(t *testing.T) {
 	c := testClient(t)
 	const (
@@ -159,11 +161,14 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 		st := srv.Stats(model)
 		rate := float64(st.Requests) / short.Seconds()
 		t.Logf("in-process limits: %d requests in %v (%.2f rps sent), %d answered 429", st.Requests, short, rate, st.Limited)
-		if rate < 2*rps {
-			t.Errorf("rate sent with %d in-process limiters of %d rps = %.2f; want at least %d (the overshoot)", replicas, rps, rate, 2*rps)
+		// Each replica's learned limit cuts its rate after its first
+		// 429s (faster since it bisects: 39.5-47.5 rps here, 44-46.5
+		// before), so the overshoot is held to half the limit at least.
+		if rate < 1.5*rps {
+			t.Errorf("rate sent with %d in-process limiters of %d rps = %.2f; want at least %g (the overshoot)", replicas, rps, rate, 1.5*rps)
 		}
-		if st.Limited < st.Requests/3 {
-			t.Errorf("429 answers = %d of %d; want at least a third", st.Limited, st.Requests)
+		if st.Limited < st.Requests/4 {
+			t.Errorf("429 answers = %d of %d; want at least a quarter", st.Limited, st.Requests)
 		}
 	})
 }

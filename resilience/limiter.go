@@ -512,7 +512,10 @@ func (l *RateLimiter) onAnswered() {
 // onSuccess is the increase: while the learned bucket is what paces the
 // target (it is empty), each success raises the learned rate by probeStep,
 // about probeStep·rate per second: a slow probe back up, bounded by the
-// provider's stated limit.
+// provider's stated limit. With no stated limit believed, a rate seen
+// clean also steps toward the lowest rate refused (the bisection): a cut
+// leaves up to 30% of the limit unused, which the slow probe alone takes
+// half a minute to find again.
 func (l *RateLimiter) onSuccess() {
 	if l == nil || !l.active.Load() && !l.pooled.Load() {
 		return
@@ -528,10 +531,11 @@ func (l *RateLimiter) onSuccess() {
 	}
 	// A pool's deployment grows only when its pool is short (onShortage):
 	// capacity it does not need is not worth a 429 to find.
-	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (l.believedHint() == 0 || l.est < l.hint) && l.learned.TokensAt(vnow) < 1 {
+	hint := l.believedHint()
+	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (hint == 0 || l.est < hint) && l.learned.TokensAt(vnow) < 1 {
 		next := l.est + probeStep
 		l.stepSuccesses++
-		if l.believedHint() == 0 && l.cleanAt(now) {
+		if hint == 0 && l.cleanAt(now) {
 			// Paced at this rate for a while, and no 429: the limit is
 			// at least this. Step a quarter of the way up to just under
 			// the lowest rate refused (a bisection: what a cut of 0.7

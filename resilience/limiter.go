@@ -95,10 +95,11 @@ type RateLimiter struct {
 	// refused while paced (see onSuccess), lone targets with no stated
 	// limit: cleanRate and refusedRate (0: none); stepAt and stepFrom,
 	// when the rate last changed by a cut or a step and from what; and
-	// since then, the attempts the learned bucket released, the 429s to
-	// them, and the successes since the last 429.
+	// since then, the attempts the learned bucket released (the first of
+	// them at stepFirst), the 429s to them, and the successes since the
+	// last 429.
 	cleanRate, refusedRate, stepFrom      float64
-	stepAt                                time.Time
+	stepAt, stepFirst                     time.Time
 	stepReleases, step429s, stepSuccesses int
 	ceil                                  float64 // the rate the last cut was made from, which the provider refused; 0: none
 	born                                  time.Time
@@ -340,6 +341,9 @@ func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need ti
 		at = place
 	}
 	if !at.Before(l.stepAt) {
+		if l.stepReleases == 0 {
+			l.stepFirst = at
+		}
 		l.stepReleases++
 	}
 	if !now.Before(at) {
@@ -574,10 +578,14 @@ func (l *RateLimiter) markStep(now time.Time) {
 // cleanAt reports whether the rate has been seen clean (see cleanCount):
 // successes alone do not show it when the bucket did not release at the
 // rate (after a step up, the places given at the old pace come first),
-// under l.mu.
+// under l.mu. The pace is counted from the first release at or after the
+// step, not from the step: after a cut, spacing sets each release ahead
+// of its place, and the releases set before a step, which fall after it,
+// are not the step's (from the step, a step waited seconds to be clean).
 func (l *RateLimiter) cleanAt(now time.Time) bool {
 	d := now.Sub(l.stepAt)
-	return l.stepSuccesses >= cleanCount && d >= cleanTime && float64(l.stepReleases) >= cleanPace*l.est*d.Seconds()
+	return l.stepReleases > 0 && l.stepSuccesses >= cleanCount && d >= cleanTime &&
+		float64(l.stepReleases) >= cleanPace*l.est*now.Sub(l.stepFirst).Seconds()
 }
 
 // The increase of a pool's deployments while the pool is short of

@@ -524,6 +524,47 @@ func TestLearnedRateStepsBackUnderTheRefusedRate(t *testing.T) {
 	})
 }
 
+// A step of the bisection is seen clean by the attempts released after
+// it. After a cut, the places x/time/rate gave at the old pace are spaced
+// at the new one as they come (see spacing): each release is then set
+// ahead of its place, and releases set before a step fall after it.
+// Counting the step's releases from the step itself (not from the first
+// release at or after it) read that as the bucket releasing slower than
+// the rate, and held each step back by seconds.
+func TestBisectionStepsCountReleasesFromTheFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 10)
+		l.mu.Unlock()
+		var wg sync.WaitGroup
+		for i := range 6 * 20 { // 20 calls a second for 6s (5s deadlines), more than any rate it tries
+			if i == 20 {
+				// A cut of 0.7 after a second at 10/s, which the provider
+				// refused: the queue holds places given at 10/s.
+				l.mu.Lock()
+				l.refusedRate = 10
+				l.markStep(time.Now())
+				l.setEstimate(time.Now(), 7)
+				l.mu.Unlock()
+			}
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				if _, ae := l.wait(ctx, &clock{}, 0, 0); ae == nil {
+					l.onSuccess()
+				}
+			})
+			time.Sleep(time.Second / 20)
+		}
+		r := l.learnedRate()
+		wg.Wait()
+		if r < 9 {
+			t.Errorf("learned rate 5s after a cut to 7 = %.2f; want ≥ 9 (steps of a quarter of the way to 9.5, each seen clean in about 5 successes; 8.65 when a step's releases were counted from the step)", r)
+		}
+	})
+}
+
 func TestFailuresAreNotALowerLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})

@@ -31,6 +31,10 @@ const (
 	// 429 still waits its Retry-After before retrying; the others are paced
 	// by the learned rate, which the 429 cut.
 	minGlobalPause = 2 * time.Second
+	// The rate sent is counted between cuts; over a longer time than
+	// this, it is an average over lulls and bursts, not the rate a 429
+	// answered.
+	sentWindow = 2 * time.Second
 )
 
 // ProviderLimits is what the provider last said about its limits, from
@@ -407,6 +411,24 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	l.mu.Lock()
 	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load() && l.believedHint() == 0
 	atThisRate := paced && !released.Before(l.stepAt)
+	if l.est == 0 && now.Sub(l.sampleT) > sentWindow && !l.pooled.Load() {
+		// A first 429 with no recent count of what was sent (the target
+		// was built, or last cut, long ago): an average over that time is
+		// no rate to cut from (ten minutes of a call a second, then a
+		// burst, cut to 0.7 a second). Count first: what is sent and
+		// accepted from now on, unpaced; the next 429, cutGap or more
+		// later, cuts from that. (A pool's deployment counts from its
+		// start, and grows when its pool is short, see onShortage.)
+		l.since = now
+		l.sendRate(now, sent)
+		l.lastCut = now
+		l.active.Store(true)
+		l.mu.Unlock()
+		if retryAfter >= minGlobalPause {
+			l.pause(now, retryAfter)
+		}
+		return
+	}
 	if atThisRate {
 		l.step429s++
 	}
@@ -421,9 +443,12 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
 	if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
+		recent := now.Sub(l.sampleT) <= sentWindow
 		sentRate := l.sendRate(now, sent)
-		if base == 0 || sentRate < base {
-			base = sentRate // cut from what was really sent, when that is less
+		if base == 0 || sentRate < base && recent {
+			// Cut from what was really sent, when that is less; not from an
+			// average over a lull (since the last cut, minutes ago, say).
+			base = sentRate
 		}
 		// Places already given in the learned bucket were given at the old
 		// pace: until they are used, 429s are that backlog's, not a sign

@@ -3,9 +3,11 @@ package resilience
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -478,41 +480,8 @@ func TestLearnedRateStepsBackUnderTheRefusedRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const c = 10.0
 		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		var mu sync.Mutex
-		tokens, last := 1.0, time.Now()
-		var sent int64
-		accepted := map[int]int{} // by second
-		start := time.Now()
-		provider := func(released time.Time) {
-			mu.Lock()
-			now := time.Now()
-			tokens, last = min(1, tokens+now.Sub(last).Seconds()*c), now
-			sent++
-			ok := tokens >= 1
-			if ok {
-				tokens--
-				accepted[int(now.Sub(start)/time.Second)]++
-			}
-			n := sent
-			mu.Unlock()
-			if ok {
-				l.onSuccess()
-			} else {
-				l.onRateLimited(now, 0, n, released)
-			}
-		}
-		var wg sync.WaitGroup
-		for range int(12 * 2 * c) { // twice the cap for 12s, 2s deadline each
-			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-				defer cancel()
-				if g, ae := l.wait(ctx, &clock{}, 0, 0); ae == nil {
-					provider(g.released)
-				}
-			})
-			time.Sleep(time.Second / (2 * c))
-		}
-		wg.Wait()
+		p := &bucketOfOne{l: l, c: c}
+		accepted := p.play(t, 12*time.Second, 2*c)
 		late := 0
 		for sec := 3; sec < 12; sec++ {
 			late += accepted[sec]
@@ -522,6 +491,111 @@ func TestLearnedRateStepsBackUnderTheRefusedRate(t *testing.T) {
 				late, 9*c, r, 0.85*c, c)
 		}
 	})
+}
+
+// bucketOfOne is a provider that admits c requests a second, a bucket of
+// one, and answers at once, for a limiter l with nothing stated.
+type bucketOfOne struct {
+	l      *RateLimiter
+	c      float64
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	sent   int64 // attempts sent to it, ever (the executor's admitted total)
+	// states: its answers carry OpenAI's x-ratelimit-limit-requests, per
+	// minute (0: none).
+	states float64
+}
+
+func (p *bucketOfOne) answered(ok bool, n int64, now, released time.Time) {
+	if p.states > 0 {
+		h := http.Header{}
+		h.Set("x-ratelimit-limit-requests", strconv.Itoa(int(p.states)))
+		p.l.observe(h, now)
+	}
+	if ok {
+		p.l.onSuccess()
+	} else {
+		p.l.onRateLimited(now, 0, n, released)
+	}
+}
+
+// play sends it rate calls a second for d (each with a 2s deadline) and
+// returns the requests it accepted in each second from the start.
+func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]int {
+	accepted := map[int]int{}
+	start := time.Now()
+	p.mu.Lock()
+	p.tokens, p.last = 1, start
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for range int(d.Seconds() * rate) {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			g, ae := p.l.wait(ctx, &clock{}, 0, 0)
+			if ae != nil {
+				return
+			}
+			p.mu.Lock()
+			now := time.Now()
+			p.tokens, p.last = min(1, p.tokens+now.Sub(p.last).Seconds()*p.c), now
+			p.sent++
+			ok := p.tokens >= 1
+			if ok {
+				p.tokens--
+				accepted[int(now.Sub(start)/time.Second)]++
+			}
+			n := p.sent
+			p.mu.Unlock()
+			p.answered(ok, n, now, g.released)
+		})
+		time.Sleep(time.Duration(float64(time.Second) / rate))
+	}
+	wg.Wait()
+	return accepted
+}
+
+// idle sends it one call a second for d: light traffic, all accepted.
+func (p *bucketOfOne) idle(d time.Duration) {
+	for range int(d.Seconds()) {
+		time.Sleep(time.Second)
+		p.mu.Lock()
+		p.sent++
+		n := p.sent
+		p.mu.Unlock()
+		p.answered(true, n, time.Now(), time.Time{})
+	}
+}
+
+// The rate a cut starts from is what was sent lately, not an average
+// since the target was built or last cut: ten minutes of a call a second
+// before a burst made the first 429's cut 0.7 a second against a cap of
+// 10 (1 accepted a second from then on), and a cut after such a lull (the
+// provider's cap down to 8) as low when it states a limit (600 a minute,
+// which it no longer holds to).
+func TestABurstAfterALullIsNotCutToTheLullsRate(t *testing.T) {
+	for _, states := range []float64{0, 600} {
+		t.Run(fmt.Sprintf("stated=%g", states), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+				p := &bucketOfOne{l: l, states: states}
+				for round, c := range []float64{10, 8} { // the first 429 ever, then one after the rate was learned
+					p.c = c
+					p.idle(10 * time.Minute)
+					accepted := p.play(t, 10*time.Second, 2*c)
+					got := 0
+					for sec := 2; sec < 10; sec++ {
+						got += accepted[sec]
+					}
+					if r := l.learnedRate(); float64(got) < 0.8*8*c || r < 0.8*c || r > c {
+						t.Errorf("burst %d after a lull: accepted %d in seconds 2-9 (the cap: %g), learned rate %.2f; want ≥ 80%% of the cap and a rate in [%.1f, %g]",
+							round+1, got, 8*c, r, 0.8*c, c)
+					}
+				}
+			})
+		})
+	}
 }
 
 // A step of the bisection is seen clean by the attempts released after

@@ -126,7 +126,11 @@
 // provider does outranks what it says. The learned rate is
 // additive-increase/multiplicative-decrease: a 429 (with or without
 // headers) sets it to 0.7 times the rate it was at, or, the first time, the
-// rate the target was really sending at; but no lower than the rate the
+// rate the target was really sending at (counted over the last 2s at most:
+// an average since the target was built, minutes ago, is an average over
+// lulls, and a burst after ten minutes of a call a second was cut to 0.7 a
+// second; with no such count the first 429 starts one, and the next cuts
+// from it); but no lower than the rate the
 // provider accepted in the last second (what the provider does is evidence
 // too: a 429 at a rate it was accepting is a collision of two requests, not
 // a lower limit), and never above the old rate. When no header states a
@@ -166,9 +170,9 @@
 // rate seen clean and the lowest refused while paced: a cut of 0.7 leaves
 // up to 30% of the limit unused, and the slow probe needs half a minute to
 // find it again. A rate is clean after 5 successes and 200ms with no 429
-// while the learned bucket released at 90% of it or more (successes alone
-// do not show it: after a step up, the places given at the old pace come
-// first). Each clean round steps a quarter of the way up to 0.95 of the
+// while the learned bucket released at 90% of it or more, counted from
+// its first release at the new rate (successes alone do not show it: after
+// a step up, the places given at the old pace come first). Each clean round steps a quarter of the way up to 0.95 of the
 // lowest rate refused; above that only the slow probe goes on (the limit
 // may rise), and once past it with no 429 the refused rate is forgotten. A
 // 429 to an attempt released at a rate stepped up to goes back to the

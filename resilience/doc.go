@@ -243,7 +243,8 @@
 // stated limit may be wrong). A stated limit the provider is seen to
 // exceed by 3 requests is not believed any more. A fallbackable failure
 // moves the attempt to another deployment at once; the last deployment
-// left gets its executor's retries.
+// left gets its executor's retries (or, when it is out by then, the one
+// tried whose failure asked for the shortest wait: a 429's 22ms, say).
 //
 // Replicas that share the state (a store that counts them,
 // shared.Membership) split each stated limit between them, and route on a

@@ -64,7 +64,10 @@ type PoolMember struct {
 // its executor (circuit open) moves the call to the next deployment at
 // once, without a backoff sleep. The deployment chosen when no other is
 // left to try runs with its executor's whole retry policy (backoff,
-// Retry-After). Any other error is returned at once: a bad request is bad
+// Retry-After); when the last one left is out by the time the call comes
+// to it, the deployment tried whose retryable failure asked for the
+// shortest wait gets that policy instead, after the wait, if it fits the
+// deadline. Any other error is returned at once: a bad request is bad
 // on every deployment. When every deployment failed, the error names each
 // one and the last decides, as a [FallbackChain]'s does; a pool can then
 // be one target of a chain.
@@ -138,10 +141,12 @@ func (onceOption) callOption() {}
 // through its executor with opts ([WithTokens], [WithStream]).
 func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member string) error, opts ...CallOption) error {
 	var (
-		tried uint64
-		names []string
-		errs  []error
-		from  string
+		tried   uint64
+		names   []string
+		errs    []error
+		failed  []int // the member of each of errs
+		from    string
+		retried bool // a deployment ran with its executor's retries
 	)
 	var waitSince time.Time // when this call began to wait for a deployment
 	for {
@@ -186,6 +191,8 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		callOpts := opts
 		if rest != 0 {
 			callOpts = append(slices.Clip(opts), onceOption{})
+		} else {
+			retried = true
 		}
 		err := m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, callOpts...)
 		if err == nil {
@@ -208,9 +215,29 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		tried |= 1 << i
 		names = append(names, m.Name)
 		errs = append(errs, err)
+		failed = append(failed, i)
 		from = m.Name
 		if out {
 			break // the others would refuse at once too: one refusal says enough
+		}
+	}
+	if !retried {
+		if j, wait := p.lastChance(failed, errs, time.Now()); j >= 0 && fits(ctx, time.Now(), wait+p.members[j].Executor.expected()) {
+			m := &p.members[j]
+			if !sleep(ctx, wait, nil) {
+				return doneError(ctx, p.name, errs[len(errs)-1])
+			}
+			if p.hooks.OnPoolSwitch != nil {
+				p.hooks.OnPoolSwitch(PoolSwitch{Pool: p.name, From: from, To: m.Name, Err: errs[len(errs)-1]})
+			}
+			err := m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, opts...)
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return doneError(ctx, m.Name, err)
+			}
+			names, errs = append(names, m.Name), append(errs, err)
 		}
 	}
 	switch len(errs) {
@@ -220,6 +247,32 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		return errs[0]
 	}
 	return &chainError{targets: names, errs: errs, what: "deployments of " + p.name}
+}
+
+// lastChance chooses, when every deployment was tried once or is out and
+// none ran with its executor's retries, the one tried that gets them
+// after all: of those whose attempt failed retryably (a 429, a 5xx, a
+// timeout; not a refusal: open, cooling down) and that can take an
+// attempt now, the one whose Retry-After ends first, and how long until
+// then. -1 when none. Without it a pool gave up on a call when its last
+// choice was out and the others had each answered a 429 that asked for
+// 22ms: a single target would have waited the 22ms and retried.
+func (p *Pool) lastChance(failed []int, errs []error, now time.Time) (int, time.Duration) {
+	best, wait := -1, time.Duration(0)
+	for k, i := range failed {
+		var ae *aierrors.Error
+		if !errors.As(errs[k], &ae) || !ae.Retryable() || errors.Is(ae, ErrCircuitOpen) || errors.Is(ae, ErrTargetPaused) {
+			continue
+		}
+		e := p.members[i].Executor
+		if _, ready := e.readyIn(now); !ready || e.retry == nil || ae.RetryAfter > e.retry.maxRetryAfter {
+			continue
+		}
+		if w := ae.RetryAfter; best < 0 || w < wait {
+			best, wait = i, w
+		}
+	}
+	return best, wait
 }
 
 // pick chooses the deployment for the next attempt among those not in

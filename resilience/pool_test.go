@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -160,6 +161,48 @@ func TestPoolMovesThenRetriesTheLast(t *testing.T) {
 		})
 		if err != nil || calls["a"] != 1 || calls["b"] != 2 {
 			t.Fatalf("Execute = %v, calls %v; want success after a once and b twice", err, calls)
+		}
+	})
+}
+
+// When the last deployment left is out by the time the call comes to it,
+// the others having each answered a 429 that asks for a short wait, the
+// call waits for the first of those and runs there with its executor's
+// retries, as a lone target would: the pool gave up on it before (seen
+// with replicas over Redis, where another replica's 429 paused the third
+// deployment between two picks).
+func TestPoolRetriesWhereTheLastChoiceIsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestPool(t, "a", "b", "c")
+		calls := map[string]int{}
+		var order []string
+		start := time.Now()
+		var at time.Duration
+		err := p.Execute(t.Context(), func(_ context.Context, m string) error {
+			calls[m]++
+			if calls[m] > 1 {
+				at = time.Since(start)
+				return nil
+			}
+			order = append(order, m)
+			if len(order) == 2 {
+				// The deployment not tried yet goes out of quota meanwhile.
+				for _, other := range []string{"a", "b", "c"} {
+					if other != order[0] && other != order[1] {
+						e := p.members[slices.Index(p.Members(), other)].Executor
+						_ = e.Execute(t.Context(), func(context.Context) error {
+							return &aierrors.Error{Code: aierrors.QuotaExhausted, HTTPStatus: 429}
+						})
+					}
+				}
+			}
+			return &aierrors.Error{Code: aierrors.RateLimited, HTTPStatus: 429, RetryAfter: time.Duration(len(order)) * 20 * time.Millisecond}
+		})
+		if err != nil {
+			t.Fatalf("Execute = %v after %v; want success on %s after its 20ms Retry-After", err, order, order[0])
+		}
+		if calls[order[0]] != 2 || at != 20*time.Millisecond {
+			t.Errorf("calls %v, success at %v; want a second call to %s (the shorter Retry-After) at 20ms", calls, at, order[0])
 		}
 	})
 }

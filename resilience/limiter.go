@@ -411,14 +411,16 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	l.mu.Lock()
 	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load() && l.believedHint() == 0
 	atThisRate := paced && !released.Before(l.stepAt)
-	if l.est == 0 && now.Sub(l.sampleT) > sentWindow && !l.pooled.Load() {
+	if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
 		// A first 429 with no recent count of what was sent (the target
 		// was built, or last cut, long ago): an average over that time is
 		// no rate to cut from (ten minutes of a call a second, then a
 		// burst, cut to 0.7 a second). Count first: what is sent and
 		// accepted from now on, unpaced; the next 429, cutGap or more
-		// later, cuts from that. (A pool's deployment counts from its
-		// start, and grows when its pool is short, see onShortage.)
+		// later, cuts from that. (A pool's deployment too: its growth
+		// when the pool is short stops under the rate a cut was made
+		// from, see onShortage, and a pool of two so cut served 2 calls
+		// a second of their 20.)
 		l.since = now
 		l.sendRate(now, sent)
 		l.lastCut = now

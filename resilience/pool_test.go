@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -203,6 +204,58 @@ func TestPoolRetriesWhereTheLastChoiceIsOut(t *testing.T) {
 		}
 		if calls[order[0]] != 2 || at != 20*time.Millisecond {
 			t.Errorf("calls %v, success at %v; want a second call to %s (the shorter Retry-After) at 20ms", calls, at, order[0])
+		}
+	})
+}
+
+// A pool's deployments after a lull learn from the burst, not from the
+// lull: ten minutes of a call a second, then 30 calls a second on two
+// deployments that take 10 each (buckets of one). Cut from the lull's
+// average, both stayed near 1 a second (2 calls served a second of 20).
+func TestPoolLearnsFromABurstAfterALull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newTestPool(t, "a", "b")
+		const c = 10.0
+		var mu sync.Mutex
+		tokens := map[string]float64{"a": 1, "b": 1}
+		last := map[string]time.Time{"a": time.Now(), "b": time.Now()}
+		served := 0
+		counting := false
+		op := func(_ context.Context, m string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			now := time.Now()
+			tokens[m], last[m] = min(1, tokens[m]+now.Sub(last[m]).Seconds()*c), now
+			if tokens[m] < 1 {
+				return &aierrors.Error{Code: aierrors.RateLimited, HTTPStatus: 429}
+			}
+			tokens[m]--
+			if counting {
+				served++
+			}
+			return nil
+		}
+		for range 600 {
+			time.Sleep(time.Second)
+			_ = p.Execute(t.Context(), op)
+		}
+		var wg sync.WaitGroup
+		for i := range 5 * 30 {
+			if i == 30 { // count from the burst's second second
+				mu.Lock()
+				counting = true
+				mu.Unlock()
+			}
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+				defer cancel()
+				_ = p.Execute(ctx, op)
+			})
+			time.Sleep(time.Second / 30)
+		}
+		wg.Wait()
+		if served < 60 {
+			t.Errorf("served %d calls from the burst's second second on (about 4s of two deployments taking 10 a second each, less the calls' deadlines); want ≥ 60", served)
 		}
 	})
 }

@@ -296,9 +296,21 @@ var responseCases = []responseCase{
 		code: QuotaExhausted, providerCode: "INSUFFICIENT_G1_CREDITS_BALANCE",
 	},
 	{
+		// Pay-as-you-go: the shared pool is out of capacity (Vertex's
+		// "error code 429" page), whatever the caller's rate.
 		name: "vertex/429 array-wrapped RESOURCE_EXHAUSTED", status: 429,
 		file: "vertex_429_array_wrapped.json",
-		code: RateLimited, providerCode: "RESOURCE_EXHAUSTED", msgContains: "Resource exhausted",
+		code: Overloaded, providerCode: "RESOURCE_EXHAUSTED", msgContains: "Resource exhausted",
+	},
+	{
+		name: "vertex/429 pay-as-you-go, the docs' wording", status: 429,
+		body: `{"error":{"code":429,"message":"Resource exhausted, please try again later.","status":"RESOURCE_EXHAUSTED"}}`,
+		code: Overloaded, providerCode: "RESOURCE_EXHAUSTED",
+	},
+	{
+		name: "vertex/429 provisioned throughput exceeded", status: 429,
+		body: `{"error":{"code":429,"message":"Too many requests. Exceeded the Provisioned Throughput.","status":"RESOURCE_EXHAUSTED"}}`,
+		code: RateLimited, providerCode: "RESOURCE_EXHAUSTED",
 	},
 	{
 		name: "vertex/429 quota exceeded per minute per base model", status: 429,

@@ -40,6 +40,10 @@ var (
 	overloadPhrases = []string{
 		"overloaded", "over capacity", "capacity exceeded", "temporarily unavailable", "service unavailable",
 		"currently unavailable", "no healthy upstream", "upstream connect error",
+		// Vertex AI's pay-as-you-go 429: its shared pool is out of
+		// capacity, whatever the caller's rate (its docs, "error code
+		// 429"); not a limit of the caller's to learn.
+		"resource exhausted, please try again later", "resource exhausted. please try again later",
 	}
 	// windowRatePhrases name a short (per-minute) window: waiting helps.
 	windowRatePhrases = []string{

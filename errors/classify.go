@@ -40,10 +40,11 @@ import (
 //     "credit balance is too low", "insufficient balance", "exceeded your
 //     current quota", "spending limit" give [QuotaExhausted]; "prompt is too
 //     long", "maximum context length" give [RequestTooLarge]; "overloaded"
-//     gives [Overloaded], and so does Vertex AI's pay-as-you-go 429
+//     gives [Overloaded], and so do Vertex AI's pay-as-you-go 429
 //     "Resource exhausted, please try again later" (a shared pool out of
-//     capacity, not the caller's rate: no limit to learn from it); and so
-//     on. Messages never turn an answer into
+//     capacity) and OpenRouter's "rate-limited upstream" (the limit of a
+//     key it shares between its users): not the caller's rate, no limit
+//     to learn from them; and so on. Messages never turn an answer into
 //     something unrelated to its status (a 401 stays [Authentication]).
 //  4. Two refinements of [RateLimited], whatever decided it: a limit over a
 //     daily window (Gemini QuotaFailure quotaId "...PerDay...", a quota

@@ -402,9 +402,11 @@ var responseCases = []responseCase{
 		code: RateLimited, retryAfter: time.Minute,
 	},
 	{
+		// The upstream's limit on a key OpenRouter shares between its
+		// users: not the caller's rate to learn.
 		name: "openrouter/429 upstream rate-limited raw", status: 429,
 		body: `{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"google/gemini-2.0-flash-exp:free is temporarily rate-limited upstream. Please retry shortly, or add your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations","provider_name":"Google AI Studio"}},"user_id":"user_2abc"}`,
-		code: RateLimited, msgContains: "rate-limited upstream",
+		code: Overloaded, msgContains: "rate-limited upstream",
 	},
 	{
 		name: "openrouter/400 upstream context length in raw JSON", status: 400,

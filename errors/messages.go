@@ -44,6 +44,9 @@ var (
 		// capacity, whatever the caller's rate (its docs, "error code
 		// 429"); not a limit of the caller's to learn.
 		"resource exhausted, please try again later", "resource exhausted. please try again later",
+		// OpenRouter: the upstream's limit on the key it shares between
+		// its users, not one of the caller's rate.
+		"rate-limited upstream",
 	}
 	// windowRatePhrases name a short (per-minute) window: waiting helps.
 	windowRatePhrases = []string{

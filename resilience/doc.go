@@ -209,9 +209,14 @@
 // 1 950 429s (from 0 or 50ms: 195); bisecting under a stated limit that
 // is not believed too (it stopped the probe before), 200-201 points, 1.6
 // points, 1 350 429s, and S3 on loopback 68% in every run (62% or 68%
-// before). Climbing toward the rate cut from without a rate seen clean to
-// fall back to lost 20-40 points: a climb that overshoots meets a cut of
-// 0.7 again.
+// before). Counting a step's pace from its first release rather than from
+// the step: 199-202 points, 1.55 points, 1 380 429s. Climbing toward the
+// rate cut from without a rate seen clean to fall back to lost 20-40
+// points: a climb that overshoots meets a cut of 0.7 again; so did a cut
+// under a paced 429 to no lower than 0.85 or 0.9 of the refused rate, or
+// halfway to 0.95 of it (187-195 points), as did steps of 0.35 or 0.5
+// (196-199), or a cut once two 429s were a third of a rate's releases
+// (199, 3× demand lost).
 //
 // Headers are hints: a stated request limit (x-ratelimit-limit-requests,
 // anthropic-ratelimit-requests-limit, RateLimit-Policy) is read per minute

@@ -185,6 +185,15 @@
 // 0.95 leaves room for jitter between when a request is sent and when it
 // arrives: against a bucket of one, a request 1ms early is refused.
 //
+// Until a 429 comes to an attempt the learned bucket paced (or while the
+// rate is under half a stated limit it believes), a rate seen clean after
+// 2 successes doubles, as TCP's slow start: the first cut is a guess from
+// what was sent, and a guess that comes out low (a burst a second and a
+// half after the client was built was cut to the average since, 1/s
+// against a cap of 10) would otherwise stay low for minutes under the
+// slow probe. The scenario family, where first guesses come out high,
+// barely sees it (90 more 429s of 1 380).
+//
 // The figures were chosen over the whole scenario family of
 // benchmarks/scenarios (216 rate-limit points, four ways of telling the
 // limit). Against 0.95 and 0.02 the mean gap to the best fell from 6.2 to

@@ -103,6 +103,7 @@ type RateLimiter struct {
 	// them at stepFirst), the 429s to them, and the successes since the
 	// last 429.
 	cleanRate, refusedRate, stepFrom      float64
+	refusedPaced                          bool // a 429 came to an attempt the learned bucket paced: the slow start is over
 	stepAt, stepFirst                     time.Time
 	stepReleases, step429s, stepSuccesses int
 	ceil                                  float64 // the rate the last cut was made from, which the provider refused; 0: none
@@ -489,6 +490,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			}
 		}
 		if paced {
+			l.refusedPaced = true
 			// The rate the refused attempt was released at is an upper
 			// bound; the cut goes back to the highest rate seen clean
 			// below it, if any (and no closer to it than bisectShare).
@@ -566,7 +568,19 @@ func (l *RateLimiter) onSuccess() {
 	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (hint == 0 || l.est < hint) && l.learned.TokensAt(vnow) < 1 {
 		next := l.est + probeStep
 		l.stepSuccesses++
-		if hint == 0 && l.cleanAt(now) {
+		if (hint == 0 && !l.refusedPaced || hint > 0 && l.est < hint/2) && l.cleanAt(now, startCount) {
+			// No 429 while paced yet (or far under the stated limit):
+			// the rate is a first guess from what was sent, which a burst
+			// after a second of nothing made 1/s against a cap of 10, and
+			// the slow probe then took minutes. Double it each time it
+			// shows clean, as TCP's slow start; the first 429 while
+			// paced ends that (the bisection takes over).
+			next = l.est * slowStart
+			if hint > 0 {
+				next = min(next, hint)
+			}
+			l.markStep(now)
+		} else if hint == 0 && l.cleanAt(now, cleanCount) {
 			// Paced at this rate for a while, and no 429: the limit is
 			// at least this. Step a quarter of the way up to just under
 			// the lowest rate refused (a bisection: what a cut of 0.7
@@ -593,6 +607,8 @@ const (
 	cleanTime    = 200 * time.Millisecond // ...over this long at least...
 	cleanPace    = 0.9                    // ...while the learned bucket released at this share of the rate or more
 	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
+	slowStart    = 2.0                    // before any 429 while paced, a clean rate doubles...
+	startCount   = 2                      // ...clean after this many successes (and cleanTime, cleanPace)
 )
 
 // markStep records a change of the learned rate by a cut or a step,
@@ -602,16 +618,18 @@ func (l *RateLimiter) markStep(now time.Time) {
 	l.stepReleases, l.step429s, l.stepSuccesses = 0, 0, 0
 }
 
-// cleanAt reports whether the rate has been seen clean (see cleanCount):
-// successes alone do not show it when the bucket did not release at the
-// rate (after a step up, the places given at the old pace come first),
-// under l.mu. The pace is counted from the first release at or after the
-// step, not from the step: after a cut, spacing sets each release ahead
-// of its place, and the releases set before a step, which fall after it,
-// are not the step's (from the step, a step waited seconds to be clean).
-func (l *RateLimiter) cleanAt(now time.Time) bool {
+// cleanAt reports whether the rate has been seen clean after successes
+// with no 429 (cleanCount; startCount for the slow start, where at a
+// guess of 1/s five took 5s a step): successes alone do not show it when
+// the bucket did not release at the rate (after a step up, the places
+// given at the old pace come first), under l.mu. The pace is counted from
+// the first release at or after the step, not from the step: after a cut,
+// spacing sets each release ahead of its place, and the releases set
+// before a step, which fall after it, are not the step's (from the step,
+// a step waited seconds to be clean).
+func (l *RateLimiter) cleanAt(now time.Time, successes int) bool {
 	d := now.Sub(l.stepAt)
-	return l.stepReleases > 0 && l.stepSuccesses >= cleanCount && d >= cleanTime &&
+	return l.stepReleases > 0 && l.stepSuccesses >= successes && d >= cleanTime &&
 		float64(l.stepReleases) >= cleanPace*l.est*now.Sub(l.stepFirst).Seconds()
 }
 

@@ -598,6 +598,34 @@ func TestABurstAfterALullIsNotCutToTheLullsRate(t *testing.T) {
 	}
 }
 
+// A first guess that comes out low recovers in seconds: a client built a
+// second and a half before its first burst cut to the average since it
+// was built, 1/s against a cap of 10, and the slow probe (1% of the rate
+// a second) left it there; the slow start doubles a clean rate until a
+// 429 comes while paced. Under a stated limit too (600 a minute, the cap):
+// it doubles while under half of it.
+func TestALowFirstGuessDoublesUntilA429(t *testing.T) {
+	for _, states := range []float64{0, 600} {
+		t.Run(fmt.Sprintf("stated=%g", states), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const c = 10.0
+				l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+				p := &bucketOfOne{l: l, c: c, states: states}
+				time.Sleep(1500 * time.Millisecond)
+				accepted := p.play(t, 10*time.Second, 2*c)
+				got := 0
+				for sec := 5; sec < 12; sec++ {
+					got += accepted[sec]
+				}
+				if r := l.learnedRate(); float64(got) < 0.7*7*c || r < 0.7*c || r > c {
+					t.Errorf("accepted %d in seconds 5-11 (the cap: %g), learned rate %.2f; want ≥ 70%% of the cap and a rate in [%.0f, %g]",
+						got, 7*c, r, 0.7*c, c)
+				}
+			})
+		})
+	}
+}
+
 // A step of the bisection is seen clean by the attempts released after
 // it. After a cut, the places x/time/rate gave at the old pace are spaced
 // at the new one as they come (see spacing): each release is then set

@@ -556,6 +556,24 @@ func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]
 	return accepted
 }
 
+// heldCap plays twice its cap for 10s and says what is wrong ("" when
+// nothing) when it accepted less than share of its cap over seconds
+// [from, to) of the play, or the limiter learned a rate outside
+// [share·cap, cap].
+func (p *bucketOfOne) heldCap(t *testing.T, from, to int, share float64) string {
+	accepted := p.play(t, 10*time.Second, 2*p.c)
+	got := 0
+	for sec := from; sec < to; sec++ {
+		got += accepted[sec]
+	}
+	want := float64(to-from) * p.c
+	if r := p.l.learnedRate(); float64(got) < share*want || r < share*p.c || r > p.c {
+		return fmt.Sprintf("accepted %d in seconds %d-%d (the cap: %g), learned rate %.2f; want ≥ %g%% of the cap and a rate in [%g, %g]",
+			got, from, to-1, want, r, 100*share, share*p.c, p.c)
+	}
+	return ""
+}
+
 // idle sends it one call a second for d: light traffic, all accepted.
 func (p *bucketOfOne) idle(d time.Duration) {
 	for range int(d.Seconds()) {
@@ -583,14 +601,8 @@ func TestABurstAfterALullIsNotCutToTheLullsRate(t *testing.T) {
 				for round, c := range []float64{10, 8} { // the first 429 ever, then one after the rate was learned
 					p.c = c
 					p.idle(10 * time.Minute)
-					accepted := p.play(t, 10*time.Second, 2*c)
-					got := 0
-					for sec := 2; sec < 10; sec++ {
-						got += accepted[sec]
-					}
-					if r := l.learnedRate(); float64(got) < 0.8*8*c || r < 0.8*c || r > c {
-						t.Errorf("burst %d after a lull: accepted %d in seconds 2-9 (the cap: %g), learned rate %.2f; want ≥ 80%% of the cap and a rate in [%.1f, %g]",
-							round+1, got, 8*c, r, 0.8*c, c)
+					if msg := p.heldCap(t, 2, 10, 0.8); msg != "" {
+						t.Errorf("burst %d after a lull: %s", round+1, msg)
 					}
 				}
 			})
@@ -612,14 +624,8 @@ func TestALowFirstGuessDoublesUntilA429(t *testing.T) {
 				l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
 				p := &bucketOfOne{l: l, c: c, states: states}
 				time.Sleep(1500 * time.Millisecond)
-				accepted := p.play(t, 10*time.Second, 2*c)
-				got := 0
-				for sec := 5; sec < 12; sec++ {
-					got += accepted[sec]
-				}
-				if r := l.learnedRate(); float64(got) < 0.7*7*c || r < 0.7*c || r > c {
-					t.Errorf("accepted %d in seconds 5-11 (the cap: %g), learned rate %.2f; want ≥ 70%% of the cap and a rate in [%.0f, %g]",
-						got, 7*c, r, 0.7*c, c)
+				if msg := p.heldCap(t, 5, 12, 0.7); msg != "" {
+					t.Error(msg)
 				}
 			})
 		})

@@ -192,7 +192,12 @@
 // half after the client was built was cut to the average since, 1/s
 // against a cap of 10) would otherwise stay low for minutes under the
 // slow probe. The scenario family, where first guesses come out high,
-// barely sees it (90 more 429s of 1 380).
+// barely sees it (70-90 more 429s of 1 380). A minute with no 429 while
+// paced starts the slow start again (from the rate then, which a 429 at
+// the doubled rate steps back to): paced at the limit, the slow probe
+// crosses it within seconds, so a quiet minute means the limit went up (a
+// cap raised from 10 to 40 was at 25 after a minute and a half of the
+// slow probe) or the target was not busy.
 //
 // The figures were chosen over the whole scenario family of
 // benchmarks/scenarios (216 rate-limit points, four ways of telling the

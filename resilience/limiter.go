@@ -103,7 +103,7 @@ type RateLimiter struct {
 	// them at stepFirst), the 429s to them, and the successes since the
 	// last 429.
 	cleanRate, refusedRate, stepFrom      float64
-	refusedPaced                          bool // a 429 came to an attempt the learned bucket paced: the slow start is over
+	refusedPaced                          time.Time // the last 429 to an attempt the learned bucket paced (zero: none); the slow start is over for forgetRefused
 	stepAt, stepFirst                     time.Time
 	stepReleases, step429s, stepSuccesses int
 	ceil                                  float64 // the rate the last cut was made from, which the provider refused; 0: none
@@ -490,7 +490,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			}
 		}
 		if paced {
-			l.refusedPaced = true
+			l.refusedPaced = now
 			// The rate the refused attempt was released at is an upper
 			// bound; the cut goes back to the highest rate seen clean
 			// below it, if any (and no closer to it than bisectShare).
@@ -568,13 +568,20 @@ func (l *RateLimiter) onSuccess() {
 	if vnow, _ := l.clock.at(now); l.est > 0 && !l.pooled.Load() && (hint == 0 || l.est < hint) && l.learned.TokensAt(vnow) < 1 {
 		next := l.est + probeStep
 		l.stepSuccesses++
-		if (hint == 0 && !l.refusedPaced || hint > 0 && l.est < hint/2) && l.cleanAt(now, startCount) {
+		forgot := !l.refusedPaced.IsZero() && now.Sub(l.refusedPaced) >= forgetRefused
+		if hint == 0 && forgot && l.stepAt.Before(l.refusedPaced.Add(forgetRefused)) {
+			l.markStep(now) // a fresh round: the releases counted since the last step span the minute
+		}
+		if (hint == 0 && (l.refusedPaced.IsZero() || forgot) || hint > 0 && l.est < hint/2) && l.cleanAt(now, startCount) {
 			// No 429 while paced yet (or far under the stated limit):
 			// the rate is a first guess from what was sent, which a burst
 			// after a second of nothing made 1/s against a cap of 10, and
 			// the slow probe then took minutes. Double it each time it
-			// shows clean, as TCP's slow start; the first 429 while
-			// paced ends that (the bisection takes over).
+			// shows clean, as TCP's slow start; a 429 while paced ends
+			// that (the bisection takes over). A minute with no 429 while
+			// paced starts it again: the limit may have gone up (a higher
+			// tier, say), and the slow probe would take minutes to find it.
+			l.cleanRate = l.est // what a 429 at the doubled rate steps back to
 			next = l.est * slowStart
 			if hint > 0 {
 				next = min(next, hint)
@@ -609,6 +616,11 @@ const (
 	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
 	slowStart    = 2.0                    // before any 429 while paced, a clean rate doubles...
 	startCount   = 2                      // ...clean after this many successes (and cleanTime, cleanPace)
+	// A minute with no 429 while paced restarts the slow start. Paced at
+	// the limit, the slow probe crosses it within seconds (a 429, a step
+	// back): a minute without one means the limit went up, or the target
+	// was not busy (a doubling then costs a 429 and a step back).
+	forgetRefused = time.Minute
 )
 
 // markStep records a change of the learned rate by a cut or a step,

@@ -632,6 +632,27 @@ func TestALowFirstGuessDoublesUntilA429(t *testing.T) {
 	}
 }
 
+// A limit that goes up (a higher tier) is found within a minute or so:
+// the slow probe alone, 1% of the rate a second, was at half of it after
+// a minute and a half. A minute with no 429 while paced restarts the slow
+// start.
+func TestARaisedLimitIsFoundAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		p := &bucketOfOne{l: l, c: 10}
+		p.play(t, 10*time.Second, 20) // learned: about 10
+		p.c = 40
+		accepted := p.play(t, 90*time.Second, 60)
+		got := 0
+		for sec := 80; sec < 90; sec++ {
+			got += accepted[sec]
+		}
+		if r := l.learnedRate(); got < 0.8*10*40 || r < 32 {
+			t.Errorf("after the cap went from 10 to 40: accepted %d in seconds 80-89 (the cap: 400), learned rate %.2f; want ≥ 80%% of the cap and a rate ≥ 32", got, r)
+		}
+	})
+}
+
 // A step of the bisection is seen clean by the attempts released after
 // it. After a cut, the places x/time/rate gave at the old pace are spaced
 // at the new one as they come (see spacing): each release is then set

@@ -129,8 +129,11 @@
 // rate the target was really sending at (counted over the last 2s at most:
 // an average since the target was built, minutes ago, is an average over
 // lulls, and a burst after ten minutes of a call a second was cut to 0.7 a
-// second; with no such count the first 429 starts one, and the next cuts
-// from it); but no lower than the rate the
+// second; a client built 3s before its calls played the scenario family at
+// 9% where a fresh one plays 75%. With no such count the first 429 paces
+// at the stated limit when one is believed, and otherwise starts a count,
+// unpaced, and the next 429 100ms or more later cuts from it); but no
+// lower than the rate the
 // provider accepted in the last second (what the provider does is evidence
 // too: a 429 at a rate it was accepting is a collision of two requests, not
 // a lower limit), and never above the old rate. When no header states a

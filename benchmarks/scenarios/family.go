@@ -107,6 +107,12 @@ type Point struct {
 	// Outage.
 	Outage   time.Duration
 	Fallback bool
+
+	// Age is how long before its first call ailib's client was built (a
+	// rate-limit point; 0: just before). A long-lived client has sent
+	// nothing, or little, for a while when the load comes: the rate it
+	// learns from its first 429s must not be an average over that time.
+	Age time.Duration
 }
 
 // Name identifies the point, e.g. "openai-minute c10 b2 2x D5s",
@@ -114,7 +120,11 @@ type Point struct {
 func (p Point) Name() string {
 	switch p.Kind {
 	case KindRateLimit:
-		return fmt.Sprintf("%s c%g b%d %gx D%v", p.Behaviour, p.Cap, p.Burst, p.Demand, p.Deadline)
+		name := fmt.Sprintf("%s c%g b%d %gx D%v", p.Behaviour, p.Cap, p.Burst, p.Demand, p.Deadline)
+		if p.Age > 0 {
+			name += fmt.Sprintf(" built %v before", p.Age)
+		}
+		return name
 	case KindNoise:
 		return fmt.Sprintf("noise %g%% seed %d", 100*p.Noise, p.Seed)
 	case KindOutage:
@@ -132,6 +142,9 @@ func (p Point) Name() string {
 func (p Point) Group() string {
 	switch p.Kind {
 	case KindRateLimit:
+		if p.Age > 0 {
+			return p.Behaviour + ", client built before"
+		}
 		return p.Behaviour
 	case KindNoise:
 		return fmt.Sprintf("noise %g%%", 100*p.Noise)
@@ -163,12 +176,32 @@ func FullFamily(seeds []int64) []Point {
 	return append(out, noiseAndOutages(seeds)...)
 }
 
+// AgedFamily returns the 216 rate-limit points of the grid with ailib's
+// client built FamilyAge before its first call.
+func AgedFamily() []Point {
+	var out []Point
+	for _, p := range FullFamily(nil) {
+		if p.Kind == KindRateLimit {
+			p.Age = FamilyAge
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FamilyAge is how long before its first call an aged point's client is
+// built (Point.Age): longer than the 2s a fresh client's first 429 reads
+// as recent.
+const FamilyAge = 3 * time.Second
+
 // TestFamily is the subsample of the grid that go test asserts: for each
 // behaviour, six rate-limit points chosen so that every cap, burst,
 // demand and deadline value appears at least once per behaviour, rotated
 // between behaviours so that together they cover 24 distinct
-// (cap, burst, demand, deadline) combinations; the four noise levels at
-// seeds 1 and 2; and all eight outage points.
+// (cap, burst, demand, deadline) combinations, and two more with the
+// client built FamilyAge before (the S3, c10 b2 2× D5s, and c20
+// b5 3× D2s); the four noise levels at seeds 1 and 2; and all eight
+// outage points.
 func TestFamily() []Point {
 	var out []Point
 	for bi, bh := range Behaviours {
@@ -180,6 +213,9 @@ func TestFamily() []Point {
 				Deadline: FamilyDeadlines[(j+bi)%2],
 			})
 		}
+		out = append(out,
+			Point{Kind: KindRateLimit, Behaviour: bh, Cap: 10, Burst: 2, Demand: 2, Deadline: 5 * time.Second, Age: FamilyAge},
+			Point{Kind: KindRateLimit, Behaviour: bh, Cap: 20, Burst: 5, Demand: 3, Deadline: 2 * time.Second, Age: FamilyAge})
 	}
 	return append(out, noiseAndOutages([]int64{1, 2})...)
 }
@@ -224,6 +260,7 @@ func (p Point) Scenario() Scenario {
 		rate := p.Demand * p.Cap
 		n := int(math.Round(rate * FamilyWindow.Seconds()))
 		sc.Knobs.anthropic = p.Behaviour == BehaviourAnthropic
+		sc.Knobs.age = p.Age
 		sc.calls, sc.rate, sc.callTimeout = n, rate, p.Deadline
 		st := style(p.Behaviour)
 		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
@@ -385,6 +422,7 @@ func newAilibDefaults(k Knobs, baseURL string, hc *http.Client) (Caller, error) 
 	if err != nil {
 		return nil, err
 	}
+	time.Sleep(k.age) // a client built a while before its calls (Point.Age)
 	return ailibCaller{c: c}, nil
 }
 

@@ -22,8 +22,11 @@ import (
 // first play breaks a bound).
 func TestFamilyGrid(t *testing.T) {
 	points := TestFamily()
-	if *fullFamily {
+	switch {
+	case *fullFamily:
 		points = FullFamily([]int64{1, 2, 3, 4, 5})
+	case *agedFamily:
+		points = AgedFamily()
 	}
 	for _, p := range points {
 		t.Run(strings.ReplaceAll(p.Name(), " ", "_"), func(t *testing.T) {
@@ -75,8 +78,12 @@ func TestFamilyGrid(t *testing.T) {
 
 // fullFamily plays the whole grid (FullFamily, seeds 1–5) instead of
 // TestFamily: go test -run TestFamilyGrid -family.full (about a minute
-// without -race).
-var fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole grid, not the subsample")
+// without -race); agedFamily its rate-limit points with the client built
+// FamilyAge before its first call (-family.aged).
+var (
+	fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole grid, not the subsample")
+	agedFamily = flag.Bool("family.aged", false, "TestFamilyGrid: play the 216 rate-limit points with the client built FamilyAge before its first call")
+)
 
 // knownFailures maps a point's name to the numbers it fails with (go test
 // -race, two runs, the same both times; "success" is the share of calls,

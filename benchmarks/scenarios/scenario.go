@@ -42,6 +42,9 @@ type Knobs struct {
 	noBudget  bool    // ailib, budget off: RetryConfig.Budget -1
 	noLimiter bool    // ailib, limiter off: RateLimiterConfig.Disabled (no token limiting)
 	anthropic bool    // the family's "anthropic" behaviour: call Anthropic's Messages API (ailib defaults and naive loop only)
+	// age: ailib defaults (family) is built this long before the first
+	// call, as a long-lived client is; 0: just before.
+	age time.Duration
 }
 
 // DefaultKnobs are ailib's defaults, read from [resilience.DefaultConfig]
@@ -72,6 +75,7 @@ func (k Knobs) scaled(s float64) Knobs {
 	k.AttemptTimeout = scale(k.AttemptTimeout, s)
 	k.NaiveSleep = scale(k.NaiveSleep, s)
 	k.Hedge = scale(k.Hedge, s)
+	k.age = scale(k.age, s)
 	k.scale = s
 	return k
 }

@@ -130,9 +130,8 @@
 // an average since the target was built, minutes ago, is an average over
 // lulls, and a burst after ten minutes of a call a second was cut to 0.7 a
 // second; a client built 3s before its calls played the scenario family at
-// 9% where a fresh one plays 75%. With no such count the first 429 paces
-// at the stated limit when one is believed, and otherwise starts a count,
-// unpaced, and the next 429 100ms or more later cuts from it); but no
+// 9% where a fresh one plays 75%. With no such count the first 429 starts
+// one, unpaced, and the next 429 100ms or more later cuts from it); but no
 // lower than the rate the
 // provider accepted in the last second (what the provider does is evidence
 // too: a 429 at a rate it was accepting is a collision of two requests, not

@@ -202,6 +202,7 @@ func newAilib(k Knobs, baseURL string, hc *http.Client) (Caller, error) {
 	if err != nil {
 		return nil, err
 	}
+	time.Sleep(k.age) // a client built a while before its calls (Knobs.age)
 	return ailibCaller{c, k.MaxTokens}, nil
 }
 

@@ -136,22 +136,29 @@ func TestS2Outage(t *testing.T) {
 	)
 }
 
+// S3, and S3 with ailib's client built 3s before its first call (a
+// long-lived client: 31% at c47af05, its first 429 cut to the average
+// sent since the client was built).
 func TestS3RateCap(t *testing.T) {
-
-	sc, _ := ByID("S3")
-	rows := play(t, sc)
-	ai := rows["ailib"]
-	share := 0.0
-	if ai.Requests > 0 {
-		share = float64(ai.RateLimited) / float64(ai.Requests)
+	for _, age := range []time.Duration{0, 3 * time.Second} {
+		t.Run(fmt.Sprintf("built %v before", age), func(t *testing.T) {
+			sc, _ := ByID("S3")
+			sc.Knobs.age = age
+			rows := play(t, sc)
+			ai := rows["ailib"]
+			share := 0.0
+			if ai.Requests > 0 {
+				share = float64(ai.RateLimited) / float64(ai.Requests)
+			}
+			check(t, "S3", ai.Contender,
+				bound{"success", pct(ai.Success()), ai.Success() >= 0.60, fmt.Sprintf("≥ 60%% (best %s)", pct(sc.Best.Success))},
+				bound{"goodput", fmt.Sprintf("%.1f/s", ai.Goodput), ai.Goodput >= 9.5, "≥ 9.5/s (best 10/s)"},
+				bound{"429s", fmt.Sprintf("%d of %d requests (%s)", ai.RateLimited, ai.Requests, pct(share)), share <= 0.05,
+					"≤ 5% of requests (best 0)"},
+				bound{"requests/call", num2(ai.PerCall()), ai.PerCall() <= 1.05, "≤ 1.05 (best 1.00)"},
+			)
+		})
 	}
-	check(t, "S3", ai.Contender,
-		bound{"success", pct(ai.Success()), ai.Success() >= 0.60, fmt.Sprintf("≥ 60%% (best %s)", pct(sc.Best.Success))},
-		bound{"goodput", fmt.Sprintf("%.1f/s", ai.Goodput), ai.Goodput >= 9.5, "≥ 9.5/s (best 10/s)"},
-		bound{"429s", fmt.Sprintf("%d of %d requests (%s)", ai.RateLimited, ai.Requests, pct(share)), share <= 0.05,
-			"≤ 5% of requests (best 0)"},
-		bound{"requests/call", num2(ai.PerCall()), ai.PerCall() <= 1.05, "≤ 1.05 (best 1.00)"},
-	)
 }
 
 func TestS4Quota(t *testing.T) {

@@ -379,10 +379,7 @@ func TestShortRetryAfterDoesNotPauseTheTarget(t *testing.T) {
 // make too late for its deadline is refused at once.
 func TestQueuedAttemptsAreSpacedAgainAfterACut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		l.mu.Lock()
-		l.setEstimate(time.Now(), 10) // one place every 100ms
-		l.mu.Unlock()
+		l := learnedAt(10) // one place every 100ms
 		start := time.Now()
 		var mu sync.Mutex
 		var at []time.Duration
@@ -433,10 +430,7 @@ func TestQueuedAttemptsAreSpacedAgainAfterACut(t *testing.T) {
 // left at once, not at its own place a hole later.
 func TestAPlaceLeftFreeIsTakenAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		l.mu.Lock()
-		l.setEstimate(time.Now(), 10) // places at 0, 100, 200, 300ms
-		l.mu.Unlock()
+		l := learnedAt(10) // places at 0, 100, 200, 300ms
 		start := time.Now()
 		var mu sync.Mutex
 		released := map[int]time.Duration{}
@@ -491,6 +485,15 @@ func TestLearnedRateStepsBackUnderTheRefusedRate(t *testing.T) {
 				late, 9*c, r, 0.85*c, c)
 		}
 	})
+}
+
+// learnedAt returns a lone target's limiter that has learned rate r.
+func learnedAt(r float64) *RateLimiter {
+	l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+	l.mu.Lock()
+	l.setEstimate(time.Now(), r)
+	l.mu.Unlock()
+	return l
 }
 
 // bucketOfOne is a provider that admits c requests a second, a bucket of
@@ -662,10 +665,7 @@ func TestARaisedLimitIsFoundAgain(t *testing.T) {
 // the rate, and held each step back by seconds.
 func TestBisectionStepsCountReleasesFromTheFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		l.mu.Lock()
-		l.setEstimate(time.Now(), 10)
-		l.mu.Unlock()
+		l := learnedAt(10)
 		var wg sync.WaitGroup
 		for i := range 6 * 20 { // 20 calls a second for 6s (5s deadlines), more than any rate it tries
 			if i == 20 {
@@ -696,10 +696,7 @@ func TestBisectionStepsCountReleasesFromTheFirst(t *testing.T) {
 
 func TestFailuresAreNotALowerLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		l.mu.Lock()
-		l.setEstimate(time.Now(), 10)
-		l.mu.Unlock()
+		l := learnedAt(10)
 		for i := range 10 {
 			time.Sleep(100 * time.Millisecond)
 			if i%5 < 2 {

@@ -167,9 +167,9 @@
 // comes. (A pool's deployments are routed by their readiness and keep
 // x/time/rate's places.)
 //
-// With no stated limit it believes (none, or one far below what the
-// provider accepts), a lone target also bisects between the highest
-// rate seen clean and the lowest refused while paced: a cut of 0.7 leaves
+// A lone target also bisects between the highest rate seen clean and the
+// lowest refused while paced (under a stated limit it believes, up to that
+// limit): a cut of 0.7 leaves
 // up to 30% of the limit unused, and the slow probe needs half a minute to
 // find it again. A rate is clean after 5 successes and 200ms with no 429
 // while the learned bucket released at 90% of it or more, counted from
@@ -186,6 +186,14 @@
 // rate, counted in 100ms slots). A step costs at most one 429, so the
 // 0.95 leaves room for jitter between when a request is sent and when it
 // arrives: against a bucket of one, a request 1ms early is refused.
+//
+// Paced at a stated limit it believes (0.9 of it or more), a 429 that is
+// not one of many (fewer than a fifth of the releases) steps back to 0.95
+// of the rate, not 0.7: it is a request that came a millisecond early to a
+// bucket of one (network jitter), not a lower limit. Synctest has no
+// jitter and never showed it; on loopback, OpenAI's and Anthropic's
+// headers over buckets of one lost 7-25 points (under the plain loop at 2-3×
+// demand with a 2 s deadline): a cut to 0.7 and the slow probe back.
 //
 // Until a 429 comes to an attempt the learned bucket paced (or while the
 // rate is under half a stated limit it believes), a rate seen clean after

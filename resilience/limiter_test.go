@@ -508,6 +508,10 @@ type bucketOfOne struct {
 	// states: its answers carry OpenAI's x-ratelimit-limit-requests, per
 	// minute (0: none).
 	states float64
+	// jitter: each request reaches it up to this late (drawn evenly), as
+	// over a network; 0: at once.
+	jitter time.Duration
+	rng    *rand.Rand
 }
 
 func (p *bucketOfOne) answered(ok bool, n int64, now, released time.Time) {
@@ -539,6 +543,12 @@ func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]
 			g, ae := p.l.wait(ctx, &clock{}, 0, 0)
 			if ae != nil {
 				return
+			}
+			if p.jitter > 0 {
+				p.mu.Lock()
+				d := time.Duration(p.rng.Int64N(int64(p.jitter)))
+				p.mu.Unlock()
+				time.Sleep(d)
 			}
 			p.mu.Lock()
 			now := time.Now()
@@ -652,6 +662,21 @@ func TestARaisedLimitIsFoundAgain(t *testing.T) {
 		}
 		if r := l.learnedRate(); got < 0.8*10*40 || r < 32 {
 			t.Errorf("after the cap went from 10 to 40: accepted %d in seconds 80-89 (the cap: 400), learned rate %.2f; want ≥ 80%% of the cap and a rate ≥ 32", got, r)
+		}
+	})
+}
+
+// Paced at a stated limit that is right, against a bucket of one whose
+// requests arrive with a few milliseconds of jitter, a 429 now and then
+// is a request that came early, not a lower limit: the rate steps back to
+// just under the limit. Cut by 0.7 and probed back at 1% a second (as
+// before), the calls served fell to 70% of the cap.
+func TestJitterAtAStatedLimitStepsBackALittle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		p := &bucketOfOne{l: l, c: 5, states: 300, jitter: 5 * time.Millisecond, rng: rand.New(rand.NewPCG(1, 2))}
+		if msg := p.heldCap(t, 2, 10, 0.85); msg != "" {
+			t.Error(msg)
 		}
 	})
 }

@@ -97,8 +97,9 @@ type RateLimiter struct {
 	lastCut     time.Time
 	// The bisection between the highest rate seen clean and the lowest
 	// refused while paced (see onSuccess), lone targets (under a stated
-	// limit believed, up to it): cleanRate and refusedRate (0: none); stepAt and stepFrom,
-	// when the rate last changed by a cut or a step and from what; and
+	// limit believed, up to it): cleanRate and refusedRate (0: none);
+	// stepAt and stepFrom, when the rate last changed by a cut or a step
+	// and from what; and
 	// since then, the attempts the learned bucket released (the first of
 	// them at stepFirst), the 429s to them, and the successes since the
 	// last 429.
@@ -509,7 +510,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			} else {
 				l.cleanRate = 0 // refused at a rate seen clean: the limit moved
 			}
-			if hint := l.believedHint(); hint > 0 && refused >= 0.9*hint && !tooMany {
+			if hint := l.believedHint(); hint > 0 && refused >= atHintShare*hint && !tooMany {
 				// Paced at a stated limit it believes, a 429 now and then
 				// is a request that came a little early (network jitter)
 				// to a bucket of one, not a lower limit: back off to just
@@ -628,6 +629,7 @@ const (
 	cleanTime    = 200 * time.Millisecond // ...over this long at least...
 	cleanPace    = 0.9                    // ...while the learned bucket released at this share of the rate or more
 	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
+	atHintShare  = 0.9                    // a 429 paced at this share of a believed stated limit or more steps back to bisectShare of the rate
 	slowStart    = 2.0                    // before any 429 while paced, a clean rate doubles...
 	startCount   = 2                      // ...clean after this many successes (and cleanTime, cleanPace)
 	// A minute with no 429 while paced restarts the slow start. Paced at

@@ -187,10 +187,11 @@
 // 0.95 leaves room for jitter between when a request is sent and when it
 // arrives: against a bucket of one, a request 1ms early is refused.
 //
-// Paced at a stated limit it believes (0.9 of it or more), a 429 that is
-// not one of many (fewer than a fifth of the releases) steps back to 0.95
-// of the rate, not 0.7: it is a request that came a millisecond early to a
-// bucket of one (network jitter), not a lower limit. Synctest has no
+// Paced at a stated limit it believes (0.9 of it or more), a 429 steps
+// back to 0.95 of the rate, not 0.7: it is a request that came a
+// millisecond early to a bucket of one (network jitter; at the limit
+// exactly, every other one is), not a lower limit. A stated limit that is
+// too high gets two such steps, then the cuts of any. Synctest has no
 // jitter and never showed it; on loopback, OpenAI's and Anthropic's
 // headers over buckets of one lost 7-25 points (under the plain loop at 2-3×
 // demand with a 2 s deadline): a cut to 0.7 and the slow probe back.

@@ -510,14 +510,16 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			} else {
 				l.cleanRate = 0 // refused at a rate seen clean: the limit moved
 			}
-			if hint := l.believedHint(); hint > 0 && refused >= atHintShare*hint && !tooMany {
-				// Paced at a stated limit it believes, a 429 now and then
-				// is a request that came a little early (network jitter)
-				// to a bucket of one, not a lower limit: back off to just
-				// under it, not by 30%. On loopback, cut by 0.7 and
-				// probing back at 1% a second, a bucket of one at 5/s
-				// (OpenAI's headers) served 58-65% of calls where the best
-				// serves 80%; so, 73%. Many 429s (tooMany) cut as any.
+			if hint := l.believedHint(); hint > 0 && refused >= atHintShare*hint {
+				// Paced at a stated limit it believes, 429s are requests
+				// that came a little early (network jitter) to a bucket of
+				// one (every other one, at the limit exactly), not a lower
+				// limit: back off to just under it, not by 30%. On
+				// loopback, cut by 0.7 and probing back at 1% a second, a
+				// bucket of one at 5/s (OpenAI's headers) served 58-65% of
+				// calls where the best serves 80%; so, 73%. A stated limit
+				// that is too high gets two such steps (atHintShare), then
+				// the cuts of any.
 				next = max(next, bisectShare*refused)
 			}
 		}
@@ -629,7 +631,7 @@ const (
 	cleanTime    = 200 * time.Millisecond // ...over this long at least...
 	cleanPace    = 0.9                    // ...while the learned bucket released at this share of the rate or more
 	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
-	atHintShare  = 0.9                    // a 429 paced at this share of a believed stated limit or more steps back to bisectShare of the rate
+	atHintShare  = 0.9                    // a 429 paced at this share of a believed stated limit or more steps back to bisectShare of the rate (however many)
 	slowStart    = 2.0                    // before any 429 while paced, a clean rate doubles...
 	startCount   = 2                      // ...clean after this many successes (and cleanTime, cleanPace)
 	// A minute with no 429 while paced restarts the slow start. Paced at

@@ -413,6 +413,18 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	l.mu.Lock()
 	paced := !released.IsZero() && l.est > 0 && !l.pooled.Load()
 	atThisRate := paced && !released.Before(l.stepAt)
+	if atThisRate {
+		l.step429s++
+	}
+	// Two 429s cut at once, whatever the backlog below: one to an attempt
+	// released at a rate the bisection stepped up to, above a rate seen
+	// clean (back to that rate: a step costs one 429); and one when the
+	// 429s are refusedShare or more of the attempts released since the
+	// rate last changed (a rate just above a bucket of one's refill
+	// loses every other request; random 429s are not so many), once the
+	// accepted count the cut reads covers a slot of the new rate.
+	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
+	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
 	if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
 		// A first 429 with no recent count of what was sent (the target
 		// was built, or last cut, long ago): an average over that time is
@@ -432,25 +444,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		l.since = now
 		l.lastCut = now.Add(acceptedSlot - cutGap)
 		l.active.Store(true)
-		l.mu.Unlock()
-		if retryAfter >= minGlobalPause {
-			l.pause(now, retryAfter)
-		}
-		return
-	}
-	if atThisRate {
-		l.step429s++
-	}
-	// Two 429s cut at once, whatever the backlog below: one to an attempt
-	// released at a rate the bisection stepped up to, above a rate seen
-	// clean (back to that rate: a step costs one 429); and one when the
-	// 429s are refusedShare or more of the attempts released since the
-	// rate last changed (a rate just above a bucket of one's refill
-	// loses every other request; random 429s are not so many), once the
-	// accepted count the cut reads covers a slot of the new rate.
-	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
-	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
-	if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
+	} else if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
 		recent := now.Sub(l.sampleT) <= sentWindow
 		sentRate := l.sendRate(now, sent)

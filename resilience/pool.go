@@ -149,6 +149,18 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		retried bool // a deployment ran with its executor's retries
 	)
 	var waitSince time.Time // when this call began to wait for a deployment
+	// run sends the call to deployment m (reported to OnPoolSwitch, with
+	// the last failure that moved it, when switched is set).
+	run := func(m *PoolMember, switched bool, o []CallOption) error {
+		if switched && p.hooks.OnPoolSwitch != nil {
+			var why error
+			if len(errs) > 0 {
+				why = errs[len(errs)-1]
+			}
+			p.hooks.OnPoolSwitch(PoolSwitch{Pool: p.name, From: from, To: m.Name, Err: why})
+		}
+		return m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, o...)
+	}
 	for {
 		now := time.Now()
 		var waited time.Duration
@@ -181,20 +193,13 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 			}
 		}
 		m.Executor.limiter.routed(time.Now())
-		if p.hooks.OnPoolSwitch != nil {
-			var why error
-			if len(errs) > 0 {
-				why = errs[len(errs)-1]
-			}
-			p.hooks.OnPoolSwitch(PoolSwitch{Pool: p.name, From: from, To: m.Name, Err: why})
-		}
 		callOpts := opts
 		if rest != 0 {
 			callOpts = append(slices.Clip(opts), onceOption{})
 		} else {
 			retried = true
 		}
-		err := m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, callOpts...)
+		err := run(m, true, callOpts)
 		if err == nil {
 			return nil
 		}
@@ -205,7 +210,7 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 			if rest != 0 && aierrors.IsRetryable(err) {
 				// Retryable on this deployment only (a conflict): give it
 				// the retries the single attempt did not have.
-				err = m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, opts...)
+				err = run(m, false, opts)
 				if err == nil {
 					return nil
 				}
@@ -227,10 +232,7 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 			if !sleep(ctx, wait, nil) {
 				return doneError(ctx, p.name, errs[len(errs)-1])
 			}
-			if p.hooks.OnPoolSwitch != nil {
-				p.hooks.OnPoolSwitch(PoolSwitch{Pool: p.name, From: from, To: m.Name, Err: errs[len(errs)-1]})
-			}
-			err := m.Executor.Execute(ctx, func(ctx context.Context) error { return op(ctx, m.Name) }, opts...)
+			err := run(m, true, opts)
 			if err == nil {
 				return nil
 			}

@@ -431,6 +431,7 @@ func (a *attempt) admit() error {
 		return e.refused(ae)
 	}
 	a.admitted = true
+	a.grant.seq = e.limiter.logSend()
 	return nil
 }
 
@@ -499,6 +500,7 @@ func (a *attempt) finish(opErr error) error {
 			e.observeLatency(d)
 		}
 	}
+	e.limiter.sent(a.grant, sendStateOf(ae))
 	if ae == nil { // 8, success
 		e.limiter.onSuccess()
 		e.budget.onSuccess()
@@ -539,6 +541,20 @@ func (a *attempt) giveBack(o outcome, ae *aierrors.Error) {
 func (a *attempt) release(o outcome) {
 	a.giveBack(o, nil)
 	a.e.limiter.settle(a.grant, 0)
+	a.e.limiter.sent(a.grant, sendOther)
+}
+
+// sendStateOf is what an attempt's outcome says of the provider's bucket
+// (see gapLog): a success took a token, a provider's rate limit found
+// none, anything else says nothing.
+func sendStateOf(ae *aierrors.Error) sendState {
+	switch {
+	case ae == nil:
+		return sendAccepted
+	case ae.Code == aierrors.RateLimited && !localRejection(ae):
+		return sendRefused
+	}
+	return sendOther
 }
 
 // keepOpen hands a successful stream attempt to the caller: the returned

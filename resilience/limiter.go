@@ -114,6 +114,7 @@ type RateLimiter struct {
 	since                                 time.Time    // when learning started
 	sampleT                               time.Time    // when the send rate was last measured
 	limits                                ProviderLimits
+	gaps                                  gapLog // the gaps sent and their outcomes, while learning (lone targets)
 }
 
 // NewRateLimiter returns a limiter usable on its own (the executor builds
@@ -170,6 +171,7 @@ func (l *RateLimiter) name() string {
 type grant struct {
 	cost     int
 	released time.Time // when the learned bucket released the attempt (spacing); zero when it did not pace it
+	seq      uint64    // the attempt's entry in the send log (gaps); 0: not logged
 }
 
 // wait is step 2 of an attempt: it takes a request token from each bucket
@@ -299,6 +301,31 @@ func (l *RateLimiter) wait(ctx context.Context, clk *clock, cost int, need time.
 	return g, nil
 }
 
+// logSend logs an attempt about to be sent, while the limiter learns a
+// limit (see gapLog), and returns its entry (0: not logged). The executor
+// calls it once every admission is taken, just before the request goes:
+// a gap read from an earlier time (the wait's end, before an in-flight
+// permit was waited for) would be too short, and a gap accepted too
+// short bounds the rate too high.
+func (l *RateLimiter) logSend() uint64 {
+	if l == nil || !l.active.Load() || l.pooled.Load() {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gaps.log(time.Now())
+}
+
+// sent records what came of an attempt the limiter logged (see gapLog).
+func (l *RateLimiter) sent(g grant, st sendState) {
+	if l == nil || g.seq == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.gaps.resolve(g.seq, st, time.Now())
+	l.mu.Unlock()
+}
+
 // giveBackPlace returns the learned bucket's token of an attempt that
 // reached its place but will not be sent: x/time/rate cannot cancel a
 // reservation whose time has come, so the refund is a reservation of -1.
@@ -424,6 +451,10 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	// loses every other request; random 429s are not so many), once the
 	// accepted count the cut reads covers a slot of the new rate.
 	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
+	// A bucket of one refused a gap at this rate (see gapLog): the rate
+	// is too high, whatever the backlog.
+	floor, ceiling := l.gaps.bounds(now)
+	overGap := paced && floor > 0 && ceiling > 0 && l.est > ceiling
 	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
 	if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
 		// A first 429 with no recent count of what was sent (the target
@@ -444,7 +475,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		l.since = now
 		l.lastCut = now.Add(acceptedSlot - cutGap)
 		l.active.Store(true)
-	} else if stepBack || tooMany || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
+	} else if stepBack || tooMany || overGap || now.Sub(l.lastCut) >= cutGap && (released.IsZero() || !released.Before(l.lastCut)) { // lastCut may lie ahead: see the backlog below
 		base := l.est
 		recent := now.Sub(l.sampleT) <= sentWindow
 		sentRate := l.sendRate(now, sent)
@@ -516,6 +547,13 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 				// the cuts of any.
 				next = max(next, bisectShare*refused)
 			}
+		}
+		if floor > 0 && ceiling > 0 {
+			// A bucket of one's rate lies between the gaps it accepted
+			// and refused: halve the range (see onSuccess).
+			next = min((l.gaps.lo+l.gaps.hi)/2, ceiling)
+		} else if ceiling > 0 && next > ceiling {
+			next = ceiling // no higher than a gap the provider refused
 		}
 		l.markStep(now)
 		l.setEstimate(now, max(next, minRate))
@@ -609,6 +647,21 @@ func (l *RateLimiter) onSuccess() {
 				l.markStep(now)
 			}
 		}
+		if floor, ceiling := l.gaps.bounds(now); ceiling > 0 {
+			if floor > 0 && l.gaps.lo >= provenShare*l.est && ceiling > l.est {
+				// A bucket of one (see gapLog) accepted a gap at this
+				// rate and refused a shorter one: its rate lies between.
+				// Halve the range at once; each gap is a test, and the
+				// next answer says which half (a step too far costs one
+				// 429, and steps back to this rate).
+				l.cleanRate = l.est
+				next = max(next, (l.gaps.lo+l.gaps.hi)/2)
+				l.markStep(now)
+			}
+			if next > ceiling {
+				next = max(l.est, ceiling) // a gap the provider refused is no gap to send at
+			}
+		}
 		if next > l.refusedRate {
 			l.refusedRate = 0 // probed past it with no 429: the limit moved
 		}
@@ -626,6 +679,7 @@ const (
 	cleanPace    = 0.9                    // ...while the learned bucket released at this share of the rate or more
 	refusedShare = 0.2                    // 429s to this share of the attempts released at a rate cut it at once
 	atHintShare  = 0.9                    // a 429 paced at this share of a believed stated limit or more steps back to bisectShare of the rate (however many)
+	provenShare  = 0.99                   // a gap accepted at this share of the rate or more proves the rate (gapLog)
 	slowStart    = 2.0                    // before any 429 while paced, a clean rate doubles...
 	startCount   = 2                      // ...clean after this many successes (and cleanTime, cleanPace)
 	// A minute with no 429 while paced restarts the slow start. Paced at

@@ -544,6 +544,7 @@ func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]
 			if ae != nil {
 				return
 			}
+			g.seq = p.l.logSend()
 			if p.jitter > 0 {
 				p.mu.Lock()
 				d := time.Duration(p.rng.Int64N(int64(p.jitter)))
@@ -561,6 +562,11 @@ func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]
 			}
 			n := p.sent
 			p.mu.Unlock()
+			st := sendRefused
+			if ok {
+				st = sendAccepted
+			}
+			p.l.sent(g, st)
 			p.answered(ok, n, now, g.released)
 		})
 		time.Sleep(time.Duration(float64(time.Second) / rate))

@@ -1,0 +1,151 @@
+package resilience
+
+import "time"
+
+// What the gaps between a lone target's requests say about its provider's
+// limit, while the limiter learns one.
+//
+// A provider's token bucket holds at most b tokens and refills at c per
+// second. Take a request sent g seconds after the last request it
+// accepted, with only refused ones between (a refused request takes no
+// token):
+//
+//   - refused: the bucket held less than one token, though it had gained
+//     c·g since the accepted one left it at 0 or more, so c < 1/g. This
+//     holds for any bucket: the gaps the provider refuses bound its rate
+//     from above (hi, the lowest 1/g refused).
+//   - accepted: for a bucket of one, which the accepted request emptied,
+//     c ≥ 1/g (lo, the highest 1/g accepted). A larger bucket may have had
+//     tokens left, so this bound is kept only while it stays below hi: a
+//     burst the provider accepts soon meets a gap it refuses that is
+//     longer, and lo is dropped.
+//
+// A cut and the rule's increases both read the bounds (see
+// RateLimiter.gapBounds): a cut goes no lower than lo, an increase no
+// higher than hi. Against a bucket of one (the limit a provider states
+// nothing about is often one request per 1/c, as a per-second cap with no
+// burst), a rate just above c loses every other request, so the 429s'
+// count, which the cut reads, says only that c is between half the rate
+// and the rate: cut from 5.02/s to 4.28 against a cap of 5, the
+// bisection took 5s to come back. The gaps say [5.00, 5.02) after one
+// round. No library keeps such bounds; this is a ring of the last sends
+// and two numbers.
+//
+// The outcomes come back out of order (a request's latency varies), and
+// a request's gap is to the last accepted one sent before it: the ring
+// keeps the sends in order and reads each once the ones before it are
+// known. An outcome that says nothing of the bucket (a 5xx, a timeout,
+// a cancelled call) breaks the chain. A limit that goes down below a gap
+// accepted reads as a larger bucket: the upper bound is kept, and the
+// cuts of any bucket do the rest.
+type gapLog struct {
+	ring    [gapLogSize]sendEntry
+	head, n int
+	next    uint64    // the next send's sequence number (0 is "not logged")
+	lastOK  time.Time // the send time of the last accepted request read (zero: none, or the chain broke)
+	lo, hi  float64   // the bounds on the provider's rate (0: none)
+	hiAt    time.Time // when hi was last lowered
+	notOne  bool      // the bucket was seen to hold more than one token: lo is not kept
+}
+
+type sendEntry struct {
+	at    time.Time
+	seq   uint64
+	state sendState
+}
+
+type sendState uint8
+
+const (
+	sendPending  sendState = iota
+	sendAccepted           // a success: the provider took a token
+	sendRefused            // a 429 rate limit from the provider
+	sendOther              // an answer or failure that says nothing of the bucket
+)
+
+const (
+	gapLogSize = 64
+	// Gaps shorter than this say nothing: the requests may reach the
+	// provider in the other order.
+	minGap = 2 * time.Millisecond
+	// The allowance for the network's jitter between the gaps sent and
+	// the gaps the provider sees, added to a gap read from a bound.
+	gapPad = 2 * time.Millisecond
+	// A bound on the rate from above is forgotten after this long: the
+	// provider's limit may have gone up, and a stray 429 (one not due to
+	// the bucket) would otherwise hold the rate down for good.
+	hiMemory = 10 * time.Second
+)
+
+// log records a send at now and returns its sequence number.
+func (s *gapLog) log(now time.Time) uint64 {
+	if s.n == gapLogSize {
+		s.ring[s.head].state = sendOther // never heard of: read as unknown
+		s.drain(s.ring[s.head].at)
+	}
+	s.next++
+	s.ring[(s.head+s.n)%gapLogSize] = sendEntry{at: now, seq: s.next, state: sendPending}
+	s.n++
+	return s.next
+}
+
+// resolve sets the outcome of send seq and reads the sends now known in
+// order.
+func (s *gapLog) resolve(seq uint64, st sendState, now time.Time) {
+	for i := range s.n {
+		e := &s.ring[(s.head+i)%gapLogSize]
+		if e.seq == seq {
+			e.state = st
+			break
+		}
+	}
+	s.drain(now)
+}
+
+func (s *gapLog) drain(now time.Time) {
+	for s.n > 0 {
+		e := s.ring[s.head]
+		if e.state == sendPending {
+			return
+		}
+		s.head, s.n = (s.head+1)%gapLogSize, s.n-1
+		switch e.state {
+		case sendAccepted:
+			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap && !s.notOne {
+				s.lo = max(s.lo, 1/g.Seconds())
+			}
+			s.lastOK = e.at
+		case sendRefused:
+			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap {
+				if r := 1 / g.Seconds(); s.hi == 0 || r < s.hi || now.Sub(s.hiAt) > hiMemory {
+					s.hi, s.hiAt = r, now
+				}
+			}
+		case sendOther:
+			s.lastOK = time.Time{}
+		}
+		if s.hi > 0 && 1/s.lo+gapPad.Seconds() < 1/s.hi {
+			// A gap accepted shorter than one refused (by more than the
+			// jitter): the bucket holds more than one token, and the gaps
+			// it accepts bound nothing.
+			s.lo, s.notOne = 0, true
+		}
+	}
+}
+
+// bounds returns the rates the bounds allow: floor, no cut below it;
+// ceiling, no increase above it (0: none). Each is the bound's gap with
+// the jitter allowance added.
+func (s *gapLog) bounds(now time.Time) (floor, ceiling float64) {
+	hi := s.hi
+	if hi > 0 && now.Sub(s.hiAt) > hiMemory {
+		hi = 0
+	}
+	if hi > 0 {
+		ceiling = 1 / (1/hi + gapPad.Seconds())
+	}
+	if s.lo > 0 && hi > 0 && s.lo < hi {
+		floor = 1 / (1/s.lo + gapPad.Seconds())
+	}
+	return floor, ceiling
+}

@@ -1,0 +1,119 @@
+package resilience
+
+import (
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// The gap log reads each send once the sends before it are known, however
+// the answers come back, and keeps the bounds the gaps prove.
+func TestGapLogBounds(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+	t.Run("answers out of order", func(t *testing.T) {
+		var s gapLog
+		a, b, c := s.log(at(0)), s.log(at(150)), s.log(at(250))
+		s.resolve(c, sendAccepted, at(300)) // 250ms after a: but b is not known yet
+		s.resolve(b, sendRefused, at(300))  // 150ms after a: but a is not known yet
+		if s.lo != 0 || s.hi != 0 {
+			t.Fatalf("bounds before the first send is known: lo %v hi %v; want none", s.lo, s.hi)
+		}
+		s.resolve(a, sendAccepted, at(310))
+		if !near(s.hi, 1/0.150) || !near(s.lo, 1/0.250) {
+			t.Errorf("lo %v hi %v; want 4 (accepted 250ms after the last accepted) and 6.67 (refused 150ms after it)", s.lo, s.hi)
+		}
+		floor, ceiling := s.bounds(at(310))
+		if want := 1 / (0.250 + gapPad.Seconds()); !near(floor, want) {
+			t.Errorf("floor %v; want %v (the accepted gap and the jitter allowance)", floor, want)
+		}
+		if want := 1 / (0.150 + gapPad.Seconds()); !near(ceiling, want) {
+			t.Errorf("ceiling %v; want %v", ceiling, want)
+		}
+		if _, c := s.bounds(at(310).Add(hiMemory + time.Second)); c != 0 {
+			t.Errorf("ceiling %v after hiMemory; want none (forgotten)", c)
+		}
+	})
+
+	t.Run("an answer that says nothing breaks the chain", func(t *testing.T) {
+		var s gapLog
+		a, b, c := s.log(at(0)), s.log(at(100)), s.log(at(200))
+		s.resolve(a, sendAccepted, at(1))
+		s.resolve(b, sendOther, at(101))
+		s.resolve(c, sendRefused, at(201))
+		if s.hi != 0 {
+			t.Errorf("hi %v after a 5xx between; want none (the 5xx may have taken a token)", s.hi)
+		}
+	})
+
+	t.Run("a larger bucket drops lo for good", func(t *testing.T) {
+		var s gapLog
+		for i, st := range []sendState{sendAccepted, sendAccepted, sendRefused, sendAccepted} {
+			s.resolve(s.log(at([]int{0, 50, 250, 400}[i])), st, at(500))
+		}
+		// Accepted 50ms apart, refused 200ms after: more than one token.
+		if s.lo != 0 || !s.notOne {
+			t.Errorf("lo %v notOne %v; want 0 and true", s.lo, s.notOne)
+		}
+		if f, c := s.bounds(at(500)); f != 0 || !near(c, 1/(0.200+gapPad.Seconds())) {
+			t.Errorf("floor %v ceiling %v; want no floor, the refused gap's ceiling (it bounds any bucket)", f, c)
+		}
+		s.resolve(s.log(at(700)), sendAccepted, at(701))
+		if s.lo != 0 {
+			t.Errorf("lo %v after notOne; want 0", s.lo)
+		}
+	})
+
+	t.Run("gaps too short to order say nothing", func(t *testing.T) {
+		var s gapLog
+		s.resolve(s.log(at(0)), sendAccepted, at(1))
+		s.resolve(s.log(at(1)), sendRefused, at(2))
+		if s.hi != 0 {
+			t.Errorf("hi %v from a 1ms gap; want none", s.hi)
+		}
+	})
+
+	t.Run("a full ring reads its oldest as unknown", func(t *testing.T) {
+		var s gapLog
+		first := s.log(at(0))
+		for i := 1; i <= gapLogSize; i++ {
+			s.log(at(10 * i))
+		}
+		if s.n != gapLogSize || s.ring[s.head].seq == first {
+			t.Errorf("n %d, head seq %d; want a full ring without the first send", s.n, s.ring[s.head].seq)
+		}
+	})
+}
+
+// A bucket of one with no header, sent one and a half times its cap: the
+// gaps it accepts and refuses bound its rate within a few rounds, and the
+// learned rate holds within the jitter allowance of the cap from the
+// third second on. From the 429s' count alone (before the gap log), a rate
+// just over the cap lost every other request, the cut went to 0.85 of the
+// cap, and over seconds 3-9 the bisection was at 0.89 to 0.975 of it.
+func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const c = 5.0
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		p := &bucketOfOne{l: l, c: c}
+		lowest, highest := math.Inf(1), 0.0
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(3 * time.Second)
+			for range 70 { // seconds 3-9, every 100ms
+				r := l.learnedRate()
+				lowest, highest = min(lowest, r), max(highest, r)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		p.play(t, 10*time.Second, 1.5*c)
+		<-done
+		if lowest < 0.98*c || highest > c {
+			t.Errorf("learned rate over seconds 3-9 in [%.3f, %.3f]; want within [%.2f, %g]", lowest, highest, 0.98*c, c)
+		}
+	})
+}

@@ -16,20 +16,20 @@ import "time"
 //     from above (hi, the lowest 1/g refused).
 //   - accepted: for a bucket of one, which the accepted request emptied,
 //     c ≥ 1/g (lo, the highest 1/g accepted). A larger bucket may have had
-//     tokens left, so this bound is kept only while it stays below hi: a
-//     burst the provider accepts soon meets a gap it refuses that is
-//     longer, and lo is dropped.
+//     tokens left: a gap it accepts shorter than one it refused (by more
+//     than the jitter, gapPad) shows it, and lo is dropped for good.
 //
-// A cut and the rule's increases both read the bounds (see
-// RateLimiter.gapBounds): a cut goes no lower than lo, an increase no
-// higher than hi. Against a bucket of one (the limit a provider states
-// nothing about is often one request per 1/c, as a per-second cap with no
-// burst), a rate just above c loses every other request, so the 429s'
-// count, which the cut reads, says only that c is between half the rate
-// and the rate: cut from 5.02/s to 4.28 against a cap of 5, the
-// bisection took 5s to come back. The gaps say [5.00, 5.02) after one
-// round. No library keeps such bounds; this is a ring of the last sends
-// and two numbers.
+// The limiter reads the bounds (RateLimiter.onRateLimited, onSuccess): an
+// increase goes no higher than hi; for a bucket of one, a cut and a step
+// go to the middle of lo and hi, a gap refused at the current rate cuts
+// at once, and the request after a refused one is spaced from the last one
+// accepted. Against a bucket of one (a per-second cap with no burst, say)
+// a rate just above c loses every other request, so the 429s' count, which
+// the cut reads otherwise, says only that c is between half the rate and
+// the rate: cut from 5.02/s to 4.28 against a cap of 5, the bisection
+// took 5s to come back. The gaps say [5.00, 5.02) after a few rounds. No
+// library keeps such bounds; this is a ring of the last sends and two
+// numbers.
 //
 // The outcomes come back out of order (a request's latency varies), and
 // a request's gap is to the last accepted one sent before it: the ring
@@ -144,8 +144,10 @@ func (s *gapLog) bounds(now time.Time) (floor, ceiling float64) {
 	if hi > 0 {
 		ceiling = 1 / (1/hi + gapPad.Seconds())
 	}
-	if s.lo > 0 && hi > 0 && s.lo < hi {
-		floor = 1 / (1/s.lo + gapPad.Seconds())
+	if s.lo > 0 && hi > 0 {
+		// lo is kept only while within the jitter of hi or under it (a
+		// bucket of one refuses a gap of exactly 1/c as often as not).
+		floor = min(1/(1/s.lo+gapPad.Seconds()), ceiling)
 	}
 	return floor, ceiling
 }

@@ -67,6 +67,18 @@ func TestGapLogBounds(t *testing.T) {
 		}
 	})
 
+	t.Run("a gap refused as long as one accepted keeps the floor", func(t *testing.T) {
+		// A bucket of one refuses a gap of exactly 1/c as often as not.
+		var s gapLog
+		for i, st := range []sendState{sendAccepted, sendAccepted, sendRefused} {
+			s.resolve(s.log(at([]int{0, 200, 400}[i])), st, at(500))
+		}
+		f, c := s.bounds(at(500))
+		if s.notOne || f == 0 || f != c {
+			t.Errorf("notOne %v floor %v ceiling %v; want a bucket of one, floor = ceiling = %v", s.notOne, f, c, 1/(0.2+gapPad.Seconds()))
+		}
+	})
+
 	t.Run("gaps too short to order say nothing", func(t *testing.T) {
 		var s gapLog
 		s.resolve(s.log(at(0)), sendAccepted, at(1))
@@ -93,7 +105,11 @@ func TestGapLogBounds(t *testing.T) {
 // learned rate holds within the jitter allowance of the cap from the
 // third second on. From the 429s' count alone (before the gap log), a rate
 // just over the cap lost every other request, the cut went to 0.85 of the
-// cap, and over seconds 3-9 the bisection was at 0.89 to 0.975 of it.
+// cap, and over seconds 3-9 the bisection was at 0.89 to 0.975 of it. In
+// the first three seconds, where the learning is, a refused probe costs
+// its gap only: the next request is spaced from the last one accepted
+// (13 accepted of the 16 the cap allows; 10 when it was spaced from the
+// refused one).
 func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const c = 5.0
@@ -110,10 +126,13 @@ func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}()
-		p.play(t, 10*time.Second, 1.5*c)
+		accepted := p.play(t, 10*time.Second, 1.5*c)
 		<-done
 		if lowest < 0.98*c || highest > c {
 			t.Errorf("learned rate over seconds 3-9 in [%.3f, %.3f]; want within [%.2f, %g]", lowest, highest, 0.98*c, c)
+		}
+		if first := accepted[0] + accepted[1] + accepted[2]; first < 12 {
+			t.Errorf("accepted %d in seconds 0-2 (the cap: 16); want ≥ 12", first)
 		}
 	})
 }

@@ -557,6 +557,18 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		}
 		l.markStep(now)
 		l.setEstimate(now, max(next, minRate))
+		if floor > 0 && ceiling > 0 && l.gaps.n == 0 && !l.gaps.lastOK.IsZero() {
+			// A bucket of one refused the gap: the token it did not
+			// give comes 1/c after the last request it accepted, not
+			// after this one. Space the next release from that one (no
+			// request is out since) and give this one's place back, so
+			// that a refused probe costs its gap, not its gap and a
+			// whole interval more (the first three seconds against a
+			// bucket of one at 5/s: 13 accepted of 16, 10 without).
+			l.lastRelease = l.gaps.lastOK
+			l.giveBackPlace(now)
+			l.handOn(now)
+		}
 	}
 	l.stepSuccesses = 0
 	l.mu.Unlock()

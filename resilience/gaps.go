@@ -81,7 +81,7 @@ const (
 func (s *gapLog) log(now time.Time) uint64 {
 	if s.n == gapLogSize {
 		s.ring[s.head].state = sendOther // never heard of: read as unknown
-		s.drain(s.ring[s.head].at)
+		s.drain(now)
 	}
 	s.next++
 	s.ring[(s.head+s.n)%gapLogSize] = sendEntry{at: now, seq: s.next, state: sendPending}

@@ -17,13 +17,18 @@ import "time"
 //   - accepted: for a bucket of one, which the accepted request emptied,
 //     c ≥ 1/g (lo, the highest 1/g accepted). A larger bucket may have had
 //     tokens left: a gap it accepts shorter than one it refused (by more
-//     than the jitter, gapPad) shows it, and lo is dropped for good.
+//     than the jitter, gapPad) shows it, and the gaps are not read for a
+//     minute (notOneMemory).
 //
-// The limiter reads the bounds (RateLimiter.onRateLimited, onSuccess): an
-// increase goes no higher than hi; for a bucket of one, a cut and a step
-// go to the middle of lo and hi, a gap refused at the current rate cuts
-// at once, and the request after a refused one is spaced from the last one
-// accepted. Against a bucket of one (a per-second cap with no burst, say)
+// The limiter reads the bounds (RateLimiter.onRateLimited, onSuccess) for
+// a bucket of one only: an increase goes no higher than hi, a cut and a
+// step go to the middle of lo and hi, a gap refused at the current rate
+// cuts at once, and the request after a refused one is spaced from the
+// last one accepted. hi bounds a larger bucket too, but its count-based
+// cuts need no such precision, and a provider that refuses a few requests
+// at random (no bucket at all) would otherwise lower hi with each refusal
+// at the paced gap, and the 2ms margin step the rate down with it (3%
+// random 429s at 50/s: 40/s served in the first 10s instead of 49). Against a bucket of one (a per-second cap with no burst, say)
 // a rate just above c loses every other request, so the 429s' count, which
 // the cut reads otherwise, says only that c is between half the rate and
 // the rate: cut from 5.02/s to 4.28 against a cap of 5, the bisection
@@ -39,13 +44,14 @@ import "time"
 // accepted reads as a larger bucket: the upper bound is kept, and the
 // cuts of any bucket do the rest.
 type gapLog struct {
-	ring    [gapLogSize]sendEntry
-	head, n int
-	next    uint64    // the next send's sequence number (0 is "not logged")
-	lastOK  time.Time // the send time of the last accepted request read (zero: none, or the chain broke)
-	lo, hi  float64   // the bounds on the provider's rate (0: none)
-	hiAt    time.Time // when hi was last lowered
-	notOne  bool      // the bucket was seen to hold more than one token: lo is not kept
+	ring       [gapLogSize]sendEntry
+	head, n    int
+	next       uint64    // the next send's sequence number (0 is "not logged")
+	lastOK     time.Time // the send time of the last accepted request read (zero: none, or the chain broke)
+	lo, hi     float64   // the bounds on the provider's rate (0: none)
+	loAt, hiAt time.Time // when each was last set (see boundMemory)
+	notOne     bool      // the bucket was seen to hold more than one token: the gaps are not read...
+	notOneAt   time.Time // ...for notOneMemory from then
 }
 
 type sendEntry struct {
@@ -71,10 +77,14 @@ const (
 	// The allowance for the network's jitter between the gaps sent and
 	// the gaps the provider sees, added to a gap read from a bound.
 	gapPad = 2 * time.Millisecond
-	// A bound on the rate from above is forgotten after this long: the
-	// provider's limit may have gone up, and a stray 429 (one not due to
+	// A bound is forgotten this long after it was last set: the
+	// provider's limit may have moved, and a stray 429 (one not due to
 	// the bucket) would otherwise hold the rate down for good.
-	hiMemory = 10 * time.Second
+	boundMemory = 10 * time.Second
+	// A bucket seen to hold more than one token is read so for this
+	// long: a limit that went down reads so too (a gap accepted at the
+	// old limit, one refused at the new), and so do random 429s.
+	notOneMemory = time.Minute
 )
 
 // log records a send at now and returns its sequence number.
@@ -103,6 +113,9 @@ func (s *gapLog) resolve(seq uint64, st sendState, now time.Time) {
 }
 
 func (s *gapLog) drain(now time.Time) {
+	if s.notOne && now.Sub(s.notOneAt) > notOneMemory {
+		s.notOne = false // the limit may have changed since (a lower one reads as a larger bucket)
+	}
 	for s.n > 0 {
 		e := s.ring[s.head]
 		if e.state == sendPending {
@@ -112,42 +125,53 @@ func (s *gapLog) drain(now time.Time) {
 		switch e.state {
 		case sendAccepted:
 			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap && !s.notOne {
-				s.lo = max(s.lo, 1/g.Seconds())
+				if r := 1 / g.Seconds(); r > s.lo || now.Sub(s.loAt) > boundMemory {
+					s.lo, s.loAt = r, now
+				}
 			}
 			s.lastOK = e.at
 		case sendRefused:
 			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap {
-				if r := 1 / g.Seconds(); s.hi == 0 || r < s.hi || now.Sub(s.hiAt) > hiMemory {
+				if r := 1 / g.Seconds(); r < s.hi || now.Sub(s.hiAt) > boundMemory {
 					s.hi, s.hiAt = r, now
 				}
 			}
 		case sendOther:
 			s.lastOK = time.Time{}
 		}
-		if s.hi > 0 && 1/s.lo+gapPad.Seconds() < 1/s.hi {
+		if lo, hi := s.fresh(now); lo > 0 && hi > 0 && 1/lo+gapPad.Seconds() < 1/hi {
 			// A gap accepted shorter than one refused (by more than the
-			// jitter): the bucket holds more than one token, and the gaps
-			// it accepts bound nothing.
-			s.lo, s.notOne = 0, true
+			// jitter): the bucket holds more than one token (or refuses
+			// at random), and the gaps it accepts bound nothing.
+			s.lo, s.notOne, s.notOneAt = 0, true, now
 		}
 	}
+}
+
+// fresh returns the bounds set within boundMemory (0: none).
+func (s *gapLog) fresh(now time.Time) (lo, hi float64) {
+	if now.Sub(s.loAt) <= boundMemory {
+		lo = s.lo
+	}
+	if now.Sub(s.hiAt) <= boundMemory {
+		hi = s.hi
+	}
+	return lo, hi
 }
 
 // bounds returns the rates the bounds allow: floor, no cut below it;
 // ceiling, no increase above it (0: none). Each is the bound's gap with
 // the jitter allowance added.
 func (s *gapLog) bounds(now time.Time) (floor, ceiling float64) {
-	hi := s.hi
-	if hi > 0 && now.Sub(s.hiAt) > hiMemory {
-		hi = 0
+	lo, hi := s.fresh(now)
+	if s.notOne || hi == 0 {
+		return 0, 0 // not a bucket of one (see gapLog), or nothing refused lately
 	}
-	if hi > 0 {
-		ceiling = 1 / (1/hi + gapPad.Seconds())
-	}
-	if s.lo > 0 && hi > 0 {
+	ceiling = 1 / (1/hi + gapPad.Seconds())
+	if lo > 0 {
 		// lo is kept only while within the jitter of hi or under it (a
 		// bucket of one refuses a gap of exactly 1/c as often as not).
-		floor = min(1/(1/s.lo+gapPad.Seconds()), ceiling)
+		floor = min(1/(1/lo+gapPad.Seconds()), ceiling)
 	}
 	return floor, ceiling
 }

@@ -33,8 +33,8 @@ func TestGapLogBounds(t *testing.T) {
 		if want := 1 / (0.150 + gapPad.Seconds()); !near(ceiling, want) {
 			t.Errorf("ceiling %v; want %v", ceiling, want)
 		}
-		if _, c := s.bounds(at(310).Add(hiMemory + time.Second)); c != 0 {
-			t.Errorf("ceiling %v after hiMemory; want none (forgotten)", c)
+		if f, c := s.bounds(at(310).Add(boundMemory + time.Second)); f != 0 || c != 0 {
+			t.Errorf("floor %v ceiling %v after boundMemory; want none (forgotten)", f, c)
 		}
 	})
 
@@ -49,7 +49,7 @@ func TestGapLogBounds(t *testing.T) {
 		}
 	})
 
-	t.Run("a larger bucket drops lo for good", func(t *testing.T) {
+	t.Run("a larger bucket stops the reading for a minute", func(t *testing.T) {
 		var s gapLog
 		for i, st := range []sendState{sendAccepted, sendAccepted, sendRefused, sendAccepted} {
 			s.resolve(s.log(at([]int{0, 50, 250, 400}[i])), st, at(500))
@@ -58,12 +58,21 @@ func TestGapLogBounds(t *testing.T) {
 		if s.lo != 0 || !s.notOne {
 			t.Errorf("lo %v notOne %v; want 0 and true", s.lo, s.notOne)
 		}
-		if f, c := s.bounds(at(500)); f != 0 || !near(c, 1/(0.200+gapPad.Seconds())) {
-			t.Errorf("floor %v ceiling %v; want no floor, the refused gap's ceiling (it bounds any bucket)", f, c)
+		if f, c := s.bounds(at(500)); f != 0 || c != 0 {
+			t.Errorf("floor %v ceiling %v; want none (the count-based cuts pace a larger bucket)", f, c)
 		}
 		s.resolve(s.log(at(700)), sendAccepted, at(701))
 		if s.lo != 0 {
 			t.Errorf("lo %v after notOne; want 0", s.lo)
+		}
+		// A minute on (the limit may have gone down since, which reads
+		// as a larger bucket too), the gaps are read again.
+		later := 500 + int((notOneMemory + time.Second).Milliseconds())
+		s.resolve(s.log(at(later)), sendAccepted, at(later+1))
+		s.resolve(s.log(at(later+300)), sendAccepted, at(later+301))
+		s.resolve(s.log(at(later+400)), sendRefused, at(later+401))
+		if f, c := s.bounds(at(later + 401)); s.notOne || f == 0 || c == 0 {
+			t.Errorf("notOne %v floor %v ceiling %v a minute on; want the gaps read again", s.notOne, f, c)
 		}
 	})
 

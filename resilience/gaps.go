@@ -24,25 +24,26 @@ import "time"
 // a bucket of one only: an increase goes no higher than hi, a cut and a
 // step go to the middle of lo and hi, a gap refused at the current rate
 // cuts at once, and the request after a refused one is spaced from the
-// last one accepted. hi bounds a larger bucket too, but its count-based
-// cuts need no such precision, and a provider that refuses a few requests
-// at random (no bucket at all) would otherwise lower hi with each refusal
-// at the paced gap, and the 2ms margin step the rate down with it (3%
-// random 429s at 50/s: 40/s served in the first 10s instead of 49). Against a bucket of one (a per-second cap with no burst, say)
-// a rate just above c loses every other request, so the 429s' count, which
-// the cut reads otherwise, says only that c is between half the rate and
-// the rate: cut from 5.02/s to 4.28 against a cap of 5, the bisection
-// took 5s to come back. The gaps say [5.00, 5.02) after a few rounds. No
-// library keeps such bounds; this is a ring of the last sends and two
-// numbers.
+// last one accepted. Against a bucket of one (a per-second cap with no
+// burst, say) a rate just above c loses every other request, so the 429s'
+// count, which the cut reads otherwise, says only that c is between half
+// the rate and the rate: cut from 5.02/s to 4.28 against a cap of 5, the
+// bisection took 5s to come back. The gaps say [5.00, 5.02) after a few
+// rounds. hi bounds a larger bucket too, but its count-based cuts need no
+// such precision, and a provider that refuses a few requests at random
+// (no bucket at all) would lower hi with each refusal at the paced gap,
+// and the 2ms margin step the rate down with it (3% random 429s at 50/s:
+// 40/s served in the first 10s instead of 49). No library keeps such
+// bounds; this is a ring of the last sends and a few numbers.
 //
 // The outcomes come back out of order (a request's latency varies), and
 // a request's gap is to the last accepted one sent before it: the ring
 // keeps the sends in order and reads each once the ones before it are
 // known. An outcome that says nothing of the bucket (a 5xx, a timeout,
-// a cancelled call) breaks the chain. A limit that goes down below a gap
-// accepted reads as a larger bucket: the upper bound is kept, and the
-// cuts of any bucket do the rest.
+// a cancelled call) breaks the chain. A limit that goes down reads as a
+// larger bucket (a gap accepted at the old limit, one refused at the new):
+// the count-based cuts follow it, and a minute later the gaps are read
+// again.
 type gapLog struct {
 	ring       [gapLogSize]sendEntry
 	head, n    int

@@ -103,11 +103,11 @@ func (s *gapLog) log(now time.Time) uint64 {
 // resolve sets the outcome of send seq and reads the sends now known in
 // order.
 func (s *gapLog) resolve(seq uint64, st sendState, now time.Time) {
-	for i := range s.n {
-		e := &s.ring[(s.head+i)%gapLogSize]
-		if e.seq == seq {
-			e.state = st
-			break
+	// The ring holds consecutive sequence numbers from its head's; one
+	// below it was dropped from a full ring (read as unknown then).
+	if s.n > 0 && seq >= s.ring[s.head].seq {
+		if i := seq - s.ring[s.head].seq; i < uint64(s.n) {
+			s.ring[(s.head+int(i))%gapLogSize].state = st
 		}
 	}
 	s.drain(now)
@@ -160,19 +160,37 @@ func (s *gapLog) fresh(now time.Time) (lo, hi float64) {
 	return lo, hi
 }
 
-// bounds returns the rates the bounds allow: floor, no cut below it;
-// ceiling, no increase above it (0: none). Each is the bound's gap with
-// the jitter allowance added.
-func (s *gapLog) bounds(now time.Time) (floor, ceiling float64) {
+// gapBounds is what the gaps allow, in rates (0: none).
+type gapBounds struct {
+	floor   float64 // no cut below it: lo's gap with the jitter allowance (a bucket of one only)
+	ceiling float64 // no increase above it: hi's gap with the jitter allowance
+	mid     float64 // halfway between lo and hi, the bisection's next test (with a floor only)
+	lo      float64 // the highest rate accepted (with a floor only)
+}
+
+// one reports whether both bounds are known for a bucket of one.
+func (b gapBounds) one() bool { return b.floor > 0 }
+
+// bounds returns what the gaps read within boundMemory allow: nothing
+// once the bucket was seen not to be one (see gapLog).
+func (s *gapLog) bounds(now time.Time) gapBounds {
 	lo, hi := s.fresh(now)
 	if s.notOne || hi == 0 {
-		return 0, 0 // not a bucket of one (see gapLog), or nothing refused lately
+		return gapBounds{} // not a bucket of one, or nothing refused lately
 	}
-	ceiling = 1 / (1/hi + gapPad.Seconds())
+	b := gapBounds{ceiling: 1 / (1/hi + gapPad.Seconds())}
 	if lo > 0 {
 		// lo is kept only while within the jitter of hi or under it (a
 		// bucket of one refuses a gap of exactly 1/c as often as not).
-		floor = min(1/(1/lo+gapPad.Seconds()), ceiling)
+		b.floor = min(1/(1/lo+gapPad.Seconds()), b.ceiling)
+		b.mid, b.lo = min((lo+hi)/2, b.ceiling), lo
 	}
-	return floor, ceiling
+	return b
+}
+
+// quiet reports whether every logged send has been read, and returns the
+// send time of the last one the provider accepted (zero: none, or the
+// chain broke).
+func (s *gapLog) quiet() (lastOK time.Time, ok bool) {
+	return s.lastOK, s.n == 0 && !s.lastOK.IsZero()
 }

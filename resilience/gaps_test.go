@@ -26,14 +26,14 @@ func TestGapLogBounds(t *testing.T) {
 		if !near(s.hi, 1/0.150) || !near(s.lo, 1/0.250) {
 			t.Errorf("lo %v hi %v; want 4 (accepted 250ms after the last accepted) and 6.67 (refused 150ms after it)", s.lo, s.hi)
 		}
-		floor, ceiling := s.bounds(at(310))
+		floor, ceiling := floorCeiling(s.bounds(at(310)))
 		if want := 1 / (0.250 + gapPad.Seconds()); !near(floor, want) {
 			t.Errorf("floor %v; want %v (the accepted gap and the jitter allowance)", floor, want)
 		}
 		if want := 1 / (0.150 + gapPad.Seconds()); !near(ceiling, want) {
 			t.Errorf("ceiling %v; want %v", ceiling, want)
 		}
-		if f, c := s.bounds(at(310).Add(boundMemory + time.Second)); f != 0 || c != 0 {
+		if f, c := floorCeiling(s.bounds(at(310).Add(boundMemory + time.Second))); f != 0 || c != 0 {
 			t.Errorf("floor %v ceiling %v after boundMemory; want none (forgotten)", f, c)
 		}
 	})
@@ -58,7 +58,7 @@ func TestGapLogBounds(t *testing.T) {
 		if s.lo != 0 || !s.notOne {
 			t.Errorf("lo %v notOne %v; want 0 and true", s.lo, s.notOne)
 		}
-		if f, c := s.bounds(at(500)); f != 0 || c != 0 {
+		if f, c := floorCeiling(s.bounds(at(500))); f != 0 || c != 0 {
 			t.Errorf("floor %v ceiling %v; want none (the count-based cuts pace a larger bucket)", f, c)
 		}
 		s.resolve(s.log(at(700)), sendAccepted, at(701))
@@ -71,7 +71,7 @@ func TestGapLogBounds(t *testing.T) {
 		s.resolve(s.log(at(later)), sendAccepted, at(later+1))
 		s.resolve(s.log(at(later+300)), sendAccepted, at(later+301))
 		s.resolve(s.log(at(later+400)), sendRefused, at(later+401))
-		if f, c := s.bounds(at(later + 401)); s.notOne || f == 0 || c == 0 {
+		if f, c := floorCeiling(s.bounds(at(later + 401))); s.notOne || f == 0 || c == 0 {
 			t.Errorf("notOne %v floor %v ceiling %v a minute on; want the gaps read again", s.notOne, f, c)
 		}
 	})
@@ -82,7 +82,7 @@ func TestGapLogBounds(t *testing.T) {
 		for i, st := range []sendState{sendAccepted, sendAccepted, sendRefused} {
 			s.resolve(s.log(at([]int{0, 200, 400}[i])), st, at(500))
 		}
-		f, c := s.bounds(at(500))
+		f, c := floorCeiling(s.bounds(at(500)))
 		if s.notOne || f == 0 || f != c {
 			t.Errorf("notOne %v floor %v ceiling %v; want a bucket of one, floor = ceiling = %v", s.notOne, f, c, 1/(0.2+gapPad.Seconds()))
 		}
@@ -145,3 +145,5 @@ func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 		}
 	})
 }
+
+func floorCeiling(b gapBounds) (floor, ceiling float64) { return b.floor, b.ceiling }

@@ -453,8 +453,8 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	stepBack := atThisRate && l.cleanRate > 0 && l.cleanRate < l.est
 	// A bucket of one refused a gap at this rate (see gapLog): the rate
 	// is too high, whatever the backlog.
-	floor, ceiling := l.gaps.bounds(now)
-	overGap := paced && floor > 0 && ceiling > 0 && l.est > ceiling
+	gb := l.gaps.bounds(now)
+	overGap := paced && gb.one() && l.est > gb.ceiling
 	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
 	if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
 		// A first 429 with no recent count of what was sent (the target
@@ -548,16 +548,16 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 				next = max(next, bisectShare*refused)
 			}
 		}
-		if floor > 0 && ceiling > 0 {
+		if gb.one() {
 			// A bucket of one's rate lies between the gaps it accepted
 			// and refused: halve the range (see onSuccess).
-			next = min((l.gaps.lo+l.gaps.hi)/2, ceiling)
-		} else if ceiling > 0 && next > ceiling {
-			next = ceiling // no higher than a gap the provider refused
+			next = gb.mid
+		} else if gb.ceiling > 0 && next > gb.ceiling {
+			next = gb.ceiling // no higher than a gap the provider refused
 		}
 		l.markStep(now)
 		l.setEstimate(now, max(next, minRate))
-		if floor > 0 && ceiling > 0 && l.gaps.n == 0 && !l.gaps.lastOK.IsZero() {
+		if lastOK, quiet := l.gaps.quiet(); gb.one() && quiet {
 			// A bucket of one refused the gap: the token it did not
 			// give comes 1/c after the last request it accepted, not
 			// after this one. Space the next release from that one (no
@@ -565,7 +565,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			// that a refused probe costs its gap, not its gap and a
 			// whole interval more (the first three seconds against a
 			// bucket of one at 5/s: 13 accepted of 16, 10 without).
-			l.lastRelease = l.gaps.lastOK
+			l.lastRelease = lastOK
 			l.giveBackPlace(now)
 			l.handOn(now)
 		}
@@ -659,19 +659,19 @@ func (l *RateLimiter) onSuccess() {
 				l.markStep(now)
 			}
 		}
-		if floor, ceiling := l.gaps.bounds(now); ceiling > 0 {
-			if floor > 0 && l.gaps.lo >= provenShare*l.est && ceiling > l.est {
+		if gb := l.gaps.bounds(now); gb.ceiling > 0 {
+			if gb.one() && gb.lo >= provenShare*l.est && gb.ceiling > l.est {
 				// A bucket of one (see gapLog) accepted a gap at this
 				// rate and refused a shorter one: its rate lies between.
 				// Halve the range at once; each gap is a test, and the
 				// next answer says which half (a step too far costs one
 				// 429, and steps back to this rate).
 				l.cleanRate = l.est
-				next = max(next, (l.gaps.lo+l.gaps.hi)/2)
+				next = max(next, gb.mid)
 				l.markStep(now)
 			}
-			if next > ceiling {
-				next = max(l.est, ceiling) // a gap the provider refused is no gap to send at
+			if next > gb.ceiling {
+				next = max(l.est, gb.ceiling) // a gap the provider refused is no gap to send at
 			}
 		}
 		if next > l.refusedRate {

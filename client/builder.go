@@ -512,9 +512,11 @@ func (b *Builder) Build() (*AiClient, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// A target a fallback follows gets DefaultFallbackRetries, unless the
-	// retries were configured (in code or AI_LIB_MAX_RETRIES).
-	capRetries := (b.resilience == nil || b.resilience.Retry == nil) && getenv("AI_LIB_MAX_RETRIES") == ""
+	// A target a fallback follows gets DefaultFallbackRetries unless the
+	// retries were set, in code or AI_LIB_MAX_RETRIES, to a count other
+	// than the default: resilience.DefaultConfig() passed as it is, the
+	// usual start of a config, keeps the defaults' behaviour.
+	capRetries := cfg.Retry == nil || cfg.Retry.MaxRetries == resilience.DefaultConfig().Retry.MaxRetries
 	return newClient(clientConfig{
 		capRetries:       capRetries,
 		secrets:          b.secrets(settings, members),

@@ -31,7 +31,7 @@ type AiClient struct {
 	byName  map[string]*target // targets and deployments by name
 	pools   map[string]*pool
 	// capRetries: a target a fallback follows gets DefaultFallbackRetries
-	// (the retries were not configured).
+	// (the retry count is the default).
 	capRetries bool
 	chain      *resilience.FallbackChain
 	chainOpt   resilience.Option // WithHooks of the masked hooks, for the fallback hops; made once, not per call
@@ -205,8 +205,9 @@ func (c *AiClient) execute(ctx context.Context, name string, attempt func(ctx co
 }
 
 // DefaultFallbackRetries is how many retries a target gets when a
-// fallback follows it and the retries were not configured (neither
-// [Builder.Resilience] with a Retry member nor AI_LIB_MAX_RETRIES): one
+// fallback follows it and the retry count is the default (no Retry member
+// in [Builder.Resilience], or one from [resilience.DefaultConfig] whose
+// MaxRetries was left at 3, and no other AI_LIB_MAX_RETRIES): one
 // retry is worth its backoff (a blip), more are not, since the fallback
 // answers sooner than the later backoffs end. With three retries on a dead
 // primary, the calls made while its circuit had not yet opened waited

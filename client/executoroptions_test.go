@@ -26,7 +26,7 @@ func TestExecutorOptionsShareTheCircuit(t *testing.T) {
 			return func() error { _, err := c.Chat(context.Background(), hi()); return err }
 		}
 		a, b := replica(), replica()
-		for range 2 { // 4 attempts each: the circuit opens at the 5th counted failure
+		for range 3 { // 2 attempts each (one retry: a fallback follows); the circuit opens at the 5th counted failure
 			if err := a(); err != nil {
 				t.Fatalf("replica A Chat = %v; want the fallback's answer", err)
 			}

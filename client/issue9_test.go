@@ -178,9 +178,10 @@ func TestEnvTokenLimitAndBudget(t *testing.T) {
 	}
 }
 
-// With the default retries, a target a fallback follows gets one retry
-// (DefaultFallbackRetries), the last target all of them; retries given in
-// code or by AI_LIB_MAX_RETRIES hold on every target.
+// With the default retry count, a target a fallback follows gets one retry
+// (DefaultFallbackRetries), the last target all of them, whether the count
+// is left out or comes from DefaultConfig or AI_LIB_MAX_RETRIES=3; another
+// count, in code or by AI_LIB_MAX_RETRIES, holds on every target.
 func TestFallbackRetriesCapped(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
@@ -189,7 +190,9 @@ func TestFallbackRetriesCapped(t *testing.T) {
 		primary, final int // requests per call: to the primary, to the last target
 	}{
 		{name: "defaults", primary: 1 + client.DefaultFallbackRetries, final: 4},
-		{name: "retries in code", cfg: &resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 3, InitialDelay: time.Millisecond}}, primary: 4, final: 4},
+		{name: "DefaultConfig in code", cfg: ptr(resilience.DefaultConfig()), primary: 1 + client.DefaultFallbackRetries, final: 4},
+		{name: "AI_LIB_MAX_RETRIES at the default", env: "3", primary: 1 + client.DefaultFallbackRetries, final: 4},
+		{name: "retries in code", cfg: &resilience.ResilientConfig{Retry: &resilience.RetryConfig{MaxRetries: 4, InitialDelay: time.Millisecond}}, primary: 5, final: 5},
 		{name: "AI_LIB_MAX_RETRIES", env: "2", primary: 3, final: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,3 +225,5 @@ func TestFallbackRetriesCapped(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

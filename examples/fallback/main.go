@@ -60,7 +60,7 @@ func newLesson(out io.Writer, title string) (*lesson, error) {
 
 	cfg := resilience.DefaultConfig()
 	cfg.Retry.InitialDelay, cfg.Retry.MaxDelay = 20*time.Millisecond, 100*time.Millisecond
-	cfg.CircuitBreaker.FailureThreshold = 3
+	cfg.CircuitBreaker.FailureThreshold = 2 // the primary gets one retry (a fallback follows): its two failures open it
 
 	c, err := client.NewBuilder().
 		Model("openai/"+primary).
@@ -150,7 +150,7 @@ func run(out io.Writer) error {
 	l.call("")
 	l.close()
 
-	if l, err = newLesson(out, "\n4. The primary goes down (its circuit opens after 3 failures) and Groq rejects the key\n   (it echoes the key back; ailib masks it):"); err != nil {
+	if l, err = newLesson(out, "\n4. The primary goes down (its circuit opens after 2 failures) and Groq rejects the key\n   (it echoes the key back; ailib masks it):"); err != nil {
 		return err
 	}
 	l.srv.SetDefault(primary, providertest.Unavailable())

@@ -56,8 +56,8 @@ func TestLessons(t *testing.T) {
 	if strings.Contains(step("3"), "fallback ") {
 		t.Errorf("step 3 fell back:\n%s", step("3"))
 	}
-	// 4: the circuit opens after 3 failures, Groq's key is refused and masked.
-	check("4", "circuit of openai/gpt-4o: closed -> open", "(3 requests to the primary)",
+	// 4: the circuit opens after 2 failures (one retry: a fallback follows), Groq's key is refused and masked.
+	check("4", "circuit of openai/gpt-4o: closed -> open", "(2 requests to the primary)",
 		"Incorrect API key provided: ***.", `"Hi from Claude" from anthropic/claude-3-5-haiku-latest`)
 	if strings.Contains(step("4"), "gsk_demo") {
 		t.Errorf("step 4 shows the key:\n%s", step("4"))

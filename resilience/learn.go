@@ -69,7 +69,10 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 	gb := l.gaps.bounds(now)
 	overGap := paced && gb.one() && l.est > gb.ceiling
 	tooMany := atThisRate && l.step429s >= 3 && float64(l.step429s) >= refusedShare*float64(l.stepReleases) && now.Sub(l.stepAt) >= acceptedSlot
-	if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
+	l.refusedSec.add(now)
+	if l.rateIndependent(now, paced, released, gb) {
+		// Cut nothing: see rateIndependent.
+	} else if l.est == 0 && now.Sub(l.sampleT) > sentWindow {
 		// A first 429 with no recent count of what was sent (the target
 		// was built, or last cut, long ago): an average over that time is
 		// no rate to cut from (ten minutes of a call a second, then a
@@ -214,6 +217,7 @@ func (l *RateLimiter) onAnswered() {
 	now := time.Now()
 	l.mu.Lock()
 	l.accepted.add(now)
+	l.perSec.add(now)
 	l.mu.Unlock()
 }
 
@@ -230,6 +234,7 @@ func (l *RateLimiter) onSuccess() {
 	now := time.Now()
 	l.mu.Lock()
 	l.accepted.add(now)
+	l.perSec.add(now)
 	if l.stated != nil && !l.doubt && l.stated.Limit() != rate.Inf && l.stated.TokensAt(now) <= -doubtOver {
 		// The provider accepted doubtOver requests more than the stated
 		// limit allows (a burst it allows is smaller than that).
@@ -286,6 +291,12 @@ func (l *RateLimiter) onSuccess() {
 			if next > gb.ceiling {
 				next = max(l.est, gb.ceiling) // a gap the provider refused is no gap to send at
 			}
+		}
+		if now.Before(l.noiseUntil) && now.Sub(l.noiseGrown) >= time.Second {
+			// 429s cut nothing now (see rateIndependent): the demand
+			// the cuts left waiting is found at noiseRoom a second, as
+			// long as the 429s stay as few as they were.
+			next, l.noiseGrown = max(next, noiseRoom*l.est), now
 		}
 		if next > l.refusedRate {
 			l.refusedRate = 0 // probed past it with no 429: the limit moved
@@ -496,6 +507,137 @@ func (r *acceptedRing) count(now time.Time) int64 {
 	}
 	return sum
 }
+
+// Random 429s: a provider that refuses a share of requests whatever the
+// rate (a shared pool's capacity, another client's use of the key) is no
+// limit to learn: each 429 cut the rate a little, the slow probe did not
+// make it up, and the rate sank toward nothing (AIMD's equilibrium under
+// random losses p is proportional to 1/p: 3% of 50 calls/s served 12.8/s
+// after a minute). A bucket, whatever its size b and refill c, accepts at
+// most c + b/T requests a second over T seconds; so if the best
+// noiseWindow seconds of the last noiseSlots show it accepting P a second,
+// c ≥ P − b/noiseWindow: for any burst of up to 2s of its refill,
+// P ≤ 1.2c, and noiseTest·P ≤ 0.84c. Evenly paced under c, no bucket
+// refuses: a 429 paced at noiseTest·P or less is one a steady limit does
+// not send. The share of 429s over the last noiseWindow seconds is then
+// taken as the provider's random share, the rate goes back up to
+// noiseRoom times the most that was sent, and from then on a 429 cuts
+// nothing, each keeping the finding noiseMemory more, while the 429s of
+// the last noiseEndSecs seconds stay under that share plus noiseMargin;
+// the rate grows by noiseRoom a second while calls wait for it (the cuts
+// left demand waiting). A limit under the random 429s, or one that went
+// down, raises their share: that ends the finding, the cuts resume, and
+// what was counted before is forgotten (a minute's burst, read as P, does
+// not trigger it again).
+//
+// Not caught: random 429s few enough that the cuts and the slow probe
+// balance above noiseTest·P (1% at 50 calls/s: about 30/s).
+const (
+	noiseSlots    = 60  // seconds of successes and 429s kept
+	noiseWindow   = 10  // P is counted over this many whole seconds
+	noiseTest     = 0.7 // a 429 paced at this share of P or less is not a limit's
+	noiseMargin   = 0.1 // 429s this share of the answers above the random share...
+	noiseEndMin   = 5   // ...and at least this many, over...
+	noiseEndSecs  = 3   // ...these last seconds end the finding
+	noiseMaxShare = 0.3 // the random share is taken as this at most
+	noiseMemory   = time.Minute
+	noiseRoom     = 1.1 // the rate goes back to this share of the most sent, and grows by it each second
+)
+
+// rateIndependent reports whether a 429 is one to cut nothing for: under
+// a finding that 429s do not depend on the rate, or one that makes that
+// finding (a 429 paced at noiseTest of what the provider was seen to
+// accept, or less), which puts the rate back, under l.mu. Lone targets
+// only; a bucket of one is the gap log's.
+func (l *RateLimiter) rateIndependent(now time.Time, paced bool, released time.Time, gb gapBounds) bool {
+	if l.pooled.Load() || l.est == 0 {
+		return false
+	}
+	if now.Before(l.noiseUntil) {
+		ref := l.refusedSec.recent(now, noiseEndSecs)
+		if ref >= noiseEndMin && float64(ref) >= (l.noiseShare+noiseMargin)*float64(ref+l.perSec.recent(now, noiseEndSecs)) {
+			l.noiseUntil = time.Time{}
+			l.perSec, l.refusedSec = secRing{}, secRing{}
+			return false
+		}
+		l.noiseUntil = now.Add(noiseMemory)
+		return true
+	}
+	if !paced || gb.one() {
+		return false
+	}
+	at := l.est
+	if released.Before(l.stepAt) {
+		at = l.stepFrom
+	}
+	p := l.perSec.best(now)
+	if p == 0 || at > noiseTest*p {
+		return false
+	}
+	ref, acc := l.refusedSec.recent(now, noiseWindow), l.perSec.recent(now, noiseWindow)
+	l.noiseShare = min(noiseMaxShare, float64(ref)/float64(max(1, ref+acc)))
+	l.noiseUntil, l.noiseGrown = now.Add(noiseMemory), now
+	l.cleanRate, l.refusedRate = 0, 0
+	l.markStep(now)
+	l.setEstimate(now, max(l.est, noiseRoom*bestSent(&l.perSec, &l.refusedSec, now)))
+	return true
+}
+
+// secRing counts events (successes, 429s) per second over the last
+// noiseSlots seconds.
+type secRing struct {
+	n   [noiseSlots]int64
+	sec [noiseSlots]int64 // the Unix second each count is for
+}
+
+func (r *secRing) add(now time.Time) {
+	s := now.Unix()
+	i := slotOf(s)
+	if r.sec[i] != s {
+		r.sec[i], r.n[i] = s, 0
+	}
+	r.n[i]++
+}
+
+// best is the highest rate counted over noiseWindow consecutive whole
+// seconds of the last noiseSlots; 0 when none was counted.
+func (r *secRing) best(now time.Time) float64 { return bestOf(now, r) }
+
+// bestSent is the highest rate of answers, successes (acc) and 429s (ref),
+// over noiseWindow consecutive whole seconds of the last noiseSlots.
+func bestSent(acc, ref *secRing, now time.Time) float64 { return bestOf(now, acc, ref) }
+
+func bestOf(now time.Time, rings ...*secRing) float64 {
+	cur := now.Unix()
+	var top int64
+	for end := cur - 1; end-noiseWindow >= cur-noiseSlots; end-- {
+		var sum int64
+		for s := end - noiseWindow + 1; s <= end; s++ {
+			i := slotOf(s)
+			for _, r := range rings {
+				if r.sec[i] == s {
+					sum += r.n[i]
+				}
+			}
+		}
+		top = max(top, sum)
+	}
+	return float64(top) / noiseWindow
+}
+
+// recent is the count of the last secs seconds, the current one included.
+func (r *secRing) recent(now time.Time, secs int64) int64 {
+	cur := now.Unix()
+	var sum int64
+	for s := cur - secs + 1; s <= cur; s++ {
+		if i := slotOf(s); r.sec[i] == s {
+			sum += r.n[i]
+		}
+	}
+	return sum
+}
+
+func slotOf(sec int64) int { return int((sec%noiseSlots + noiseSlots) % noiseSlots) }
 
 // doubtOver is how many requests over its stated limit a pool's
 // deployment must have had accepted for the limit not to be believed.

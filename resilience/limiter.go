@@ -87,6 +87,11 @@ type RateLimiter struct {
 	born                                  time.Time
 	sampleN                               int64        // attempts sent, ever, at sampleT
 	accepted                              acceptedRing // successes while learning (active), per 100ms
+	perSec                                secRing      // successes while learning, per second (noiseTest)
+	refusedSec                            secRing      // 429s while learning, per second
+	noiseUntil                            time.Time    // 429s were found not to depend on the rate (noiseTest): until then they cut nothing while as few...
+	noiseShare                            float64      // ...the share of 429s then...
+	noiseGrown                            time.Time    // ...and the rate's last growth since
 	since                                 time.Time    // when learning started
 	sampleT                               time.Time    // when the send rate was last measured
 	limits                                ProviderLimits

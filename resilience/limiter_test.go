@@ -742,3 +742,55 @@ func TestFailuresAreNotALowerLimit(t *testing.T) {
 		}
 	})
 }
+
+// A provider that refuses a share of requests whatever the rate (random
+// 429s, no header) is not a limit: cutting does not make them rarer, and
+// each cut the slow probe could not make up dragged the rate down. 3% of
+// 50 calls/s served 49/s in the first 10s and 12.8/s after a minute; 1%,
+// 33/s. A 429 paced well under what the provider was seen to accept
+// (noiseTest) is one no bucket would send: the rate goes back to that and
+// such 429s cut no more while they stay few.
+func TestRandom429sDoNotDragTheRateDown(t *testing.T) {
+	for _, share := range []float64{0.01, 0.03, 0.1} {
+		t.Run(fmt.Sprintf("%g", share), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := mustExecutor(t, ResilientConfig{})
+				rng := rand.New(rand.NewPCG(1, uint64(share*1000)))
+				var mu sync.Mutex
+				okAt := map[int]int{}
+				start := time.Now()
+				call := func(context.Context) error {
+					mu.Lock()
+					defer mu.Unlock()
+					if rng.Float64() < share {
+						return providerErr(aierrors.RateLimited)
+					}
+					return nil
+				}
+				const rate, secs = 50, 90
+				var wg sync.WaitGroup
+				for i := range rate * secs {
+					wg.Go(func() {
+						time.Sleep(time.Duration(i) * time.Second / rate)
+						ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+						defer cancel()
+						if e.Execute(ctx, call) == nil {
+							mu.Lock()
+							okAt[int(time.Since(start)/time.Second)]++
+							mu.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+				got := 0
+				for sec := secs - 20; sec < secs; sec++ {
+					got += okAt[sec]
+				}
+				if want := 0.95 * rate * 20; float64(got) < want {
+					t.Errorf("%g%% random 429s at %d calls/s: %d calls served in seconds %d-%d; want ≥ %.0f (the learned rate ends at %.1f)",
+						100*share, rate, got, secs-20, secs-1, want, e.Signals().Rate.Learned)
+				}
+			})
+		})
+	}
+}

@@ -19,7 +19,7 @@ import (
 // by the plain retry loop and by ailib built the way a new user builds it,
 // next to the point's theoretical best.
 //
-// Three kinds of point:
+// Four kinds of point:
 //
 //   - Rate limit: the provider enforces a per-second token bucket (cap c
 //     requests/s, burst b) and the caller is not told. It reports the cap
@@ -35,6 +35,11 @@ import (
 //   - Outage: the primary answers 503 for 2s, 6s, 20s or 60s, after 2s of
 //     health and followed by 10s of it; 10 calls/s, each with a 5s
 //     deadline; with and without a healthy fallback.
+//   - Random 429s: p ∈ {1%, 3%, 10%} of attempts answer 429 whatever the
+//     rate (a shared pool's capacity, another client on the key), with
+//     Retry-After: 1 and no other header; 50 calls/s for a minute, each
+//     with a 10s deadline, no fallback, several seeds. Cutting the rate
+//     does not make such 429s rarer.
 
 // Behaviours are the four ways a rate-limited provider tells the caller
 // about its cap, as the providers document them (and as they behave).
@@ -68,6 +73,7 @@ var (
 	FamilyDemands   = []float64{1.5, 2, 3}
 	FamilyDeadlines = []time.Duration{2 * time.Second, 5 * time.Second}
 	FamilyNoise     = []float64{0.1, 0.2, 0.3, 0.4}
+	FamilyRandom429 = []float64{0.01, 0.03, 0.1}
 	FamilyOutages   = []time.Duration{2 * time.Second, 3 * time.Second, 6 * time.Second, 6500 * time.Millisecond, 20 * time.Second, 21 * time.Second, 60 * time.Second}
 )
 
@@ -80,6 +86,9 @@ const (
 	familyOutageRate     = 10.0
 	familyOutageDeadline = 5 * time.Second
 	familyAttempts       = 4 // both contenders: the first attempt and 3 retries (ailib's default; the loop's 4 attempts)
+	familyRandom429Rate  = 50.0
+	familyRandom429Calls = 3000 // a minute
+	familyRandom429Dead  = 10 * time.Second
 )
 
 // The kinds of family point.
@@ -87,11 +96,12 @@ const (
 	KindRateLimit = "rate-limit"
 	KindNoise     = "noise"
 	KindOutage    = "outage"
+	KindRandom429 = "random-429"
 )
 
 // Point is one point of the family's grid.
 type Point struct {
-	Kind string // KindRateLimit, KindNoise or KindOutage
+	Kind string // KindRateLimit, KindNoise, KindOutage or KindRandom429
 
 	// Rate limit.
 	Behaviour string        // one of Behaviours
@@ -100,8 +110,8 @@ type Point struct {
 	Demand    float64       // calls/s, as a multiple of Cap
 	Deadline  time.Duration // per call
 
-	// Noise.
-	Noise float64 // share of attempts answered 503
+	// Noise and random 429s.
+	Noise float64 // share of attempts answered 503 (429 for KindRandom429)
 	Seed  int64
 
 	// Outage.
@@ -127,6 +137,8 @@ func (p Point) Name() string {
 		return name
 	case KindNoise:
 		return fmt.Sprintf("noise %g%% seed %d", 100*p.Noise, p.Seed)
+	case KindRandom429:
+		return fmt.Sprintf("random 429s %g%% seed %d", 100*p.Noise, p.Seed)
 	case KindOutage:
 		fb := "no fallback"
 		if p.Fallback {
@@ -148,6 +160,8 @@ func (p Point) Group() string {
 		return p.Behaviour
 	case KindNoise:
 		return fmt.Sprintf("noise %g%%", 100*p.Noise)
+	case KindRandom429:
+		return fmt.Sprintf("random 429s %g%%", 100*p.Noise)
 	case KindOutage:
 		if p.Fallback {
 			return "outage, fallback"
@@ -200,8 +214,8 @@ const FamilyAge = 3 * time.Second
 // between behaviours so that together they cover 24 distinct
 // (cap, burst, demand, deadline) combinations, and two more with the
 // client built FamilyAge before (the S3, c10 b2 2× D5s, and c20
-// b5 3× D2s); the four noise levels at seeds 1 and 2; and all eight
-// outage points.
+// b5 3× D2s); the four noise levels and the three levels of random 429s
+// at seeds 1 and 2; and all outage points.
 func TestFamily() []Point {
 	var out []Point
 	for bi, bh := range Behaviours {
@@ -230,6 +244,11 @@ func noiseAndOutages(seeds []int64) []Point {
 	for _, o := range FamilyOutages {
 		for _, fb := range []bool{false, true} {
 			out = append(out, Point{Kind: KindOutage, Outage: o, Fallback: fb})
+		}
+	}
+	for _, p := range FamilyRandom429 {
+		for _, s := range seeds {
+			out = append(out, Point{Kind: KindRandom429, Noise: p, Seed: s})
 		}
 	}
 	return out
@@ -284,6 +303,17 @@ func (p Point) Scenario() Scenario {
 		sc.Best = Best{Success: success, PerCall: success / (1 - p.Noise), RateLimited: 0, Dead: -1, P50: 0, P99: 0, Back: -1}
 		sc.BestText = fmt.Sprintf("%d attempts retried at once: success 1−p^%d = %s, (1−p^%d)/(1−p) = %.2f requests per call, no wait",
 			familyAttempts, familyAttempts, pct(success), familyAttempts, sc.Best.PerCall)
+	case KindRandom429:
+		sc.calls, sc.rate, sc.callTimeout, sc.timed = familyRandom429Calls, familyRandom429Rate, familyRandom429Dead, false
+		f := providertest.Faults{Seed: p.Seed, RateLimited: p.Noise, RetryAfterOnly: true, CallKey: CallHeader}
+		sc.setup = func(s *providertest.Server, _ int64, _ float64) { s.SetFaults(Primary, f) }
+		sc.Provider = fmt.Sprintf("%g%% of attempts answer 429 whatever the rate (Retry-After: %v, no other header), "+
+			"drawn per call and attempt from seed %d; no limit is enforced", 100*p.Noise, providertest.DefaultFaultRetryAfter, p.Seed)
+		sc.Load = fmt.Sprintf("%d calls at %g/s, deadline %v, no fallback", familyRandom429Calls, familyRandom429Rate, familyRandom429Dead)
+		success := 1 - math.Pow(p.Noise, familyAttempts)
+		sc.Best = Best{Success: success, PerCall: success / (1 - p.Noise), RateLimited: -1, Dead: -1, P50: 0, P99: 0, Back: -1}
+		sc.BestText = fmt.Sprintf("%d attempts, each retry after the Retry-After: success 1−p^%d = %s; a 429 here says nothing of the rate",
+			familyAttempts, familyAttempts, pct(success))
 	case KindOutage:
 		total := familyOutageWarmup + p.Outage + familyOutageAfter
 		n := int(familyOutageRate * total.Seconds())
@@ -493,7 +523,9 @@ func FamilyMarkdown(w io.Writer, env Env, rs []FamilyResult) {
 		familyNoiseCalls, familyNoiseRate)
 	fmt.Fprintf(w, "- Outage: the primary answers 503 after %v for 2–60 s, %v of health after; %g calls/s, deadline %v.\n",
 		familyOutageWarmup, familyOutageAfter, familyOutageRate, familyOutageDeadline)
-	fmt.Fprintf(w, "- Best: rate limit, an earliest-deadline-first client that knows the cap; noise, 1−p⁴ with retries at once; "+
+	fmt.Fprintf(w, "- Random 429s: %d calls at %g/s, deadline %v; 429s (Retry-After: %v, no other header) drawn per call "+
+		"and attempt from the seed, whatever the rate.\n", familyRandom429Calls, familyRandom429Rate, familyRandom429Dead, providertest.DefaultFaultRetryAfter)
+	fmt.Fprintf(w, "- Best: rate limit, an earliest-deadline-first client that knows the cap; noise and random 429s, 1−p⁴; "+
 		"outage, a client that knows when the primary is down. Bounds (ailib): success ≥ the loop's and ≥ best − 5 points; "+
 		"on rate-limit points fewer 429s than the loop.\n")
 	if env.Virtual {

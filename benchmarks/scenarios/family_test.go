@@ -88,11 +88,20 @@ var (
 // knownFailures maps a point's name to the numbers it fails with
 // ("success" is the share of calls, best the theoretical best): such a
 // point is skipped, not loosened, and reported in the log when it holds
-// every bound (take it out of the list then). Empty: every point of
-// TestFamily is asserted. (The last ones, buckets of one at 5 and 10 a
-// second with no rate-limit header, hold since the limiter reads the gaps
-// between requests, see resilience's gapLog.)
-var knownFailures = map[string]string{}
+// every bound (take it out of the list then). Every rate-limit, noise and
+// outage point of TestFamily is asserted (the last rate-limit ones,
+// buckets of one at 5 and 10 a second with no rate-limit header, hold
+// since the limiter reads the gaps between requests, see resilience's
+// gapLog). Two points of random 429s fail: the learned rate finds such
+// 429s rate-independent only once its cuts took it to 0.7 of what the
+// provider accepted (resilience's noiseTest), which a 1% share never
+// does (the cuts and the slow probe balance near 30 of the 50 calls a
+// second), and a 10% share does late on some seeds. Before the finding,
+// those points served 82% and 25%.
+var knownFailures = map[string]string{
+	"random 429s 1% seed 2":  "success 82.2% (loop 100%, best 100%): the rate stays near 30/s of 50",
+	"random 429s 10% seed 2": "success 91.7-93.4% (loop 100%, best 99.99%): found rate-independent after 10s, the queue drains late",
+}
 
 // TestBestRateLimit checks the oracle schedule against cases worked by
 // hand.

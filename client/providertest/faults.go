@@ -34,6 +34,11 @@ type Faults struct {
 	StreamCut   float64 // the default answer cut part-way (streams: at a random event; others: truncated JSON)
 
 	RetryAfter time.Duration // Retry-After of the 429s; 0 means DefaultFaultRetryAfter
+	// RetryAfterOnly makes the random 429s carry Retry-After alone, in
+	// the route's error shape, with none of the rate-limit headers of
+	// [RateLimited] and [AnthropicRateLimited] (whose limits no cap of
+	// the server enforces): 429s that say nothing about a limit.
+	RetryAfterOnly bool
 	SlowDelay  time.Duration // 0 means DefaultSlowDelay
 
 	// CallKey, when set, names a request header that identifies a call
@@ -105,6 +110,12 @@ func (f *Faults) pick(rng *faultRand, def Answer, r *Request) Answer {
 		ra := f.RetryAfter
 		if ra <= 0 {
 			ra = DefaultFaultRetryAfter
+		}
+		if f.RetryAfterOnly {
+			a := rateCapAnswer(r.Format, ra)
+			a.Header = http.Header{}
+			setRetryAfter(a.Header, ra, false)
+			return a
 		}
 		if r.Format == FormatAnthropic {
 			return AnthropicRateLimited(ra)

@@ -248,3 +248,35 @@ func TestBucketClockGoesBack(t *testing.T) {
 		t.Errorf("take 1s later refused; want allowed")
 	}
 }
+
+// Faults.RetryAfterOnly: the random 429s carry Retry-After and no
+// rate-limit header, in either route's error shape.
+func TestFaultsRetryAfterOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := New()
+		srv.SetFaults("m", Faults{Seed: 1, RateLimited: 1, RetryAfter: 2 * time.Second, RetryAfterOnly: true})
+		for _, path := range []string{"/v1/chat/completions", "/v1/messages"} {
+			body := openAIBody("m", false)
+			if path == "/v1/messages" {
+				body = anthropicBody("m", false)
+			}
+			resp, err := post(context.Background(), t, srv.Client(), srv.URL()+path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+				t.Errorf("%s: %d, Retry-After %q; want 429, 2", path, resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+			for k := range resp.Header {
+				if k := strings.ToLower(k); strings.Contains(k, "ratelimit") || k == "retry-after-ms" {
+					t.Errorf("%s: header %s; want Retry-After alone", path, k)
+				}
+			}
+			if !strings.Contains(string(b), "rate") {
+				t.Errorf("%s: body %s; want a rate-limit error", path, b)
+			}
+		}
+	})
+}

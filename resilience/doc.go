@@ -246,7 +246,7 @@
 // the cuts resume, and what was counted is forgotten, so a minute's burst
 // read as P does not trigger it again). The family's random-429 points
 // (1%, 3%, 10% at 50 calls/s for a minute, 5 seeds): mean success 57 →
-// 94% (the loop 100%); 3% 54-58 → 100%, 10% 21-27 → 70-99.7%. Not caught:
+// 96% (the loop 100%); 3% 54-58 → 100%, 10% 21-27 → 89-99.7%. Not caught:
 // a share so small that the cuts and the probe balance above 0.7·P (1% on
 // two seeds of five: 82-83%, as before). The rate-limit points are
 // unchanged (216 of 216; mean gap 0.91).

@@ -523,7 +523,8 @@ func (r *acceptedRing) count(now time.Time) int64 {
 // taken as the provider's random share, the rate goes back up to
 // noiseRoom times the most that was sent, and from then on a 429 cuts
 // nothing, each keeping the finding noiseMemory more, while the 429s of
-// the last noiseEndSecs seconds stay under that share plus noiseMargin;
+// the last noiseEndSecs seconds stay under that share plus noiseMargin
+// (and three standard deviations of the count);
 // the rate grows by noiseRoom a second while calls wait for it (the cuts
 // left demand waiting). A limit under the random 429s, or one that went
 // down, raises their share: that ends the finding, the cuts resume, and
@@ -533,13 +534,14 @@ func (r *acceptedRing) count(now time.Time) int64 {
 // Not caught: random 429s few enough that the cuts and the slow probe
 // balance above noiseTest·P (1% at 50 calls/s: about 30/s).
 const (
-	noiseSlots    = 60  // seconds of successes and 429s kept
-	noiseWindow   = 10  // P is counted over this many whole seconds
-	noiseTest     = 0.7 // a 429 paced at this share of P or less is not a limit's
-	noiseMargin   = 0.1 // 429s this share of the answers above the random share...
-	noiseEndMin   = 5   // ...and at least this many, over...
-	noiseEndSecs  = 3   // ...these last seconds end the finding
-	noiseMaxShare = 0.3 // the random share is taken as this at most
+	noiseSlots    = 60   // seconds of successes and 429s kept
+	noiseWindow   = 10   // P is counted over this many whole seconds
+	noiseTest     = 0.7  // a 429 paced at this share of P or less is not a limit's
+	noiseMargin   = 0.1  // 429s this share of the answers above the random share...
+	noiseEndMin   = 5    // ...and at least this many, over...
+	noiseEndSecs  = 3    // ...these last seconds end the finding
+	noiseMaxShare = 0.3  // the random share is taken as this at most...
+	noiseMinShare = 0.01 // ...and its deviation as at least this one's
 	noiseMemory   = time.Minute
 	noiseRoom     = 1.1 // the rate goes back to this share of the most sent, and grows by it each second
 )
@@ -555,7 +557,12 @@ func (l *RateLimiter) rateIndependent(now time.Time, paced bool, released time.T
 	}
 	if now.Before(l.noiseUntil) {
 		ref := l.refusedSec.recent(now, noiseEndSecs)
-		if ref >= noiseEndMin && float64(ref) >= (l.noiseShare+noiseMargin)*float64(ref+l.perSec.recent(now, noiseEndSecs)) {
+		n, q := float64(ref+l.perSec.recent(now, noiseEndSecs)), max(l.noiseShare, noiseMinShare)
+		// More than the random share plus noiseMargin, by three standard
+		// deviations of a binomial count at that share: at 20 answers a
+		// second, 10% of random 429s made 17% over 3 seconds one play in
+		// three, and ended the finding.
+		if ref >= noiseEndMin && float64(ref) >= n*(l.noiseShare+noiseMargin)+3*math.Sqrt(n*q*(1-q)) {
 			l.noiseUntil = time.Time{}
 			l.perSec, l.refusedSec = secRing{}, secRing{}
 			return false

@@ -292,7 +292,7 @@ func (l *RateLimiter) onSuccess() {
 				next = max(l.est, gb.ceiling) // a gap the provider refused is no gap to send at
 			}
 		}
-		if now.Before(l.noiseUntil) && now.Sub(l.noiseGrown) >= time.Second {
+		if now.Before(l.noiseUntil) && l.queue.Len() > 0 && now.Sub(l.noiseGrown) >= time.Second {
 			// 429s cut nothing now (see rateIndependent): the demand
 			// the cuts left waiting is found at noiseRoom a second, as
 			// long as the 429s stay as few as they were.

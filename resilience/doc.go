@@ -242,14 +242,16 @@
 // last 10 seconds is the provider's, the rate goes back to 1.1 times the
 // most sent and grows by 1.1 a second while calls wait for it, and a 429
 // cuts nothing while the 429s of the last 3 seconds stay under that share
-// plus 10 points (a limit under them, or one gone down, raises their share:
-// the cuts resume, and what was counted is forgotten, so a minute's burst
-// read as P does not trigger it again). The family's random-429 points
-// (1%, 3%, 10% at 50 calls/s for a minute, 5 seeds): mean success 57 →
-// 96% (the loop 100%); 3% 54-58 → 100%, 10% 21-27 → 89-99.7%. Not caught:
-// a share so small that the cuts and the probe balance above 0.7·P (1% on
-// two seeds of five: 82-83%, as before). The rate-limit points are
-// unchanged (216 of 216; mean gap 0.91).
+// plus 10 points and three standard deviations of their count. A limit
+// under them, one gone down, or a bucket with a longer burst (Anthropic's
+// holds a minute of refill: P after it is many times c) raises their
+// share: the cuts resume, and what was counted is forgotten, so the burst
+// read as P costs a few 429s once. The family's random-429 points (1%, 3%,
+// 10% at 50 calls/s for a minute, 5 seeds): mean success 57 → 96% (the
+// loop 100%); 3% 54-58 → 100%, 10% 21-27 → 89-99.7%. Not caught: a share
+// so small that the cuts and the probe balance above 0.7·P (1% on two
+// seeds of five: 82-83%, as before). The rate-limit points are unchanged
+// (216 of 216; mean gap 0.91).
 //
 // Until a 429 comes to an attempt the learned bucket paced (or while the
 // rate is under half a stated limit it believes), a rate seen clean after

@@ -34,12 +34,13 @@ type Faults struct {
 	StreamCut   float64 // the default answer cut part-way (streams: at a random event; others: truncated JSON)
 
 	RetryAfter time.Duration // Retry-After of the 429s; 0 means DefaultFaultRetryAfter
+	SlowDelay  time.Duration // 0 means DefaultSlowDelay
+
 	// RetryAfterOnly makes the random 429s carry Retry-After alone, in
 	// the route's error shape, with none of the rate-limit headers of
 	// [RateLimited] and [AnthropicRateLimited] (whose limits no cap of
 	// the server enforces): 429s that say nothing about a limit.
 	RetryAfterOnly bool
-	SlowDelay  time.Duration // 0 means DefaultSlowDelay
 
 	// CallKey, when set, names a request header that identifies a call
 	// (an idempotency key, a trace ID): a request carrying it draws its

@@ -524,9 +524,9 @@ func (r *acceptedRing) count(now time.Time) int64 {
 // noiseRoom times the most that was sent, and from then on a 429 cuts
 // nothing, each keeping the finding noiseMemory more, while the 429s of
 // the last noiseEndSecs seconds stay under that share plus noiseMargin
-// (and three standard deviations of the count);
-// the rate grows by noiseRoom a second while calls wait for it (the cuts
-// left demand waiting). A limit under the random 429s, or one that went
+// (and three standard deviations of the count); the rate grows by
+// noiseRoom a second while calls wait for it (the cuts left demand
+// waiting). A limit under the random 429s, or one that went
 // down, raises their share: that ends the finding, the cuts resume, and
 // what was counted before is forgotten (a minute's burst, read as P, does
 // not trigger it again).
@@ -591,7 +591,8 @@ func (l *RateLimiter) rateIndependent(now time.Time, paced bool, released time.T
 }
 
 // secRing counts events (successes, 429s) per second over the last
-// noiseSlots seconds.
+// noiseSlots seconds: a ring of counters, under l.mu (x/time/rate keeps
+// no count of what was accepted, and the acceptedRing holds one second).
 type secRing struct {
 	n   [noiseSlots]int64
 	sec [noiseSlots]int64 // the Unix second each count is for

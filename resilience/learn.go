@@ -211,14 +211,23 @@ func (l *RateLimiter) sendRate(now time.Time, n int64) float64 {
 // 5xx, say) as accepted: the provider took the request, and a cut floored
 // at what it accepted must not read its other failures as a lower limit.
 func (l *RateLimiter) onAnswered() {
-	if l == nil || !l.active.Load() && !l.pooled.Load() {
-		return
+	if _, ok := l.lockCounted(); ok {
+		l.mu.Unlock()
 	}
-	now := time.Now()
+}
+
+// lockCounted takes l.mu and counts an answer the provider accepted, at
+// now; ok is false, and l.mu not taken, while nothing is learned (the
+// success path then takes no lock).
+func (l *RateLimiter) lockCounted() (now time.Time, ok bool) {
+	if l == nil || !l.active.Load() && !l.pooled.Load() {
+		return time.Time{}, false
+	}
+	now = time.Now()
 	l.mu.Lock()
 	l.accepted.add(now)
 	l.perSec.add(now)
-	l.mu.Unlock()
+	return now, true
 }
 
 // onSuccess is the increase: while the learned bucket is what paces the
@@ -228,13 +237,10 @@ func (l *RateLimiter) onAnswered() {
 // rate refused (the bisection): a cut leaves up to 30% of the limit
 // unused, which the slow probe alone takes half a minute to find again.
 func (l *RateLimiter) onSuccess() {
-	if l == nil || !l.active.Load() && !l.pooled.Load() {
+	now, ok := l.lockCounted()
+	if !ok {
 		return
 	}
-	now := time.Now()
-	l.mu.Lock()
-	l.accepted.add(now)
-	l.perSec.add(now)
 	if l.stated != nil && !l.doubt && l.stated.Limit() != rate.Inf && l.stated.TokensAt(now) <= -doubtOver {
 		// The provider accepted doubtOver requests more than the stated
 		// limit allows (a burst it allows is smaller than that).

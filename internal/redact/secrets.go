@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // MinPartialLen is the shortest start of a secret that [Secrets] masks
@@ -327,11 +326,22 @@ func cutAt(text string, p int) (int, bool) {
 		if rest == "" || strings.HasPrefix(rest, "…") || strings.HasPrefix(rest, "...") {
 			return e, true
 		}
-		if e < len(text) && (text[e] == ' ' || !utf8.RuneStart(text[e])) {
+		if !inEscape(text, p, e) {
 			break
 		}
 	}
 	return p, false
+}
+
+// inEscape reports whether text[e] can go on an escape begun at p and cut
+// short, one escape in another too ("\\" of "\\\"", "%25" of "%2522",
+// "&amp;q" of "&amp;quot;"): a letter or digit, one of \ % & # ;, or a
+// quote a backslash escapes. Anything else ends it: a text that goes on
+// with `\"***"}` after a secret's start is not cut there (read as a cut,
+// the rest of a JSON body was masked with it).
+func inEscape(text string, p, e int) bool {
+	c := text[e]
+	return isAlnum(c) || strings.IndexByte(`\%&#;`, c) >= 0 || c == '"' && e > p && text[e-1] == '\\'
 }
 
 func isAlnum(c byte) bool {

@@ -141,6 +141,8 @@ func TestSecretsMask(t *testing.T) {
 		{"too short a cut is kept", "message: sk-\"a", "message: sk-\"a"},
 		{"escaped twice", `"m":"key \"sk-\\\"a%b\\\\c|d[e]f g\""`, `"m":"key \"***\""`},
 		{"prefix not at a cut is kept", `sk-"a%b\c but not the rest`, `sk-"a%b\c but not the rest`},
+		{"cut inside an escape, before a dot", "?k=sk-%22a%25b%5...", "?k=***..."},
+		{"a whole escape after a prefix is no cut", `{"t":"sk-\"a%b\\\"x"}`, `{"t":"sk-\"a%b\\\"x"}`},
 		{"short secret ignored", "short", "short"},
 	}
 	for _, tt := range tests {

@@ -53,6 +53,7 @@ type gapLog struct {
 	loAt, hiAt time.Time // when each was last set (see boundMemory)
 	notOne     bool      // the bucket was seen to hold more than one token: the gaps are not read...
 	notOneAt   time.Time // ...for notOneMemory from then
+	refill     refillTest
 }
 
 type sendEntry struct {
@@ -125,6 +126,7 @@ func (s *gapLog) drain(now time.Time) {
 		s.head, s.n = (s.head+1)%gapLogSize, s.n-1
 		switch e.state {
 		case sendAccepted:
+			s.refill.accepted++
 			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap && !s.notOne {
 				if r := 1 / g.Seconds(); r > s.lo || now.Sub(s.loAt) > boundMemory {
 					s.lo, s.loAt = r, now
@@ -132,6 +134,7 @@ func (s *gapLog) drain(now time.Time) {
 			}
 			s.lastOK = e.at
 		case sendRefused:
+			s.refill.refused(e.at, s.lastOK, now)
 			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap {
 				if r := 1 / g.Seconds(); r < s.hi || now.Sub(s.hiAt) > boundMemory {
 					s.hi, s.hiAt = r, now
@@ -194,3 +197,86 @@ func (s *gapLog) bounds(now time.Time) gapBounds {
 func (s *gapLog) quiet() (lastOK time.Time, ok bool) {
 	return s.lastOK, s.n == 0 && !s.lastOK.IsZero()
 }
+
+// refillTest finds refusals no token bucket sends: a provider that refuses
+// a share of requests whatever the rate (see RateLimiter.rateIndependent).
+//
+// A bucket refilled at c refuses a request only when it holds less than
+// one token. Between two requests it refused, sent T seconds apart with A
+// accepted between, it gained at most c·T and held less than one token at
+// the first, so A ≤ c·T + 1: c ≥ (A−1)/T, whatever its size (floor, the
+// highest such rate over the refusals of the last boundMemory). And a
+// request sent g after the last one it accepted, with only refused ones
+// between, found min(b, c·g) tokens or more: refused, c < 1/g. A refusal
+// whose gap says c < 1/g ≤ floor is one no bucket sends (clash). Both
+// read the send times, in send order, not the answers' (whose latency
+// would move accepted requests between windows), with gapPad of jitter
+// between a gap's ends (as gapLog's bounds). No library keeps such counts.
+type refillTest struct {
+	accepted int64 // accepted sends read so far
+	marks    [refillMarks]refillMark
+	head, n  int
+	floor    float64   // the refill rate proven (0: none)
+	floorAt  time.Time // when it was last raised
+	sent     float64   // the highest rate sent over the floor's windows (accepted and refused)
+	clash    time.Time // a refusal no bucket refilled at floor sends was read then (zero: none since taken)
+}
+
+type refillMark struct {
+	at       time.Time // a refused send's time
+	accepted int64     // refillTest.accepted when it was read
+	refused  int64     // refusals read before it
+}
+
+const (
+	refillMarks = 16 // refusals a window can start at
+	// A window shorter than this bounds little, and its ends' jitter is a
+	// large part of it.
+	minRefillWindow = 500 * time.Millisecond
+)
+
+// refused reads a refused send at at, the last accepted send before it
+// at lastOK (zero: none, or the chain broke).
+func (t *refillTest) refused(at, lastOK time.Time, now time.Time) {
+	if now.Sub(t.floorAt) > boundMemory {
+		t.floor, t.sent = 0, 0
+	}
+	if g := at.Sub(lastOK) - gapPad; !lastOK.IsZero() && g > 0 && t.floor > 0 && t.floor*g.Seconds() >= 1 {
+		t.clash = now
+	}
+	var refused int64
+	if t.n > 0 {
+		refused = t.marks[(t.head+t.n-1)%refillMarks].refused + 1
+	}
+	for i := range t.n {
+		m := t.marks[(t.head+i)%refillMarks]
+		w := at.Sub(m.at)
+		if w < minRefillWindow || now.Sub(m.at) > boundMemory {
+			continue
+		}
+		secs := (w + gapPad).Seconds()
+		if r := float64(t.accepted-m.accepted-1) / secs; r > t.floor {
+			t.floor, t.floorAt = r, now
+		}
+		t.sent = max(t.sent, float64(t.accepted-m.accepted+refused-m.refused)/secs)
+	}
+	if t.n == refillMarks {
+		t.head, t.n = (t.head+1)%refillMarks, t.n-1
+	}
+	t.marks[(t.head+t.n)%refillMarks] = refillMark{at: at, accepted: t.accepted, refused: refused}
+	t.n++
+}
+
+// takeClash reports whether a refusal no bucket sends was read within
+// the last second, and forgets it, with the highest rate sent over the
+// windows that proved the floor.
+func (t *refillTest) takeClash(now time.Time) (sent float64, ok bool) {
+	if t.clash.IsZero() || now.Sub(t.clash) > time.Second {
+		return 0, false
+	}
+	t.clash = time.Time{}
+	return t.sent, true
+}
+
+// forget drops what was read: the provider's limit may have changed.
+func (t *refillTest) forget() { *t = refillTest{accepted: t.accepted} }

@@ -147,3 +147,86 @@ func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 }
 
 func floorCeiling(b gapBounds) (floor, ceiling float64) { return b.floor, b.ceiling }
+
+// The refill test finds random refusals once the rate has come down from
+// one the provider was seen to accept, and never takes a token bucket's
+// refusals for random ones, whatever its size and the rates sent at.
+func TestRefillTest(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	// send logs and resolves n sends evenly paced at rate from *now, each
+	// accepted or refused by ok.
+	send := func(s *gapLog, now *time.Time, rate float64, n int, ok func(time.Time) bool) {
+		for range n {
+			st := sendRefused
+			if ok(*now) {
+				st = sendAccepted
+			}
+			s.resolve(s.log(*now), st, *now)
+			*now = now.Add(time.Duration(float64(time.Second) / rate))
+		}
+	}
+
+	t.Run("token buckets", func(t *testing.T) {
+		for _, b := range []float64{1, 2, 5, 60} {
+			for _, rates := range [][]float64{{20, 9.5, 12, 8, 11}, {50, 10.5, 30, 9.9}, {11, 10.1, 10.5}} {
+				const c = 10.0
+				var s gapLog
+				now, tokens, last := t0, b, t0
+				bucket := func(at time.Time) bool {
+					tokens = min(b, tokens+c*at.Sub(last).Seconds())
+					last = at
+					if tokens >= 1 {
+						tokens--
+						return true
+					}
+					return false
+				}
+				for _, r := range rates {
+					send(&s, &now, r, int(3*r), bucket)
+					if _, clash := s.refill.takeClash(now); clash {
+						t.Errorf("b %v, rates %v: a clash at %v/s; a bucket refilled at %v sends none", b, rates, r, c)
+					}
+				}
+				if f := s.refill.floor; f > c {
+					t.Errorf("b %v, rates %v: floor %v above the refill %v", b, rates, f, c)
+				}
+			}
+		}
+	})
+
+	t.Run("random refusals", func(t *testing.T) {
+		var s gapLog
+		now, i := t0, 0
+		tenth := func(time.Time) bool { i++; return i%10 != 0 } // 10% refused, whatever the rate
+		send(&s, &now, 40, 80, tenth)
+		if _, clash := s.refill.takeClash(now); clash {
+			t.Fatal("a clash at one rate: random refusals at one rate look like a bucket's")
+		}
+		if f := s.refill.floor; f < 34 || f > 36 {
+			t.Errorf("floor %v after 2s at 40/s with 10%% refused; want 35 less a refusal's", f)
+		}
+		send(&s, &now, 28, 30, tenth)
+		sent, clash := s.refill.takeClash(now)
+		if !clash {
+			t.Fatal("no clash at 28/s after 36/s was accepted")
+		}
+		if sent < 39 || sent > 40 {
+			t.Errorf("sent %v; want the 40/s the floor was proven at", sent)
+		}
+		if _, again := s.refill.takeClash(now); again {
+			t.Error("the clash was not forgotten once taken")
+		}
+	})
+
+	t.Run("forgotten after boundMemory", func(t *testing.T) {
+		var s gapLog
+		now, i := t0, 0
+		tenth := func(time.Time) bool { i++; return i%10 != 0 }
+		send(&s, &now, 40, 80, tenth)
+		now = now.Add(boundMemory + time.Second)
+		send(&s, &now, 28, 30, tenth)
+		if _, clash := s.refill.takeClash(now); clash {
+			t.Error("a clash with a floor proven more than boundMemory ago")
+		}
+	})
+}

@@ -88,21 +88,13 @@ var (
 // knownFailures maps a point's name to the numbers it fails with
 // ("success" is the share of calls, best the theoretical best): such a
 // point is skipped, not loosened, and reported in the log when it holds
-// every bound (take it out of the list then). Every rate-limit, noise and
-// outage point of TestFamily is asserted (the last rate-limit ones,
-// buckets of one at 5 and 10 a second with no rate-limit header, hold
-// since the limiter reads the gaps between requests, see resilience's
-// gapLog). Two points of random 429s fail: the learned rate finds such
-// 429s rate-independent only once its cuts took it to 0.7 of what the
-// provider accepted (resilience's noiseTest), which a 1% share never
-// does (the cuts and the slow probe balance near 30 of the 50 calls a
-// second), and a 10% share does only after 10-15s of cuts (89-94% on four
-// seeds of five, against a bound of 95%). Before the finding,
-// those points served 82% and 25%.
-var knownFailures = map[string]string{
-	"random 429s 1% seed 2":  "success 82.2% (loop 100%, best 100%): the rate stays near 30/s of 50",
-	"random 429s 10% seed 2": "success 92.4-94.0% (loop 100%, best 99.99%): found rate-independent after 10s of cuts, the queue they left drains late",
-}
+// every bound (take it out of the list then). Every rate-limit, noise,
+// outage and random-429 point of TestFamily is asserted today: the last
+// rate-limit ones, buckets of one at 5 and 10 a second with no rate-limit
+// header, hold since the limiter reads the gaps between requests, and the
+// random-429 ones (1% and 10% at seed 2: 82% and 92-94%) since it reads
+// the refill those gaps prove (see resilience's refillTest).
+var knownFailures = map[string]string{}
 
 // TestBestRateLimit checks the oracle schedule against cases worked by
 // hand.

@@ -123,6 +123,15 @@ type Point struct {
 	// nothing, or little, for a while when the load comes: the rate it
 	// learns from its first 429s must not be an average over that time.
 	Age time.Duration
+
+	// Latency is how long the provider takes to answer a request it
+	// accepts (a rate-limit point; 0: at once), and SlowShare the share of
+	// those answers that take FamilySlowDelay instead, drawn from a fixed
+	// seed. Real answers take time and some take much longer: the
+	// successes the limiter counts lag the requests the provider took, and
+	// a slow answer can outlast the call's deadline after its wait.
+	Latency   time.Duration
+	SlowShare float64
 }
 
 // Name identifies the point, e.g. "openai-minute c10 b2 2x D5s",
@@ -133,6 +142,9 @@ func (p Point) Name() string {
 		name := fmt.Sprintf("%s c%g b%d %gx D%v", p.Behaviour, p.Cap, p.Burst, p.Demand, p.Deadline)
 		if p.Age > 0 {
 			name += fmt.Sprintf(" built %v before", p.Age)
+		}
+		if p.Latency > 0 {
+			name += fmt.Sprintf(" answers %v %g%% slow", p.Latency, 100*p.SlowShare)
 		}
 		return name
 	case KindNoise:
@@ -156,6 +168,9 @@ func (p Point) Group() string {
 	case KindRateLimit:
 		if p.Age > 0 {
 			return p.Behaviour + ", client built before"
+		}
+		if p.Latency > 0 {
+			return p.Behaviour + ", slow answers"
 		}
 		return p.Behaviour
 	case KindNoise:
@@ -202,6 +217,28 @@ func AgedFamily() []Point {
 	}
 	return out
 }
+
+// LatencyFamily returns the 216 rate-limit points of the grid with
+// answers that take FamilyLatency, FamilySlowShare of them
+// FamilySlowDelay. The best is still the oracle's for answers at once: an
+// upper bound, not reached when a slow answer cannot fit the deadline.
+func LatencyFamily() []Point {
+	var out []Point
+	for _, p := range FullFamily(nil) {
+		if p.Kind == KindRateLimit {
+			p.Latency, p.SlowShare = FamilyLatency, FamilySlowShare
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// The answers of LatencyFamily's points.
+const (
+	FamilyLatency   = 300 * time.Millisecond
+	FamilySlowShare = 0.3
+	FamilySlowDelay = 1500 * time.Millisecond
+)
 
 // FamilyAge is how long before its first call an aged point's client is
 // built (Point.Age): longer than the 2s a fresh client's first 429 reads
@@ -283,9 +320,16 @@ func (p Point) Scenario() Scenario {
 		sc.calls, sc.rate, sc.callTimeout = n, rate, p.Deadline
 		st := style(p.Behaviour)
 		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
+			if p.Latency > 0 {
+				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
+				s.SetFaults(Primary, providertest.Faults{Seed: 7, Slow: p.SlowShare, SlowDelay: scaleD(FamilySlowDelay, scale)})
+			}
 			s.SetRateLimitStyle(Primary, p.Cap/scale, p.Burst, st)
 		}
 		sc.Provider = fmt.Sprintf("admits %g requests/s, bucket of %d, reported as %q (%s)", p.Cap, p.Burst, p.Behaviour, st)
+		if p.Latency > 0 {
+			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, FamilySlowDelay)
+		}
 		sc.Load = fmt.Sprintf("%g calls/s for %v (%d calls), deadline %v, no fallback; nobody is told the cap", rate, FamilyWindow, n, p.Deadline)
 		served, lat := bestRateLimit(p.Cap, p.Burst, rate, n, p.Deadline)
 		sc.Best = bestFrom(n, served, lat, float64(served)/float64(n))

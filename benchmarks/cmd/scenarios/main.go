@@ -22,7 +22,7 @@
 //	-parallel   run a scenario's contenders at the same time (default: only at timescale 1)
 //	-contenders run only these contenders (comma-separated name prefixes, e.g. "ailib,naive")
 //	-family     after the scenarios, play the scenario family of issue 20 (default true)
-//	-family-grid  "full" (216 rate-limit points, noise × -family-seeds, 8 outages) or "test" (the go test subsample)
+//	-family-grid  "full" (216 rate-limit points, noise × -family-seeds, 8 outages), "aged", "latency" or "test" (the go test subsample)
 //	-family-seeds seeds of the family's noise points (default 1,2,3,4,5)
 //	-family-parallel  family points played at the same time (default 8)
 //	-svg        directory to write the pictures to (default "img"; "" = none)
@@ -80,7 +80,7 @@ func main() {
 		parallel  = flag.Bool("parallel", false, "run the contenders of a scenario at the same time (default: at timescale 1 only)")
 		only      = flag.String("contenders", "", "run only these contenders, comma-separated names or name prefixes (default: all)")
 		family    = flag.Bool("family", true, "after the scenarios, play the scenario family of issue 20")
-		famGrid   = flag.String("family-grid", "full", `the family's grid: "full", "aged" (its rate-limit points, the client built 3s before its first call) or "test" (the go test subsample)`)
+		famGrid   = flag.String("family-grid", "full", `the family's grid: "full", "aged" (its rate-limit points, the client built 3s before its first call), "latency" (its rate-limit points, answers of 300ms, 30% of 1.5s) or "test" (the go test subsample)`)
 		famSeeds  = flag.String("family-seeds", "1,2,3,4,5", "seeds of the family's noise points, comma-separated")
 		famPar    = flag.Int("family-parallel", 8, "family points played at the same time")
 		svgDir    = flag.String("svg", "img", `directory to write s2-timeline.svg and success.svg to; "" = none`)
@@ -182,10 +182,12 @@ func main() {
 			points = scenarios.FullFamily(seeds)
 		case "aged":
 			points = scenarios.AgedFamily()
+		case "latency":
+			points = scenarios.LatencyFamily()
 		case "test":
 			points = scenarios.TestFamily()
 		default:
-			fatalf("-family-grid %q: want full, aged or test", *famGrid)
+			fatalf("-family-grid %q: want full, aged, latency or test", *famGrid)
 		}
 		runFamily(ctx, w, points, max(*famPar, 1))
 	}

@@ -28,9 +28,13 @@
 //  2. wait for a request token (the caller's rate, then the rate learned
 //     from the provider, then a shared limiter) and, for a call that says
 //     what it spends ([WithTokens]), for its tokens; a wait is admitted only
-//     if it ends, plus the attempt's expected duration, before the ctx
-//     deadline: otherwise it takes nothing and is refused at once
-//     ([ErrRateLimitWait], RetryAfter set);
+//     if it ends, plus a slow attempt's duration (the smoothed duration of
+//     recent attempts plus four smoothed deviations, as TCP's retransmission
+//     timeout, and at least 1.5 times the smoothed duration), before the
+//     ctx deadline: otherwise it takes nothing and is refused at once
+//     ([ErrRateLimitWait], RetryAfter set). Under load each place goes to a
+//     call that has waited about as long as it may, and a slow answer its
+//     deadline cuts has spent the provider's token for nothing;
 //  3. take an in-flight permit ([ErrQueueFull] after QueueTimeout);
 //  4. take the breaker's admission, then the shared probe slot (a half_open
 //     probe slot is taken only now that nothing is left to wait for);

@@ -34,6 +34,7 @@ type ResilientExecutor struct {
 	cool    *cooldown       // nil: disabled
 	shared  *sharedGate     // nil: no shared limiter or state
 	latency atomic.Int64    // smoothed attempt duration, ns; 0 until measured
+	latVar  atomic.Int64    // smoothed mean deviation of the attempt duration, ns
 }
 
 // retryPolicy is a RetryConfig with its defaults resolved.
@@ -341,9 +342,32 @@ func (e *ResilientExecutor) observeLatency(d time.Duration) {
 	old := e.latency.Load()
 	if old == 0 {
 		e.latency.Store(int64(d))
+		e.latVar.Store(int64(d) / 2)
 		return
 	}
+	dev := int64(d) - old
+	if dev < 0 {
+		dev = -dev
+	}
+	v := e.latVar.Load()
+	e.latVar.Store(v + (dev-v)/4)
 	e.latency.Store(old + (int64(d)-old)/8)
+}
+
+// slowAttempt is how long a slow attempt may take: TCP's retransmission
+// timeout (RFC 6298), the smoothed duration plus four smoothed mean
+// deviations, at least expected. A wait for the learned rate is admitted
+// only if it leaves that much before the deadline: under load, each place
+// goes to a call that has waited about as long as it may, and an attempt
+// its deadline cuts in flight has spent the provider's token for nothing.
+// With answers of 300ms, 30% of them 1.5s, 1.5 times the mean admitted
+// waits that left 0.5s, into which every slow answer ran: a quarter of the
+// requests the provider accepted were cut (the scenario family's
+// rate-limit points so played: 52.5% mean success, the plain loop 54.1%;
+// so, 54.2%; with 10% of slow answers, or none, no change). (A retry's
+// wait is judged on expected: the call alone pays for it, not the others.)
+func (e *ResilientExecutor) slowAttempt() time.Duration {
+	return max(e.expected(), time.Duration(e.latency.Load()+4*e.latVar.Load()))
 }
 
 // attempt is one request to the provider, from admission to finish. It
@@ -399,7 +423,7 @@ func (a *attempt) admit() error {
 	// 2. Pacing.
 	need := time.Duration(0)
 	if _, ok := ctx.Deadline(); ok {
-		need = e.expected()
+		need = e.slowAttempt()
 	}
 	g, ae := e.limiter.wait(ctx, &clk, a.cost, need+e.shared.slack())
 	if ae != nil {
@@ -582,7 +606,7 @@ func (e *ResilientExecutor) learn(ctx context.Context, ae *aierrors.Error, o out
 		e.budget.onFailure()
 	}
 	if ae.Code == aierrors.RateLimited {
-		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal(), released)
+		e.limiter.onRateLimited(time.Now(), ae.RetryAfter, e.bp.admittedTotal(), e.bp.inflightNow(), released)
 	} else if ae.HTTPStatus > 0 {
 		e.limiter.onAnswered()
 	}

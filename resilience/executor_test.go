@@ -279,3 +279,30 @@ func TestNilExecutorRunsOpOnce(t *testing.T) {
 		t.Errorf("nil executor: Signals %+v, Preflight %v; want closed, nil", s, e.Preflight())
 	}
 }
+
+// A wait for the learned rate leaves room for a slow attempt, not an
+// average one: the smoothed duration plus four smoothed deviations (RFC
+// 6298's retransmission timeout), at least 1.5 times the smoothed
+// duration.
+func TestSlowAttemptCoversTheSlowAnswers(t *testing.T) {
+	e := mustExecutor(t, ResilientConfig{})
+	if got := e.slowAttempt(); got != minExpected {
+		t.Errorf("slowAttempt before any answer = %v; want the floor %v", got, minExpected)
+	}
+	for range 100 {
+		e.observeLatency(300 * time.Millisecond)
+	}
+	if got := e.slowAttempt(); got != 450*time.Millisecond {
+		t.Errorf("slowAttempt after answers of 300ms = %v; want 450ms (1.5 times: no deviation)", got)
+	}
+	for i := range 100 {
+		d := 300 * time.Millisecond
+		if i%10 < 3 {
+			d = 1500 * time.Millisecond // 30% of slow answers
+		}
+		e.observeLatency(d)
+	}
+	if got, mean := e.slowAttempt(), time.Duration(e.latency.Load()); got < 1500*time.Millisecond || mean > time.Second {
+		t.Errorf("slowAttempt with 30%% of answers at 1.5s = %v (mean %v); want ≥ 1.5s, the slow answers' (1.5 times the mean is about 1s)", got, mean)
+	}
+}

@@ -46,7 +46,7 @@ const (
 // cut was sent at the old pace, and its 429 says nothing of the new one
 // (one cut per round of attempts, as TCP's congestion control reacts once
 // per window).
-func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent int64, released time.Time) {
+func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sent, inflight int64, released time.Time) {
 	if l == nil {
 		return
 	}
@@ -122,10 +122,20 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		// sending into 429s all along.
 		next := base * cutFactor
 		acc := l.accepted.rate(now, l.countedSince())
+		sure := acc
+		if now.Sub(l.countedSince()) < time.Second {
+			// In the first second of counting the requests still out
+			// count as accepted here: a 429 comes back at once, a success
+			// after its latency, so the successes counted so far lag what
+			// the provider took (answers of 300ms, 30% of them 1.5s: 14/s
+			// cut to 1.8 against a cap of 5, 0.6s after the first 429).
+			// Later, the last second's successes are a steady rate's.
+			sure = l.accepted.rateWith(now, l.countedSince(), inflight)
+		}
 		if floor := acc * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)
-		} else if acc > 0 && sentRate >= 1.5*acc && l.hint == 0 {
-			next = acc
+		} else if sure > 0 && sentRate >= 1.5*sure && l.hint == 0 {
+			next = sure
 			if !l.pooled.Load() {
 				// Against a bucket refilled at c, an attempt sent every
 				// 1/s (s > c) finds its token on average half a send
@@ -133,7 +143,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 				// 1/(1/c + 1/2s), not c (a bucket of one: 8/s of 10 at
 				// s = 21/s). Invert that. (A pool's deployment is sent
 				// what the pool routes to it, not evenly: not corrected.)
-				next = 1 / (1/acc - 1/(2*sentRate))
+				next = 1 / (1/sure - 1/(2*sentRate))
 			}
 		}
 		if paced {
@@ -497,9 +507,12 @@ func (r *acceptedRing) add(now time.Time) {
 
 // rate is the successes per second over the last second, or over the time
 // since learning started when that is shorter (at least 100ms).
-func (r *acceptedRing) rate(now, since time.Time) float64 {
+func (r *acceptedRing) rate(now, since time.Time) float64 { return r.rateWith(now, since, 0) }
+
+// rateWith is rate with extra successes counted.
+func (r *acceptedRing) rateWith(now, since time.Time, extra int64) float64 {
 	secs := min(1, max(acceptedSlot.Seconds(), now.Sub(since).Seconds()))
-	return float64(r.count(now)) / secs
+	return float64(r.count(now)+extra) / secs
 }
 
 // count is the successes in the last second.

@@ -158,7 +158,7 @@ type grant struct {
 // wait is step 2 of an attempt: it takes a request token from each bucket
 // (and cost tokens from the token buckets), waiting when one is empty or
 // the provider asked for a pause. A wait is admitted only if it ends at
-// least need (the attempt's expected duration) before the ctx deadline;
+// least need (a slow attempt's duration) before the ctx deadline;
 // otherwise nothing is taken and the attempt is refused at once.
 //
 // The buckets run on the pause clock (see pauseClock): a pause freezes

@@ -523,7 +523,7 @@ func (p *bucketOfOne) answered(ok bool, n int64, now, released time.Time) {
 	if ok {
 		p.l.onSuccess()
 	} else {
-		p.l.onRateLimited(now, 0, n, released)
+		p.l.onRateLimited(now, 0, n, 0, released)
 	}
 }
 
@@ -736,7 +736,7 @@ func TestFailuresAreNotALowerLimit(t *testing.T) {
 				l.onSuccess()
 			}
 		}
-		l.onRateLimited(time.Now(), 0, 10, time.Time{})
+		l.onRateLimited(time.Now(), 0, 10, 0, time.Time{})
 		if r := l.learnedRate(); r < 9.9 {
 			t.Errorf("learned rate after the 429 = %.2f; want about 10, what the provider took (6 answers and 4 failures a second)", r)
 		}
@@ -793,4 +793,50 @@ func TestRandom429sDoNotDragTheRateDown(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A 429 comes back at once, a success after its latency: in the first
+// second of counting, the successes counted lag what the provider took,
+// and the requests still out count as accepted. Against a cap of 5 with
+// answers of 300ms (30% of 1.5s), the second 429, 0.6s after the first,
+// cut 14/s to 1.8 (from 2 successes counted with 4 requests out).
+func TestTheFirstCutCountsTheRequestsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		time.Sleep(100 * time.Millisecond)
+		l.onRateLimited(time.Now(), 0, 2, 0, time.Time{}) // 20/s sent: cut to 14
+		time.Sleep(300 * time.Millisecond)
+		l.onSuccess()
+		time.Sleep(200 * time.Millisecond)
+		l.onSuccess()
+		time.Sleep(100 * time.Millisecond)
+		l.onRateLimited(time.Now(), 0, 10, 4, time.Time{})
+		// Counted: 2 successes and 4 out over 0.6s, 10/s, against 13.3
+		// sent: not the "refused a third or more" cut, a cut by 0.7.
+		if r := l.learnedRate(); r < 9 {
+			t.Errorf("learned rate after the second 429 = %.2f; want 9.3 (the 4 requests out counted as accepted; 3.8 without)", r)
+		}
+	})
+}
+
+// After the first second the successes counted over the last second are
+// the provider's steady rate, and the requests out are not added.
+func TestLaterCutsDoNotCountTheRequestsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		time.Sleep(100 * time.Millisecond)
+		sent := int64(3)
+		l.onRateLimited(time.Now(), 0, sent, 0, time.Time{}) // 30/s sent
+		for range 20 {
+			time.Sleep(100 * time.Millisecond)
+			l.onSuccess()
+			sent += 3
+		}
+		l.onRateLimited(time.Now(), 0, sent, 50, time.Time{})
+		// 10 accepted a second of 30 sent: straight down to 12 (10,
+		// corrected for the half interval a request waits for its token).
+		if r := l.learnedRate(); r < 11.5 || r > 12.5 {
+			t.Errorf("learned rate = %.2f; want 12, not raised by the 50 requests out", r)
+		}
+	})
 }

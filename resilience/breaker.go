@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -149,11 +150,44 @@ func newCircuitBreaker(cfg CircuitBreakerConfig, o options) *CircuitBreaker {
 }
 
 func (b *CircuitBreaker) readyToTrip(c gobreaker.Counts) bool {
-	if c.ConsecutiveFailures >= b.threshold {
+	if c.ConsecutiveFailures >= b.runToTrip(c) {
 		return true
 	}
 	n := c.TotalSuccesses + c.TotalFailures
 	return n >= b.minRequests && float64(c.TotalFailures) >= b.rate*float64(n)
+}
+
+// A run of failures opens the circuit when it is too long to be chance at
+// the share of attempts that failed before it in the window: noise is told
+// from an outage by how often the target failed while it was up. The run
+// needed is the shortest whose chance at that share, p^k, is at most
+// tripRunChance, with p estimated as (failed + 1) / (attempts + 2) (so
+// with little counted it stays near a half, and the threshold holds) and
+// taken as tripMinShare at least; never more than FailureThreshold. A
+// target that failed 30% of its attempts needs 12 in a row (the default
+// threshold, 11, caps it: 0.3^11 over 4 000 attempts is one trip in 140
+// plays of issue 20's S1); one that failed a tenth or less, 6. Against a
+// primary that went down after answering, 11 consecutive failures put 12
+// requests into a 6s outage with its probe, the issue's bound exactly, and
+// more with answers that take time (the requests still out when the 11th
+// failed); 6 leave room. (gobreaker keeps the window's counts; the rule
+// reads them in ReadyToTrip.)
+const (
+	tripRunChance = 1e-6
+	tripMinShare  = 0.1
+)
+
+// runToTrip is how many consecutive failures open the circuit, given the
+// window's counts c (see tripRunChance).
+func (b *CircuitBreaker) runToTrip(c gobreaker.Counts) uint32 {
+	failed := c.TotalFailures - c.ConsecutiveFailures
+	before := c.TotalSuccesses + failed
+	p := max((float64(failed)+1)/(float64(before)+2), tripMinShare)
+	k := math.Ceil(math.Log(tripRunChance) / math.Log(p))
+	if k >= float64(b.threshold) {
+		return b.threshold
+	}
+	return uint32(max(k, 1))
 }
 
 // onStateChange runs under gobreaker's lock: it only stores and queues.

@@ -400,3 +400,65 @@ func openWithTwoFailures(t *testing.T, e *ResilientExecutor) {
 		_ = e.Execute(t.Context(), failing(aierrors.ServerError), WithMaxRetries(0))
 	}
 }
+
+// A run of failures opens the circuit when it is too long to be chance at
+// the share of attempts that failed before it: 6 after a healthy stretch,
+// the threshold (11) after a noisy one or with nothing counted before, and
+// never more than a configured threshold.
+func TestTheRunThatOpensDependsOnTheFailuresBefore(t *testing.T) {
+	fail := &aierrors.Error{Code: aierrors.ServerError, HTTPStatus: 500}
+	// opensAfter plays the outcomes before (true: failed), then failures
+	// until the circuit opens, and returns how many it took.
+	opensAfter := func(cfg CircuitBreakerConfig, before []bool) int {
+		var n int
+		synctest.Test(t, func(t *testing.T) {
+			b, err := NewCircuitBreaker(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			play := func(failed bool) {
+				time.Sleep(10 * time.Millisecond)
+				_ = b.Execute(context.Background(), func(context.Context) error {
+					if failed {
+						return fail
+					}
+					return nil
+				})
+			}
+			for _, f := range before {
+				play(f)
+				if b.State() != StateClosed {
+					t.Fatal("the circuit opened before the run")
+				}
+			}
+			for n = 1; n <= 50; n++ {
+				play(true)
+				if b.State() == StateOpen {
+					return
+				}
+			}
+		})
+		return n
+	}
+	healthy := make([]bool, 100)
+	noisy := make([]bool, 1000)
+	for i := range noisy {
+		noisy[i] = i%10 < 3 && i%10 != 2 || i%20 == 2 // 25% failed, never more than 2 in a row
+	}
+	for _, tc := range []struct {
+		name   string
+		cfg    CircuitBreakerConfig
+		before []bool
+		want   int
+	}{
+		{"healthy", CircuitBreakerConfig{}, healthy, 6},
+		{"nothing counted", CircuitBreakerConfig{}, nil, 11},
+		{"a few successes", CircuitBreakerConfig{}, healthy[:3], 9}, // (0+1)/(3+2) = 0.2: 0.2^9 < 1e-6
+		{"noisy", CircuitBreakerConfig{}, noisy, 10},                // 0.25^10 < 1e-6
+		{"configured", CircuitBreakerConfig{FailureThreshold: 4}, healthy, 4},
+	} {
+		if got := opensAfter(tc.cfg, tc.before); got != tc.want {
+			t.Errorf("%s: the circuit opened after %d failures in a row; want %d", tc.name, got, tc.want)
+		}
+	}
+}

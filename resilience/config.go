@@ -95,9 +95,9 @@ type RateLimiterConfig struct {
 // quota_exhausted, cancellation and local rejections are neither failures
 // nor successes.
 //
-// A closed circuit opens on FailureThreshold consecutive counted failures,
-// or when at least FailureRateThreshold of at least MinRequests counted
-// attempts in the last Window failed. It stays open for Cooldown, then
+// A closed circuit opens on FailureThreshold consecutive counted failures
+// (fewer after a healthy stretch), or when at least FailureRateThreshold of
+// at least MinRequests counted attempts in the last Window failed. It stays open for Cooldown, then
 // admits HalfOpenMaxRequests probes; each failed probe doubles the next
 // open interval, up to MaxCooldown; a successful one closes the circuit and
 // resets the interval to Cooldown. A call with nowhere else to go
@@ -107,7 +107,9 @@ type CircuitBreakerConfig struct {
 	// Disabled turns the breaker off.
 	Disabled bool
 	// FailureThreshold is the number of consecutive counted failures that
-	// open the circuit; 0 = 11.
+	// open the circuit, at most: fewer do when the attempts before them in
+	// the window mostly succeeded (a run too long to be chance at the share
+	// that failed: 6 after a healthy stretch; see the package doc); 0 = 11.
 	FailureThreshold int
 	// FailureRateThreshold is the share of counted failures in the window
 	// at or above which the circuit opens, in (0, 1]; 0 = 0.8.

@@ -261,7 +261,7 @@
 // holds less than a token, so between two 429s sent T apart with A
 // accepted between it refilled at c ≥ (A−1)/T, whatever its size, and a
 // 429 sent g after the last accepted request says c < 1/g; a 429 whose
-// gap says less than a rate so proven in the last 10s is one no bucket
+// gap says less than a rate so proven in the last minute is one no bucket
 // sends. 10% random 429s are then found 0.6-3.5s after the first, not
 // 10-15s (after cuts whose queue 6-11% of calls did not outlive), and 1%
 // within 11-38s where the cuts and the probe balanced above 0.7·P. The

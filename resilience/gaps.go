@@ -205,7 +205,10 @@ func (s *gapLog) quiet() (lastOK time.Time, ok bool) {
 // one token. Between two requests it refused, sent T seconds apart with A
 // accepted between, it gained at most c·T and held less than one token at
 // the first, so A ≤ c·T + 1: c ≥ (A−1)/T, whatever its size (floor, the
-// highest such rate over the refusals of the last boundMemory). And a
+// highest such rate over the refusals of the last refillMemory: a minute,
+// since 1% of random 429s come seconds apart and the rate the cuts leave
+// drifts down slowly; on loopback, with 10s, the floor followed the rate
+// down and one seed of five was never found, 84-89% served). And a
 // request sent g after the last one it accepted, with only refused ones
 // between, found min(b, c·g) tokens or more: refused, c < 1/g. A refusal
 // whose gap says c < 1/g ≤ floor is one no bucket sends (clash). Both
@@ -233,12 +236,13 @@ const (
 	// A window shorter than this bounds little, and its ends' jitter is a
 	// large part of it.
 	minRefillWindow = 500 * time.Millisecond
+	refillMemory    = time.Minute
 )
 
 // refused reads a refused send at at, the last accepted send before it
 // at lastOK (zero: none, or the chain broke).
 func (t *refillTest) refused(at, lastOK time.Time, now time.Time) {
-	if now.Sub(t.floorAt) > boundMemory {
+	if now.Sub(t.floorAt) > refillMemory {
 		t.floor, t.sent = 0, 0
 	}
 	if g := at.Sub(lastOK) - gapPad; !lastOK.IsZero() && g > 0 && t.floor > 0 && t.floor*g.Seconds() >= 1 {
@@ -251,7 +255,7 @@ func (t *refillTest) refused(at, lastOK time.Time, now time.Time) {
 	for i := range t.n {
 		m := t.marks[(t.head+i)%refillMarks]
 		w := at.Sub(m.at)
-		if w < minRefillWindow || now.Sub(m.at) > boundMemory {
+		if w < minRefillWindow || now.Sub(m.at) > refillMemory {
 			continue
 		}
 		secs := (w + gapPad).Seconds()

@@ -218,15 +218,15 @@ func TestRefillTest(t *testing.T) {
 		}
 	})
 
-	t.Run("forgotten after boundMemory", func(t *testing.T) {
+	t.Run("forgotten after refillMemory", func(t *testing.T) {
 		var s gapLog
 		now, i := t0, 0
 		tenth := func(time.Time) bool { i++; return i%10 != 0 }
 		send(&s, &now, 40, 80, tenth)
-		now = now.Add(boundMemory + time.Second)
+		now = now.Add(refillMemory + time.Second)
 		send(&s, &now, 28, 30, tenth)
 		if _, clash := s.refill.takeClash(now); clash {
-			t.Error("a clash with a floor proven more than boundMemory ago")
+			t.Error("a clash with a floor proven more than refillMemory ago")
 		}
 	})
 }

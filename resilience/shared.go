@@ -112,6 +112,7 @@ type sharedGate struct {
 	memberAt atomic.Int64 // Unix ns the membership is due for a refresh
 	joins    atomic.Int32 // refreshes so far
 	graceAt  atomic.Int64 // Unix ns until which the share paces, after the store came back
+	ahead    atomic.Int64 // ns: how far ahead of its answer the store's last place lay (see Share.Lost)
 	// The store came back: once the grace is over, set the learned rate
 	// back to what it was when the store was lost.
 	restoreDue atomic.Bool
@@ -220,6 +221,9 @@ func (g *sharedGate) done(ctx context.Context, err error, probing bool) bool {
 	g.retryAt.Store(time.Now().Add(min(sharedRecheckMin<<(g.failures-1), sharedRecheckMax)).UnixNano())
 	if !was {
 		g.learned.Store(math.Float64bits(g.local.learnedRate()))
+		if g.share != nil {
+			g.share.Lost(time.Now(), time.Duration(g.ahead.Load()))
+		}
 	}
 	g.degraded.Store(true)
 	g.mu.Unlock()
@@ -341,11 +345,13 @@ func (g *sharedGate) reserve(ctx context.Context, cost int, need time.Duration) 
 	if g.share != nil {
 		// The latest place the shared limiter gave (a refusal's wait is one
 		// interval past it): degraded pacing starts after it.
-		at := time.Now().Add(wait)
+		now := time.Now()
+		at := now.Add(wait)
 		if !taken {
 			at = at.Add(-g.share.Interval())
 		}
 		g.share.Granted(at)
+		g.ahead.Store(int64(at.Sub(now)))
 	}
 	if !taken {
 		return g.refuse(wait, "local rate-limit queue (shared): the wait would end too late for the call's deadline")

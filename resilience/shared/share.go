@@ -40,7 +40,8 @@ type Membership interface {
 //   - it starts with the debt of what the shared limiter granted: places
 //     granted by the shared limiter still go out after the store is lost,
 //     so the local places begin after the latest of them
-//     ([Share.Granted]);
+//     ([Share.Granted]), and after as far ahead as the store's queue last
+//     ran, for the places it gave the others ([Share.Lost]);
 //   - each replica's places keep to a grid of its own, offset by its rank
 //     and anchored on the wall clock, so that the replicas' places follow
 //     one another at the limit's pace rather than fall together;
@@ -99,6 +100,20 @@ func (s *Share) Granted(at time.Time) {
 		s.granted = at
 	}
 	s.mu.Unlock()
+}
+
+// Lost records that the shared limiter stopped answering at now, when the
+// last place it gave (or asked a refused call to wait for) lay ahead of its
+// answer: the other replicas may hold places up to now+ahead, given after
+// this replica last asked, and local pacing starts after them too. Taken
+// from this replica's own places only, a replica whose callers all held
+// places for a second had not asked since, and paced 10/s on top of the
+// others' last second of places at the whole 30/s. An estimate: the queue
+// may have grown or shrunk since, by what the others asked meanwhile.
+func (s *Share) Lost(now time.Time, ahead time.Duration) {
+	if ahead > 0 {
+		s.Granted(now.Add(ahead))
+	}
 }
 
 // Interval is the time between two places of the whole limit (0: none).

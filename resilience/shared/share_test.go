@@ -61,6 +61,30 @@ func TestShareStartsAfterTheDebtAndInterleaves(t *testing.T) {
 	})
 }
 
+// A replica whose own last shared place lay 1s ahead, while the store's
+// queue ran 1.9s ahead when it last answered (the other replicas' places),
+// starts local pacing after the queue's end, not after its own places.
+func TestShareLostStartsAfterTheQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		var s shared.Share
+		s.SetLimit(30, 3)
+		s.SetMembers(3, 1)
+		s.Granted(now.Add(time.Second))
+		s.Lost(now, 1900*time.Millisecond)
+		if w, _ := s.Reserve(now, time.Hour); w < 1900*time.Millisecond {
+			t.Errorf("first local place after %v; want after the queue's end, 1.9s", w)
+		}
+		var fresh shared.Share
+		fresh.SetLimit(30, 3)
+		fresh.SetMembers(3, 1)
+		fresh.Lost(now, 0) // no queue: nothing to wait for
+		if w, _ := fresh.Reserve(now, time.Hour); w > 100*time.Millisecond {
+			t.Errorf("first local place after %v with no queue ahead; want within a place of the grid", w)
+		}
+	})
+}
+
 // A replica that idles resumes on its grid: its places stay between the
 // other replicas' places instead of landing on them.
 func TestShareKeepsItsGridWhenIdle(t *testing.T) {

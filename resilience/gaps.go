@@ -217,6 +217,7 @@ func (s *gapLog) quiet() (lastOK time.Time, ok bool) {
 // between a gap's ends (as gapLog's bounds). No library keeps such counts.
 type refillTest struct {
 	accepted int64 // accepted sends read so far
+	refusals int64 // refused sends read so far
 	marks    [refillMarks]refillMark
 	head, n  int
 	floor    float64   // the refill rate proven (0: none)
@@ -228,7 +229,7 @@ type refillTest struct {
 type refillMark struct {
 	at       time.Time // a refused send's time
 	accepted int64     // refillTest.accepted when it was read
-	refused  int64     // refusals read before it
+	refusals int64     // refillTest.refusals before it
 }
 
 const (
@@ -241,16 +242,12 @@ const (
 
 // refused reads a refused send at at, the last accepted send before it
 // at lastOK (zero: none, or the chain broke).
-func (t *refillTest) refused(at, lastOK time.Time, now time.Time) {
+func (t *refillTest) refused(at, lastOK, now time.Time) {
 	if now.Sub(t.floorAt) > refillMemory {
 		t.floor, t.sent = 0, 0
 	}
 	if g := at.Sub(lastOK) - gapPad; !lastOK.IsZero() && g > 0 && t.floor > 0 && t.floor*g.Seconds() >= 1 {
 		t.clash = now
-	}
-	var refused int64
-	if t.n > 0 {
-		refused = t.marks[(t.head+t.n-1)%refillMarks].refused + 1
 	}
 	for i := range t.n {
 		m := t.marks[(t.head+i)%refillMarks]
@@ -262,13 +259,14 @@ func (t *refillTest) refused(at, lastOK time.Time, now time.Time) {
 		if r := float64(t.accepted-m.accepted-1) / secs; r > t.floor {
 			t.floor, t.floorAt = r, now
 		}
-		t.sent = max(t.sent, float64(t.accepted-m.accepted+refused-m.refused)/secs)
+		t.sent = max(t.sent, float64(t.accepted-m.accepted+t.refusals-m.refusals)/secs)
 	}
 	if t.n == refillMarks {
 		t.head, t.n = (t.head+1)%refillMarks, t.n-1
 	}
-	t.marks[(t.head+t.n)%refillMarks] = refillMark{at: at, accepted: t.accepted, refused: refused}
+	t.marks[(t.head+t.n)%refillMarks] = refillMark{at: at, accepted: t.accepted, refusals: t.refusals}
 	t.n++
+	t.refusals++
 }
 
 // takeClash reports whether a refusal no bucket sends was read within
@@ -283,4 +281,4 @@ func (t *refillTest) takeClash(now time.Time) (sent float64, ok bool) {
 }
 
 // forget drops what was read: the provider's limit may have changed.
-func (t *refillTest) forget() { *t = refillTest{accepted: t.accepted} }
+func (t *refillTest) forget() { *t = refillTest{accepted: t.accepted, refusals: t.refusals} }

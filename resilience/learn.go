@@ -122,7 +122,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 		// sending into 429s all along.
 		next := base * cutFactor
 		acc := l.accepted.rate(now, l.countedSince())
-		sure := acc
+		took := acc
 		if now.Sub(l.countedSince()) < time.Second {
 			// In the first second of counting the requests still out
 			// count as accepted here: a 429 comes back at once, a success
@@ -130,12 +130,12 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 			// the provider took (answers of 300ms, 30% of them 1.5s: 14/s
 			// cut to 1.8 against a cap of 5, 0.6s after the first 429).
 			// Later, the last second's successes are a steady rate's.
-			sure = l.accepted.rateWith(now, l.countedSince(), inflight)
+			took = l.accepted.rateWith(now, l.countedSince(), inflight)
 		}
 		if floor := acc * acceptedShare; floor > next {
 			next = min(floor, base*acceptedShare)
-		} else if sure > 0 && sentRate >= 1.5*sure && l.hint == 0 {
-			next = sure
+		} else if took > 0 && sentRate >= 1.5*took && l.hint == 0 {
+			next = took
 			if !l.pooled.Load() {
 				// Against a bucket refilled at c, an attempt sent every
 				// 1/s (s > c) finds its token on average half a send
@@ -143,7 +143,7 @@ func (l *RateLimiter) onRateLimited(now time.Time, retryAfter time.Duration, sen
 				// 1/(1/c + 1/2s), not c (a bucket of one: 8/s of 10 at
 				// s = 21/s). Invert that. (A pool's deployment is sent
 				// what the pool routes to it, not evenly: not corrected.)
-				next = 1 / (1/sure - 1/(2*sentRate))
+				next = 1 / (1/took - 1/(2*sentRate))
 			}
 		}
 		if paced {

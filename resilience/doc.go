@@ -34,7 +34,11 @@
 //     ctx deadline: otherwise it takes nothing and is refused at once
 //     ([ErrRateLimitWait], RetryAfter set). Under load each place goes to a
 //     call that has waited about as long as it may, and a slow answer its
-//     deadline cuts has spent the provider's token for nothing;
+//     deadline cuts has spent the provider's token for nothing. When its
+//     place comes, a queued attempt that no longer leaves a likely
+//     attempt's duration (smoothed duration plus two deviations, about the
+//     90th percentile) because answers grew slower while it waited gives
+//     the place to the next one queued, if there is one;
 //  3. take an in-flight permit ([ErrQueueFull] after QueueTimeout);
 //  4. take the breaker's admission, then the shared probe slot (a half_open
 //     probe slot is taken only now that nothing is left to wait for);

@@ -70,6 +70,7 @@ func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecut
 	}
 	if !cfg.RateLimiter.Disabled {
 		e.limiter = newRateLimiter(*cfg.RateLimiter, o)
+		e.limiter.slowNow = e.likelyAttempt
 	}
 	if !cfg.CircuitBreaker.Disabled {
 		e.breaker = newCircuitBreaker(*cfg.CircuitBreaker, o)
@@ -371,6 +372,14 @@ func (e *ResilientExecutor) observeLatency(d time.Duration) {
 // wait is judged on expected: the call alone pays for it, not the others.)
 func (e *ResilientExecutor) slowAttempt() time.Duration {
 	return max(e.expected(), time.Duration(e.latency.Load()+4*e.latVar.Load()))
+}
+
+// likelyAttempt is how long an attempt takes at most, but for about one
+// in ten: the smoothed duration plus two smoothed mean deviations (about
+// the 90th percentile for durations that are exponential, log-normal or
+// two-valued), at least expected.
+func (e *ResilientExecutor) likelyAttempt() time.Duration {
+	return max(e.expected(), time.Duration(e.latency.Load()+2*e.latVar.Load()))
 }
 
 // attempt is one request to the provider, from admission to finish. It

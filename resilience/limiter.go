@@ -44,6 +44,9 @@ type RateLimiter struct {
 	hooks    Hooks
 	logger   *slog.Logger
 	maxPause time.Duration
+	// slowNow is the executor's estimate of a slow attempt's duration now
+	// (ResilientExecutor.slowAttempt); nil for a limiter on its own.
+	slowNow func() time.Duration
 
 	caller     *rate.Limiter // nil: no requests-per-second limit of the caller's
 	tokens     *rate.Limiter // nil: no tokens-per-minute limit of the caller's

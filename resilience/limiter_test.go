@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -461,6 +462,49 @@ func TestAPlaceLeftFreeIsTakenAtOnce(t *testing.T) {
 		want := map[int]time.Duration{0: 0, 2: 150 * time.Millisecond, 3: 300 * time.Millisecond}
 		if !maps.Equal(released, want) {
 			t.Errorf("released at %v; want %v (attempt 2 in the place attempt 1 left, before its own at 200ms)", released, want)
+		}
+	})
+}
+
+// TestAPlaceGoesToTheNextWhenAnswersGrewSlower: waits are judged on the
+// slow attempt's duration known at admission; when answers have grown
+// slower by the time a place comes, an attempt that would no longer leave
+// that long before its deadline gives the place to the next one queued,
+// and the last one queued, with nobody to give it to, goes.
+func TestAPlaceGoesToTheNextWhenAnswersGrewSlower(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := learnedAt(10) // places at 0, 100, 200, 300ms
+		var slow atomic.Int64
+		slow.Store(int64(200 * time.Millisecond))
+		l.slowNow = func() time.Duration { return time.Duration(slow.Load()) }
+		start := time.Now()
+		var mu sync.Mutex
+		released := map[int]time.Duration{}
+		var wg sync.WaitGroup
+		for i := range 4 {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			wg.Go(func() {
+				defer cancel()
+				if _, ae := l.wait(ctx, &clock{}, 0, 200*time.Millisecond); ae != nil {
+					if !errors.Is(ae.Err, ErrRateLimitWait) || i != 2 {
+						t.Errorf("attempt %d: wait = %v; want only attempt 2 refused (ErrRateLimitWait)", i, ae)
+					}
+					return
+				}
+				mu.Lock()
+				released[i] = time.Since(start)
+				mu.Unlock()
+			})
+			synctest.Wait() // each takes its place in turn
+		}
+		slow.Store(int64(850 * time.Millisecond)) // answers grew slower
+		wg.Wait()
+		// Attempt 1 (900ms left at 100ms) fits; attempt 2 (800ms left)
+		// does not and hands its place on; attempt 3 takes it at once and,
+		// last in the queue, goes.
+		want := map[int]time.Duration{0: 0, 1: 100 * time.Millisecond, 3: 200 * time.Millisecond}
+		if !maps.Equal(released, want) {
+			t.Errorf("released at %v; want %v", released, want)
 		}
 	})
 }

@@ -34,11 +34,15 @@
 //     ctx deadline: otherwise it takes nothing and is refused at once
 //     ([ErrRateLimitWait], RetryAfter set). Under load each place goes to a
 //     call that has waited about as long as it may, and a slow answer its
-//     deadline cuts has spent the provider's token for nothing. When its
-//     place comes, a queued attempt that no longer leaves a likely
-//     attempt's duration (smoothed duration plus two deviations, about the
-//     90th percentile) because answers grew slower while it waited gives
-//     the place to the next one queued, if there is one;
+//     deadline cuts has spent the provider's token for nothing. A wait of
+//     up to two places of the learned rate is admitted whenever a typical
+//     attempt (1.5 times the smoothed duration) fits after it: with answers
+//     so spread that a slow one would not fit even at once, the queue still
+//     holds a call or two and every place is used. When its place comes, a
+//     queued attempt that no longer leaves a likely attempt's duration (the
+//     smoothed duration plus two deviations, about the 90th percentile),
+//     answers having grown slower while it waited, gives the place to the
+//     next one queued, if there is one;
 //  3. take an in-flight permit ([ErrQueueFull] after QueueTimeout);
 //  4. take the breaker's admission, then the shared probe slot (a half_open
 //     probe slot is taken only now that nothing is left to wait for);

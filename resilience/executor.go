@@ -434,8 +434,14 @@ func (a *attempt) admit() error {
 	}
 	// 2. Pacing.
 	need := time.Duration(0)
-	if _, ok := ctx.Deadline(); ok {
+	if dl, ok := ctx.Deadline(); ok {
 		need = e.slowAttempt()
+		if short := e.limiter.shortWait(); short > 0 {
+			// Whatever the slow attempt's duration, a wait of two places
+			// is admitted if a typical attempt fits after it: see
+			// RateLimiter.shortWait.
+			need = min(need, max(dl.Sub(clk.now())-short, e.expected()))
+		}
 	}
 	g, ae := e.limiter.wait(ctx, &clk, a.cost, need+e.shared.slack())
 	if ae != nil {

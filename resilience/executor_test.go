@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -305,4 +306,63 @@ func TestSlowAttemptCoversTheSlowAnswers(t *testing.T) {
 	if got, mean := e.slowAttempt(), time.Duration(e.latency.Load()); got < 1500*time.Millisecond || mean > time.Second {
 		t.Errorf("slowAttempt with 30%% of answers at 1.5s = %v (mean %v); want ≥ 1.5s, the slow answers' (1.5 times the mean is about 1s)", got, mean)
 	}
+}
+
+// TestAWaitOfTwoPlacesFitsWhateverTheSlowAnswers: with answers so spread
+// that a slow one would not fit a 1.5s deadline even at once, a wait of up
+// to two places of the learned rate is still admitted when a typical
+// attempt fits after it; a longer one is refused at once. Without that
+// only the call that found a place free would go.
+func TestAWaitOfTwoPlacesFitsWhateverTheSlowAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true}})
+		for i := range 100 {
+			d := 300 * time.Millisecond
+			if i%10 < 3 {
+				d = 1500 * time.Millisecond
+			}
+			e.observeLatency(d)
+		}
+		if s, x := e.slowAttempt(), e.expected(); s <= 1500*time.Millisecond || x >= 1300*time.Millisecond {
+			t.Fatalf("slowAttempt %v, expected %v; want a slow attempt over the 1.5s deadline and a typical one under 1.3s", s, x)
+		}
+		e.limiter.mu.Lock()
+		e.limiter.setEstimate(time.Now(), 10) // places at 0, 100, 200, 300, 400ms
+		e.limiter.mu.Unlock()
+		start := time.Now()
+		answer := make(chan struct{})
+		var mu sync.Mutex
+		var sent []time.Duration
+		refused := 0
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+				defer cancel()
+				err := e.Execute(ctx, func(context.Context) error {
+					mu.Lock()
+					sent = append(sent, time.Since(start))
+					mu.Unlock()
+					<-answer // all answer once every call was admitted or refused
+					return nil
+				})
+				if err != nil {
+					if !errors.Is(err, ErrRateLimitWait) {
+						t.Errorf("Execute = %v; want nil or ErrRateLimitWait", err)
+					}
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+			})
+			synctest.Wait() // each takes its place in turn
+		}
+		time.Sleep(time.Second)
+		close(answer)
+		wg.Wait()
+		want := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond}
+		if !slices.Equal(sent, want) || refused != 2 {
+			t.Errorf("sent at %v, %d refused; want %v (waits of up to two places) and 2 refused", sent, refused, want)
+		}
+	})
 }

@@ -706,6 +706,9 @@ func (l *RateLimiter) setEstimate(now time.Time, r float64) {
 		l.since = now
 	}
 	l.est = r
+	if r > 0 {
+		l.short.Store(int64(2 * float64(time.Second) / r))
+	}
 	vnow, _ := l.clock.at(now)
 	old, backlog := l.learned.Limit(), 1-l.learned.TokensAt(vnow)
 	l.learned.SetLimitAt(vnow, rate.Limit(r))
@@ -755,6 +758,7 @@ func (l *RateLimiter) restoreLearned(r float64) {
 	case r == 0:
 		vnow, _ := l.clock.at(now)
 		l.est = 0
+		l.short.Store(0)
 		l.learned.SetLimitAt(vnow, rate.Inf)
 	default:
 		l.setEstimate(now, r)

@@ -126,12 +126,13 @@ type Point struct {
 
 	// Latency is how long the provider takes to answer a request it
 	// accepts (a rate-limit point; 0: at once), and SlowShare the share of
-	// those answers that take FamilySlowDelay instead, drawn from a fixed
-	// seed. Real answers take time and some take much longer: the
-	// successes the limiter counts lag the requests the provider took, and
-	// a slow answer can outlast the call's deadline after its wait.
+	// those answers that take SlowDelay instead, drawn from a fixed seed.
+	// Real answers take time and some take much longer: the successes the
+	// limiter counts lag the requests the provider took, and a slow answer
+	// can outlast the call's deadline after its wait.
 	Latency   time.Duration
 	SlowShare float64
+	SlowDelay time.Duration
 }
 
 // Name identifies the point, e.g. "openai-minute c10 b2 2x D5s",
@@ -145,6 +146,9 @@ func (p Point) Name() string {
 		}
 		if p.Latency > 0 {
 			name += fmt.Sprintf(" answers %v %g%% slow", p.Latency, 100*p.SlowShare)
+			if p.SlowShare > 0 && p.SlowDelay != FamilyAnswers.Slow {
+				name += fmt.Sprintf(" %v", p.SlowDelay)
+			}
 		}
 		return name
 	case KindNoise:
@@ -219,26 +223,32 @@ func AgedFamily() []Point {
 }
 
 // LatencyFamily returns the 216 rate-limit points of the grid with
-// answers that take FamilyLatency, FamilySlowShare of them
-// FamilySlowDelay. The best is still the oracle's for answers at once: an
-// upper bound, not reached when a slow answer cannot fit the deadline.
-func LatencyFamily() []Point {
+// answers of shape a (FamilyAnswers: 300ms, 30% of them 1.5s). The best
+// is still the oracle's for answers at once: an upper bound, not reached
+// when a slow answer cannot fit the deadline.
+func LatencyFamily(a Answers) []Point {
 	var out []Point
 	for _, p := range FullFamily(nil) {
 		if p.Kind == KindRateLimit {
-			p.Latency, p.SlowShare = FamilyLatency, FamilySlowShare
+			p.Latency, p.SlowShare, p.SlowDelay = a.Typical, a.SlowShare, a.Slow
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// The answers of LatencyFamily's points.
-const (
-	FamilyLatency   = 300 * time.Millisecond
-	FamilySlowShare = 0.3
-	FamilySlowDelay = 1500 * time.Millisecond
-)
+// Answers is how long a provider takes to answer the requests it
+// accepts: Typical, but SlowShare of them (drawn from a fixed seed) Slow.
+type Answers struct {
+	Typical   time.Duration
+	SlowShare float64
+	Slow      time.Duration
+}
+
+// FamilyAnswers is LatencyFamily's usual shape of answers: a typical
+// answer fits a 2s deadline six times over, a slow one once, and a slow
+// one after a wait of more than 0.5s not at all.
+var FamilyAnswers = Answers{Typical: 300 * time.Millisecond, SlowShare: 0.3, Slow: 1500 * time.Millisecond}
 
 // FamilyAge is how long before its first call an aged point's client is
 // built (Point.Age): longer than the 2s a fresh client's first 429 reads
@@ -322,13 +332,13 @@ func (p Point) Scenario() Scenario {
 		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
 			if p.Latency > 0 {
 				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
-				s.SetFaults(Primary, providertest.Faults{Seed: 7, Slow: p.SlowShare, SlowDelay: scaleD(FamilySlowDelay, scale)})
+				s.SetFaults(Primary, providertest.Faults{Seed: 7, Slow: p.SlowShare, SlowDelay: scaleD(p.SlowDelay, scale)})
 			}
 			s.SetRateLimitStyle(Primary, p.Cap/scale, p.Burst, st)
 		}
 		sc.Provider = fmt.Sprintf("admits %g requests/s, bucket of %d, reported as %q (%s)", p.Cap, p.Burst, p.Behaviour, st)
 		if p.Latency > 0 {
-			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, FamilySlowDelay)
+			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, p.SlowDelay)
 		}
 		sc.Load = fmt.Sprintf("%g calls/s for %v (%d calls), deadline %v, no fallback; nobody is told the cap", rate, FamilyWindow, n, p.Deadline)
 		served, lat := bestRateLimit(p.Cap, p.Burst, rate, n, p.Deadline)

@@ -183,7 +183,7 @@ func main() {
 		case "aged":
 			points = scenarios.AgedFamily()
 		case "latency":
-			points = scenarios.LatencyFamily()
+			points = scenarios.LatencyFamily(scenarios.FamilyAnswers)
 		case "test":
 			points = scenarios.TestFamily()
 		default:

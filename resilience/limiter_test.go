@@ -863,6 +863,25 @@ func TestTheFirstCutCountsTheRequestsOut(t *testing.T) {
 	})
 }
 
+// One success counted says too little to cut straight down to it: the
+// cut is the usual one, and a later 429 reads a longer count.
+func TestOneSuccessIsNoRateToCutTo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		time.Sleep(100 * time.Millisecond)
+		l.onRateLimited(time.Now(), 0, 2, 0, time.Time{}) // 20/s sent: cut to 14
+		time.Sleep(300 * time.Millisecond)
+		l.onSuccess()
+		time.Sleep(300 * time.Millisecond)
+		l.onRateLimited(time.Now(), 0, 11, 0, time.Time{})
+		// One success over 0.6s (1.7/s) against 15/s sent would be "the
+		// provider refused a third or more": a cut to about 1.8.
+		if r := l.learnedRate(); r < 9 {
+			t.Errorf("learned rate after the second 429 = %.2f; want 9.8 (a cut by 0.7), not 1.8 read from one success", r)
+		}
+	})
+}
+
 // After the first second the successes counted over the last second are
 // the provider's steady rate, and the requests out are not added.
 func TestLaterCutsDoNotCountTheRequestsOut(t *testing.T) {

@@ -432,33 +432,16 @@ func TestQueuedAttemptsAreSpacedAgainAfterACut(t *testing.T) {
 func TestAPlaceLeftFreeIsTakenAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := learnedAt(10) // places at 0, 100, 200, 300ms
-		start := time.Now()
-		var mu sync.Mutex
-		released := map[int]time.Duration{}
-		var wg sync.WaitGroup
-		for i := range 4 {
-			ctx, cancel := t.Context(), context.CancelFunc(func() {})
+		released := queueFour(t, l, 0, 1, func(i int) (context.Context, context.CancelFunc) {
 			if i == 1 { // its place (100ms) fits; spaced at the new pace (150ms) it does not
-				ctx, cancel = context.WithTimeout(t.Context(), 120*time.Millisecond)
+				return context.WithTimeout(t.Context(), 120*time.Millisecond)
 			}
-			wg.Go(func() {
-				defer cancel()
-				if _, ae := l.wait(ctx, &clock{}, 0, 0); ae != nil {
-					if !errors.Is(ae.Err, ErrRateLimitWait) || i != 1 {
-						t.Errorf("attempt %d: wait = %v; want only attempt 1 refused (ErrRateLimitWait)", i, ae)
-					}
-					return
-				}
-				mu.Lock()
-				released[i] = time.Since(start)
-				mu.Unlock()
-			})
-			synctest.Wait() // each takes its place in turn
-		}
-		l.mu.Lock()
-		l.setEstimate(time.Now(), 1/0.15) // the cut: one place every 150ms
-		l.mu.Unlock()
-		wg.Wait()
+			return t.Context(), func() {}
+		}, func() {
+			l.mu.Lock()
+			l.setEstimate(time.Now(), 1/0.15) // the cut: one place every 150ms
+			l.mu.Unlock()
+		})
 		want := map[int]time.Duration{0: 0, 2: 150 * time.Millisecond, 3: 300 * time.Millisecond}
 		if !maps.Equal(released, want) {
 			t.Errorf("released at %v; want %v (attempt 2 in the place attempt 1 left, before its own at 200ms)", released, want)
@@ -477,28 +460,11 @@ func TestAPlaceGoesToTheNextWhenAnswersGrewSlower(t *testing.T) {
 		var slow atomic.Int64
 		slow.Store(int64(200 * time.Millisecond))
 		l.slowNow = func() time.Duration { return time.Duration(slow.Load()) }
-		start := time.Now()
-		var mu sync.Mutex
-		released := map[int]time.Duration{}
-		var wg sync.WaitGroup
-		for i := range 4 {
-			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-			wg.Go(func() {
-				defer cancel()
-				if _, ae := l.wait(ctx, &clock{}, 0, 200*time.Millisecond); ae != nil {
-					if !errors.Is(ae.Err, ErrRateLimitWait) || i != 2 {
-						t.Errorf("attempt %d: wait = %v; want only attempt 2 refused (ErrRateLimitWait)", i, ae)
-					}
-					return
-				}
-				mu.Lock()
-				released[i] = time.Since(start)
-				mu.Unlock()
-			})
-			synctest.Wait() // each takes its place in turn
-		}
-		slow.Store(int64(850 * time.Millisecond)) // answers grew slower
-		wg.Wait()
+		released := queueFour(t, l, 200*time.Millisecond, 2, func(int) (context.Context, context.CancelFunc) {
+			return context.WithTimeout(t.Context(), time.Second)
+		}, func() {
+			slow.Store(int64(850 * time.Millisecond)) // answers grew slower
+		})
 		// Attempt 1 (900ms left at 100ms) fits; attempt 2 (800ms left)
 		// does not and hands its place on; attempt 3 takes it at once and,
 		// last in the queue, goes.
@@ -507,6 +473,37 @@ func TestAPlaceGoesToTheNextWhenAnswersGrewSlower(t *testing.T) {
 			t.Errorf("released at %v; want %v", released, want)
 		}
 	})
+}
+
+// queueFour queues four attempts in l, one after the other, each with the
+// context ctxFor gives it and leaving need before its deadline, then calls
+// change, and returns when each was released (since the first was
+// queued). Only attempt refused may be refused (ErrRateLimitWait).
+func queueFour(t *testing.T, l *RateLimiter, need time.Duration, refused int, ctxFor func(i int) (context.Context, context.CancelFunc), change func()) map[int]time.Duration {
+	t.Helper()
+	start := time.Now()
+	var mu sync.Mutex
+	released := map[int]time.Duration{}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		ctx, cancel := ctxFor(i)
+		wg.Go(func() {
+			defer cancel()
+			if _, ae := l.wait(ctx, &clock{}, 0, need); ae != nil {
+				if !errors.Is(ae.Err, ErrRateLimitWait) || i != refused {
+					t.Errorf("attempt %d: wait = %v; want only attempt %d refused (ErrRateLimitWait)", i, ae, refused)
+				}
+				return
+			}
+			mu.Lock()
+			released[i] = time.Since(start)
+			mu.Unlock()
+		})
+		synctest.Wait() // each takes its place in turn
+	}
+	change()
+	wg.Wait()
+	return released
 }
 
 // A provider that refuses above 10 requests a second, a bucket of one,
@@ -839,47 +836,47 @@ func TestRandom429sDoNotDragTheRateDown(t *testing.T) {
 	}
 }
 
+// The second 429, 0.6s after a first one that cut 20/s sent to 14,
+// reads what was counted since: not a rate to cut straight down to when
+// it is too little to say one.
+//
 // A 429 comes back at once, a success after its latency: in the first
 // second of counting, the successes counted lag what the provider took,
 // and the requests still out count as accepted. Against a cap of 5 with
-// answers of 300ms (30% of 1.5s), the second 429, 0.6s after the first,
-// cut 14/s to 1.8 (from 2 successes counted with 4 requests out).
-func TestTheFirstCutCountsTheRequestsOut(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		time.Sleep(100 * time.Millisecond)
-		l.onRateLimited(time.Now(), 0, 2, 0, time.Time{}) // 20/s sent: cut to 14
-		time.Sleep(300 * time.Millisecond)
-		l.onSuccess()
-		time.Sleep(200 * time.Millisecond)
-		l.onSuccess()
-		time.Sleep(100 * time.Millisecond)
-		l.onRateLimited(time.Now(), 0, 10, 4, time.Time{})
-		// Counted: 2 successes and 4 out over 0.6s, 10/s, against 13.3
-		// sent: not the "refused a third or more" cut, a cut by 0.7.
-		if r := l.learnedRate(); r < 9 {
-			t.Errorf("learned rate after the second 429 = %.2f; want 9.3 (the 4 requests out counted as accepted; 3.8 without)", r)
-		}
-	})
-}
-
-// One success counted says too little to cut straight down to it: the
-// cut is the usual one, and a later 429 reads a longer count.
-func TestOneSuccessIsNoRateToCutTo(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
-		time.Sleep(100 * time.Millisecond)
-		l.onRateLimited(time.Now(), 0, 2, 0, time.Time{}) // 20/s sent: cut to 14
-		time.Sleep(300 * time.Millisecond)
-		l.onSuccess()
-		time.Sleep(300 * time.Millisecond)
-		l.onRateLimited(time.Now(), 0, 11, 0, time.Time{})
-		// One success over 0.6s (1.7/s) against 15/s sent would be "the
-		// provider refused a third or more": a cut to about 1.8.
-		if r := l.learnedRate(); r < 9 {
-			t.Errorf("learned rate after the second 429 = %.2f; want 9.8 (a cut by 0.7), not 1.8 read from one success", r)
-		}
-	})
+// answers of 300ms (30% of 1.5s), the second 429 cut 14/s to 1.8 (from 2
+// successes counted with 4 requests out). And one success counted says
+// too little to cut to: the cut is the usual one, and a later 429 reads a
+// longer count.
+func TestTheSecondCutReadsWhatWasCounted(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		successes []time.Duration // after the first 429
+		sent, out int64           // at the second
+		why       string
+	}{
+		{"the requests out count as accepted", []time.Duration{300 * time.Millisecond, 500 * time.Millisecond}, 10, 4,
+			"2 successes and 4 out over 0.6s, 10/s against 13.3 sent: 9.3, a cut by 0.7 (3.8 without the requests out)"},
+		{"one success is no rate to cut to", []time.Duration{300 * time.Millisecond}, 11, 0,
+			"one success over 0.6s, 1.7/s against 15 sent: 9.8, a cut by 0.7 (1.8 read from one success)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+				time.Sleep(100 * time.Millisecond)
+				l.onRateLimited(time.Now(), 0, 2, 0, time.Time{}) // 20/s sent: cut to 14
+				first := time.Now()
+				for _, at := range c.successes {
+					time.Sleep(time.Until(first.Add(at)))
+					l.onSuccess()
+				}
+				time.Sleep(time.Until(first.Add(600 * time.Millisecond)))
+				l.onRateLimited(time.Now(), 0, c.sent, c.out, time.Time{})
+				if r := l.learnedRate(); r < 9 {
+					t.Errorf("learned rate after the second 429 = %.2f; want %s", r, c.why)
+				}
+			})
+		})
+	}
 }
 
 // After the first second the successes counted over the last second are

@@ -146,6 +146,35 @@ func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 	})
 }
 
+// A 429 sent while an earlier request is still out is read only once that
+// request's answer is in; the rate then goes to the middle of the bounds,
+// as it would have at the 429 had the gaps been known then.
+func TestARefusalReadLateStillCuts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := learnedAt(10)
+		start := time.Now()
+		send := func(at time.Duration) uint64 {
+			time.Sleep(time.Until(start.Add(at)))
+			return l.logSend()
+		}
+		l.sent(grant{seq: send(0)}, sendAccepted)
+		slow := send(120 * time.Millisecond) // answered late, below
+		refused := send(230 * time.Millisecond)
+		l.sent(grant{seq: refused}, sendRefused) // 110ms after slow, not known yet
+		if r := l.learnedRate(); r != 10 {
+			t.Fatalf("learned rate with the refusal not yet read = %v; want 10", r)
+		}
+		time.Sleep(500 * time.Millisecond)
+		l.sent(grant{seq: slow}, sendAccepted)
+		// Accepted 120ms after the one before (8.33/s), refused 110ms after
+		// it (9.09/s): the ceiling is 1/(110ms + the jitter) = 8.93, the
+		// middle 8.71, under the rate of 10.
+		if r := l.learnedRate(); math.Abs(r-8.71) > 0.01 {
+			t.Errorf("learned rate once the refusal is read = %.3f; want 8.71 (the middle of 8.33 and 9.09)", r)
+		}
+	})
+}
+
 func floorCeiling(b gapBounds) (floor, ceiling float64) { return b.floor, b.ceiling }
 
 // The refill test finds random refusals once the rate has come down from

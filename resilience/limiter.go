@@ -323,12 +323,34 @@ func (l *RateLimiter) logSend() uint64 {
 }
 
 // sent records what came of an attempt the limiter logged (see gapLog).
+//
+// The gap log reads the sends in order: a 429 sent after a request still
+// out is read only once that request's answer is in. With answers slower
+// than the gap between sends, onRateLimited (called just after, for the
+// 429 itself) still sees the bounds from before, and a bucket of one's
+// bisection stalled above the limit: against a bucket of one at 5/s, 4
+// refusals at 6.25/s left the rate there, 25 429s and 47% of the calls
+// served (answers of 300ms, 30% of them 1.5s; the loop 61%). So when an
+// answer that is not a 429 lets the log read a refusal that lowers the
+// ceiling under the rate, the rate goes to the middle of the bounds then,
+// as the 429 would have taken it had it been read at once: that point
+// 64%, 12 429s; the latency family's 216 points +0.1 in the mean success
+// on two shapes of answers (three plays each), 3% fewer 429s; answers at
+// once, unchanged.
 func (l *RateLimiter) sent(g grant, st sendState) {
 	if l == nil || g.seq == 0 {
 		return
 	}
 	l.mu.Lock()
-	l.gaps.resolve(g.seq, st, time.Now())
+	now := time.Now()
+	hi := l.gaps.hi
+	l.gaps.resolve(g.seq, st, now)
+	if st != sendRefused && l.gaps.hi != hi && l.est > 0 && !l.pooled.Load() {
+		if gb := l.gaps.bounds(now); gb.one() && l.est > gb.ceiling {
+			l.markStep(now)
+			l.setEstimate(now, max(gb.mid, minRate))
+		}
+	}
 	l.mu.Unlock()
 }
 

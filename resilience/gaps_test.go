@@ -175,6 +175,43 @@ func TestARefusalReadLateStillCuts(t *testing.T) {
 	})
 }
 
+// A 429 that no bucket sends, read late (behind a request still out), has
+// the 429s taken as random when it is read, not at the next 429, by when
+// the clash would be stale.
+func TestARandomRefusalReadLateIsFound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := learnedAt(40)
+		start := time.Now()
+		send := func(at time.Duration, st sendState) uint64 {
+			time.Sleep(time.Until(start.Add(at)))
+			seq := l.logSend()
+			if st != sendPending {
+				l.sent(grant{seq: seq}, st)
+			}
+			return seq
+		}
+		send(0, sendRefused)
+		for ms := 25; ms <= 1000; ms += 25 {
+			send(time.Duration(ms)*time.Millisecond, sendAccepted)
+		}
+		send(1010*time.Millisecond, sendRefused) // 39 accepted in 1.01s: a refill of 38.5/s at least
+		send(1040*time.Millisecond, sendAccepted)
+		slow := send(1100*time.Millisecond, sendPending)
+		send(1150*time.Millisecond, sendRefused) // 50ms after slow: no bucket refilled at 38.5/s refuses it
+		l.mu.Lock()
+		l.setEstimate(time.Now(), 20) // what the 429s' cuts left
+		l.mu.Unlock()
+		time.Sleep(500 * time.Millisecond)
+		l.sent(grant{seq: slow}, sendAccepted)
+		l.mu.Lock()
+		random := time.Now().Before(l.noiseUntil)
+		l.mu.Unlock()
+		if r := l.learnedRate(); !random || r < 40 {
+			t.Errorf("once the refusal is read: random %v, learned rate %.1f; want the 429s taken as random and the rate back to 1.1 times the most sent (44)", random, r)
+		}
+	})
+}
+
 func floorCeiling(b gapBounds) (floor, ceiling float64) { return b.floor, b.ceiling }
 
 // The refill test finds random refusals once the rate has come down from

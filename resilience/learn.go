@@ -626,13 +626,21 @@ func (l *RateLimiter) rateIndependent(now time.Time, paced bool, released time.T
 			return false
 		}
 	}
+	l.foundNoise(now, sent)
+	return true
+}
+
+// foundNoise takes the 429s as random from now (see rateIndependent):
+// their share of the last noiseWindow seconds is the random share, and
+// the rate goes back to noiseRoom times the most sent (sent: over the
+// windows the refill test read; or over noiseWindow seconds), under l.mu.
+func (l *RateLimiter) foundNoise(now time.Time, sent float64) {
 	ref, acc := l.refusedSec.recent(now, noiseWindow), l.perSec.recent(now, noiseWindow)
 	l.noiseShare = min(noiseMaxShare, float64(ref)/float64(max(1, ref+acc)))
 	l.noiseUntil, l.noiseGrown = now.Add(noiseMemory), now
 	l.cleanRate, l.refusedRate = 0, 0
 	l.markStep(now)
 	l.setEstimate(now, max(l.est, noiseRoom*max(sent, bestSent(&l.perSec, &l.refusedSec, now))))
-	return true
 }
 
 // secRing counts events (successes, 429s) per second over the last

@@ -144,17 +144,11 @@ func (p Point) Name() string {
 		if p.Age > 0 {
 			name += fmt.Sprintf(" built %v before", p.Age)
 		}
-		if p.Latency > 0 {
-			name += fmt.Sprintf(" answers %v %g%% slow", p.Latency, 100*p.SlowShare)
-			if p.SlowShare > 0 && p.SlowDelay != FamilyAnswers.Slow {
-				name += fmt.Sprintf(" %v", p.SlowDelay)
-			}
-		}
-		return name
+		return name + p.answers()
 	case KindNoise:
 		return fmt.Sprintf("noise %g%% seed %d", 100*p.Noise, p.Seed)
 	case KindRandom429:
-		return fmt.Sprintf("random 429s %g%% seed %d", 100*p.Noise, p.Seed)
+		return fmt.Sprintf("random 429s %g%% seed %d", 100*p.Noise, p.Seed) + p.answers()
 	case KindOutage:
 		fb := "no fallback"
 		if p.Fallback {
@@ -163,6 +157,18 @@ func (p Point) Name() string {
 		return fmt.Sprintf("outage %v %s", p.Outage, fb)
 	}
 	return "?"
+}
+
+// answers names the point's answers when they take time ("" when at once).
+func (p Point) answers() string {
+	if p.Latency == 0 {
+		return ""
+	}
+	s := fmt.Sprintf(" answers %v %g%% slow", p.Latency, 100*p.SlowShare)
+	if p.SlowShare > 0 && p.SlowDelay != FamilyAnswers.Slow {
+		s += fmt.Sprintf(" %v", p.SlowDelay)
+	}
+	return s
 }
 
 // Group is the row of the summary table the point is pooled into: the
@@ -180,6 +186,9 @@ func (p Point) Group() string {
 	case KindNoise:
 		return fmt.Sprintf("noise %g%%", 100*p.Noise)
 	case KindRandom429:
+		if p.Latency > 0 {
+			return fmt.Sprintf("random 429s %g%%, slow answers", 100*p.Noise)
+		}
 		return fmt.Sprintf("random 429s %g%%", 100*p.Noise)
 	case KindOutage:
 		if p.Fallback {
@@ -222,14 +231,15 @@ func AgedFamily() []Point {
 	return out
 }
 
-// LatencyFamily returns the 216 rate-limit points of the grid with
-// answers of shape a (FamilyAnswers: 300ms, 30% of them 1.5s). The best
-// is still the oracle's for answers at once: an upper bound, not reached
-// when a slow answer cannot fit the deadline.
+// LatencyFamily returns the 216 rate-limit points of the grid and its 15
+// random-429 points (seeds 1–5) with answers of shape a (FamilyAnswers:
+// 300ms, 30% of them 1.5s). The best is still the oracle's for answers at
+// once: an upper bound, not reached when a slow answer cannot fit the
+// deadline.
 func LatencyFamily(a Answers) []Point {
 	var out []Point
-	for _, p := range FullFamily(nil) {
-		if p.Kind == KindRateLimit {
+	for _, p := range FullFamily([]int64{1, 2, 3, 4, 5}) {
+		if p.Kind == KindRateLimit || p.Kind == KindRandom429 {
 			p.Latency, p.SlowShare, p.SlowDelay = a.Typical, a.SlowShare, a.Slow
 			out = append(out, p)
 		}
@@ -360,9 +370,18 @@ func (p Point) Scenario() Scenario {
 	case KindRandom429:
 		sc.calls, sc.rate, sc.callTimeout, sc.timed = familyRandom429Calls, familyRandom429Rate, familyRandom429Dead, false
 		f := providertest.Faults{Seed: p.Seed, RateLimited: p.Noise, RetryAfterOnly: true, CallKey: CallHeader}
-		sc.setup = func(s *providertest.Server, _ int64, _ float64) { s.SetFaults(Primary, f) }
+		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
+			if p.Latency > 0 {
+				f.Slow, f.SlowDelay = p.SlowShare, scaleD(p.SlowDelay, scale)
+				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
+			}
+			s.SetFaults(Primary, f)
+		}
 		sc.Provider = fmt.Sprintf("%g%% of attempts answer 429 whatever the rate (Retry-After: %v, no other header), "+
 			"drawn per call and attempt from seed %d; no limit is enforced", 100*p.Noise, providertest.DefaultFaultRetryAfter, p.Seed)
+		if p.Latency > 0 {
+			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, p.SlowDelay)
+		}
 		sc.Load = fmt.Sprintf("%d calls at %g/s, deadline %v, no fallback", familyRandom429Calls, familyRandom429Rate, familyRandom429Dead)
 		success := 1 - math.Pow(p.Noise, familyAttempts)
 		sc.Best = Best{Success: success, PerCall: success / (1 - p.Noise), RateLimited: -1, Dead: -1, P50: 0, P99: 0, Back: -1}

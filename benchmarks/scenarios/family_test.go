@@ -86,7 +86,7 @@ var (
 	fullFamily = flag.Bool("family.full", false, "TestFamilyGrid: play the whole grid, not the subsample")
 	agedFamily = flag.Bool("family.aged", false, "TestFamilyGrid: play the 216 rate-limit points with the client built FamilyAge before its first call")
 	// Not held today: see LatencyFamily and the README's family paragraph.
-	latencyFamily    = flag.Bool("family.latency", false, "TestFamilyGrid: play the 216 rate-limit points with answers that take time (-family.answer, -family.slow-share, -family.slow)")
+	latencyFamily    = flag.Bool("family.latency", false, "TestFamilyGrid: play the 216 rate-limit and 15 random-429 points with answers that take time (-family.answer, -family.slow-share, -family.slow)")
 	latencyTypical   = flag.Duration("family.answer", FamilyAnswers.Typical, "-family.latency: how long a typical answer takes")
 	latencySlowShare = flag.Float64("family.slow-share", FamilyAnswers.SlowShare, "-family.latency: the share of answers that are slow")
 	latencySlow      = flag.Duration("family.slow", FamilyAnswers.Slow, "-family.latency: how long a slow answer takes")

@@ -80,7 +80,7 @@ func main() {
 		parallel  = flag.Bool("parallel", false, "run the contenders of a scenario at the same time (default: at timescale 1 only)")
 		only      = flag.String("contenders", "", "run only these contenders, comma-separated names or name prefixes (default: all)")
 		family    = flag.Bool("family", true, "after the scenarios, play the scenario family of issue 20")
-		famGrid   = flag.String("family-grid", "full", `the family's grid: "full", "aged" (its rate-limit points, the client built 3s before its first call), "latency" (its rate-limit points, answers of 300ms, 30% of 1.5s) or "test" (the go test subsample)`)
+		famGrid   = flag.String("family-grid", "full", `the family's grid: "full", "aged" (its rate-limit points, the client built 3s before its first call), "latency" (its rate-limit and random-429 points, answers of 300ms, 30% of 1.5s) or "test" (the go test subsample)`)
 		famSeeds  = flag.String("family-seeds", "1,2,3,4,5", "seeds of the family's noise points, comma-separated")
 		famPar    = flag.Int("family-parallel", 8, "family points played at the same time")
 		svgDir    = flag.String("svg", "img", `directory to write s2-timeline.svg and success.svg to; "" = none`)

@@ -70,7 +70,7 @@ func NewResilientExecutor(cfg ResilientConfig, opts ...Option) (*ResilientExecut
 	}
 	if !cfg.RateLimiter.Disabled {
 		e.limiter = newRateLimiter(*cfg.RateLimiter, o)
-		e.limiter.slowNow = e.likelyAttempt
+		e.limiter.likelyNow = e.likelyAttempt
 	}
 	if !cfg.CircuitBreaker.Disabled {
 		e.breaker = newCircuitBreaker(*cfg.CircuitBreaker, o)

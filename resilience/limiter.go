@@ -44,9 +44,10 @@ type RateLimiter struct {
 	hooks    Hooks
 	logger   *slog.Logger
 	maxPause time.Duration
-	// slowNow is the executor's estimate of a slow attempt's duration now
-	// (ResilientExecutor.slowAttempt); nil for a limiter on its own.
-	slowNow func() time.Duration
+	// likelyNow is the executor's estimate now of how long an attempt
+	// takes but for about one in ten (ResilientExecutor.likelyAttempt):
+	// see handsOn. nil for a limiter on its own.
+	likelyNow func() time.Duration
 
 	caller     *rate.Limiter // nil: no requests-per-second limit of the caller's
 	tokens     *rate.Limiter // nil: no tokens-per-minute limit of the caller's
@@ -151,10 +152,10 @@ func (l *RateLimiter) Wait(ctx context.Context) error {
 // A wait is otherwise admitted only if a slow attempt fits after it; when
 // answers are so spread that a slow one would not fit even at once (a
 // deadline of 2s, answers of 300ms of which 30% take 1.5s: the smoothed
-// duration plus four deviations runs at 2 to 3.5s), only the calls that found a
-// place free at once would go, and calls arriving 1.5 times as fast as the
-// learned rate would use two places in three: the queue must hold a call
-// or two for every place to be used. The answers of the calls that waited
+// duration plus four deviations runs at 2 to 3.5s), only the calls that
+// found a place free at once would go, and calls arriving 1.5 times as
+// fast as the learned rate would use two places in three: the queue must
+// hold a call or two for every place to be used. The answers of the calls that waited
 // that little are as likely to fit as those that did not wait. (The
 // scenario family's rate-limit points, answers of 300ms, 30% of them 1.5s:
 // mean success 55.2% → 56.4%, the loop 54.1%; other spreads of answers

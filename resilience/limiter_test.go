@@ -459,7 +459,7 @@ func TestAPlaceGoesToTheNextWhenAnswersGrewSlower(t *testing.T) {
 		l := learnedAt(10) // places at 0, 100, 200, 300ms
 		var slow atomic.Int64
 		slow.Store(int64(200 * time.Millisecond))
-		l.slowNow = func() time.Duration { return time.Duration(slow.Load()) }
+		l.likelyNow = func() time.Duration { return time.Duration(slow.Load()) }
 		released := queueFour(t, l, 200*time.Millisecond, 2, func(int) (context.Context, context.CancelFunc) {
 			return context.WithTimeout(t.Context(), time.Second)
 		}, func() {

@@ -81,21 +81,21 @@ func (l *RateLimiter) spacing(ctx context.Context, now, place time.Time, need ti
 // handsOn reports whether an attempt the queue releases at t should
 // give its place to the next one instead of going. Its wait was judged
 // on the estimate of a slow attempt (need) of a second or more before
-// (the queue's length); when the estimate has grown since, and the
-// attempt would no longer leave that long before its deadline, the answer
-// would likely run past the deadline: the provider's token spent for
-// nothing. If another attempt waits behind it, that one takes the place
+// (the queue's length); when answers have grown slower since, so that the
+// attempt would no longer leave even a likely attempt's duration (the
+// 90th percentile or so: likelyNow) before its deadline, its answer would
+// likely run past the deadline: the provider's token spent for nothing. If another attempt waits behind it, that one takes the place
 // (handOn), with a later deadline. With nobody behind, the place would be
 // lost: the attempt goes on the estimate it was admitted on. (The
 // scenario family's rate-limit points with answers of 300ms, 30% of them
 // 1.5s: attempts cut by their deadline fell from 8.8% to 3.6% of those
 // the provider accepted; with answers at once, nothing changes.)
 func (l *RateLimiter) handsOn(ctx context.Context, t time.Time, need time.Duration) bool {
-	if need <= 0 || l.slowNow == nil || l.queue.Len() == 0 {
+	if need <= 0 || l.likelyNow == nil || l.queue.Len() == 0 {
 		return false
 	}
-	now := l.slowNow()
-	return now > need && !fits(ctx, t, now)
+	likely := l.likelyNow()
+	return likely > need && !fits(ctx, t, likely)
 }
 
 // queued is an attempt waiting for its place in a lone target's learned

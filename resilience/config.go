@@ -97,8 +97,8 @@ type RateLimiterConfig struct {
 //
 // A closed circuit opens on FailureThreshold consecutive counted failures
 // (fewer after a healthy stretch), or when at least FailureRateThreshold of
-// at least MinRequests counted attempts in the last Window failed. It stays open for Cooldown, then
-// admits HalfOpenMaxRequests probes; each failed probe doubles the next
+// at least MinRequests counted attempts in the last Window failed. It
+// stays open for Cooldown, then admits HalfOpenMaxRequests probes; each failed probe doubles the next
 // open interval, up to MaxCooldown; a successful one closes the circuit and
 // resets the interval to Cooldown. A call with nowhere else to go
 // ([WithNoFallback]) that waits for the circuit brings the next probe

@@ -39,9 +39,9 @@ import "time"
 // The outcomes come back out of order (a request's latency varies), and
 // a request's gap is to the last accepted one sent before it: the ring
 // keeps the sends in order and reads each once the ones before it are
-// known (a refusal so read after its 429 was handled cuts then, see
-// RateLimiter.sent). An outcome that says nothing of the bucket (a 5xx, a timeout,
-// a cancelled call) breaks the chain. A limit that goes down reads as a
+// known (a refusal so read after its own 429 was handled is acted on
+// then: see RateLimiter.sent). An outcome that says nothing of the bucket
+// (a 5xx, a timeout, a cancelled call) breaks the chain. A limit that goes down reads as a
 // larger bucket (a gap accepted at the old limit, one refused at the new):
 // the count-based cuts follow it, and a minute later the gaps are read
 // again.

@@ -125,8 +125,9 @@ type Point struct {
 	Age time.Duration
 
 	// Latency is how long the provider takes to answer a request it
-	// accepts (a rate-limit point; 0: at once), and SlowShare the share of
-	// those answers that take SlowDelay instead, drawn from a fixed seed.
+	// accepts (a rate-limit or random-429 point; 0: at once), and
+	// SlowShare the share of those answers that take SlowDelay instead,
+	// drawn from a fixed seed.
 	// Real answers take time and some take much longer: the successes the
 	// limiter counts lag the requests the provider took, and a slow answer
 	// can outlast the call's deadline after its wait.
@@ -169,6 +170,24 @@ func (p Point) answers() string {
 		s += fmt.Sprintf(" %v", p.SlowDelay)
 	}
 	return s
+}
+
+// slowAnswers makes the primary answer after p.Latency and returns f with
+// p.SlowShare of the answers slowed to p.SlowDelay (durations at the
+// timescale), for s.SetFaults.
+func (p Point) slowAnswers(s *providertest.Server, scale float64, f providertest.Faults) providertest.Faults {
+	s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
+	f.Slow, f.SlowDelay = p.SlowShare, scaleD(p.SlowDelay, scale)
+	return f
+}
+
+// answersText describes the point's answers for Scenario.Provider ("" when
+// at once).
+func (p Point) answersText() string {
+	if p.Latency == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, p.SlowDelay)
 }
 
 // Group is the row of the summary table the point is pooled into: the
@@ -341,15 +360,11 @@ func (p Point) Scenario() Scenario {
 		st := style(p.Behaviour)
 		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
 			if p.Latency > 0 {
-				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
-				s.SetFaults(Primary, providertest.Faults{Seed: 7, Slow: p.SlowShare, SlowDelay: scaleD(p.SlowDelay, scale)})
+				s.SetFaults(Primary, p.slowAnswers(s, scale, providertest.Faults{Seed: 7}))
 			}
 			s.SetRateLimitStyle(Primary, p.Cap/scale, p.Burst, st)
 		}
-		sc.Provider = fmt.Sprintf("admits %g requests/s, bucket of %d, reported as %q (%s)", p.Cap, p.Burst, p.Behaviour, st)
-		if p.Latency > 0 {
-			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, p.SlowDelay)
-		}
+		sc.Provider = fmt.Sprintf("admits %g requests/s, bucket of %d, reported as %q (%s)", p.Cap, p.Burst, p.Behaviour, st) + p.answersText()
 		sc.Load = fmt.Sprintf("%g calls/s for %v (%d calls), deadline %v, no fallback; nobody is told the cap", rate, FamilyWindow, n, p.Deadline)
 		served, lat := bestRateLimit(p.Cap, p.Burst, rate, n, p.Deadline)
 		sc.Best = bestFrom(n, served, lat, float64(served)/float64(n))
@@ -372,16 +387,13 @@ func (p Point) Scenario() Scenario {
 		f := providertest.Faults{Seed: p.Seed, RateLimited: p.Noise, RetryAfterOnly: true, CallKey: CallHeader}
 		sc.setup = func(s *providertest.Server, _ int64, scale float64) {
 			if p.Latency > 0 {
-				f.Slow, f.SlowDelay = p.SlowShare, scaleD(p.SlowDelay, scale)
-				s.SetDefault(Primary, providertest.Answer{Status: http.StatusOK, Text: providertest.DefaultText, Delay: scaleD(p.Latency, scale)})
+				s.SetFaults(Primary, p.slowAnswers(s, scale, f))
+				return
 			}
 			s.SetFaults(Primary, f)
 		}
 		sc.Provider = fmt.Sprintf("%g%% of attempts answer 429 whatever the rate (Retry-After: %v, no other header), "+
-			"drawn per call and attempt from seed %d; no limit is enforced", 100*p.Noise, providertest.DefaultFaultRetryAfter, p.Seed)
-		if p.Latency > 0 {
-			sc.Provider += fmt.Sprintf("; answers in %v, %g%% of them in %v", p.Latency, 100*p.SlowShare, p.SlowDelay)
-		}
+			"drawn per call and attempt from seed %d; no limit is enforced", 100*p.Noise, providertest.DefaultFaultRetryAfter, p.Seed) + p.answersText()
 		sc.Load = fmt.Sprintf("%d calls at %g/s, deadline %v, no fallback", familyRandom429Calls, familyRandom429Rate, familyRandom429Dead)
 		success := 1 - math.Pow(p.Noise, familyAttempts)
 		sc.Best = Best{Success: success, PerCall: success / (1 - p.Noise), RateLimited: -1, Dead: -1, P50: 0, P99: 0, Back: -1}

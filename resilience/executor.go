@@ -602,8 +602,13 @@ func sendStateOf(ae *aierrors.Error) sendState {
 // keepOpen hands a successful stream attempt to the caller: the returned
 // func finishes it (steps 6–8) when the stream ends.
 func (a *attempt) keepOpen() func(error) {
+	// The provider took the request: the gap log reads that now, not when
+	// the stream ends (it reads the sends in order, and a stream of a
+	// minute would hold every later send unread for that minute).
+	a.e.limiter.sent(a.grant, sendAccepted)
 	kept := &attempt{e: a.e, ctx: a.ctx, n: a.n, cost: a.cost, used: a.used, grant: a.grant,
 		shared: a.shared, breaker: a.breaker, admitted: a.admitted, stripe: a.stripe, start: a.start}
+	kept.grant.seq = 0 // read
 	if kept.start.IsZero() {
 		kept.start = time.Now()
 	}

@@ -222,6 +222,29 @@ func TestStreamAttemptHoldsUntilFinished(t *testing.T) {
 	}
 }
 
+// TestAnOpenStreamIsReadAsAccepted: while the limiter learns a limit,
+// the gap log reads a stream's send as accepted when the stream opens,
+// not when it ends (the sends are read in order: an open stream would
+// hold every later one unread).
+func TestAnOpenStreamIsReadAsAccepted(t *testing.T) {
+	e := mustExecutor(t, ResilientConfig{Retry: exactRetry(0, time.Millisecond)})
+	_ = e.Execute(t.Context(), func(context.Context) error { return rateLimitedErr(0) }) // learning starts
+	var finish func(error)
+	if _, err := Do(t.Context(), e, func(context.Context) (int, error) { return 1, nil }, WithStream(&finish)); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if err := e.Execute(t.Context(), func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("call after the stream opened: %v", err)
+	}
+	e.limiter.mu.Lock()
+	left, accepted := e.limiter.gaps.n, e.limiter.gaps.refill.accepted
+	e.limiter.mu.Unlock()
+	if left != 0 || accepted != 2 {
+		t.Errorf("with the stream open: %d sends unread, %d read accepted; want 0, 2", left, accepted)
+	}
+	finish(nil)
+}
+
 // TestNoGoroutinePerAttempt: 100 open streams start no goroutine.
 func TestNoGoroutinePerAttempt(t *testing.T) {
 	e := mustExecutor(t, DefaultConfig())

@@ -97,14 +97,32 @@ func TestGapLogBounds(t *testing.T) {
 		}
 	})
 
+	t.Run("the ring holds every send behind a slow answer", func(t *testing.T) {
+		// 150 sends answered while the first is still out (answers of
+		// 1s, some of 3s, at 50 a second): all are read once it is.
+		var s gapLog
+		first := s.log(at(0))
+		for i := 1; i <= 150; i++ {
+			s.resolve(s.log(at(10*i)), sendAccepted, at(10*i+5))
+		}
+		if s.refill.accepted != 0 {
+			t.Fatalf("%d read before the first send's answer; want 0", s.refill.accepted)
+		}
+		s.resolve(first, sendAccepted, at(3000))
+		if s.refill.accepted != 151 || s.n != 0 {
+			t.Errorf("read %d accepted, %d left; want 151, 0", s.refill.accepted, s.n)
+		}
+	})
+
 	t.Run("a full ring reads its oldest as unknown", func(t *testing.T) {
 		var s gapLog
 		first := s.log(at(0))
-		for i := 1; i <= gapLogSize; i++ {
+		for i := 1; i <= gapLogMax; i++ {
 			s.log(at(10 * i))
 		}
-		if s.n != gapLogSize || s.ring[s.head].seq == first {
-			t.Errorf("n %d, head seq %d; want a full ring without the first send", s.n, s.ring[s.head].seq)
+		s.resolve(first, sendAccepted, at(10*gapLogMax+1))
+		if s.n != gapLogMax || len(s.ring) != gapLogMax || s.refill.accepted != 0 {
+			t.Errorf("n %d, ring %d, %d accepted read; want a full ring of %d without the first send", s.n, len(s.ring), s.refill.accepted, gapLogMax)
 		}
 	})
 }

@@ -571,7 +571,7 @@ func (r *acceptedRing) count(now time.Time) int64 {
 // before left a queue that 89-94% of calls outlived), and at 1% within
 // 11-38s (the cuts and the slow probe balanced near 30 of 50 calls a
 // second, above noiseTest·P, on two seeds of five: 82% served). P stays
-// the test when the sends are not read in order (more than gapLogSize
+// the test when the sends are not read in order (more than gapLogMax
 // in flight: long answers at a high rate).
 const (
 	noiseSlots    = 60   // seconds of successes and 429s kept

@@ -167,7 +167,12 @@
 // and a provider that refuses a share of requests whatever the rate would
 // otherwise cut the rate every 500ms, to nothing, while calls queue). A
 // cut goes no lower than what the provider accepted, counting every answer
-// that was not a 429 (a 5xx is not a lower limit). Each success while the learned bucket is
+// that was not a 429 (a 5xx is not a lower limit), or, for a lone target,
+// the sends the gap log (below) read as accepted, by send time, when that
+// is more: the answers lag the sends by the model's time, and with
+// answers of 2s the first cuts read next to nothing accepted and went
+// from the 50 calls a second sent to 25, where 1% of random 429s were all
+// the provider refused. Each success while the learned bucket is
 // empty adds 0.01 requests per second (about 1% of the rate per second): a
 // slow probe back up. The learned bucket holds one request (the provider's
 // burst is unknown, so requests go evenly spaced), and every attempt it
@@ -220,9 +225,19 @@
 // at less than 1/g per second, whatever its size; one that accepted such a
 // request refills at 1/g or more if it holds one token (the accepted
 // request emptied it). Every request is so a test: the limiter logs the
-// sends in order and reads each when the ones before it are answered
+// sends in order and reads each when the ones before it are known
 // (answers come back out of order; a 5xx, a timeout or a cancelled call
-// breaks the chain). While the highest rate accepted so stays under the
+// breaks the chain). A provider refuses at its door, so a refusal comes
+// back at once where an answer takes the model's time: a request out
+// twice as long as the slowest refusal of the last minute (at least
+// 100ms) was not refused, and is read as accepted then, a stream when it
+// opens. Read at the answers, a refusal waited seconds behind a slow one,
+// and with answers of 2s, 20% of them 6s, random 429s were found 14s
+// after the first (the rate at half the demand meanwhile): the random-429
+// points with such answers served 94.6% of calls, now 98.5% (the loop
+// 100%); with answers of 300ms, 30% of them 1.5s, the rate-limit points
+// 56.8% → 57.4% mean success, 2 200 → 1 590 429s. The log grows to hold
+// every request out (up to 4 096). While the highest rate accepted so stays under the
 // lowest refused or within the network's jitter (2ms of gap) of it (a
 // bucket of one; a gap accepted shorter than one refused shows a larger
 // bucket, a limit gone down, or refusals at random, and the gaps are then

@@ -40,21 +40,35 @@ import "time"
 // a request's gap is to the last accepted one sent before it: the ring
 // keeps the sends in order and reads each once the ones before it are
 // known (a refusal so read after its own 429 was handled is acted on
-// then: see RateLimiter.sent). An outcome that says nothing of the bucket
-// (a 5xx, a timeout, a cancelled call) breaks the chain. A limit that goes down reads as a
-// larger bucket (a gap accepted at the old limit, one refused at the new):
-// the count-based cuts follow it, and a minute later the gaps are read
-// again.
+// then: see RateLimiter.sent). A provider refuses at its door, so a
+// refusal comes back at once where an answer takes its model's time: a
+// send still out acceptAfter after it went (twice the slowest refusal
+// read lately) was not refused, and is read as accepted then, not when
+// its answer comes (answers of 2s, 20% of them 6s: a refusal was read
+// seconds after it came, and random 429s were found 14s after the first,
+// with the rate cut to half the demand meanwhile). A refusal that comes
+// after its send was so read doubles the wait, and the lower bounds it
+// may have raised (lo, the refill test's floor) are dropped. An outcome
+// that says nothing of the bucket (a 5xx, a timeout, a cancelled call)
+// before then breaks the chain. A limit that goes down reads as a larger
+// bucket (a gap accepted at the old limit, one refused at the new): the
+// count-based cuts follow it, and a minute later the gaps are read again.
 type gapLog struct {
 	ring       []sendEntry // the sends not yet read, from head: grows to hold every send out (see gapLogMax)
 	head, n    int
-	next       uint64    // the last send's sequence number (0 is "not logged"); the ring holds next-n+1 to next
-	lastOK     time.Time // the send time of the last accepted request read (zero: none, or the chain broke)
-	lo, hi     float64   // the bounds on the provider's rate (0: none)
-	loAt, hiAt time.Time // when each was last set (see boundMemory)
-	notOne     bool      // the bucket was seen to hold more than one token: the gaps are not read...
-	notOneAt   time.Time // ...for notOneMemory from then
+	next       uint64        // the last send's sequence number (0 is "not logged"); the ring holds next-n+1 to next
+	lastOK     time.Time     // the send time of the last accepted request read (zero: none, or the chain broke)
+	lo, hi     float64       // the bounds on the provider's rate (0: none)
+	loAt, hiAt time.Time     // when each was last set (see boundMemory)
+	notOne     bool          // the bucket was seen to hold more than one token: the gaps are not read...
+	notOneAt   time.Time     // ...for notOneMemory from then
+	refusedIn  time.Duration // the longest a refusal took to come back...
+	refusedAt  time.Time     // ...since refusalMemory before the last one, read then (zero: none)
 	refill     refillTest
+	// The sends read as accepted, by send time (see acceptedRate): the
+	// first send logged, the last one read, and the count.
+	firstAt, readTo time.Time
+	took            acceptedRing
 }
 
 type sendEntry struct {
@@ -100,6 +114,15 @@ const (
 	// long: a limit that went down reads so too (a gap accepted at the
 	// old limit, one refused at the new), and so do random 429s.
 	notOneMemory = time.Minute
+	// A send still out this many times the slowest refusal read lately
+	// was not refused (see acceptAfter)...
+	refusalSpread = 2
+	// ...nor one out this long, whatever the refusals took: a refusal
+	// that came back in a millisecond says little of the next one's
+	// network.
+	minAcceptAfter = 100 * time.Millisecond
+	// The slowest refusal is forgotten this long after the last one.
+	refusalMemory = time.Minute
 )
 
 // log records a send at now and returns its sequence number.
@@ -111,6 +134,9 @@ func (s *gapLog) log(now time.Time) uint64 {
 			s.ring[s.head].state = sendOther // never heard of: read as unknown
 			s.drain(now)
 		}
+	}
+	if s.next == 0 {
+		s.firstAt = now
 	}
 	s.next++
 	s.ring[(s.head+s.n)%len(s.ring)] = sendEntry{at: now, state: sendPending}
@@ -132,12 +158,40 @@ func (s *gapLog) grow() {
 func (s *gapLog) resolve(seq uint64, st sendState, now time.Time) {
 	// The ring holds consecutive sequence numbers from its head's; one
 	// below it was read already (or dropped from a full ring, as unknown).
-	if first := s.next - uint64(s.n) + 1; s.n > 0 && seq >= first {
-		if i := seq - first; i < uint64(s.n) {
-			s.ring[(s.head+int(i))%len(s.ring)].state = st
+	first := s.next - uint64(s.n) + 1
+	switch {
+	case seq >= first && seq-first < uint64(s.n):
+		e := &s.ring[(s.head+int(seq-first))%len(s.ring)]
+		e.state = st
+		if st == sendRefused {
+			s.refusedBack(now.Sub(e.at), now)
 		}
+	case seq < first && st == sendRefused:
+		// Read as accepted before its refusal came: refusals take
+		// longer than allowed. Wait twice as long from now on, and drop
+		// what the misread may have proven (a rate accepted, a refill).
+		s.refusedIn, s.refusedAt = max(2*s.refusedIn, minAcceptAfter), now
+		s.lo = 0
+		s.refill.forget()
 	}
 	s.drain(now)
+}
+
+// refusedBack records that a refusal took d to come back.
+func (s *gapLog) refusedBack(d time.Duration, now time.Time) {
+	if s.refusedAt.IsZero() || now.Sub(s.refusedAt) > refusalMemory {
+		s.refusedIn = d
+	}
+	s.refusedIn, s.refusedAt = max(s.refusedIn, d), now
+}
+
+// acceptAfter is how long a send must be out to be read as accepted
+// (false: none yet, no refusal read lately).
+func (s *gapLog) acceptAfter(now time.Time) (time.Duration, bool) {
+	if s.refusedAt.IsZero() || now.Sub(s.refusedAt) > refusalMemory {
+		return 0, false
+	}
+	return max(minAcceptAfter, refusalSpread*s.refusedIn), true
 }
 
 func (s *gapLog) drain(now time.Time) {
@@ -147,11 +201,16 @@ func (s *gapLog) drain(now time.Time) {
 	for s.n > 0 {
 		e := s.ring[s.head]
 		if e.state == sendPending {
-			return
+			if w, ok := s.acceptAfter(now); !ok || now.Sub(e.at) < w {
+				return
+			}
+			e.state = sendAccepted // not refused in the time refusals take: its answer may come later
 		}
 		s.head, s.n = (s.head+1)%len(s.ring), s.n-1
+		s.readTo = e.at
 		switch e.state {
 		case sendAccepted:
+			s.took.add(e.at)
 			s.refill.accepted++
 			if g := e.at.Sub(s.lastOK); !s.lastOK.IsZero() && g >= minGap && !s.notOne {
 				if r := 1 / g.Seconds(); r > s.lo || now.Sub(s.loAt) > boundMemory {
@@ -176,6 +235,18 @@ func (s *gapLog) drain(now time.Time) {
 			s.lo, s.notOne, s.notOneAt = 0, true, now
 		}
 	}
+}
+
+// acceptedRate is the rate of the sends read as accepted over the second
+// up to the last one read (over the time since the first one logged when
+// that is shorter, at least acceptedSlot), and their count. It lags the
+// sends by acceptAfter at most, where a count of the successes lags them
+// by the answers' time (see RateLimiter.onRateLimited).
+func (s *gapLog) acceptedRate() (float64, int64) {
+	if s.readTo.IsZero() {
+		return 0, 0
+	}
+	return s.took.rate(s.readTo, s.firstAt), s.took.count(s.readTo)
 }
 
 // fresh returns the bounds set within boundMemory (0: none).

@@ -16,24 +16,24 @@ func TestGapLogBounds(t *testing.T) {
 
 	t.Run("answers out of order", func(t *testing.T) {
 		var s gapLog
-		a, b, c := s.log(at(0)), s.log(at(150)), s.log(at(250))
-		s.resolve(c, sendAccepted, at(300)) // 250ms after a: but b is not known yet
-		s.resolve(b, sendRefused, at(300))  // 150ms after a: but a is not known yet
+		a, b, c := s.log(at(0)), s.log(at(15)), s.log(at(25))
+		s.resolve(c, sendAccepted, at(30)) // 25ms after a: but b is not known yet
+		s.resolve(b, sendRefused, at(30))  // 15ms after a: but a is not known yet
 		if s.lo != 0 || s.hi != 0 {
 			t.Fatalf("bounds before the first send is known: lo %v hi %v; want none", s.lo, s.hi)
 		}
-		s.resolve(a, sendAccepted, at(310))
-		if !near(s.hi, 1/0.150) || !near(s.lo, 1/0.250) {
-			t.Errorf("lo %v hi %v; want 4 (accepted 250ms after the last accepted) and 6.67 (refused 150ms after it)", s.lo, s.hi)
+		s.resolve(a, sendAccepted, at(31))
+		if !near(s.hi, 1/0.015) || !near(s.lo, 1/0.025) {
+			t.Errorf("lo %v hi %v; want 40 (accepted 25ms after the last accepted) and 66.7 (refused 15ms after it)", s.lo, s.hi)
 		}
-		floor, ceiling := floorCeiling(s.bounds(at(310)))
-		if want := 1 / (0.250 + gapPad.Seconds()); !near(floor, want) {
+		floor, ceiling := floorCeiling(s.bounds(at(31)))
+		if want := 1 / (0.025 + gapPad.Seconds()); !near(floor, want) {
 			t.Errorf("floor %v; want %v (the accepted gap and the jitter allowance)", floor, want)
 		}
-		if want := 1 / (0.150 + gapPad.Seconds()); !near(ceiling, want) {
+		if want := 1 / (0.015 + gapPad.Seconds()); !near(ceiling, want) {
 			t.Errorf("ceiling %v; want %v", ceiling, want)
 		}
-		if f, c := floorCeiling(s.bounds(at(310).Add(boundMemory + time.Second))); f != 0 || c != 0 {
+		if f, c := floorCeiling(s.bounds(at(31).Add(boundMemory + time.Second))); f != 0 || c != 0 {
 			t.Errorf("floor %v ceiling %v after boundMemory; want none (forgotten)", f, c)
 		}
 	})
@@ -94,6 +94,47 @@ func TestGapLogBounds(t *testing.T) {
 		s.resolve(s.log(at(1)), sendRefused, at(2))
 		if s.hi != 0 {
 			t.Errorf("hi %v from a 1ms gap; want none", s.hi)
+		}
+	})
+
+	t.Run("a send out longer than refusals take is read as accepted", func(t *testing.T) {
+		var s gapLog
+		a := s.log(at(0)) // its answer takes 2s
+		s.resolve(s.log(at(30)), sendRefused, at(40))
+		if s.n != 2 {
+			t.Fatalf("%d sends unread with the first out 40ms, the refusal back in 10ms; want 2 (read from 100ms)", s.n)
+		}
+		s.resolve(s.log(at(150)), sendAccepted, at(160))
+		if s.n != 0 || s.refill.accepted != 2 || !near(s.hi, 1/0.030) {
+			t.Fatalf("with the first out 160ms: %d unread, %d accepted, hi %v; want 0, 2 and 33.3 (refused 30ms after it)", s.n, s.refill.accepted, s.hi)
+		}
+		s.resolve(a, sendOther, at(2000)) // its answer at last, a 503: read already
+		if s.refill.accepted != 2 || !s.lastOK.Equal(at(150)) {
+			t.Errorf("after the first send's late answer: %d accepted, last accepted at %v; want 2, the send at 150ms", s.refill.accepted, s.lastOK.Sub(t0))
+		}
+	})
+
+	t.Run("a refusal that comes after its send was read widens the wait", func(t *testing.T) {
+		var s gapLog
+		a := s.log(at(0))
+		s.resolve(s.log(at(10)), sendRefused, at(15)) // back in 5ms: read from 100ms
+		s.resolve(s.log(at(20)), sendAccepted, at(30))
+		s.resolve(s.log(at(120)), sendAccepted, at(130)) // a read as accepted: lo from the 100ms gap
+		if s.n != 0 || s.lo == 0 {
+			t.Fatalf("%d unread, lo %v; want 0 and a bound", s.n, s.lo)
+		}
+		s.resolve(a, sendRefused, at(300))
+		if w, _ := s.acceptAfter(at(300)); w != 2*minAcceptAfter || s.lo != 0 {
+			t.Errorf("after a refusal 300ms late: read from %v, lo %v; want %v and none", w, s.lo, 2*minAcceptAfter)
+		}
+	})
+
+	t.Run("a send is waited for until a refusal's time is known", func(t *testing.T) {
+		var s gapLog
+		s.log(at(0))
+		s.resolve(s.log(at(10)), sendAccepted, at(5000))
+		if s.n != 2 {
+			t.Errorf("%d sends unread; want 2 (no refusal read: the first one's answer is waited for)", s.n)
 		}
 	})
 
@@ -178,7 +219,10 @@ func TestARefusalReadLateStillCuts(t *testing.T) {
 		l.sent(grant{seq: send(0)}, sendAccepted)
 		slow := send(120 * time.Millisecond) // answered late, below
 		refused := send(230 * time.Millisecond)
-		l.sent(grant{seq: refused}, sendRefused) // 110ms after slow, not known yet
+		// 110ms after slow, not known yet: the refusal took 150ms to
+		// come back, and slow is out for less than twice that.
+		time.Sleep(150 * time.Millisecond)
+		l.sent(grant{seq: refused}, sendRefused)
 		if r := l.learnedRate(); r != 10 {
 			t.Fatalf("learned rate with the refusal not yet read = %v; want 10", r)
 		}
@@ -226,6 +270,41 @@ func TestARandomRefusalReadLateIsFound(t *testing.T) {
 		l.mu.Unlock()
 		if r := l.learnedRate(); !random || r < 40 {
 			t.Errorf("once the refusal is read: random %v, learned rate %.1f; want the 429s taken as random and the rate back to 1.1 times the most sent (44)", random, r)
+		}
+	})
+}
+
+// A cut reads what the provider took from the sends the gap log read as
+// accepted, not from the successes counted: with answers of 2s, none is
+// back when the 429s come.
+func TestACutReadsWhatTheProviderTookBeforeItsAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+		time.Sleep(100 * time.Millisecond)
+		sent := int64(5)
+		l.onRateLimited(time.Now(), 0, sent, 5, time.Time{}) // 50/s sent: cut to 35
+		refuse := func() {
+			seq := l.logSend()
+			l.sent(grant{seq: seq}, sendRefused)
+			l.onRateLimited(time.Now(), 0, sent, 50, time.Time{})
+		}
+		// A second at 50/s, none answered yet but two refused at once,
+		// after gaps longer than those accepted (not a bucket of one's:
+		// the gaps bound nothing).
+		for i := range 50 {
+			sent++
+			if i == 20 || i == 49 {
+				time.Sleep(30 * time.Millisecond)
+				refuse()
+				continue
+			}
+			time.Sleep(20 * time.Millisecond)
+			l.logSend()
+		}
+		// 48 of 50 taken: the cut goes no lower than that (nor above the
+		// rate it cuts from, 35); from the successes counted (none), 24.5.
+		if r := l.learnedRate(); r != 35 {
+			t.Errorf("learned rate = %.2f; want 35, held by the 48 requests a second the provider took", r)
 		}
 	})
 }

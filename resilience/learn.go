@@ -715,10 +715,14 @@ const doubtOver = 3
 
 // countedSince is when successes began to be counted: learning's start,
 // or a pool's deployment's construction (it counts from the start, see
-// onSuccess). A rate over the last second from 166ms of counts was 6 times
-// too low.
+// onSuccess), whatever its first 429 set since to. A rate over the last
+// second from 166ms of counts was 6 times too low; a pool's deployment
+// read its last second's counts over the 140ms since its first 429, 8
+// successes a second as 57, and the cut stayed at the rate sent (the
+// pool grid's caps of 6 with bursts of 4 met 10 429s where weighted
+// random met 6; so, 7).
 func (l *RateLimiter) countedSince() time.Time {
-	if l.since.IsZero() {
+	if l.pooled.Load() || l.since.IsZero() {
 		return l.born
 	}
 	return l.since

@@ -879,6 +879,31 @@ func TestTheSecondCutReadsWhatWasCounted(t *testing.T) {
 	}
 }
 
+// A pool's deployment counts its successes from its construction: its
+// first 429s read them over the last second, not over the time since the
+// first 429 (two 429s 140ms apart read 8 successes a second as 57, and
+// held the cut at the rate sent, 14.4, against a cap of 6).
+func TestAPoolDeploymentReadsItsCountsOverTheirTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m#d1"})
+		l.pooled.Store(true)
+		sent := int64(0)
+		for range 23 { // 8 a second, accepted, for 2.3s
+			time.Sleep(125 * time.Millisecond)
+			sent++
+			l.onSuccess()
+		}
+		time.Sleep(10 * time.Millisecond)
+		l.onRateLimited(time.Now(), 0, sent, 0, time.Time{}) // counting starts: no rate yet
+		time.Sleep(140 * time.Millisecond)
+		sent += 2
+		l.onRateLimited(time.Now(), 0, sent, 0, time.Time{}) // 14.3/s sent since
+		if r := l.learnedRate(); r > 11 {
+			t.Errorf("learned rate = %.2f; want 0.7 of the 14.3 sent (8 accepted a second: no floor above that)", r)
+		}
+	})
+}
+
 // After the first second the successes counted over the last second are
 // the provider's steady rate, and the requests out are not added.
 func TestLaterCutsDoNotCountTheRequestsOut(t *testing.T) {

@@ -58,6 +58,13 @@ var knownPoolGridFailures = map[string]string{
 	// (17-23 against 5, of 118 800).
 	"caps [20 5 5] load 0.8 bucket x2 b2": "ailib 476-480 of 480 ok in 20 plays (weighted random 480); 429s up to 45 (weighted random 233)",
 	"caps [20 5 5] load 0.9 bucket x2 b2": "ailib 534-540 of 540 ok (weighted random 540); 429s up to 57 (weighted random 338)",
+	// A burst of 4 stated as the limit, at 80% load: each deployment's
+	// first two 429s (the first starts a count, the second cuts from it)
+	// make six, weighted random's count; the seventh is one deployment's
+	// first cut, read from two requests sent 140ms apart (14.4/s, cut to
+	// 10 against a cap of 6). Ten before the accepted rate was read over
+	// the time it was counted (CHANGELOG); all calls served.
+	"caps [6 6 6] load 0.8 bucket x1 b4": "ailib 288 of 288 ok, 7 429s (weighted random 6)",
 }
 
 func playPoolGrid(t *testing.T, points []PoolScenario) {

@@ -1,7 +1,9 @@
 package resilience
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -203,6 +205,43 @@ func TestABucketOfOneIsLearnedFromItsGaps(t *testing.T) {
 			t.Errorf("accepted %d in seconds 0-2 (the cap: 16); want ≥ 12", first)
 		}
 	})
+}
+
+// With answers slower than refusals, and refusals that take up to 200ms
+// (a network's), a bucket of one is still learned from its gaps, and its
+// 429s are never taken for random ones: a send is read as accepted only
+// once it is out twice as long as the slowest refusal lately, and a
+// refusal read after its send was so read drops what the misread proved.
+func TestSlowRefusalsAreNotTakenForRandomOnes(t *testing.T) {
+	for _, c := range []float64{5, 10, 20} {
+		t.Run(fmt.Sprintf("cap=%g", c), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newRateLimiter(RateLimiterConfig{}, options{name: "p/m"})
+				p := &bucketOfOne{l: l, c: c, answer: time.Second, refusal: 200 * time.Millisecond, rng: rand.New(rand.NewPCG(1, uint64(c)))}
+				random := false
+				lowest, highest := math.Inf(1), 0.0
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for i := range 120 { // seconds 0-12, every 100ms
+						l.mu.Lock()
+						random = random || time.Now().Before(l.noiseUntil)
+						l.mu.Unlock()
+						if i >= 50 {
+							r := l.learnedRate()
+							lowest, highest = min(lowest, r), max(highest, r)
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+				p.play(t, 12*time.Second, 2*c)
+				<-done
+				if random || lowest < 0.9*c || highest > c {
+					t.Errorf("taken as random: %v; learned rate over seconds 5-11 in [%.2f, %.2f]; want never, within [%.1f, %g]", random, lowest, highest, 0.9*c, c)
+				}
+			})
+		})
+	}
 }
 
 // A 429 sent while an earlier request is still out is read only once that

@@ -553,6 +553,10 @@ type bucketOfOne struct {
 	// over a network; 0: at once.
 	jitter time.Duration
 	rng    *rand.Rand
+	// answer: an accepted request is answered this long after it came;
+	// refusal: a refused one up to this long after (drawn evenly from
+	// rng); 0: at once.
+	answer, refusal time.Duration
 }
 
 func (p *bucketOfOne) answered(ok bool, n int64, now, released time.Time) {
@@ -602,7 +606,18 @@ func (p *bucketOfOne) play(t *testing.T, d time.Duration, rate float64) map[int]
 				accepted[int(now.Sub(start)/time.Second)]++
 			}
 			n := p.sent
+			var late time.Duration
+			switch {
+			case ok:
+				late = p.answer
+			case p.refusal > 0:
+				late = time.Duration(p.rng.Int64N(int64(p.refusal)))
+			}
 			p.mu.Unlock()
+			if late > 0 {
+				time.Sleep(late)
+				now = time.Now()
+			}
 			st := sendRefused
 			if ok {
 				st = sendAccepted

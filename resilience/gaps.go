@@ -62,8 +62,8 @@ type gapLog struct {
 	loAt, hiAt time.Time     // when each was last set (see boundMemory)
 	notOne     bool          // the bucket was seen to hold more than one token: the gaps are not read...
 	notOneAt   time.Time     // ...for notOneMemory from then
-	refusedIn  time.Duration // the longest a refusal took to come back...
-	refusedAt  time.Time     // ...since refusalMemory before the last one, read then (zero: none)
+	refusedIn  time.Duration // the longest a refusal took to come back, while each came within refusalMemory of the one before...
+	refusedAt  time.Time     // ...and when the last one was read (zero: none)
 	refill     refillTest
 	// The sends read as accepted, by send time (see acceptedRate): the
 	// first send logged, the last one read, and the count.
@@ -177,9 +177,15 @@ func (s *gapLog) resolve(seq uint64, st sendState, now time.Time) {
 	s.drain(now)
 }
 
+// refusedLately reports whether a refusal was read within refusalMemory:
+// refusedIn says how long refusals take only then.
+func (s *gapLog) refusedLately(now time.Time) bool {
+	return !s.refusedAt.IsZero() && now.Sub(s.refusedAt) <= refusalMemory
+}
+
 // refusedBack records that a refusal took d to come back.
 func (s *gapLog) refusedBack(d time.Duration, now time.Time) {
-	if s.refusedAt.IsZero() || now.Sub(s.refusedAt) > refusalMemory {
+	if !s.refusedLately(now) {
 		s.refusedIn = d
 	}
 	s.refusedIn, s.refusedAt = max(s.refusedIn, d), now
@@ -188,7 +194,7 @@ func (s *gapLog) refusedBack(d time.Duration, now time.Time) {
 // acceptAfter is how long a send must be out to be read as accepted
 // (false: none yet, no refusal read lately).
 func (s *gapLog) acceptAfter(now time.Time) (time.Duration, bool) {
-	if s.refusedAt.IsZero() || now.Sub(s.refusedAt) > refusalMemory {
+	if !s.refusedLately(now) {
 		return 0, false
 	}
 	return max(minAcceptAfter, refusalSpread*s.refusedIn), true

@@ -238,7 +238,9 @@ type Usage struct {
 
 // ChatResponse is a successful chat answer.
 type ChatResponse struct {
-	// Content is the answer's text.
+	// Content is the answer's text. A model's reasoning is not part of it
+	// (Anthropic thinking blocks, Mistral's "thinking" chunks, DeepSeek's
+	// reasoning_content); only what it answered is.
 	Content string
 	// FinishReason says why the answer ended, in OpenAI's vocabulary for
 	// every provider: "stop", "length", "tool_calls", "content_filter"

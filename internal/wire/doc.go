@@ -4,7 +4,8 @@
 //
 // Requests carry text, images, tools, tool calls and results, a tool
 // choice and a JSON response format, each translated to the format's own
-// shapes; answers give text and tool calls (streams assemble them from
+// shapes; answers give text (a string, or the "text" chunks of the chunk
+// lists Mistral's reasoning models send in its place) and tool calls (streams assemble them from
 // OpenAI delta.tool_calls fragments or Anthropic tool_use blocks and
 // input_json_delta events) with usage details. The Anthropic format asks
 // for JSON output through a forced tool ([AnswerTool]) whose input the

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 )
 
 type openAIRequest struct {
@@ -221,7 +222,7 @@ type openAIResponse struct {
 	Model   string `json:"model"`
 	Choices []struct {
 		Message struct {
-			Content   string           `json:"content"`
+			Content   openAIText       `json:"content"`
 			Refusal   string           `json:"refusal"`
 			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"message"`
@@ -244,7 +245,7 @@ func decodeOpenAI(body []byte) (Response, error) {
 	}
 	c := r.Choices[0]
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
-	out.Content = c.Message.Content
+	out.Content = string(c.Message.Content)
 	if out.Content == "" {
 		out.Content = c.Message.Refusal
 	}
@@ -267,18 +268,64 @@ func toolFinish(finish string, called bool) string {
 	return finish
 }
 
+// openAIText is an answer's content (or a stream delta's): a string, null
+// (empty), or a list of typed chunks. Mistral's reasoning models
+// (Magistral, and others asked for a reasoning_effort) send the list, in
+// answers and in deltas: "thinking" chunks hold the model's reasoning,
+// "text" chunks the answer, "reference" chunks citations. The answer is
+// the text chunks in order; the rest is not part of a chat answer.
+type openAIText string
+
+// UnmarshalJSON reads a string as itself and a list as its text chunks;
+// anything else is an error, as it was for a plain string field. Both
+// engines that decode answers (unmarshal, and encoding/json in the fuzz
+// test that holds them equal) call it.
+func (t *openAIText) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return malformed("empty content")
+	}
+	switch b[0] {
+	case 'n':
+		return nil // null: as absent, like a string field
+	case '"':
+		return unmarshal(b, (*string)(t))
+	case '[':
+		var parts []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		if err := unmarshal(b, &parts); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		for _, p := range parts {
+			if p.Type == "text" {
+				sb.WriteString(p.Text)
+			}
+		}
+		*t = openAIText(sb.String())
+		return nil
+	}
+	return malformed("content is %s, want a string or a list of chunks", clip(string(b[:min(len(b), 16)])))
+}
+
 type openAIChunk struct {
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {
 		Delta struct {
-			Content   *string          `json:"content"`
+			Content   *openAIText      `json:"content"`
 			Refusal   *string          `json:"refusal"`
 			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *openAIUsage `json:"usage"`
+	// XGroq carries Groq's usage in a stream's last chunk, where others
+	// put the top-level usage.
+	XGroq *struct {
+		Usage *openAIUsage `json:"usage"`
+	} `json:"x_groq"`
 	Error *openAIError `json:"error"`
 }
 
@@ -306,8 +353,11 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 	if c.Model != "" {
 		d.model = c.Model
 	}
-	if c.Usage != nil {
+	switch {
+	case c.Usage != nil:
 		d.usage = c.Usage.usage()
+	case c.XGroq != nil && c.XGroq.Usage != nil:
+		d.usage = c.XGroq.Usage.usage()
 	}
 	var text string
 	called := false
@@ -317,7 +367,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		}
 		switch {
 		case ch.Delta.Content != nil:
-			text = *ch.Delta.Content
+			text = string(*ch.Delta.Content)
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
 		}

@@ -30,6 +30,8 @@ func FuzzUnmarshalMatchesEncodingJSON(f *testing.F) {
 		`{"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{"x":[1,2]}}],"usage":{"input_tokens":3}}`,
 		`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a"}}`,
 		`{"error":{"message":"bad","type":"invalid_request_error","code":null}}`,
+		`{"choices":[{"message":{"content":[{"type":"thinking","thinking":[]},{"type":"text","text":"a"}]},"delta":{"content":[{"TYPE":"text","Text":"b"}]}}]}`,
+		`{"choices":[{"message":{"content":[{"type":"text","text":1}]}}]}`, `{"choices":[{"delta":{"content":7}}]}`,
 		`{"usage":{"prompt_tokens":1.5}}`, `{"usage":{"prompt_tokens":"1"}}`, `{"choices":{}}`, `[]`, `null`, `"\ud800"`,
 		`{"id":"x"} trailing`, `{"usage":{"prompt_tokens":99999999999999999999}}`, `{"id":"x",}`,
 	} {

@@ -57,6 +57,11 @@ func TestDecode(t *testing.T) {
 			Response{ID: "c1", Model: "gpt-4o", Content: "Hi", FinishReason: "stop", Usage: Usage{PromptTokens: 3, CompletionTokens: 1, TotalTokens: 4}}, 0, false},
 		{"openai null content", OpenAI, `{"choices":[{"message":{"content":null},"finish_reason":"tool_calls"}]}`,
 			Response{FinishReason: "tool_calls"}, 0, false},
+		// Mistral's reasoning models answer with a list of chunks
+		// (docs.mistral.ai, "Reasoning"): the answer is the text chunks.
+		{"mistral thinking and text chunks", OpenAI, `{"id":"m2","object":"chat.completion","model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user asks for a capital."}]},{"type":"text","text":"Paris"},{"type":"reference","reference_ids":[1]},{"type":"text","text":"."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
+			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
+		{"openai content neither string nor list", OpenAI, `{"choices":[{"message":{"content":{"text":"x"}}}]}`, Response{}, 0, true},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
 		{"openrouter numeric code", OpenAI, `{"error":{"message":"upstream","code":502}}`, Response{}, 502, false},
 		{"openai unknown error type", OpenAI, `{"error":{"message":"?"}}`, Response{}, 500, false},
@@ -139,6 +144,35 @@ func TestStreamOpenAI(t *testing.T) {
 	runStream(t, OpenAI, []step{{typ: "error", data: `{"message":"x","type":"overloaded_error"}`, status: 529}})
 	if _, err := NewStreamDecoder(OpenAI, "").Decode(sse.Event{Type: "message", Data: "nope"}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Decode(nope) error = %v; want ErrMalformed", err)
+	}
+}
+
+// TestStreamMistralChunks: Mistral's reasoning models stream deltas whose
+// content is a list of chunks, thinking first; only text chunks are the
+// answer.
+func TestStreamMistralChunks(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"id":"m","model":"magistral-small-2509","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`, kind: Skip},
+		{data: `{"id":"m","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"Okay"}]}]},"finish_reason":null}]}`, kind: Skip},
+		{data: `{"id":"m","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Par"}]},"finish_reason":null}]}`, kind: Content, text: "Par"},
+		{data: `{"id":"m","choices":[{"index":0,"delta":{"content":"is"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":9,"total_tokens":13}}`, kind: Content, text: "is"},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.FinishReason() != "stop" || d.Usage().TotalTokens != 13 {
+		t.Errorf("metadata = %q %+v; want stop, 13 tokens", d.FinishReason(), d.Usage())
+	}
+}
+
+// TestStreamGroqUsage: Groq puts a stream's usage in the last chunk's
+// x_groq object.
+func TestStreamGroqUsage(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"llama-3.3-70b-versatile","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"logprobs":null,"finish_reason":null}],"x_groq":{"id":"req_1"}}`, kind: Content, text: "Hi"},
+		{data: `{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"llama-3.3-70b-versatile","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"x_groq":{"id":"req_1","usage":{"queue_time":0.02,"prompt_tokens":12,"prompt_time":0.001,"completion_tokens":3,"completion_time":0.004,"total_tokens":15,"total_time":0.005}}}`, kind: Skip},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.Usage() != (Usage{PromptTokens: 12, CompletionTokens: 3, TotalTokens: 15}) {
+		t.Errorf("Usage() = %+v; want {12 3 15}", d.Usage())
 	}
 }
 

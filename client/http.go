@@ -31,7 +31,10 @@ var (
 	// Code Timeout.
 	ErrStreamIdle = errors.New("client: stream idle timeout")
 	// ErrStreamTruncated: a stream ended (or its connection broke) before
-	// the provider's terminal event ([DONE] or message_stop). Code
+	// the provider's terminal event ([DONE] or message_stop), and before
+	// it said why the answer finished (a stream that closes cleanly after
+	// its finish_reason or stop_reason is complete: some servers never send
+	// [DONE]). Code
 	// ServerError: retried when it happens before the first content event,
 	// returned by [ChatStream.Err] after.
 	ErrStreamTruncated = errors.New("client: stream ended before its terminal event")

@@ -78,9 +78,19 @@ type streamConn struct {
 }
 
 // next returns the next chunk that matters: Content, ToolDelta or Done.
+//
+// A stream that ends cleanly after the provider said why the answer
+// finished (a finish_reason, a stop_reason) but before its terminal event
+// ([DONE], message_stop) is complete: some OpenAI-compatible servers never
+// send [DONE] and close the connection instead. Only what could follow
+// the finish reason (the usage chunk) may be missing. A stream that ends
+// without one, or whose connection breaks, is truncated.
 func (sc *streamConn) next() (wire.Chunk, error) {
 	for {
 		ev, err := sc.events.Next()
+		if errors.Is(err, io.EOF) && sc.dec.FinishReason() != "" {
+			return wire.Chunk{Kind: wire.Done}, nil
+		}
 		if err != nil {
 			return wire.Chunk{}, err
 		}
@@ -122,8 +132,10 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // A server that answers with one JSON document instead of an event stream
 // is read as Chat would read it: an error object gives its classified
 // error, and a complete answer (from a server that ignores "stream") gives
-// a stream of one piece holding the whole text. The stream's text is
-// bounded by [Builder.MaxResponseBytes].
+// a stream of one piece holding the whole text. A stream that closes after
+// its finish reason without the terminal event ([DONE], message_stop) is
+// complete; one that closes before it ends with [ErrStreamTruncated]. The
+// stream's text is bounded by [Builder.MaxResponseBytes].
 //
 // The caller must Close the returned stream.
 func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, error) {

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -199,6 +200,59 @@ func TestStreamFailsAfterFirstEvent(t *testing.T) {
 				if n := c.SignalsSnapshot().Circuit.ConsecutiveFailures; n != 1 {
 					t.Errorf("ConsecutiveFailures = %d; want 1 (the breaker counts the stream's failure)", n)
 				}
+			}
+		})
+	}
+}
+
+// TestStreamEndsWithoutTerminalEvent: a stream that closes cleanly after
+// its finish reason is complete (servers such as ik_llama.cpp and older
+// text-generation-webui never send [DONE]); one that closes before it is
+// truncated.
+func TestStreamEndsWithoutTerminalEvent(t *testing.T) {
+	sse := func(events ...string) string { return strings.Join(events, "\n\n") + "\n\n" }
+	tests := []struct {
+		name, target, body string
+		finish             string // "" wants ErrStreamTruncated
+	}{
+		{"openai no [DONE]", "openai/gpt-4o", sse(
+			`data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}`,
+			`data: {"id":"c","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}]}`,
+			`data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`), "stop"},
+		{"openai [DONE] cut short", "openai/gpt-4o", sse(
+			`data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}`,
+			`data: {"id":"c","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"length"}]}`) + "data: [DO", "length"},
+		{"openai no finish reason", "openai/gpt-4o", sse(
+			`data: {"id":"c","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}`,
+			`data: {"id":"c","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}]}`), ""},
+		{"anthropic no message_stop", "anthropic/claude", sse(
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude\"}}",
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}",
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}"), "stop"},
+		{"anthropic no stop_reason", "anthropic/claude", sse(
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude\"}}",
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			_, model, _ := strings.Cut(tt.target, "/")
+			srv.Script(model, providertest.Answer{Body: tt.body, Header: http.Header{"Content-Type": {"text/event-stream"}}})
+			c := build(t, builder(srv).Model(tt.target))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			defer s.Close()
+			readAll(s)
+			if tt.finish == "" {
+				if !errors.Is(s.Err(), client.ErrStreamTruncated) {
+					t.Errorf("Err() = %v; want ErrStreamTruncated", s.Err())
+				}
+				return
+			}
+			if s.Err() != nil || s.Text() != "Hello" || s.FinishReason() != tt.finish {
+				t.Errorf("stream = %q, finish %q, err %v; want %q, %q, complete", s.Text(), s.FinishReason(), s.Err(), "Hello", tt.finish)
 			}
 		})
 	}

@@ -244,8 +244,9 @@ type ChatResponse struct {
 	Content string
 	// FinishReason says why the answer ended, in OpenAI's vocabulary for
 	// every provider: "stop", "length", "tool_calls", "content_filter"
-	// (Anthropic's end_turn and stop_sequence read "stop", max_tokens
-	// "length").
+	// (Anthropic's end_turn and stop_sequence read "stop", max_tokens and
+	// model_context_window_exceeded "length", refusal "content_filter";
+	// a reason with no counterpart, such as pause_turn, comes as it is).
 	FinishReason string
 	// Provider and Model name the target that answered, as configured
 	// ("anthropic", "claude-3-5-sonnet-latest").

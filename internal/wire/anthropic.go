@@ -274,7 +274,7 @@ func stopReason(s string) string {
 	switch s {
 	case "end_turn", "stop_sequence":
 		return "stop"
-	case "max_tokens":
+	case "max_tokens", "model_context_window_exceeded":
 		return "length"
 	case "tool_use":
 		return "tool_calls"
@@ -406,6 +406,12 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 		if b := ev.ContentBlock; b != nil && b.Type == "text" && b.Text != "" {
 			return Chunk{Kind: Content, Text: b.Text}, nil
 		}
+		if b := ev.ContentBlock; b != nil && b.Type != "text" && b.Type != "tool_use" && ev.Index != nil {
+			if d.notCalls == nil {
+				d.notCalls = map[int]bool{}
+			}
+			d.notCalls[index] = true
+		}
 	case "content_block_delta":
 		if ev.Delta == nil {
 			break
@@ -424,10 +430,12 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 			}
 			pos, ok := d.byIndex[index]
 			if !ok {
-				if len(d.calls) == 0 {
-					break // a fragment of no known call
+				if d.notCalls[index] || len(d.calls) == 0 {
+					// The input of a block that is not the caller's tool
+					// (server_tool_use, mcp_tool_use), or of no known call.
+					break
 				}
-				pos = d.last
+				pos = d.last // a server that numbers its events otherwise
 			}
 			if ev.Delta.PartialJSON != "" {
 				d.calls[pos].args.WriteString(ev.Delta.PartialJSON)

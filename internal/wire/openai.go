@@ -198,6 +198,12 @@ func (u *openAIUsage) usage() Usage {
 		out.CachedPromptTokens = u.PromptCacheHitTokens
 	}
 	out.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
+	if r := out.ReasoningTokens; r > 0 && u.TotalTokens == u.PromptTokens+u.CompletionTokens+r {
+		// xAI counts reasoning beside the completion, not in it (its total
+		// is the three's sum); completion tokens include reasoning here,
+		// as OpenAI counts them and as they are billed.
+		out.CompletionTokens += r
+	}
 	return out
 }
 
@@ -227,6 +233,9 @@ type openAIResponse struct {
 			ToolCalls []openAIToolCall `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
+		// Error is OpenRouter's: a choice that failed upstream has
+		// finish_reason "error" and the error here, not at the top.
+		Error *openAIError `json:"error"`
 	} `json:"choices"`
 	Usage openAIUsage  `json:"usage"`
 	Error *openAIError `json:"error"`
@@ -244,6 +253,9 @@ func decodeOpenAI(body []byte) (Response, error) {
 		return Response{}, malformed("chat completion without choices")
 	}
 	c := r.Choices[0]
+	if c.Error != nil {
+		return Response{}, c.Error.apiError(body)
+	}
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
 	out.Content = string(c.Message.Content)
 	if out.Content == "" {

@@ -43,6 +43,10 @@ type StreamDecoder struct {
 
 	answerBlock *int // Anthropic: the block index of the JSON answer tool
 	answered    bool
+	// notCalls: Anthropic blocks that are neither text nor the caller's
+	// tool calls (thinking, server_tool_use, ...): input_json_delta events
+	// of these are not a call's arguments.
+	notCalls map[int]bool
 }
 
 // callBuilder assembles one streamed tool call.

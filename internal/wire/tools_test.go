@@ -309,6 +309,50 @@ func TestStreamAnthropicToolUse(t *testing.T) {
 	}
 }
 
+// TestStreamAnthropicServerToolInput: the input of a server tool
+// (web search, MCP) streams as input_json_delta events of its own block;
+// it is not part of the caller's tool call before it.
+func TestStreamAnthropicServerToolInput(t *testing.T) {
+	ev := func(typ, data string) sse.Event { return sse.Event{Type: typ, Data: data} }
+	d, _, _ := feed(t, Anthropic, "",
+		ev("message_start", `{"type":"message_start","message":{"id":"msg_1","model":"claude"}}`),
+		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a\":1}"}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":0}`),
+		ev("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"query\":\"x\"}"}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":1}`),
+		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"model_context_window_exceeded"}}`),
+		ev("message_stop", `{"type":"message_stop"}`))
+	want := []ToolCall{{ID: "toolu_1", Name: "get", Arguments: json.RawMessage(`{"a":1}`)}}
+	if got := d.ToolCalls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("ToolCalls() = %s; want %s", fmtCalls(got), fmtCalls(want))
+	}
+	if d.FinishReason() != "length" {
+		t.Errorf("FinishReason() = %q; want length (model_context_window_exceeded)", d.FinishReason())
+	}
+}
+
+// TestUsageReasoningBesideCompletion: xAI reports reasoning tokens beside
+// the completion tokens (the total is the three's sum); completion tokens
+// count them, as OpenAI's do.
+func TestUsageReasoningBesideCompletion(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want Usage
+	}{
+		{`{"choices":[{"message":{"content":"4"}}],"usage":{"prompt_tokens":32,"completion_tokens":9,"total_tokens":135,"completion_tokens_details":{"reasoning_tokens":94}}}`,
+			Usage{PromptTokens: 32, CompletionTokens: 103, TotalTokens: 135, ReasoningTokens: 94}},
+		{`{"choices":[{"message":{"content":"4"}}],"usage":{"prompt_tokens":32,"completion_tokens":103,"total_tokens":135,"completion_tokens_details":{"reasoning_tokens":94}}}`,
+			Usage{PromptTokens: 32, CompletionTokens: 103, TotalTokens: 135, ReasoningTokens: 94}},
+	} {
+		r, err := Decode(OpenAI, []byte(tt.body), "")
+		if err != nil || r.Usage != tt.want {
+			t.Errorf("Decode(%s).Usage = %+v, %v; want %+v", tt.body, r.Usage, err, tt.want)
+		}
+	}
+}
+
 func TestStreamOpenAIUsageDetails(t *testing.T) {
 	d, _, _ := feed(t, OpenAI, "", data(
 		`{"choices":[{"delta":{"content":"hi"}}]}`,

@@ -62,6 +62,7 @@ func TestDecode(t *testing.T) {
 		{"mistral thinking and text chunks", OpenAI, `{"id":"m2","object":"chat.completion","model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user asks for a capital."}]},{"type":"text","text":"Paris"},{"type":"reference","reference_ids":[1]},{"type":"text","text":"."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
 			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
 		{"openai content neither string nor list", OpenAI, `{"choices":[{"message":{"content":{"text":"x"}}}]}`, Response{}, 0, true},
+		{"openrouter error in a choice", OpenAI, `{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error","error":{"code":502,"message":"Upstream error from provider"}}]}`, Response{}, 502, false},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
 		{"openrouter numeric code", OpenAI, `{"error":{"message":"upstream","code":502}}`, Response{}, 502, false},
 		{"openai unknown error type", OpenAI, `{"error":{"message":"?"}}`, Response{}, 500, false},

@@ -531,6 +531,7 @@ func (c *AiClient) chatAnswer(ctx, actx context.Context, t *target, o *outgoing,
 	c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, nil)
 	return &ChatResponse{
 		Content:      wr.Content,
+		Reasoning:    wr.Reasoning,
 		FinishReason: wr.FinishReason,
 		Provider:     t.provider,
 		Model:        t.model,

@@ -121,6 +121,13 @@
 // of a tool call is a content event like a piece of text: Stream returns
 // at the first one, and retry and fallback stop there.
 //
+// A reasoning model's thinking comes apart from the answer, in
+// [ChatResponse.Reasoning] and [ChatStream.Reasoning]. [ChatResponse.Message]
+// keeps it in [Message.Reasoning], and the calls' [ToolCall.Signature]s, so
+// that a tool loop sends back what its provider requires with a tool turn:
+// DeepSeek's reasoning_content, Gemini's thought signatures. No other
+// provider is sent either.
+//
 // # Errors
 //
 // Every error of Chat and Stream is, or wraps, an [*aierrors.Error] with a

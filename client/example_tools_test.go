@@ -344,3 +344,36 @@ func ExampleImageURL() {
 	fmt.Println(err)
 	// Output: ailib: E1001 invalid_request: client: invalid request: ChatRequest.Messages[0].Parts[0].Image.URL = "file:///tmp/cat.png": want an https:// URL or a base64 data: URL; ChatRequest.Messages[0].Parts[1].Image.URL is a data: URL of type "image/bmp": want image/png, image/jpeg, image/gif or image/webp
 }
+
+// A reasoning model's answer: the reasoning comes apart from the text, in
+// ChatResponse.Reasoning. Message keeps it, with the calls' thought
+// signatures, so that a tool loop sends back what DeepSeek's thinking mode
+// and Gemini 3 require with a tool turn (and nothing to other providers).
+func ExampleChatResponse_Reasoning() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("deepseek-v4-pro", providertest.Answer{Body: `{"id":"d1","object":"chat.completion","model":"deepseek-v4-pro",
+  "choices":[{"index":0,"message":{"role":"assistant","content":"9.8 is greater.","reasoning_content":"Compare 9.11 and 9.80: 80 > 11."},"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":18,"completion_tokens":40,"total_tokens":58,"completion_tokens_details":{"reasoning_tokens":30}}}`})
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("deepseek/deepseek-v4-pro").
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-deepseek"}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("9.11 or 9.8: which is greater?")}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("reasoning:", resp.Reasoning)
+	fmt.Println("answer:", resp.Content)
+	fmt.Println("kept in the turn:", resp.Message().Reasoning == resp.Reasoning)
+	// Output:
+	// reasoning: Compare 9.11 and 9.80: 80 > 11.
+	// answer: 9.8 is greater.
+	// kept in the turn: true
+}

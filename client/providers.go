@@ -2,6 +2,8 @@ package client
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ailib-go/ailib/internal/wire"
 )
@@ -29,6 +31,12 @@ type providerSpec struct {
 	// streamUsage: ask for usage in streams (stream_options.include_usage),
 	// which the provider documents; others may reject the field.
 	streamUsage bool
+	// echoReasoning: send an assistant turn's reasoning back
+	// (wire.Request.EchoReasoning).
+	echoReasoning bool
+	// googleSignatures: send tool calls' thought signatures back
+	// (wire.Request.GoogleSignatures).
+	googleSignatures bool
 }
 
 // needsKey reports whether Build fails when no key is found.
@@ -39,14 +47,35 @@ func (p *providerSpec) needsKey() bool { return len(p.keyEnv) > 0 }
 var providers = []providerSpec{
 	{name: "openai", baseURL: "https://api.openai.com/v1", format: wire.OpenAI, keyEnv: []string{"OPENAI_API_KEY"}, maxCompletionTokens: true, streamUsage: true},
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
-	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true},
+	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
 	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
-	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}},
+	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, googleSignatures: true},
 	{name: "ollama", baseURL: "http://localhost:11434/v1", format: wire.OpenAI},
+}
+
+// geminiPlaceholderSignature is the thought signature Google documents
+// for tool calls that have none because another model made them
+// (ai.google.dev/gemini-api/docs/thought-signatures): it tells gemini 3
+// not to validate them.
+const geminiPlaceholderSignature = "skip_thought_signature_validator"
+
+// signsToolCalls reports whether a gemini model requires thought
+// signatures on a conversation's tool calls: gemini 3 and later, and names
+// without a version (gemini-flash-latest and the like, which point at
+// current models). gemini 1.x and 2.x models do not.
+func signsToolCalls(model string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(model, "models/"), "gemini-")
+	if !ok {
+		return false
+	}
+	major, _, _ := strings.Cut(rest, ".")
+	major, _, _ = strings.Cut(major, "-")
+	n, err := strconv.Atoi(major)
+	return err != nil || n >= 3
 }
 
 func lookupProvider(name string) (*providerSpec, bool) {

@@ -48,6 +48,12 @@ type Message struct {
 	ToolCalls []ToolCall
 	// ToolCallID is, for RoleTool, the [ToolCall.ID] this result answers.
 	ToolCallID string
+	// Reasoning is an assistant turn's reasoning as its provider returned
+	// it ([ChatResponse.Reasoning]; [ChatResponse.Message] keeps it). It is
+	// sent back only where the provider requires it: to deepseek, on a
+	// turn that called tools (its thinking mode rejects such a turn
+	// without it). Other providers never see it.
+	Reasoning string `json:",omitempty"`
 }
 
 // Part is one piece of multi-part user content: exactly one of Text and
@@ -131,6 +137,14 @@ type ToolCall struct {
 	// "{}" when it wrote nothing. Arguments that were not valid JSON (an
 	// answer cut by MaxTokens) come as a JSON string holding the text.
 	Arguments json.RawMessage
+	// Signature is an opaque token the provider attached to the call and
+	// requires back with it: Gemini's thought signature (gemini 3 models
+	// reject a conversation whose tool calls lost theirs). Keep calls as
+	// they came ([ChatResponse.Message] does) and it is sent back to
+	// gemini, and to no other provider. A turn none of whose calls has
+	// one (history from another provider) is sent to gemini 3 and later
+	// with the placeholder Google documents for such histories.
+	Signature string `json:",omitempty"`
 }
 
 // The values of [ChatRequest.ToolChoice] besides a tool's name.
@@ -242,6 +256,10 @@ type ChatResponse struct {
 	// (Anthropic thinking blocks, Mistral's "thinking" chunks, DeepSeek's
 	// reasoning_content); only what it answered is.
 	Content string
+	// Reasoning is the model's reasoning, when the provider returns it
+	// apart from the answer: DeepSeek's reasoning_content (also vLLM's),
+	// the reasoning of OpenRouter and Ollama. "" otherwise.
+	Reasoning string `json:",omitempty"`
 	// FinishReason says why the answer ended, in OpenAI's vocabulary for
 	// every provider: "stop", "length", "tool_calls", "content_filter"
 	// (Anthropic's end_turn and stop_sequence read "stop", max_tokens and
@@ -272,7 +290,7 @@ type ChatResponse struct {
 // Message returns the answer as an assistant message, its tool calls
 // included, to append to the conversation.
 func (r *ChatResponse) Message() Message {
-	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls)}
+	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls), Reasoning: r.Reasoning}
 }
 
 // validate checks req before any request is sent. The error is an
@@ -589,7 +607,7 @@ func invalidUTF8(s string) int {
 func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning}
 		for _, p := range m.Parts {
 			if p.Image == nil {
 				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})
@@ -613,7 +631,12 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		Stop:                req.Stop,
 		Stream:              stream,
 		StreamUsage:         t.spec.streamUsage,
+		EchoReasoning:       t.spec.echoReasoning,
+		GoogleSignatures:    t.spec.googleSignatures,
 		ToolChoice:          req.ToolChoice,
+	}
+	if t.spec.googleSignatures && signsToolCalls(t.model) {
+		out.PlaceholderSignature = geminiPlaceholderSignature
 	}
 	for _, tool := range req.Tools {
 		out.Tools = append(out.Tools, wire.Tool(tool))

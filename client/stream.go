@@ -75,7 +75,12 @@ type streamConn struct {
 	finished  bool   // the terminal event was read
 	requestID string
 	answer    string // the JSON answer tool (wire.AnswerTool)
+	maxHeld   int64  // Builder.MaxResponseBytes: bounds what dec holds between content events
 }
+
+// errHeldTooLarge: the decoder holds more than maxHeld bytes of reasoning
+// or tool calls, which arrive between content events.
+var errHeldTooLarge = errors.New("stream reasoning and tool calls exceed MaxResponseBytes")
 
 // next returns the next chunk that matters: Content, ToolDelta or Done.
 //
@@ -97,6 +102,9 @@ func (sc *streamConn) next() (wire.Chunk, error) {
 		ch, err := sc.dec.Decode(ev)
 		if err != nil {
 			return wire.Chunk{}, err
+		}
+		if int64(sc.dec.HeldBytes()) > sc.maxHeld {
+			return wire.Chunk{}, errHeldTooLarge
 		}
 		if ch.Kind != wire.Skip {
 			return ch, nil
@@ -250,6 +258,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		events:    sse.NewDecoderSize(br, MaxStreamLineBytes),
 		dec:       wire.NewStreamDecoder(t.format, o.answerTool),
 		answer:    o.answerTool,
+		maxHeld:   c.maxResponseBytes,
 		reader:    reader,
 		requestID: c.scrub(requestID(resp.Header)),
 	}
@@ -330,12 +339,25 @@ func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t 
 	return nil
 }
 
+// tooLarge is the error of a stream whose text, tool calls and reasoning
+// exceed MaxResponseBytes.
+func (c *AiClient) tooLarge(t *target) *aierrors.Error {
+	return c.tag(&aierrors.Error{
+		Code:       aierrors.Unknown,
+		HTTPStatus: http.StatusOK,
+		Message:    fmt.Sprintf("stream text exceeds MaxResponseBytes (%d bytes)", c.maxResponseBytes),
+		Err:        ErrResponseTooLarge,
+	}, t)
+}
+
 // streamError classifies an error met while reading a stream.
 func (c *AiClient) streamError(callerCtx context.Context, sc *streamConn, t *target, err error) *aierrors.Error {
 	var apiErr *wire.APIError
 	switch {
 	case errors.As(err, &apiErr), errors.Is(err, wire.ErrMalformed):
 		return c.decodeError(t, sc.header, err)
+	case errors.Is(err, errHeldTooLarge):
+		return c.tooLarge(t)
 	case errors.Is(err, sse.ErrTooLong):
 		return c.tag(&aierrors.Error{
 			Code:    aierrors.Unknown,
@@ -393,15 +415,10 @@ func (s *ChatStream) Next() bool {
 			s.finish(nil)
 			return false
 		}
-		if max := s.c.maxResponseBytes; int64(s.text.Len())+int64(len(ch.Text))+int64(sc.dec.ToolBytes()) > max {
-			// Text and the tool calls keep the whole answer: a stream that
-			// never ends must not grow them without bound.
-			s.finish(s.c.tag(&aierrors.Error{
-				Code:       aierrors.Unknown,
-				HTTPStatus: http.StatusOK,
-				Message:    fmt.Sprintf("stream text exceeds MaxResponseBytes (%d bytes)", max),
-				Err:        ErrResponseTooLarge,
-			}, s.t))
+		if int64(s.text.Len())+int64(len(ch.Text))+int64(sc.dec.HeldBytes()) > s.c.maxResponseBytes {
+			// Text, tool calls and reasoning keep the whole answer: a
+			// stream that never ends must not grow them without bound.
+			s.finish(s.c.tooLarge(s.t))
 			return false
 		}
 		if ch.Kind == wire.Content {
@@ -499,8 +516,14 @@ func (s *ChatStream) ToolCalls() []ToolCall { return toolCalls(s.conn.dec.ToolCa
 // so far and [ChatStream.ToolCalls]), to append to the conversation once
 // the stream has ended.
 func (s *ChatStream) Message() Message {
-	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls()}
+	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls(), Reasoning: s.Reasoning()}
 }
+
+// Reasoning returns the model's reasoning received so far, when the
+// provider streams it apart from the answer (DeepSeek's
+// reasoning_content, the reasoning of OpenRouter and Ollama); "" when it
+// does not. It is not part of Text.
+func (s *ChatStream) Reasoning() string { return s.conn.dec.Reasoning() }
 
 // RequestID returns the provider's request ID header, when sent.
 func (s *ChatStream) RequestID() string { return s.conn.requestID }

@@ -197,8 +197,8 @@ func fuzzToolStream(t *testing.T, f Format, answerTool, input string) {
 		checkToolCalls(t, d.ToolCalls())
 		// Decoding can grow the input: encoding/json turns each byte of
 		// invalid UTF-8 into U+FFFD, three bytes. Never more than that.
-		if n := d.ToolBytes(); n < 0 || n > 3*len(input) {
-			t.Fatalf("ToolBytes() = %d for %d bytes of input", n, len(input))
+		if n := d.HeldBytes(); n < 0 || n > 3*len(input) {
+			t.Fatalf("HeldBytes() = %d for %d bytes of input", n, len(input))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -26,10 +27,11 @@ type openAIRequest struct {
 // string, a list of content parts, or nil (null: an assistant turn that
 // only called tools).
 type openAIMessage struct {
-	Role       string               `json:"role"`
-	Content    any                  `json:"content"`
-	ToolCalls  []openAIToolCallJSON `json:"tool_calls,omitempty"`
-	ToolCallID string               `json:"tool_call_id,omitempty"`
+	Role             string               `json:"role"`
+	Content          any                  `json:"content"`
+	ReasoningContent string               `json:"reasoning_content,omitempty"`
+	ToolCalls        []openAIToolCallJSON `json:"tool_calls,omitempty"`
+	ToolCallID       string               `json:"tool_call_id,omitempty"`
 }
 
 type openAITextPart struct {
@@ -51,6 +53,23 @@ type openAIToolCallJSON struct {
 		Name      string `json:"name"`
 		Arguments string `json:"arguments"`
 	} `json:"function"`
+	ExtraContent *googleExtra `json:"extra_content,omitempty"`
+}
+
+// googleExtra is the extra_content of a tool call in Gemini's
+// OpenAI-compatible API: the call's thought signature.
+type googleExtra struct {
+	Google *struct {
+		ThoughtSignature string `json:"thought_signature,omitempty"`
+	} `json:"google,omitempty"`
+}
+
+// signature returns the thought signature in e, or "".
+func (e *googleExtra) signature() string {
+	if e == nil || e.Google == nil {
+		return ""
+	}
+	return e.Google.ThoughtSignature
 }
 
 type openAITool struct {
@@ -95,7 +114,7 @@ func openAIBody(r *Request) *openAIRequest {
 		}{true}
 	}
 	for _, m := range r.Messages {
-		req.Messages = append(req.Messages, openAIMessageOf(m))
+		req.Messages = append(req.Messages, openAIMessageOf(m, r))
 	}
 	if r.MaxCompletionTokens {
 		req.MaxCompletionTokens = r.MaxTokens
@@ -137,7 +156,7 @@ func openAIBody(r *Request) *openAIRequest {
 	return &req
 }
 
-func openAIMessageOf(m Message) openAIMessage {
+func openAIMessageOf(m Message, r *Request) openAIMessage {
 	out := openAIMessage{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
 	if len(m.Parts) > 0 {
 		parts := make([]any, 0, len(m.Parts))
@@ -155,11 +174,26 @@ func openAIMessageOf(m Message) openAIMessage {
 		}
 		out.Content = parts
 	}
-	for _, c := range m.ToolCalls {
+	signed := slices.ContainsFunc(m.ToolCalls, func(c ToolCall) bool { return c.Signature != "" })
+	for i, c := range m.ToolCalls {
 		var tc openAIToolCallJSON
 		tc.ID, tc.Type = c.ID, "function"
 		tc.Function.Name, tc.Function.Arguments = c.Name, argumentsText(c.Arguments)
+		if r.GoogleSignatures {
+			sig := c.Signature
+			if !signed && i == 0 {
+				sig = r.PlaceholderSignature
+			}
+			if sig != "" {
+				tc.ExtraContent = &googleExtra{Google: &struct {
+					ThoughtSignature string `json:"thought_signature,omitempty"`
+				}{sig}}
+			}
+		}
 		out.ToolCalls = append(out.ToolCalls, tc)
+	}
+	if r.EchoReasoning && len(m.ToolCalls) > 0 {
+		out.ReasoningContent = m.Reasoning
 	}
 	if len(out.ToolCalls) > 0 && m.Content == "" && len(m.Parts) == 0 {
 		out.Content = nil
@@ -218,6 +252,7 @@ type openAIToolCall struct {
 		Name      string          `json:"name"`
 		Arguments json.RawMessage `json:"arguments"`
 	} `json:"function"`
+	ExtraContent *googleExtra `json:"extra_content"`
 }
 
 // openAIResponse is a chat completion. Its fields are values where a
@@ -231,6 +266,9 @@ type openAIResponse struct {
 			Content   openAIText       `json:"content"`
 			Refusal   string           `json:"refusal"`
 			ToolCalls []openAIToolCall `json:"tool_calls"`
+			// The reasoning, under either name servers give it.
+			ReasoningContent optionalText `json:"reasoning_content"`
+			Reasoning        optionalText `json:"reasoning"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
 		// Error is OpenRouter's: a choice that failed upstream has
@@ -258,6 +296,10 @@ func decodeOpenAI(body []byte) (Response, error) {
 	}
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
 	out.Content = string(c.Message.Content)
+	out.Reasoning = string(c.Message.ReasoningContent)
+	if out.Reasoning == "" {
+		out.Reasoning = string(c.Message.Reasoning)
+	}
 	if out.Content == "" {
 		out.Content = c.Message.Refusal
 	}
@@ -265,7 +307,7 @@ func decodeOpenAI(body []byte) (Response, error) {
 		if tc.Function == nil || tc.Function.Name == "" {
 			continue // not a call anyone could answer
 		}
-		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments)})
+		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments), Signature: tc.ExtraContent.signature()})
 	}
 	out.FinishReason = toolFinish(c.FinishReason, len(out.ToolCalls) > 0)
 	return out, nil
@@ -321,14 +363,29 @@ func (t *openAIText) UnmarshalJSON(b []byte) error {
 	return malformed("content is %s, want a string or a list of chunks", clip(string(b[:min(len(b), 16)])))
 }
 
+// optionalText is a field that servers send as a string, but that is not
+// worth failing an answer for when one sends something else: a string
+// reads as itself, anything else as empty.
+type optionalText string
+
+// UnmarshalJSON reads a string; it ignores every other value.
+func (t *optionalText) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return unmarshal(b, (*string)(t))
+	}
+	return nil
+}
+
 type openAIChunk struct {
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {
 		Delta struct {
-			Content   *openAIText      `json:"content"`
-			Refusal   *string          `json:"refusal"`
-			ToolCalls []openAIToolCall `json:"tool_calls"`
+			Content          *openAIText      `json:"content"`
+			Refusal          *string          `json:"refusal"`
+			ToolCalls        []openAIToolCall `json:"tool_calls"`
+			ReasoningContent optionalText     `json:"reasoning_content"`
+			Reasoning        optionalText     `json:"reasoning"`
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
@@ -383,6 +440,12 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
 		}
+		switch {
+		case ch.Delta.ReasoningContent != "":
+			d.reasoning.WriteString(string(ch.Delta.ReasoningContent))
+		case ch.Delta.Reasoning != "":
+			d.reasoning.WriteString(string(ch.Delta.Reasoning))
+		}
 		for _, tc := range ch.Delta.ToolCalls {
 			d.openAIToolFragment(tc)
 			called = true
@@ -436,6 +499,9 @@ func (d *StreamDecoder) openAIToolFragment(tc openAIToolCall) {
 	}
 	if cb.name == "" {
 		cb.name = name
+	}
+	if sig := tc.ExtraContent.signature(); sig != "" {
+		cb.signature = sig
 	}
 	cb.addArguments(args)
 }

@@ -43,6 +43,8 @@ type StreamDecoder struct {
 
 	answerBlock *int // Anthropic: the block index of the JSON answer tool
 	answered    bool
+	reasoning   strings.Builder // OpenAI format: reasoning_content or reasoning deltas
+
 	// notCalls: Anthropic blocks that are neither text nor the caller's
 	// tool calls (thinking, server_tool_use, ...): input_json_delta events
 	// of these are not a call's arguments.
@@ -51,10 +53,11 @@ type StreamDecoder struct {
 
 // callBuilder assembles one streamed tool call.
 type callBuilder struct {
-	id, name string
-	args     strings.Builder
-	whole    json.RawMessage // arguments sent as a JSON object instead of a string
-	start    json.RawMessage // Anthropic: the input of content_block_start
+	id, name  string
+	signature string
+	args      strings.Builder
+	whole     json.RawMessage // arguments sent as a JSON object instead of a string
+	start     json.RawMessage // Anthropic: the input of content_block_start
 }
 
 // NewStreamDecoder returns a decoder for format f. answerTool is
@@ -103,7 +106,7 @@ func (cb *callBuilder) call() ToolCall {
 	case len(cb.start) > 0:
 		args = string(cb.start)
 	}
-	return ToolCall{ID: cb.id, Name: cb.name, Arguments: normalizeArguments(args)}
+	return ToolCall{ID: cb.id, Name: cb.name, Arguments: normalizeArguments(args), Signature: cb.signature}
 }
 
 // ToolCalls returns the tool calls assembled so far, in the order they
@@ -122,10 +125,10 @@ func (d *StreamDecoder) ToolCalls() []ToolCall {
 	return out
 }
 
-// ToolBytes returns the number of bytes of tool call names and arguments
-// received so far, to bound a stream's size.
-func (d *StreamDecoder) ToolBytes() int {
-	n := 0
+// HeldBytes returns the number of bytes held besides the text: tool call
+// names and arguments, and reasoning, to bound a stream's size.
+func (d *StreamDecoder) HeldBytes() int {
+	n := d.reasoning.Len()
 	for _, cb := range d.calls {
 		n += len(cb.name) + cb.args.Len() + len(cb.whole) + len(cb.start)
 	}
@@ -137,6 +140,16 @@ func (d *StreamDecoder) ToolBytes() int {
 func (d *StreamDecoder) SetResponse(r Response) {
 	d.id, d.model = r.ID, r.Model
 	d.set = &r
+}
+
+// Reasoning returns the reasoning received so far (OpenAI format:
+// reasoning_content or reasoning deltas), or the reasoning of the answer
+// given to SetResponse.
+func (d *StreamDecoder) Reasoning() string {
+	if d.set != nil {
+		return d.set.Reasoning
+	}
+	return d.reasoning.String()
 }
 
 // ID returns the answer's ID, once the stream has said it.

@@ -353,6 +353,65 @@ func TestUsageReasoningBesideCompletion(t *testing.T) {
 	}
 }
 
+// TestWhatTheProviderWantsBack: DeepSeek's reasoning and Gemini's thought
+// signatures are read from answers and streams, and sent back only when
+// the request says so.
+func TestWhatTheProviderWantsBack(t *testing.T) {
+	r, err := Decode(OpenAI, []byte(`{"choices":[{"message":{"content":"","reasoning_content":"think","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"sig1"}}}]},"finish_reason":"tool_calls"}]}`), "")
+	if err != nil || r.Reasoning != "think" || len(r.ToolCalls) != 1 || r.ToolCalls[0].Signature != "sig1" {
+		t.Fatalf("Decode = %+v, %v; want reasoning think, one call signed sig1", r, err)
+	}
+	// reasoning under OpenRouter's name; a reasoning object (not a string)
+	// is no reason to fail the answer.
+	for body, want := range map[string]string{
+		`{"choices":[{"message":{"content":"a","reasoning":"why"}}]}`:            "why",
+		`{"choices":[{"message":{"content":"a","reasoning":{"effort":"low"}}}]}`: "",
+	} {
+		if r, err := Decode(OpenAI, []byte(body), ""); err != nil || r.Reasoning != want || r.Content != "a" {
+			t.Errorf("Decode(%s) = %+v, %v; want reasoning %q", body, r, err, want)
+		}
+	}
+
+	d, text, _ := feed(t, OpenAI, "", data(
+		`{"choices":[{"delta":{"role":"assistant","reasoning_content":"Let me "}}]}`,
+		`{"choices":[{"delta":{"reasoning_content":"think."}}]}`,
+		`{"choices":[{"delta":{"content":"Calling."}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"},"extra_content":{"google":{"thought_signature":"sig1"}}}]}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"stop"}]}`,
+		`[DONE]`)...)
+	if text != "Calling." || d.Reasoning() != "Let me think." {
+		t.Errorf("stream text %q reasoning %q; want Calling., Let me think.", text, d.Reasoning())
+	}
+	if calls := d.ToolCalls(); len(calls) != 2 || calls[0].Signature != "sig1" || calls[1].Signature != "" {
+		t.Errorf("stream calls = %s; want c1 signed sig1, c2 unsigned", fmtCalls(calls))
+	}
+	if d.HeldBytes() < len("Let me think.") {
+		t.Errorf("HeldBytes() = %d; want the reasoning counted", d.HeldBytes())
+	}
+
+	turn := Message{Role: "assistant", Reasoning: "think", ToolCalls: []ToolCall{
+		{ID: "c1", Name: "f", Arguments: json.RawMessage(`{}`), Signature: "sig1"}, {ID: "c2", Name: "g", Arguments: json.RawMessage(`{}`)}}}
+	plain := Message{Role: "assistant", Content: "hi", Reasoning: "think"}
+	unsigned := Message{Role: "assistant", ToolCalls: []ToolCall{{ID: "c3", Name: "f", Arguments: json.RawMessage(`{}`)}, {ID: "c4", Name: "f", Arguments: json.RawMessage(`{}`)}}}
+	for _, tt := range []struct {
+		name string
+		r    Request
+		want string
+	}{
+		{"neither", Request{Model: "m", Messages: []Message{turn, plain}},
+			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":"hi"}]}`},
+		{"reasoning on the tool turn only", Request{Model: "m", Messages: []Message{turn, plain}, EchoReasoning: true},
+			`{"model":"m","messages":[{"role":"assistant","content":null,"reasoning_content":"think","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":"hi"}]}`},
+		{"signatures, placeholder on an unsigned turn's first call", Request{Model: "m", Messages: []Message{turn, unsigned}, GoogleSignatures: true, PlaceholderSignature: "skip"},
+			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"sig1"}}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c3","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"skip"}}},{"id":"c4","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`},
+	} {
+		got, err := Encode(OpenAI, &tt.r)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: Encode = %s, %v; want %s", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 func TestStreamOpenAIUsageDetails(t *testing.T) {
 	d, _, _ := feed(t, OpenAI, "", data(
 		`{"choices":[{"delta":{"content":"hi"}}]}`,

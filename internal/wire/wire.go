@@ -75,6 +75,9 @@ type Message struct {
 	Parts      []Part
 	ToolCalls  []ToolCall
 	ToolCallID string
+	// Reasoning is an assistant turn's reasoning as its provider returned
+	// it; sent back only when Request.EchoReasoning says so.
+	Reasoning string
 }
 
 // Part is one piece of multi-part content: text, or an image (Image true)
@@ -93,6 +96,11 @@ type Part struct {
 type ToolCall struct {
 	ID, Name  string
 	Arguments json.RawMessage
+	// Signature is an opaque token the provider attached to the call and
+	// wants back with it (Gemini's thought_signature, which its
+	// OpenAI-compatible API sends in extra_content.google); sent back only
+	// when Request.GoogleSignatures says so.
+	Signature string
 }
 
 // Tool is a function the model may call. Parameters is a JSON Schema of
@@ -143,6 +151,18 @@ type Request struct {
 	// StreamUsage makes an OpenAI-format stream request ask for the usage
 	// chunk (stream_options.include_usage), for servers known to accept it.
 	StreamUsage bool
+	// EchoReasoning sends an assistant message's Reasoning back as
+	// reasoning_content when the message called tools (DeepSeek's thinking
+	// mode requires it there, and ignores it elsewhere).
+	EchoReasoning bool
+	// GoogleSignatures sends tool calls' Signatures back as
+	// extra_content.google.thought_signature (Gemini's OpenAI-compatible
+	// API; Gemini 3 rejects a turn's calls whose first call has none).
+	// PlaceholderSignature, when set, is sent on the first call of an
+	// assistant turn none of whose calls has one (a history from another
+	// provider).
+	GoogleSignatures     bool
+	PlaceholderSignature string
 
 	Tools []Tool
 	// ToolChoice is "", a ToolChoice keyword or a tool's name.
@@ -189,6 +209,7 @@ type Usage struct {
 type Response struct {
 	ID, Model    string
 	Content      string
+	Reasoning    string // reasoning_content (DeepSeek, vLLM) or reasoning (OpenRouter, Ollama)
 	FinishReason string // in OpenAI's vocabulary: "stop", "length", "tool_calls", "content_filter", ...
 	Usage        Usage
 	ToolCalls    []ToolCall

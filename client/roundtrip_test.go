@@ -1,0 +1,176 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ailib-go/ailib/client"
+	"github.com/ailib-go/ailib/client/providertest"
+)
+
+// toolTurnBody decodes the assistant turn of a request body sent back
+// after a tool call: its reasoning_content and its calls' signatures.
+func toolTurnBody(t *testing.T, body []byte) (reasoning *string, signatures []string) {
+	t.Helper()
+	var req struct {
+		Messages []struct {
+			Role             string  `json:"role"`
+			ReasoningContent *string `json:"reasoning_content"`
+			ToolCalls        []struct {
+				ExtraContent *struct {
+					Google struct {
+						ThoughtSignature string `json:"thought_signature"`
+					} `json:"google"`
+				} `json:"extra_content"`
+			} `json:"tool_calls"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatalf("request body: %v", err)
+	}
+	for _, m := range req.Messages {
+		if m.Role != "assistant" {
+			continue
+		}
+		for _, c := range m.ToolCalls {
+			sig := "-"
+			if c.ExtraContent != nil {
+				sig = c.ExtraContent.Google.ThoughtSignature
+			}
+			signatures = append(signatures, sig)
+		}
+		return m.ReasoningContent, signatures
+	}
+	t.Fatalf("no assistant turn in %s", body)
+	return nil, nil
+}
+
+// TestToolTurnsKeepWhatTheProviderRequiresBack: a tool loop sends back, with
+// the model's calls, what the provider requires with them, and nothing to a
+// provider that does not know it: DeepSeek's reasoning_content (its
+// thinking mode rejects a tool turn without it) and Gemini's thought
+// signatures (gemini 3 rejects calls that lost theirs).
+func TestToolTurnsKeepWhatTheProviderRequiresBack(t *testing.T) {
+	deepseekAnswer := `{"id":"d1","object":"chat.completion","model":"deepseek-v4-pro","choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning_content":"The user wants the weather; call get_weather.","tool_calls":[{"index":0,"id":"call_00_x","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,"completion_tokens_details":{"reasoning_tokens":12}}}`
+	geminiAnswer := `{"id":"g1","object":"chat.completion","model":"gemini-3-pro-preview","choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"function-call-1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"},"extra_content":{"google":{"thought_signature":"CiQBjz1rX8sig"}}},{"id":"function-call-2","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},"finish_reason":"tool_calls"}]}`
+	tests := []struct {
+		name, first, then string // first answers; then gets the conversation again
+		answer            string
+		wantReasoning     string // "" = no reasoning_content sent
+		wantSignatures    []string
+	}{
+		{"deepseek to deepseek", "deepseek/deepseek-v4-pro", "deepseek/deepseek-v4-pro", deepseekAnswer,
+			"The user wants the weather; call get_weather.", []string{"-"}},
+		{"deepseek to openai", "deepseek/deepseek-v4-pro", "openai/gpt-4o", deepseekAnswer, "", []string{"-"}},
+		{"gemini to gemini", "gemini/gemini-3-pro-preview", "gemini/gemini-3-pro-preview", geminiAnswer, "", []string{"CiQBjz1rX8sig", "-"}},
+		{"gemini to openai", "gemini/gemini-3-pro-preview", "openai/gpt-4o", geminiAnswer, "", []string{"-", "-"}},
+		{"openai to gemini 3", "openai/gpt-4o", "gemini/gemini-3-flash", deepseekAnswer, "", []string{"skip_thought_signature_validator"}},
+		{"openai to gemini 2.5", "openai/gpt-4o", "gemini/gemini-2.5-flash", deepseekAnswer, "", []string{"-"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			b := builder(srv).
+				Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+				Provider("gemini", client.ProviderConfig{BaseURL: srv.URL() + "/v1beta/openai", APIKey: "AIzaTest0123456789abcdef"}).
+				Model(tt.first)
+			if tt.then != tt.first {
+				b = b.Fallback(tt.then)
+			}
+			c := build(t, b)
+			_, firstModel, _ := cutTarget(tt.first)
+			_, thenModel, _ := cutTarget(tt.then)
+			srv.Script(firstModel, providertest.Answer{Body: tt.answer})
+			req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris and Rome?")},
+				Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}}
+			resp, err := c.Chat(context.Background(), req)
+			if err != nil {
+				t.Fatalf("Chat() error = %v", err)
+			}
+			if len(resp.ToolCalls) == 0 {
+				t.Fatalf("no tool calls in %+v", resp)
+			}
+			if tt.answer == deepseekAnswer && tt.first != "openai/gpt-4o" && resp.Reasoning != "The user wants the weather; call get_weather." {
+				t.Errorf("Reasoning = %q; want DeepSeek's reasoning_content", resp.Reasoning)
+			}
+			req.Messages = append(req.Messages, resp.Message())
+			for _, call := range resp.ToolCalls {
+				req.Messages = append(req.Messages, client.ToolResult(call.ID, `{"celsius":21}`))
+			}
+			// The next turn goes to tt.then: the first target, out of
+			// quota, passes it on.
+			srv.Clear()
+			if firstModel != thenModel {
+				srv.Script(firstModel, providertest.InsufficientQuota())
+			}
+			srv.Script(thenModel, providertest.Answer{Text: "21 in both"})
+			if _, err := c.Chat(context.Background(), req); err != nil {
+				t.Fatalf("second Chat() error = %v", err)
+			}
+			var last []byte
+			for _, r := range srv.Received() {
+				if r.Model == thenModel {
+					last = r.Body
+				}
+			}
+			reasoning, sigs := toolTurnBody(t, last)
+			got := ""
+			if reasoning != nil {
+				got = *reasoning
+			}
+			if got != tt.wantReasoning || (reasoning != nil) != (tt.wantReasoning != "") {
+				t.Errorf("reasoning_content sent = %v; want %q", reasoning, tt.wantReasoning)
+			}
+			if !equalStrings(sigs, tt.wantSignatures) {
+				t.Errorf("signatures sent = %q; want %q", sigs, tt.wantSignatures)
+			}
+		})
+	}
+}
+
+func cutTarget(s string) (provider, model string, ok bool) {
+	for i := range s {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", s, false
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStreamReasoningIsBounded: reasoning arrives between content events
+// and is kept; a stream that reasons without end is cut at
+// MaxResponseBytes like one that writes without end.
+func TestStreamReasoningIsBounded(t *testing.T) {
+	srv := newServer(t)
+	var events []string
+	for range 200 {
+		events = append(events, `data: {"choices":[{"delta":{"reasoning_content":"`+strings.Repeat("hmm ", 25)+`"}}]}`)
+	}
+	srv.Script("deepseek-v4-pro", sseAnswer(append(events, `data: {"choices":[{"delta":{"content":"done"},"finish_reason":"stop"}]}`, "data: [DONE]")...))
+	c := build(t, builder(srv).
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+		Model("deepseek/deepseek-v4-pro").MaxResponseBytes(10_000))
+	s, err := c.Stream(context.Background(), hi())
+	if err == nil {
+		s.Close()
+		t.Fatalf("Stream() opened a stream holding 20 000 bytes of reasoning; want ErrResponseTooLarge")
+	}
+	if !errors.Is(err, client.ErrResponseTooLarge) {
+		t.Errorf("Stream() error = %v; want ErrResponseTooLarge", err)
+	}
+}

@@ -37,6 +37,9 @@ type providerSpec struct {
 	// googleSignatures: send tool calls' thought signatures back
 	// (wire.Request.GoogleSignatures).
 	googleSignatures bool
+	// nineCharToolIDs: send tool call ids as 9 letters and digits
+	// (wire.Request.NineCharToolIDs).
+	nineCharToolIDs bool
 }
 
 // needsKey reports whether Build fails when no key is found.
@@ -49,7 +52,7 @@ var providers = []providerSpec{
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
 	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
-	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
@@ -103,7 +106,10 @@ func lookupProvider(name string) (*providerSpec, bool) {
 //
 // The OpenAI format is POST {base}/chat/completions with
 // "Authorization: Bearer KEY"; for openai itself the token budget is sent as
-// max_completion_tokens, for the others as max_tokens. The Messages format
+// max_completion_tokens, for the others as max_tokens; mistral gets tool
+// call ids made by other providers as 9 letters and digits (the only ids
+// it accepts), deepseek and gemini what they require back with a tool turn
+// ([Message.Reasoning], [ToolCall.Signature]). The Messages format
 // is POST {base}/messages with "x-api-key: KEY" and "anthropic-version:
 // 2023-06-01"; system messages go to the top-level system field,
 // max_tokens defaults to [DefaultAnthropicMaxTokens], and temperature is

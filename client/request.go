@@ -633,6 +633,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		StreamUsage:         t.spec.streamUsage,
 		EchoReasoning:       t.spec.echoReasoning,
 		GoogleSignatures:    t.spec.googleSignatures,
+		NineCharToolIDs:     t.spec.nineCharToolIDs,
 		ToolChoice:          req.ToolChoice,
 	}
 	if t.spec.googleSignatures && signsToolCalls(t.model) {

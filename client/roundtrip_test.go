@@ -174,3 +174,49 @@ func TestStreamReasoningIsBounded(t *testing.T) {
 		t.Errorf("Stream() error = %v; want ErrResponseTooLarge", err)
 	}
 }
+
+// TestToolLoopFallsBackToMistral: the calls an OpenAI model made reach
+// Mistral, which accepts only ids of 9 letters and digits, with each
+// result still answering its call.
+func TestToolLoopFallsBackToMistral(t *testing.T) {
+	srv := newServer(t)
+	c := build(t, builder(srv).
+		Provider("mistral", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "mistral-test-0123456789"}).
+		Model("openai/gpt-4o").Fallback("mistral/mistral-large-latest"))
+	srv.Script("gpt-4o",
+		providertest.CallTools(providertest.ToolCall{ID: "call_9x8KlmN0pQrStUvW", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
+		providertest.InsufficientQuota())
+	srv.Script("mistral-large-latest", providertest.OK("21 degrees"))
+	req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris?")},
+		Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil || len(resp.ToolCalls) != 1 {
+		t.Fatalf("Chat() = %+v, %v; want one tool call", resp, err)
+	}
+	req.Messages = append(req.Messages, resp.Message(), client.ToolResult(resp.ToolCalls[0].ID, `{"celsius":21}`))
+	if resp, err = c.Chat(context.Background(), req); err != nil || resp.Provider != "mistral" {
+		t.Fatalf("second Chat() = %+v, %v; want mistral's answer", resp, err)
+	}
+	var body struct {
+		Messages []struct {
+			ToolCalls []struct {
+				ID string `json:"id"`
+			} `json:"tool_calls"`
+			ToolCallID string `json:"tool_call_id"`
+		} `json:"messages"`
+	}
+	for _, r := range srv.Received() {
+		if r.Model == "mistral-large-latest" {
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(body.Messages) != 3 || len(body.Messages[1].ToolCalls) != 1 {
+		t.Fatalf("mistral got %+v; want user, assistant with one call, tool", body.Messages)
+	}
+	id := body.Messages[1].ToolCalls[0].ID
+	if len(id) != 9 || strings.Trim(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || body.Messages[2].ToolCallID != id {
+		t.Errorf("mistral got call id %q answered by %q; want 9 letters and digits, the same in both", id, body.Messages[2].ToolCallID)
+	}
+}

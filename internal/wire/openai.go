@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"slices"
 	"strings"
 )
@@ -158,6 +159,9 @@ func openAIBody(r *Request) *openAIRequest {
 
 func openAIMessageOf(m Message, r *Request) openAIMessage {
 	out := openAIMessage{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+	if r.NineCharToolIDs && m.ToolCallID != "" {
+		out.ToolCallID = nineCharID(m.ToolCallID)
+	}
 	if len(m.Parts) > 0 {
 		parts := make([]any, 0, len(m.Parts))
 		for _, p := range m.Parts {
@@ -178,6 +182,9 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 	for i, c := range m.ToolCalls {
 		var tc openAIToolCallJSON
 		tc.ID, tc.Type = c.ID, "function"
+		if r.NineCharToolIDs {
+			tc.ID = nineCharID(c.ID)
+		}
 		tc.Function.Name, tc.Function.Arguments = c.Name, argumentsText(c.Arguments)
 		if r.GoogleSignatures {
 			sig := c.Signature
@@ -199,6 +206,29 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 		out.Content = nil
 	}
 	return out
+}
+
+// nineCharID returns id in the form Mistral accepts (^[a-zA-Z0-9]{9}$):
+// as it is when it has that form (Mistral's own ids), else 9 letters and
+// digits drawn from its FNV-1a hash, so that a call and the result that
+// answers it map alike. Two ids of one conversation collide with a
+// chance of about one in 10^16 per pair.
+func nineCharID(id string) string {
+	if len(id) == 9 && strings.IndexFunc(id, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
+	}) < 0 {
+		return id
+	}
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	n := h.Sum64()
+	var b [9]byte
+	for i := range b {
+		b[i] = digits[n%62]
+		n /= 62
+	}
+	return string(b[:])
 }
 
 type openAIUsage struct {

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"testing"
 
 	"github.com/ailib-go/ailib/internal/sse"
@@ -409,6 +410,38 @@ func TestWhatTheProviderWantsBack(t *testing.T) {
 		if err != nil || string(got) != tt.want {
 			t.Errorf("%s: Encode = %s, %v; want %s", tt.name, got, err, tt.want)
 		}
+	}
+}
+
+// TestNineCharToolIDs: Mistral accepts only tool call ids of 9 letters and
+// digits; others are mapped alike in the call and in its result, and its
+// own are kept.
+func TestNineCharToolIDs(t *testing.T) {
+	r := Request{Model: "m", NineCharToolIDs: true, Messages: []Message{
+		{Role: "assistant", ToolCalls: []ToolCall{{ID: "call_9x8KlmN0pQrStUvW", Name: "f"}, {ID: "toolu_01A", Name: "f"}, {ID: "a1B2c3D4e", Name: "f"}}},
+		{Role: "tool", ToolCallID: "call_9x8KlmN0pQrStUvW", Content: "1"},
+		{Role: "tool", ToolCallID: "toolu_01A", Content: "2"},
+		{Role: "tool", ToolCallID: "a1B2c3D4e", Content: "3"},
+	}}
+	body := openAIBody(&r)
+	valid := regexp.MustCompile(`^[a-zA-Z0-9]{9}$`)
+	calls := body.Messages[0].ToolCalls
+	seen := map[string]bool{}
+	for i, c := range calls {
+		if !valid.MatchString(c.ID) || seen[c.ID] {
+			t.Errorf("call %d id %q: want 9 letters and digits, distinct", i, c.ID)
+		}
+		seen[c.ID] = true
+		if res := body.Messages[i+1].ToolCallID; res != c.ID {
+			t.Errorf("result %d answers %q; want its call's id %q", i, res, c.ID)
+		}
+	}
+	if calls[2].ID != "a1B2c3D4e" {
+		t.Errorf("Mistral's own id became %q; want it kept", calls[2].ID)
+	}
+	r.NineCharToolIDs = false
+	if id := openAIBody(&r).Messages[0].ToolCalls[0].ID; id != "call_9x8KlmN0pQrStUvW" {
+		t.Errorf("without NineCharToolIDs the id became %q", id)
 	}
 }
 

@@ -163,6 +163,10 @@ type Request struct {
 	// provider).
 	GoogleSignatures     bool
 	PlaceholderSignature string
+	// NineCharToolIDs sends tool call ids as Mistral requires them (9
+	// letters and digits): ids made by other providers ("call_…",
+	// "toolu_…") are mapped, the same way in the call and in its result.
+	NineCharToolIDs bool
 
 	Tools []Tool
 	// ToolChoice is "", a ToolChoice keyword or a tool's name.

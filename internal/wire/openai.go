@@ -410,6 +410,7 @@ type openAIChunk struct {
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {
+		Index *int `json:"index"`
 		Delta struct {
 			Content          *openAIText      `json:"content"`
 			Refusal          *string          `json:"refusal"`
@@ -461,6 +462,11 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 	var text string
 	called := false
 	for _, ch := range c.Choices[:min(len(c.Choices), 1)] {
+		if ch.Index != nil && *ch.Index != 0 {
+			// Another choice's delta (n > 1 set through Extra): the
+			// answer is the first choice, as in a whole answer.
+			continue
+		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			d.finish = *ch.FinishReason
 		}

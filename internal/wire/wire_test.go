@@ -177,6 +177,21 @@ func TestStreamGroqUsage(t *testing.T) {
 	}
 }
 
+// TestStreamOtherChoices: with n > 1 (set through Extra) each chunk
+// carries one choice's delta; the answer is choice 0, as in a whole answer.
+func TestStreamOtherChoices(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"choices":[{"index":0,"delta":{"content":"A"}}]}`, kind: Content, text: "A"},
+		{data: `{"choices":[{"index":1,"delta":{"content":"B"}}]}`, kind: Skip},
+		{data: `{"choices":[{"index":1,"delta":{},"finish_reason":"length"}]}`, kind: Skip},
+		{data: `{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}`, kind: Content, text: "a"},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.FinishReason() != "stop" {
+		t.Errorf("FinishReason() = %q; want choice 0's stop", d.FinishReason())
+	}
+}
+
 func TestStreamAnthropic(t *testing.T) {
 	d := runStream(t, Anthropic, []step{
 		{typ: "message_start", data: `{"type":"message_start","message":{"id":"m","model":"claude","usage":{"input_tokens":9,"output_tokens":1}}}`, kind: Skip},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,8 +82,8 @@ func TestToolTurnsKeepWhatTheProviderRequiresBack(t *testing.T) {
 				b = b.Fallback(tt.then)
 			}
 			c := build(t, b)
-			_, firstModel, _ := cutTarget(tt.first)
-			_, thenModel, _ := cutTarget(tt.then)
+			_, firstModel, _ := strings.Cut(tt.first, "/")
+			_, thenModel, _ := strings.Cut(tt.then, "/")
 			srv.Script(firstModel, providertest.Answer{Body: tt.answer})
 			req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris and Rome?")},
 				Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}}
@@ -124,32 +125,11 @@ func TestToolTurnsKeepWhatTheProviderRequiresBack(t *testing.T) {
 			if got != tt.wantReasoning || (reasoning != nil) != (tt.wantReasoning != "") {
 				t.Errorf("reasoning_content sent = %v; want %q", reasoning, tt.wantReasoning)
 			}
-			if !equalStrings(sigs, tt.wantSignatures) {
+			if !slices.Equal(sigs, tt.wantSignatures) {
 				t.Errorf("signatures sent = %q; want %q", sigs, tt.wantSignatures)
 			}
 		})
 	}
-}
-
-func cutTarget(s string) (provider, model string, ok bool) {
-	for i := range s {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return "", s, false
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStreamReasoningIsBounded: reasoning arrives between content events

@@ -539,6 +539,8 @@ func (c *AiClient) chatAnswer(ctx, actx context.Context, t *target, o *outgoing,
 		ID:           wr.ID,
 		RequestID:    c.scrub(requestID(resp.Header)),
 		ToolCalls:    toolCalls(wr.ToolCalls),
+
+		thinkingBlocks: wr.ThinkingBlocks,
 	}, nil
 }
 

@@ -125,8 +125,9 @@
 // [ChatResponse.Reasoning] and [ChatStream.Reasoning]. [ChatResponse.Message]
 // keeps it in [Message.Reasoning], and the calls' [ToolCall.Signature]s, so
 // that a tool loop sends back what its provider requires with a tool turn:
-// DeepSeek's reasoning_content, Gemini's thought signatures. No other
-// provider is sent either.
+// DeepSeek's reasoning_content, Anthropic's signed thinking blocks
+// ([Message.ThinkingBlocks]), Gemini's thought signatures. No other
+// provider is sent them.
 //
 // # Errors
 //

@@ -54,6 +54,12 @@ type Message struct {
 	// turn that called tools (its thinking mode rejects such a turn
 	// without it). Other providers never see it.
 	Reasoning string `json:",omitempty"`
+	// ThinkingBlocks are an Anthropic assistant turn's thinking and
+	// redacted_thinking blocks, signatures included, as a JSON array
+	// ([ChatResponse.Message] keeps them). They are sent back to anthropic
+	// before the turn's tool calls, which extended thinking requires, and
+	// to no other provider.
+	ThinkingBlocks json.RawMessage `json:",omitempty"`
 }
 
 // Part is one piece of multi-part user content: exactly one of Text and
@@ -258,7 +264,8 @@ type ChatResponse struct {
 	Content string
 	// Reasoning is the model's reasoning, when the provider returns it
 	// apart from the answer: DeepSeek's reasoning_content (also vLLM's),
-	// the reasoning of OpenRouter and Ollama. "" otherwise.
+	// the reasoning of OpenRouter and Ollama, Anthropic's thinking (with
+	// extended thinking on). "" otherwise.
 	Reasoning string `json:",omitempty"`
 	// FinishReason says why the answer ended, in OpenAI's vocabulary for
 	// every provider: "stop", "length", "tool_calls", "content_filter"
@@ -285,12 +292,18 @@ type ChatResponse struct {
 	// is then "tool_calls". Run them, append [ChatResponse.Message] and a
 	// [ToolResult] for each call, and send the conversation again.
 	ToolCalls []ToolCall
+
+	// thinkingBlocks: Anthropic's thinking blocks, for Message.
+	thinkingBlocks json.RawMessage
 }
 
 // Message returns the answer as an assistant message, its tool calls
-// included, to append to the conversation.
+// included, to append to the conversation. It keeps what the provider
+// requires back with a tool turn: the reasoning, Anthropic's thinking
+// blocks and the calls' signatures.
 func (r *ChatResponse) Message() Message {
-	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls), Reasoning: r.Reasoning}
+	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls),
+		Reasoning: r.Reasoning, ThinkingBlocks: slices.Clone(r.thinkingBlocks)}
 }
 
 // validate checks req before any request is sent. The error is an
@@ -444,6 +457,15 @@ func validateMessage(add func(string, ...any), i int, m *Message) {
 	}
 	if len(m.ToolCalls) > 0 && m.Role != RoleAssistant {
 		add("Messages[%d].ToolCalls is set on a %q message: only assistant turns call tools", i, m.Role)
+	}
+	if len(m.ThinkingBlocks) > 0 {
+		var blocks []json.RawMessage
+		switch {
+		case m.Role != RoleAssistant:
+			add("Messages[%d].ThinkingBlocks is set on a %q message: only assistant turns think", i, m.Role)
+		case json.Unmarshal(m.ThinkingBlocks, &blocks) != nil:
+			add("Messages[%d].ThinkingBlocks is not a JSON array: keep it as ChatResponse.Message gave it", i)
+		}
 	}
 	for j, c := range m.ToolCalls {
 		if c.ID == "" {
@@ -607,7 +629,7 @@ func invalidUTF8(s string) int {
 func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning}
+		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning, ThinkingBlocks: m.ThinkingBlocks}
 		for _, p := range m.Parts {
 			if p.Image == nil {
 				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})

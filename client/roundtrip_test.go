@@ -200,3 +200,47 @@ func TestToolLoopFallsBackToMistral(t *testing.T) {
 		t.Errorf("mistral got call id %q answered by %q; want 9 letters and digits, the same in both", id, body.Messages[2].ToolCallID)
 	}
 }
+
+// TestAnthropicToolTurnKeepsItsThinking: with extended thinking (asked for
+// through Extra), the Messages API requires a tool turn's thinking blocks
+// back, first and with their signatures; Message keeps them for that.
+func TestAnthropicToolTurnKeepsItsThinking(t *testing.T) {
+	srv := newServer(t)
+	c := build(t, builder(srv).Model("anthropic/claude-sonnet-4-5"))
+	srv.Script("claude-sonnet-4-5", providertest.Answer{Body: `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",
+  "content":[{"type":"thinking","thinking":"I should look up the weather.","signature":"EqQBCgIYAhIMabc"},
+             {"type":"tool_use","id":"toolu_01A","name":"get_weather","input":{"city":"Paris"}}],
+  "stop_reason":"tool_use","usage":{"input_tokens":40,"output_tokens":60}}`}, providertest.OK("18 degrees."))
+	req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris?")},
+		Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}},
+		Extra: map[string]map[string]any{"anthropic": {"thinking": map[string]any{"type": "enabled", "budget_tokens": 2048}}}}
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil || resp.Reasoning != "I should look up the weather." {
+		t.Fatalf("Chat() = %+v, %v; want the thinking as Reasoning", resp, err)
+	}
+	req.Messages = append(req.Messages, resp.Message(), client.ToolResult("toolu_01A", `{"celsius":18}`))
+	srv.Clear()
+	if _, err := c.Chat(context.Background(), req); err != nil {
+		t.Fatalf("second Chat() error = %v", err)
+	}
+	var body struct {
+		Messages []struct {
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if got := srv.Received(); len(got) != 1 || json.Unmarshal(got[0].Body, &body) != nil || len(body.Messages) != 3 {
+		t.Fatalf("second request: %d received; want one with three messages", len(got))
+	}
+	const want = `[{"type":"thinking","thinking":"I should look up the weather.","signature":"EqQBCgIYAhIMabc"},{"type":"tool_use","id":"toolu_01A","name":"get_weather","input":{"city":"Paris"}}]`
+	if string(body.Messages[1].Content) != want {
+		t.Errorf("assistant turn sent back = %s; want %s", body.Messages[1].Content, want)
+	}
+
+	// A history that lost its shape is refused before anything is sent.
+	bad := resp.Message()
+	bad.ThinkingBlocks = json.RawMessage(`{"type":"thinking"}`)
+	req.Messages[1] = bad
+	if _, err := c.Chat(context.Background(), req); err == nil || !strings.Contains(err.Error(), "Messages[1].ThinkingBlocks is not a JSON array") {
+		t.Errorf("Chat() with ThinkingBlocks not an array: error = %v; want it named", err)
+	}
+}

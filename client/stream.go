@@ -516,13 +516,14 @@ func (s *ChatStream) ToolCalls() []ToolCall { return toolCalls(s.conn.dec.ToolCa
 // so far and [ChatStream.ToolCalls]), to append to the conversation once
 // the stream has ended.
 func (s *ChatStream) Message() Message {
-	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls(), Reasoning: s.Reasoning()}
+	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls(), Reasoning: s.Reasoning(),
+		ThinkingBlocks: s.conn.dec.ThinkingBlocks()}
 }
 
 // Reasoning returns the model's reasoning received so far, when the
 // provider streams it apart from the answer (DeepSeek's
-// reasoning_content, the reasoning of OpenRouter and Ollama); "" when it
-// does not. It is not part of Text.
+// reasoning_content, the reasoning of OpenRouter and Ollama, Anthropic's
+// thinking); "" when it does not. It is not part of Text.
 func (s *ChatStream) Reasoning() string { return s.conn.dec.Reasoning() }
 
 // RequestID returns the provider's request ID header, when sent.

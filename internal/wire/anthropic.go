@@ -143,6 +143,16 @@ func anthropicMessageOf(m Message) anthropicMessage {
 		return anthropicMessage{Role: m.Role, Content: m.Content}
 	}
 	var blocks []any
+	if len(m.ToolCalls) > 0 && len(m.ThinkingBlocks) > 0 {
+		// Extended thinking requires a tool turn's thinking back, first
+		// and unmodified.
+		var thinking []json.RawMessage
+		if unmarshal(m.ThinkingBlocks, &thinking) == nil {
+			for _, t := range thinking {
+				blocks = append(blocks, t)
+			}
+		}
+	}
 	if m.Content != "" {
 		blocks = append(blocks, anthropicText{Type: "text", Text: m.Content})
 	}
@@ -256,6 +266,42 @@ type anthropicBlock struct {
 	ID    string          `json:"id"`
 	Name  string          `json:"name"`
 	Input json.RawMessage `json:"input"`
+	// thinking and redacted_thinking blocks.
+	Thinking  string `json:"thinking"`
+	Signature string `json:"signature"`
+	Data      string `json:"data"`
+}
+
+// anthropicThinking is a thinking or redacted_thinking block as the
+// Messages API takes it back.
+type anthropicThinking struct {
+	Type      string  `json:"type"`
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature *string `json:"signature,omitempty"`
+	Data      *string `json:"data,omitempty"`
+}
+
+// thinkingOf returns b as a block to send back, and whether it is one.
+func thinkingOf(b *anthropicBlock) (anthropicThinking, bool) {
+	switch b.Type {
+	case "thinking":
+		return anthropicThinking{Type: b.Type, Thinking: &b.Thinking, Signature: &b.Signature}, true
+	case "redacted_thinking":
+		return anthropicThinking{Type: b.Type, Data: &b.Data}, true
+	}
+	return anthropicThinking{}, false
+}
+
+// thinkingJSON marshals blocks as a JSON array; nil when there are none.
+func thinkingJSON(blocks []anthropicThinking) json.RawMessage {
+	if len(blocks) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(blocks)
+	if err != nil {
+		return nil // strings only: cannot fail
+	}
+	return b
 }
 
 type anthropicResponse struct {
@@ -306,10 +352,17 @@ func decodeAnthropic(body []byte, answerTool string) (Response, error) {
 		return Response{}, malformed("answer of type %q, want \"message\"", clip(r.Type))
 	}
 	out := Response{ID: r.ID, Model: r.Model}
-	var b strings.Builder
+	var b, reasoning strings.Builder
+	var thinking []anthropicThinking
 	var answer []byte
 	answered := false
-	for _, c := range r.Content {
+	for i := range r.Content {
+		c := &r.Content[i]
+		if t, ok := thinkingOf(c); ok {
+			thinking = append(thinking, t)
+			reasoning.WriteString(c.Thinking)
+			continue
+		}
 		switch c.Type {
 		case "text":
 			b.WriteString(c.Text)
@@ -332,6 +385,7 @@ func decodeAnthropic(body []byte, answerTool string) (Response, error) {
 		}
 	}
 	out.Content = b.String()
+	out.Reasoning, out.ThinkingBlocks = reasoning.String(), thinkingJSON(thinking)
 	if answered {
 		out.Content = string(answer)
 	}
@@ -356,6 +410,8 @@ type anthropicEvent struct {
 		Type        string  `json:"type"`
 		Text        string  `json:"text"`
 		PartialJSON string  `json:"partial_json"`
+		Thinking    string  `json:"thinking"`
+		Signature   string  `json:"signature"`
 		StopReason  *string `json:"stop_reason"`
 	} `json:"delta"`
 	Usage *anthropicUsage     `json:"usage"`
@@ -406,6 +462,12 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 		if b := ev.ContentBlock; b != nil && b.Type == "text" && b.Text != "" {
 			return Chunk{Kind: Content, Text: b.Text}, nil
 		}
+		if b := ev.ContentBlock; b != nil {
+			if t, ok := thinkingOf(b); ok {
+				d.thinking = append(d.thinking, t)
+				d.reasoning.WriteString(b.Thinking)
+			}
+		}
 		if b := ev.ContentBlock; b != nil && b.Type != "text" && b.Type != "tool_use" && ev.Index != nil {
 			if d.notCalls == nil {
 				d.notCalls = map[int]bool{}
@@ -420,6 +482,18 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 		case "text_delta":
 			if ev.Delta.Text != "" {
 				return Chunk{Kind: Content, Text: ev.Delta.Text}, nil
+			}
+		case "thinking_delta", "signature_delta":
+			// Blocks stream one after another: a delta belongs to the
+			// thinking block started last.
+			if n := len(d.thinking); n > 0 && d.thinking[n-1].Type == "thinking" {
+				t := &d.thinking[n-1]
+				if ev.Delta.Type == "thinking_delta" {
+					*t.Thinking += ev.Delta.Thinking
+					d.reasoning.WriteString(ev.Delta.Thinking)
+				} else {
+					*t.Signature += ev.Delta.Signature
+				}
 			}
 		case "input_json_delta":
 			if d.answerBlock != nil && *d.answerBlock == index {

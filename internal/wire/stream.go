@@ -43,7 +43,8 @@ type StreamDecoder struct {
 
 	answerBlock *int // Anthropic: the block index of the JSON answer tool
 	answered    bool
-	reasoning   strings.Builder // OpenAI format: reasoning_content or reasoning deltas
+	reasoning   strings.Builder     // reasoning_content or reasoning deltas; Anthropic thinking
+	thinking    []anthropicThinking // Anthropic: thinking blocks, for ThinkingBlocks
 
 	// notCalls: Anthropic blocks that are neither text nor the caller's
 	// tool calls (thinking, server_tool_use, ...): input_json_delta events
@@ -129,6 +130,14 @@ func (d *StreamDecoder) ToolCalls() []ToolCall {
 // names and arguments, and reasoning, to bound a stream's size.
 func (d *StreamDecoder) HeldBytes() int {
 	n := d.reasoning.Len()
+	for _, t := range d.thinking {
+		if t.Signature != nil {
+			n += len(*t.Signature)
+		}
+		if t.Data != nil {
+			n += len(*t.Data)
+		}
+	}
 	for _, cb := range d.calls {
 		n += len(cb.name) + cb.args.Len() + len(cb.whole) + len(cb.start)
 	}
@@ -150,6 +159,16 @@ func (d *StreamDecoder) Reasoning() string {
 		return d.set.Reasoning
 	}
 	return d.reasoning.String()
+}
+
+// ThinkingBlocks returns the Anthropic thinking blocks received so far as
+// a JSON array (nil when none), or those of the answer given to
+// SetResponse.
+func (d *StreamDecoder) ThinkingBlocks() json.RawMessage {
+	if d.set != nil {
+		return d.set.ThinkingBlocks
+	}
+	return thinkingJSON(d.thinking)
 }
 
 // ID returns the answer's ID, once the stream has said it.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/ailib-go/ailib/internal/sse"
@@ -410,6 +411,66 @@ func TestWhatTheProviderWantsBack(t *testing.T) {
 		if err != nil || string(got) != tt.want {
 			t.Errorf("%s: Encode = %s, %v; want %s", tt.name, got, err, tt.want)
 		}
+	}
+}
+
+// TestAnthropicThinkingBlocks: with extended thinking, an answer's thinking
+// and redacted_thinking blocks are read (whole, or from a stream's deltas)
+// and sent back first in the turn when it called tools, as the Messages
+// API requires; the thinking is the answer's Reasoning.
+func TestAnthropicThinkingBlocks(t *testing.T) {
+	const want = `[{"type":"thinking","thinking":"Look up the weather.","signature":"EqQBCgIYAhIM"},{"type":"redacted_thinking","data":"EmwKAhgBEgy3"}]`
+	r, err := Decode(Anthropic, []byte(`{"id":"msg_1","type":"message","model":"claude","content":[
+		{"type":"thinking","thinking":"Look up the weather.","signature":"EqQBCgIYAhIM"},
+		{"type":"redacted_thinking","data":"EmwKAhgBEgy3"},
+		{"type":"text","text":"Checking."},
+		{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],
+		"stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":9}}`), "")
+	if err != nil || string(r.ThinkingBlocks) != want || r.Reasoning != "Look up the weather." || r.Content != "Checking." || len(r.ToolCalls) != 1 {
+		t.Fatalf("Decode = %+v (blocks %s), %v; want blocks %s, the thinking as Reasoning", r, r.ThinkingBlocks, err, want)
+	}
+
+	ev := func(typ, data string) sse.Event { return sse.Event{Type: typ, Data: data} }
+	d, text, _ := feed(t, Anthropic, "",
+		ev("message_start", `{"type":"message_start","message":{"id":"msg_1","model":"claude"}}`),
+		ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Look up "}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"the weather."}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":0}`),
+		ev("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgBEgy3"}}`),
+		ev("content_block_stop", `{"type":"content_block_stop","index":1}`),
+		ev("content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Checking."}}`),
+		ev("content_block_start", `{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`),
+		ev("content_block_delta", `{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}`),
+		ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use"}}`),
+		ev("message_stop", `{"type":"message_stop"}`))
+	if string(d.ThinkingBlocks()) != want || d.Reasoning() != "Look up the weather." || text != "Checking." || len(d.ToolCalls()) != 1 {
+		t.Errorf("stream: blocks %s reasoning %q text %q calls %s; want blocks %s", d.ThinkingBlocks(), d.Reasoning(), text, fmtCalls(d.ToolCalls()), want)
+	}
+
+	call := []ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}}
+	for _, tt := range []struct {
+		name string
+		m    Message
+		want string
+	}{
+		{"tool turn", Message{Role: "assistant", Content: "Checking.", ToolCalls: call, ThinkingBlocks: json.RawMessage(want)},
+			`{"role":"assistant","content":[{"type":"thinking","thinking":"Look up the weather.","signature":"EqQBCgIYAhIM"},{"type":"redacted_thinking","data":"EmwKAhgBEgy3"},{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]}`},
+		{"answer turn", Message{Role: "assistant", Content: "18 degrees.", ThinkingBlocks: json.RawMessage(want)},
+			`{"role":"assistant","content":"18 degrees."}`},
+	} {
+		body, err := Encode(Anthropic, &Request{Model: "claude", AnthropicMaxTokens: 10, Messages: []Message{{Role: "user", Content: "hi"}, tt.m}})
+		var got struct{ Messages []json.RawMessage }
+		if err != nil || json.Unmarshal(body, &got) != nil || len(got.Messages) != 2 || string(got.Messages[1]) != tt.want {
+			t.Errorf("%s: Encode = %s, %v; want the turn %s", tt.name, body, err, tt.want)
+		}
+	}
+	// The OpenAI format has no thinking blocks.
+	body, _ := Encode(OpenAI, &Request{Model: "m", Messages: []Message{{Role: "assistant", ToolCalls: call, ThinkingBlocks: json.RawMessage(want)}}})
+	if strings.Contains(string(body), "thinking") {
+		t.Errorf("OpenAI body %s carries the thinking blocks", body)
 	}
 }
 

@@ -78,6 +78,11 @@ type Message struct {
 	// Reasoning is an assistant turn's reasoning as its provider returned
 	// it; sent back only when Request.EchoReasoning says so.
 	Reasoning string
+	// ThinkingBlocks are an Anthropic assistant turn's thinking and
+	// redacted_thinking blocks (a JSON array), signatures included; the
+	// Anthropic format sends them back before the turn's tool calls, which
+	// extended thinking requires. Other formats ignore them.
+	ThinkingBlocks json.RawMessage
 }
 
 // Part is one piece of multi-part content: text, or an image (Image true)
@@ -213,10 +218,13 @@ type Usage struct {
 type Response struct {
 	ID, Model    string
 	Content      string
-	Reasoning    string // reasoning_content (DeepSeek, vLLM) or reasoning (OpenRouter, Ollama)
+	Reasoning    string // reasoning_content (DeepSeek, vLLM), reasoning (OpenRouter, Ollama), Anthropic thinking
 	FinishReason string // in OpenAI's vocabulary: "stop", "length", "tool_calls", "content_filter", ...
 	Usage        Usage
 	ToolCalls    []ToolCall
+	// ThinkingBlocks: Anthropic's thinking and redacted_thinking blocks,
+	// as a JSON array (Message.ThinkingBlocks); nil when none.
+	ThinkingBlocks json.RawMessage
 }
 
 // APIError is an error object found inside a successful HTTP answer or a

@@ -40,6 +40,9 @@ type providerSpec struct {
 	// nineCharToolIDs: send tool call ids as 9 letters and digits
 	// (wire.Request.NineCharToolIDs).
 	nineCharToolIDs bool
+	// jsonModeOnly: the provider has JSON mode but no json_schema
+	// response_format (wire.Request.SchemaInPrompt).
+	jsonModeOnly bool
 }
 
 // needsKey reports whether Build fails when no key is found.
@@ -50,7 +53,7 @@ func (p *providerSpec) needsKey() bool { return len(p.keyEnv) > 0 }
 var providers = []providerSpec{
 	{name: "openai", baseURL: "https://api.openai.com/v1", format: wire.OpenAI, keyEnv: []string{"OPENAI_API_KEY"}, maxCompletionTokens: true, streamUsage: true},
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
-	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true},
+	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true, jsonModeOnly: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
 	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
@@ -109,11 +112,19 @@ func lookupProvider(name string) (*providerSpec, bool) {
 // max_completion_tokens, for the others as max_tokens; mistral gets tool
 // call ids made by other providers as 9 letters and digits (the only ids
 // it accepts), deepseek and gemini what they require back with a tool turn
-// ([Message.Reasoning], [ToolCall.Signature]). The Messages format
+// ([Message.Reasoning], [ToolCall.Signature]); deepseek, which has JSON
+// mode but no json_schema, gets a [JSONSchema] request as json_object with
+// the schema in a system message. The Messages format
 // is POST {base}/messages with "x-api-key: KEY" and "anthropic-version:
 // 2023-06-01"; system messages go to the top-level system field,
-// max_tokens defaults to [DefaultAnthropicMaxTokens], and temperature is
-// capped at 1 (the Messages API's maximum).
+// max_tokens defaults to [DefaultAnthropicMaxTokens], temperature is
+// capped at 1 (the Messages API's maximum) and, when set, sent without
+// top_p (current models reject both); stop sequences of white space only,
+// which it rejects, are left out; an empty assistant turn that is not the
+// last is left out and a last one (a prefill) loses its trailing white
+// space, both of which it rejects; and with extended thinking on (a
+// "thinking" field in Extra), JSON output asks for its tool without
+// forcing it, as thinking forbids forced tool use.
 func Providers() []string {
 	names := make([]string, len(providers))
 	for i, p := range providers {

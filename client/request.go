@@ -656,6 +656,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		EchoReasoning:       t.spec.echoReasoning,
 		GoogleSignatures:    t.spec.googleSignatures,
 		NineCharToolIDs:     t.spec.nineCharToolIDs,
+		SchemaInPrompt:      t.spec.jsonModeOnly,
 		ToolChoice:          req.ToolChoice,
 	}
 	if t.spec.googleSignatures && signsToolCalls(t.model) {

@@ -244,3 +244,41 @@ func TestAnthropicToolTurnKeepsItsThinking(t *testing.T) {
 		t.Errorf("Chat() with ThinkingBlocks not an array: error = %v; want it named", err)
 	}
 }
+
+// TestJSONSchemaOnAJSONModeProvider: deepseek has JSON mode but refuses
+// json_schema ("This response_format type is unavailable now"); a request
+// for a schema reaches it as json_object with the schema in a system
+// message, so a fallback to it from a provider that has json_schema works.
+func TestJSONSchemaOnAJSONModeProvider(t *testing.T) {
+	srv := newServer(t)
+	c := build(t, builder(srv).
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+		Model("openai/gpt-4o").Fallback("deepseek/deepseek-v4-pro"))
+	srv.Script("gpt-4o", providertest.InsufficientQuota())
+	srv.Script("deepseek-v4-pro", providertest.OK(`{"t":18}`))
+	resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Temperature in Paris?")},
+		ResponseFormat: client.JSONSchema("weather", json.RawMessage(`{"type":"object","properties":{"t":{"type":"number"}},"required":["t"]}`), true)})
+	if err != nil || resp.Provider != "deepseek" || resp.Content != `{"t":18}` {
+		t.Fatalf("Chat() = %+v, %v; want deepseek's JSON", resp, err)
+	}
+	var body struct {
+		Messages []struct{ Role, Content string } `json:"messages"`
+		Format   struct {
+			Type string `json:"type"`
+		} `json:"response_format"`
+	}
+	for _, r := range srv.Received() {
+		switch {
+		case r.Model == "gpt-4o" && r.ResponseFormat != "json_schema":
+			t.Errorf("openai got response_format %q; want json_schema", r.ResponseFormat)
+		case r.Model == "deepseek-v4-pro":
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if body.Format.Type != "json_object" || len(body.Messages) != 2 || body.Messages[0].Role != "system" ||
+		!strings.Contains(body.Messages[0].Content, `"required":["t"]`) {
+		t.Errorf("deepseek got %+v; want json_object and the schema in a system message first", body)
+	}
+}

@@ -74,12 +74,11 @@ type anthropicChoice struct {
 // marshal.
 func anthropicBody(r *Request) *anthropicRequest {
 	req := anthropicRequest{
-		Model:         r.Model,
-		MaxTokens:     r.MaxTokens,
-		TopP:          r.TopP,
-		StopSequences: r.Stop,
-		Stream:        r.Stream,
-		Messages:      make([]anthropicMessage, 0, len(r.Messages)),
+		Model:     r.Model,
+		MaxTokens: r.MaxTokens,
+		TopP:      r.TopP,
+		Stream:    r.Stream,
+		Messages:  make([]anthropicMessage, 0, len(r.Messages)),
 	}
 	if req.MaxTokens <= 0 {
 		req.MaxTokens = r.AnthropicMaxTokens
@@ -87,6 +86,15 @@ func anthropicBody(r *Request) *anthropicRequest {
 	if r.Temperature != nil {
 		t := min(*r.Temperature, 1)
 		req.Temperature = &t
+		// Current models reject both ("temperature and top_p cannot both
+		// be specified for this model"); the docs say to alter one.
+		req.TopP = nil
+	}
+	for _, s := range r.Stop {
+		// "each stop sequence must contain non-whitespace".
+		if strings.TrimSpace(s) != "" {
+			req.StopSequences = append(req.StopSequences, s)
+		}
 	}
 	var system []string
 	for i := 0; i < len(r.Messages); i++ {
@@ -101,6 +109,21 @@ func anthropicBody(r *Request) *anthropicRequest {
 			}
 			i--
 			req.Messages = append(req.Messages, anthropicMessage{Role: "user", Content: blocks})
+		case "assistant":
+			last := i == len(r.Messages)-1
+			if last {
+				// A prefill: "final assistant content cannot end with
+				// trailing whitespace".
+				m.Content = strings.TrimRight(m.Content, " \t\r\n")
+			}
+			if !last && m.Content == "" && len(m.ToolCalls) == 0 {
+				// An empty answer sent back: "all messages must have
+				// non-empty content except for the optional final
+				// assistant message". Leaving it out joins the user turns
+				// around it, as the API does with consecutive turns.
+				continue
+			}
+			req.Messages = append(req.Messages, anthropicMessageOf(m))
 		default:
 			req.Messages = append(req.Messages, anthropicMessageOf(m))
 		}
@@ -127,7 +150,11 @@ func anthropicBody(r *Request) *anthropicRequest {
 			desc = "Give your answer by calling this tool with a JSON object that follows its input schema."
 		}
 		req.Tools = append(req.Tools, anthropicTool{Name: answer, Description: desc, InputSchema: schema})
-		if len(r.Tools) > 0 && r.ToolChoice != ToolChoiceNone {
+		if thinkingOn(r.Extra) {
+			// Extended thinking rejects a tool_choice that forces a tool:
+			// the model is asked, not made, to answer through it.
+			req.ToolChoice = &anthropicChoice{Type: ToolChoiceAuto}
+		} else if len(r.Tools) > 0 && r.ToolChoice != ToolChoiceNone {
 			// The model may call the caller's tools or answer: it must
 			// do one of the two.
 			req.ToolChoice = &anthropicChoice{Type: "any"}
@@ -136,6 +163,23 @@ func anthropicBody(r *Request) *anthropicRequest {
 		}
 	}
 	return &req
+}
+
+// thinkingOn reports whether extra (Request.Extra) turns extended thinking
+// on: a "thinking" field whose type is not "disabled".
+func thinkingOn(extra map[string]any) bool {
+	v, ok := extra["thinking"]
+	if !ok || v == nil {
+		return false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	var t struct {
+		Type string `json:"type"`
+	}
+	return unmarshal(b, &t) == nil && t.Type != "" && t.Type != "disabled"
 }
 
 func anthropicMessageOf(m Message) anthropicMessage {

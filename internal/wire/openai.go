@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/fnv"
 	"slices"
@@ -114,7 +115,12 @@ func openAIBody(r *Request) *openAIRequest {
 			IncludeUsage bool `json:"include_usage"`
 		}{true}
 	}
-	for _, m := range r.Messages {
+	schemaInPrompt := r.SchemaInPrompt && r.ResponseFormat != nil && r.ResponseFormat.Type == "json_schema"
+	for i, m := range r.Messages {
+		if schemaInPrompt && m.Role != "system" && (i == 0 || r.Messages[i-1].Role == "system") {
+			// After the caller's leading system messages.
+			req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: schemaPrompt(r.ResponseFormat)})
+		}
 		req.Messages = append(req.Messages, openAIMessageOf(m, r))
 	}
 	if r.MaxCompletionTokens {
@@ -142,7 +148,9 @@ func openAIBody(r *Request) *openAIRequest {
 	}
 	if f := r.ResponseFormat; f != nil {
 		req.ResponseFormat = &openAIRespFmt{Type: f.Type}
-		if f.Type == "json_schema" {
+		if schemaInPrompt {
+			req.ResponseFormat.Type = "json_object"
+		} else if f.Type == "json_schema" {
 			name := f.Name
 			if name == "" {
 				name = DefaultAnswerTool
@@ -155,6 +163,17 @@ func openAIBody(r *Request) *openAIRequest {
 		}
 	}
 	return &req
+}
+
+// schemaPrompt is the system message that carries a json_schema
+// ResponseFormat to a provider with JSON mode only (Request.SchemaInPrompt).
+func schemaPrompt(f *ResponseFormat) string {
+	schema := objectSchema(f.Schema)
+	var compact bytes.Buffer
+	if json.Compact(&compact, schema) == nil {
+		schema = compact.Bytes()
+	}
+	return "Answer with a single JSON object that follows this JSON Schema, and nothing else:\n" + string(schema)
 }
 
 func openAIMessageOf(m Message, r *Request) openAIMessage {

@@ -474,6 +474,26 @@ func TestAnthropicThinkingBlocks(t *testing.T) {
 	}
 }
 
+// TestAnthropicJSONWithThinking: extended thinking forbids a tool_choice
+// that forces a tool, so JSON output asks for its tool with "auto".
+func TestAnthropicJSONWithThinking(t *testing.T) {
+	for _, tt := range []struct {
+		extra map[string]any
+		want  string
+	}{
+		{nil, `{"type":"tool","name":"json_response"}`},
+		{map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 2048}}, `{"type":"auto"}`},
+		{map[string]any{"thinking": json.RawMessage(`{"type":"adaptive"}`)}, `{"type":"auto"}`},
+		{map[string]any{"thinking": map[string]any{"type": "disabled"}}, `{"type":"tool","name":"json_response"}`},
+	} {
+		body := anthropicBody(&Request{Model: "c", AnthropicMaxTokens: 10, Extra: tt.extra, ResponseFormat: &ResponseFormat{Type: "json_object"},
+			Messages: []Message{{Role: "user", Content: "hi"}}})
+		if got, _ := json.Marshal(body.ToolChoice); string(got) != tt.want {
+			t.Errorf("Extra %v: tool_choice %s; want %s", tt.extra, got, tt.want)
+		}
+	}
+}
+
 // TestNineCharToolIDs: Mistral accepts only tool call ids of 9 letters and
 // digits; others are mapped alike in the call and in its result, and its
 // own are kept.

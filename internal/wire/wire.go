@@ -168,6 +168,11 @@ type Request struct {
 	// provider).
 	GoogleSignatures     bool
 	PlaceholderSignature string
+	// SchemaInPrompt asks for a json_schema ResponseFormat the way a
+	// provider that has only JSON mode takes it (DeepSeek: "This
+	// response_format type is unavailable now"): response_format
+	// json_object, and the schema in a system message.
+	SchemaInPrompt bool
 	// NineCharToolIDs sends tool call ids as Mistral requires them (9
 	// letters and digits): ids made by other providers ("call_…",
 	// "toolu_…") are mapped, the same way in the call and in its result.

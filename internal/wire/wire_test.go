@@ -33,6 +33,21 @@ func TestEncode(t *testing.T) {
 			`{"model":"claude","max_tokens":4096,"system":"be brief\n\nbe kind","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}`},
 		{"anthropic clamps temperature", Anthropic, Request{Model: "c", Messages: msgs[1:2], MaxTokens: 10, Temperature: ptr(1.5), Stop: []string{"END"}, Stream: true},
 			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"temperature":1,"stop_sequences":["END"],"stream":true}`},
+		// What the Messages API rejects: temperature with top_p, stop
+		// sequences of white space, an empty turn before the last, a
+		// prefill ending in white space.
+		{"anthropic temperature without top_p", Anthropic, Request{Model: "c", Messages: msgs[1:2], MaxTokens: 10, Temperature: ptr(0.2), TopP: ptr(0.9), Stop: []string{"\n", " ", "END"}},
+			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"temperature":0.2,"stop_sequences":["END"]}`},
+		{"anthropic top_p alone", Anthropic, Request{Model: "c", Messages: msgs[1:2], MaxTokens: 10, TopP: ptr(0.9)},
+			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"top_p":0.9}`},
+		{"anthropic empty turn and prefill", Anthropic, Request{Model: "c", MaxTokens: 10, Messages: []Message{
+			{Role: "user", Content: "hi"}, {Role: "assistant"}, {Role: "user", Content: "again"}, {Role: "assistant", Content: "Sure, "}}},
+			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"},{"role":"assistant","content":"Sure,"}]}`},
+		{"deepseek schema in prompt", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}},
+			ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "w", Schema: json.RawMessage(`{"type":"object", "properties":{"t":{"type":"number"}}}`), Strict: true}},
+			`{"model":"d","messages":[{"role":"system","content":"be brief"},{"role":"system","content":"Answer with a single JSON object that follows this JSON Schema, and nothing else:\n{\"type\":\"object\",\"properties\":{\"t\":{\"type\":\"number\"}}}"},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
+		{"schema in prompt leaves json_object alone", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: msgs[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"}},
+			`{"model":"d","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	aierrors "github.com/ailib-go/ailib/errors"
@@ -55,6 +56,9 @@ type target struct {
 	request         *http.Request // POST to the endpoint: newRequest copies it
 	header          http.Header   // complete request headers, credentials included
 	exec            *resilience.ResilientExecutor
+	// refused holds the sampling parameters the model said it does not
+	// take (refusedTemperature, ...): requests to it leave them out.
+	refused atomic.Uint32
 }
 
 // clientConfig is what Build checked, handed to newClient.
@@ -364,23 +368,25 @@ type chatCall struct {
 	encoded map[*target]*outgoing
 }
 
-// outgoing returns req encoded for t, encoding it at t's first attempt.
+// outgoing returns req encoded for t, encoding it at t's first attempt,
+// and again after the model refused a parameter (target.refused).
 func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
-	if t == k.last {
+	refused := t.refused.Load()
+	if t == k.last && k.lastOut.refused == refused {
 		return k.lastOut, nil
 	}
-	o, ok := k.encoded[t]
-	if !ok {
-		var err error
-		if o, err = c.encode(k.req, t, false); err != nil {
-			return nil, err
-		}
-	}
-	if k.last != nil {
+	if k.last != nil && k.last != t {
 		if k.encoded == nil {
 			k.encoded = make(map[*target]*outgoing)
 		}
 		k.encoded[k.last] = k.lastOut
+	}
+	o, ok := k.encoded[t]
+	if !ok || o.refused != refused {
+		var err error
+		if o, err = c.encode(k.req, t, false); err != nil {
+			return nil, err
+		}
 	}
 	k.last, k.lastOut = t, o
 	return o, nil
@@ -417,16 +423,20 @@ type outgoing struct {
 	// header is the request's own headers (ChatRequest.Header), nil when
 	// none.
 	header http.Header
+	// refused is the target's refused parameters it was encoded without.
+	refused uint32
 }
 
 // encode encodes req for t.
 func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, error) {
+	refused := t.refused.Load()
 	wr := req.wireRequest(t, stream)
+	wr.Temperature, wr.TopP, wr.Stop = withoutRefused(refused, wr.Temperature, wr.TopP, wr.Stop)
 	body, err := wire.Encode(t.format, wr)
 	if err != nil {
 		return nil, c.encodeError(t, err)
 	}
-	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header}
+	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header, refused: refused}
 	o.getBody = func() (io.ReadCloser, error) { return o.newBody(), nil }
 	return o, nil
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -413,10 +414,20 @@ func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
 			Message:    fmt.Sprintf("unexpected HTTP status %d", resp.StatusCode),
 		}, t)
 	}
+	refused := refusedParameter(resp.StatusCode, body)
 	header, body := c.maskAnswer(resp.Header, body)
 	e := aierrors.ClassifyResponse(resp.StatusCode, header, body)
 	if e == nil {
 		e = &aierrors.Error{Code: aierrors.FromHTTPStatus(resp.StatusCode), HTTPStatus: resp.StatusCode}
+	}
+	if refused != 0 && t.refused.Or(refused)&refused == 0 {
+		// The model does not take a sampling parameter the request set
+		// (OpenAI's reasoning models: temperature, top_p, stop): the same
+		// request without it is worth a retry, and every later one goes
+		// without it. Once per parameter and target, so a refusal that
+		// was not about the parameter cannot loop.
+		retry := true
+		e.ShouldRetry = &retry
 	}
 	return c.tag(e, t)
 }
@@ -443,4 +454,61 @@ func (c *AiClient) decodeError(t *target, header http.Header, err error) *aierro
 		Message: strings.TrimPrefix(err.Error(), wire.ErrMalformed.Error()+": "),
 		Err:     fmt.Errorf("%w: %w", ErrInvalidResponse, err),
 	}, t)
+}
+
+// The sampling parameters a model may refuse (target.refused).
+const (
+	refusedTemperature uint32 = 1 << iota
+	refusedTopP
+	refusedStop
+)
+
+// refusedParameter reads an error answer that refuses one of the sampling
+// parameters: a 400 with OpenAI's code unsupported_value or
+// unsupported_parameter whose param is temperature, top_p or stop (its
+// reasoning models: "Unsupported value: 'temperature' does not support
+// 0.2 with this model. Only the default (1) value is supported."). It
+// returns that parameter's bit, or 0.
+func refusedParameter(status int, body []byte) uint32 {
+	if status != http.StatusBadRequest {
+		return 0
+	}
+	var e struct {
+		Error struct {
+			Param string `json:"param"`
+			Code  string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return 0
+	}
+	switch e.Error.Code {
+	case "unsupported_value", "unsupported_parameter":
+	default:
+		return 0
+	}
+	switch e.Error.Param {
+	case "temperature":
+		return refusedTemperature
+	case "top_p":
+		return refusedTopP
+	case "stop":
+		return refusedStop
+	}
+	return 0
+}
+
+// withoutRefused returns the sampling parameters with those in refused
+// left out.
+func withoutRefused(refused uint32, temperature, topP *float64, stop []string) (*float64, *float64, []string) {
+	if refused&refusedTemperature != 0 {
+		temperature = nil
+	}
+	if refused&refusedTopP != 0 {
+		topP = nil
+	}
+	if refused&refusedStop != 0 {
+		stop = nil
+	}
+	return temperature, topP, stop
 }

@@ -205,12 +205,19 @@ type ChatRequest struct {
 	MaxTokens int
 	// Temperature is the sampling temperature in [0, 2]; nil = the
 	// provider's default. Anthropic accepts [0, 1]: higher values are sent
-	// as 1.
+	// as 1, and without TopP (its current models refuse both).
+	//
+	// A model that refuses Temperature, TopP or Stop (OpenAI's reasoning
+	// models answer 400 unsupported_value naming the parameter) is sent
+	// the same request again without it, as a retry, and every later
+	// request to that target goes without it: in a fallback chain, one model's
+	// refusal of a sampling setting does not fail the call.
 	Temperature *float64
 	// TopP is nucleus sampling in [0, 1]; nil = the provider's default.
 	TopP *float64
 	// Stop lists sequences that end the answer (OpenAI "stop", Anthropic
-	// "stop_sequences").
+	// "stop_sequences", where sequences of white space only are left
+	// out).
 	Stop []string
 
 	// Tools are the functions the model may call. Its calls come back in

@@ -183,8 +183,11 @@ type ResponseFormat struct {
 	Strict bool
 }
 
-// JSONObject asks for a JSON object, in any shape. OpenAI's JSON mode
-// requires the word "JSON" somewhere in the messages.
+// JSONObject asks for a JSON object, in any shape. JSON mode (OpenAI,
+// DeepSeek, Groq) refuses a request none of whose messages names JSON: an
+// OpenAI-format target then gets a system message asking for a JSON object
+// after the leading system messages, so that a request written for another
+// target works too.
 func JSONObject() *ResponseFormat { return &ResponseFormat{Type: "json_object"} }
 
 // JSONSchema asks for a JSON object that follows schema (a JSON Schema of

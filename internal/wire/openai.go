@@ -116,12 +116,17 @@ func openAIBody(r *Request) *openAIRequest {
 		}{true}
 	}
 	schemaInPrompt := r.SchemaInPrompt && r.ResponseFormat != nil && r.ResponseFormat.Type == "json_schema"
-	for i, m := range r.Messages {
-		if schemaInPrompt && m.Role != "system" && (i == 0 || r.Messages[i-1].Role == "system") {
+	prompt := jsonPrompt(r, schemaInPrompt)
+	for _, m := range r.Messages {
+		if prompt != "" && m.Role != "system" {
 			// After the caller's leading system messages.
-			req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: schemaPrompt(r.ResponseFormat)})
+			req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
+			prompt = ""
 		}
 		req.Messages = append(req.Messages, openAIMessageOf(m, r))
+	}
+	if prompt != "" {
+		req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
 	}
 	if r.MaxCompletionTokens {
 		req.MaxCompletionTokens = r.MaxTokens
@@ -163,6 +168,42 @@ func openAIBody(r *Request) *openAIRequest {
 		}
 	}
 	return &req
+}
+
+// jsonPrompt is the system message JSON output needs in the OpenAI
+// format, or "": the schema, for a provider with JSON mode only
+// (schemaInPrompt); else, for json_object, a request for JSON when no
+// message names it, as JSON mode requires ("'messages' must contain the
+// word 'json' in some form": OpenAI, DeepSeek, Groq), which a request
+// made for another target need not do.
+func jsonPrompt(r *Request, schemaInPrompt bool) string {
+	switch {
+	case schemaInPrompt:
+		return schemaPrompt(r.ResponseFormat)
+	case r.ResponseFormat == nil || r.ResponseFormat.Type != "json_object":
+		return ""
+	}
+	for _, m := range r.Messages {
+		if containsJSON(m.Content) {
+			return ""
+		}
+		for _, p := range m.Parts {
+			if containsJSON(p.Text) {
+				return ""
+			}
+		}
+	}
+	return "Answer with a JSON object."
+}
+
+// containsJSON reports whether s has "json" in any case.
+func containsJSON(s string) bool {
+	for i := 0; i+4 <= len(s); i++ {
+		if strings.EqualFold(s[i:i+4], "json") {
+			return true
+		}
+	}
+	return false
 }
 
 // schemaPrompt is the system message that carries a json_schema

@@ -77,7 +77,7 @@ func TestEncodeTools(t *testing.T) {
 			"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"},"strict":true}}}`},
 		{"openai json object and extra", OpenAI, Request{Model: "m", Messages: loop[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"},
 			Extra: map[string]any{"reasoning_effort": "low", "max_tokens": 9}},
-			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],
+			`{"model":"m","messages":[{"role":"system","content":"Answer with a JSON object."},{"role":"user","content":"Weather in Paris and Rome?"}],
 			"response_format":{"type":"json_object"},"reasoning_effort":"low","max_tokens":9}`},
 		{"openai stream usage", OpenAI, Request{Model: "m", Messages: loop[1:2], Stream: true, StreamUsage: true},
 			`{"model":"m","messages":[{"role":"user","content":"Weather in Paris and Rome?"}],"stream":true,"stream_options":{"include_usage":true}}`},

@@ -46,8 +46,12 @@ func TestEncode(t *testing.T) {
 		{"deepseek schema in prompt", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}},
 			ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "w", Schema: json.RawMessage(`{"type":"object", "properties":{"t":{"type":"number"}}}`), Strict: true}},
 			`{"model":"d","messages":[{"role":"system","content":"be brief"},{"role":"system","content":"Answer with a single JSON object that follows this JSON Schema, and nothing else:\n{\"type\":\"object\",\"properties\":{\"t\":{\"type\":\"number\"}}}"},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
-		{"schema in prompt leaves json_object alone", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: msgs[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"}},
-			`{"model":"d","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
+		{"json_object asks for JSON when no message does", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: msgs[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"}},
+			`{"model":"d","messages":[{"role":"system","content":"Answer with a JSON object."},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
+		{"json_object leaves a request that names JSON alone", OpenAI, Request{Model: "d", Messages: []Message{{Role: "system", Content: "Reply in Json."}, {Role: "user", Content: "hi"}}, ResponseFormat: &ResponseFormat{Type: "json_object"}},
+			`{"model":"d","messages":[{"role":"system","content":"Reply in Json."},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
+		{"the prompt goes once, after the leading system messages", OpenAI, Request{Model: "d", Messages: []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}, {Role: "system", Content: "again"}, {Role: "user", Content: "yo"}}, ResponseFormat: &ResponseFormat{Type: "json_object"}},
+			`{"model":"d","messages":[{"role":"system","content":"be brief"},{"role":"system","content":"Answer with a JSON object."},{"role":"user","content":"hi"},{"role":"system","content":"again"},{"role":"user","content":"yo"}],"response_format":{"type":"json_object"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,9 @@ type providerSpec struct {
 	// nineCharToolIDs: send tool call ids as 9 letters and digits
 	// (wire.Request.NineCharToolIDs).
 	nineCharToolIDs bool
+	// assistantPrefix: mark a final assistant message as a prefix
+	// (wire.Request.AssistantPrefix).
+	assistantPrefix bool
 	// jsonModeOnly: the provider has JSON mode but no json_schema
 	// response_format (wire.Request.SchemaInPrompt).
 	jsonModeOnly bool
@@ -55,7 +58,7 @@ var providers = []providerSpec{
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
 	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true, jsonModeOnly: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
-	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true, assistantPrefix: true},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
@@ -111,7 +114,8 @@ func lookupProvider(name string) (*providerSpec, bool) {
 // "Authorization: Bearer KEY"; for openai itself the token budget is sent as
 // max_completion_tokens, for the others as max_tokens; mistral gets tool
 // call ids made by other providers as 9 letters and digits (the only ids
-// it accepts), deepseek and gemini what they require back with a tool turn
+// it accepts) and a final assistant message marked "prefix": true (it
+// refuses one without), deepseek and gemini what they require back with a tool turn
 // ([Message.Reasoning], [ToolCall.Signature]); deepseek, which has JSON
 // mode but no json_schema, gets a [JSONSchema] request as json_object with
 // the schema in a system message. The Messages format

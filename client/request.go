@@ -666,6 +666,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		EchoReasoning:       t.spec.echoReasoning,
 		GoogleSignatures:    t.spec.googleSignatures,
 		NineCharToolIDs:     t.spec.nineCharToolIDs,
+		AssistantPrefix:     t.spec.assistantPrefix,
 		SchemaInPrompt:      t.spec.jsonModeOnly,
 		ToolChoice:          req.ToolChoice,
 	}

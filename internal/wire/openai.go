@@ -34,6 +34,9 @@ type openAIMessage struct {
 	ReasoningContent string               `json:"reasoning_content,omitempty"`
 	ToolCalls        []openAIToolCallJSON `json:"tool_calls,omitempty"`
 	ToolCallID       string               `json:"tool_call_id,omitempty"`
+	// Prefix marks a final assistant message as the start of the answer
+	// (Mistral, Request.AssistantPrefix).
+	Prefix bool `json:"prefix,omitempty"`
 }
 
 type openAITextPart struct {
@@ -127,6 +130,9 @@ func openAIBody(r *Request) *openAIRequest {
 	}
 	if prompt != "" {
 		req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
+	}
+	if n := len(req.Messages); r.AssistantPrefix && n > 0 && req.Messages[n-1].Role == "assistant" && len(req.Messages[n-1].ToolCalls) == 0 {
+		req.Messages[n-1].Prefix = true
 	}
 	if r.MaxCompletionTokens {
 		req.MaxCompletionTokens = r.MaxTokens

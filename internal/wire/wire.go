@@ -173,6 +173,10 @@ type Request struct {
 	// response_format type is unavailable now"): response_format
 	// json_object, and the schema in a system message.
 	SchemaInPrompt bool
+	// AssistantPrefix marks a final assistant message (a prefill) with
+	// "prefix": true, which Mistral requires of a conversation that does
+	// not end with a user or tool message.
+	AssistantPrefix bool
 	// NineCharToolIDs sends tool call ids as Mistral requires them (9
 	// letters and digits): ids made by other providers ("call_…",
 	// "toolu_…") are mapped, the same way in the call and in its result.

@@ -377,3 +377,37 @@ func ExampleChatResponse_Reasoning() {
 	// answer: 9.8 is greater.
 	// kept in the turn: true
 }
+
+// A reasoning model's stream: the reasoning arrives before the text and
+// is kept apart from it.
+func ExampleChatStream_Reasoning() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("deepseek-v4-pro", providertest.Answer{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: "" +
+		`data: {"id":"d1","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"80 > 11, "}}]}` + "\n\n" +
+		`data: {"id":"d1","choices":[{"index":0,"delta":{"reasoning_content":"so 9.8."}}]}` + "\n\n" +
+		`data: {"id":"d1","choices":[{"index":0,"delta":{"content":"9.8 is greater."},"finish_reason":"stop"}]}` + "\n\n" +
+		"data: [DONE]\n\n"})
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("deepseek/deepseek-v4-pro").
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-deepseek"}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := c.Stream(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("9.11 or 9.8: which is greater?")}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for s.Next() {
+		fmt.Println("text:", s.Delta())
+	}
+	fmt.Println("reasoning:", s.Reasoning())
+	// Output:
+	// text: 9.8 is greater.
+	// reasoning: 80 > 11, so 9.8.
+}

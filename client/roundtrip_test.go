@@ -12,6 +12,14 @@ import (
 	"github.com/ailib-go/ailib/client/providertest"
 )
 
+// moreProviders is builder with deepseek, gemini and mistral on srv too.
+func moreProviders(srv *providertest.Server) *client.Builder {
+	return builder(srv).
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+		Provider("gemini", client.ProviderConfig{BaseURL: srv.URL() + "/v1beta/openai", APIKey: "AIzaTest0123456789abcdef"}).
+		Provider("mistral", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "mistral-test-0123456789"})
+}
+
 // toolTurnBody decodes the assistant turn of a request body sent back
 // after a tool call: its reasoning_content and its calls' signatures.
 func toolTurnBody(t *testing.T, body []byte) (reasoning *string, signatures []string) {
@@ -74,10 +82,7 @@ func TestToolTurnsKeepWhatTheProviderRequiresBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t)
-			b := builder(srv).
-				Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
-				Provider("gemini", client.ProviderConfig{BaseURL: srv.URL() + "/v1beta/openai", APIKey: "AIzaTest0123456789abcdef"}).
-				Model(tt.first)
+			b := moreProviders(srv).Model(tt.first)
 			if tt.then != tt.first {
 				b = b.Fallback(tt.then)
 			}
@@ -142,8 +147,7 @@ func TestStreamReasoningIsBounded(t *testing.T) {
 		events = append(events, `data: {"choices":[{"delta":{"reasoning_content":"`+strings.Repeat("hmm ", 25)+`"}}]}`)
 	}
 	srv.Script("deepseek-v4-pro", sseAnswer(append(events, `data: {"choices":[{"delta":{"content":"done"},"finish_reason":"stop"}]}`, "data: [DONE]")...))
-	c := build(t, builder(srv).
-		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+	c := build(t, moreProviders(srv).
 		Model("deepseek/deepseek-v4-pro").MaxResponseBytes(10_000))
 	s, err := c.Stream(context.Background(), hi())
 	if err == nil {
@@ -160,8 +164,7 @@ func TestStreamReasoningIsBounded(t *testing.T) {
 // result still answering its call.
 func TestToolLoopFallsBackToMistral(t *testing.T) {
 	srv := newServer(t)
-	c := build(t, builder(srv).
-		Provider("mistral", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "mistral-test-0123456789"}).
+	c := build(t, moreProviders(srv).
 		Model("openai/gpt-4o").Fallback("mistral/mistral-large-latest"))
 	srv.Script("gpt-4o",
 		providertest.CallTools(providertest.ToolCall{ID: "call_9x8KlmN0pQrStUvW", Name: "get_weather", Arguments: `{"city":"Paris"}`}),
@@ -251,8 +254,7 @@ func TestAnthropicToolTurnKeepsItsThinking(t *testing.T) {
 // message, so a fallback to it from a provider that has json_schema works.
 func TestJSONSchemaOnAJSONModeProvider(t *testing.T) {
 	srv := newServer(t)
-	c := build(t, builder(srv).
-		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-test-deepseek-0123456789"}).
+	c := build(t, moreProviders(srv).
 		Model("openai/gpt-4o").Fallback("deepseek/deepseek-v4-pro"))
 	srv.Script("gpt-4o", providertest.InsufficientQuota())
 	srv.Script("deepseek-v4-pro", providertest.OK(`{"t":18}`))

@@ -371,8 +371,7 @@ type chatCall struct {
 // outgoing returns req encoded for t, encoding it at t's first attempt,
 // and again after the model refused a parameter (target.refused).
 func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
-	refused := t.refused.Load()
-	if t == k.last && k.lastOut.refused == refused {
+	if t == k.last && k.lastOut.current(t) {
 		return k.lastOut, nil
 	}
 	if k.last != nil && k.last != t {
@@ -382,7 +381,7 @@ func (k *chatCall) outgoing(c *AiClient, t *target) (*outgoing, error) {
 		k.encoded[k.last] = k.lastOut
 	}
 	o, ok := k.encoded[t]
-	if !ok || o.refused != refused {
+	if !ok || !o.current(t) {
 		var err error
 		if o, err = c.encode(k.req, t, false); err != nil {
 			return nil, err
@@ -426,6 +425,10 @@ type outgoing struct {
 	// refused is the target's refused parameters it was encoded without.
 	refused uint32
 }
+
+// current reports whether o, encoded for t, still suits it: t has refused
+// no parameter since.
+func (o *outgoing) current(t *target) bool { return o.refused == t.refused.Load() }
 
 // encode encodes req for t.
 func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, error) {

@@ -163,7 +163,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		var finish func(error)
 		err := c.execute(opCtx, name, func(attemptCtx context.Context, t *target) error {
 			o, ok := encoded[t.name]
-			if !ok || o.refused != t.refused.Load() {
+			if !ok || !o.current(t) {
 				var err error
 				if o, err = c.encode(&req, t, true); err != nil {
 					return err

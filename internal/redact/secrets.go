@@ -171,11 +171,14 @@ func match(text string, i int, secret string) (int, bool) {
 	cur, next := append(bufA[:0], i), bufB[:0]
 	cut := i // the end of the longest cut start seen
 	for k := 0; k < len(secret); k++ {
-		if k >= MinPartialLen {
+		if k >= MinPartialLen-1 {
 			// A reading may end in a cut here even when another goes on:
 			// "&amp" at the end is a cut "&amp;", and also '&' then "amp".
+			// An escape cut short shows a character more than the k
+			// before it ("QQQQQ&amp…" shows "QQQQQ&" raw), so it counts
+			// from one character earlier.
 			for _, p := range cur {
-				if e, ok := cutAt(text, p); ok {
+				if e, ok := cutAt(text, p); ok && (k >= MinPartialLen || e > p) {
 					cut = max(cut, e)
 				}
 			}

@@ -144,6 +144,8 @@ func TestSecretsMask(t *testing.T) {
 		{"cut inside an escape, before a dot", "?k=sk-%22a%25b%5...", "?k=***..."},
 		{"a whole escape after a prefix is no cut", `{"t":"sk-\"a%b\\\"x"}`, `{"t":"sk-\"a%b\\\"x"}`},
 		{"short secret ignored", "short", "short"},
+		{"an escape cut short after five characters", "type: sk-&quot;a%2…", "type: ***…"},
+		{"five characters then another", "type: sk-&quot;ax…", "type: sk-&quot;ax…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,17 +256,19 @@ func masked(name string) string {
 }
 
 // keptChars returns how many characters of key the start of its encoding
-// cut holds.
+// cut holds, counting a character whose escape the cut ends in: the
+// escape's start may be the character itself ("&am" of "&amp;").
 func keptChars(cut, key string, enc func(string) string) int {
-	m := 0
+	m, prev := 0, enc("")
 	for i := 1; i <= len(key); i++ {
 		e := enc(key[:i])
 		if strings.HasSuffix(e, `"`) && !strings.HasSuffix(key[:i], `"`) {
 			e = e[:len(e)-1] // the closing quote of a quoted URL
 		}
-		if strings.HasPrefix(cut, e) {
+		if strings.HasPrefix(cut, e) || len(cut) > len(prev) && strings.HasPrefix(cut, prev) && strings.HasPrefix(e, cut) {
 			m = i
 		}
+		prev = e
 	}
 	return m
 }

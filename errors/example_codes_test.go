@@ -66,3 +66,30 @@ func ExampleError_Fallbackable() {
 	// E1002 authentication true
 	// E1001 invalid_request false
 }
+
+// IsFallbackable says whether another provider may do better: an
+// exhausted quota is the provider's own (not worth a retry there, worth a
+// fallback); a request over the model's limit is the caller's to shorten.
+func ExampleIsFallbackable() {
+	quota := aierrors.ClassifyResponse(http.StatusTooManyRequests, nil,
+		[]byte(`{"error":{"message":"You exceeded your current quota.","type":"insufficient_quota","code":"insufficient_quota"}}`))
+	fmt.Println(quota.Code, aierrors.IsRetryable(quota), aierrors.IsFallbackable(quota))
+
+	tooLong := aierrors.ClassifyResponse(http.StatusBadRequest, nil,
+		[]byte(`{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}`))
+	fmt.Println(tooLong.Code, aierrors.IsRetryable(tooLong), aierrors.IsFallbackable(tooLong))
+	// Output:
+	// E2002 quota_exhausted false true
+	// E1005 request_too_large false false
+}
+
+// Each code carries its identity and the two flags that drive retries
+// and fallback.
+func ExampleStandardErrorCode() {
+	c := aierrors.Overloaded
+	fmt.Println(c.Code(), c.Name(), c.Category(), c.HTTPStatus(), c.Retryable(), c.Fallbackable())
+	fmt.Println(c.Description())
+	// Output:
+	// E3002 overloaded server 503 true true
+	// the provider is temporarily overloaded or unavailable
+}

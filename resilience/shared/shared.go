@@ -88,7 +88,7 @@ type Admission struct {
 	PauseCode  aierrors.StandardErrorCode // why it is paused: the code given to Pause
 }
 
-// MemoryLimiter is a [SharedLimiter] kept in this process: one GCRA
+// MemoryLimiter is a [Limiter] kept in this process: one GCRA
 // (generic cell rate algorithm, a token bucket kept as a single "theoretical
 // arrival time") per key, the algorithm of redisstore.Limiter. It shares a
 // budget between the executors of one process (several clients of the same
@@ -119,7 +119,7 @@ func NewMemoryLimiter(rate float64, burst int) *MemoryLimiter {
 	return l
 }
 
-// Reserve implements [SharedLimiter]; cost < 1 counts as 1. It never fails.
+// Reserve implements [Limiter]; cost < 1 counts as 1. It never fails.
 func (l *MemoryLimiter) Reserve(ctx context.Context, key string, cost int, maxWait time.Duration) (time.Duration, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
@@ -147,7 +147,7 @@ func secondsDuration(s float64) time.Duration {
 	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
-// MemoryState is a [SharedState] kept in this process, with the semantics of
+// MemoryState is a [State] kept in this process, with the semantics of
 // redisstore.State: it shares circuit and pause state between the
 // executors of one process and stands in for Redis in tests.
 //
@@ -185,7 +185,7 @@ func (s *MemoryState) target(key string) *memTarget {
 	return t
 }
 
-// Admit implements [SharedState].
+// Admit implements [State].
 func (s *MemoryState) Admit(ctx context.Context, key string, maxProbes int) (Admission, error) {
 	if err := ctx.Err(); err != nil {
 		return Admission{}, err
@@ -216,7 +216,7 @@ func (s *MemoryState) Admit(ctx context.Context, key string, maxProbes int) (Adm
 	return Admission{Probe: true}, nil
 }
 
-// Open implements [SharedState].
+// Open implements [State].
 func (s *MemoryState) Open(ctx context.Context, key string, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -231,7 +231,7 @@ func (s *MemoryState) Open(ctx context.Context, key string, d time.Duration) err
 	return nil
 }
 
-// Close implements [SharedState].
+// Close implements [State].
 func (s *MemoryState) Close(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -244,7 +244,7 @@ func (s *MemoryState) Close(ctx context.Context, key string) error {
 	return nil
 }
 
-// Release implements [SharedState].
+// Release implements [State].
 func (s *MemoryState) Release(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -257,7 +257,7 @@ func (s *MemoryState) Release(ctx context.Context, key string) error {
 	return nil
 }
 
-// Pause implements [SharedState].
+// Pause implements [State].
 func (s *MemoryState) Pause(ctx context.Context, key string, d time.Duration, code aierrors.StandardErrorCode) error {
 	if err := ctx.Err(); err != nil {
 		return err

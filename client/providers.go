@@ -29,7 +29,9 @@ type providerSpec struct {
 	// maxCompletionTokens: send max_completion_tokens instead of max_tokens.
 	maxCompletionTokens bool
 	// streamUsage: ask for usage in streams (stream_options.include_usage),
-	// which the provider documents; others may reject the field.
+	// which the provider documents; others may reject the field (Mistral
+	// refuses fields it does not know) or send usage unasked (Groq's
+	// x_groq.usage, Mistral's last chunk).
 	streamUsage bool
 	// echoReasoning: send an assistant turn's reasoning back
 	// (wire.Request.EchoReasoning).
@@ -63,7 +65,7 @@ var providers = []providerSpec{
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
 	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, googleSignatures: true},
-	{name: "ollama", baseURL: "http://localhost:11434/v1", format: wire.OpenAI},
+	{name: "ollama", baseURL: "http://localhost:11434/v1", format: wire.OpenAI, streamUsage: true},
 }
 
 // geminiPlaceholderSignature is the thought signature Google documents

@@ -284,3 +284,42 @@ func TestJSONSchemaOnAJSONModeProvider(t *testing.T) {
 		t.Errorf("deepseek got %+v; want json_object and the schema in a system message first", body)
 	}
 }
+
+// TestStreamUsageIsAskedWhereDocumented: a stream asks for its usage
+// chunk (stream_options.include_usage) of the providers that document
+// the field, and of no other: Mistral refuses fields it does not know.
+func TestStreamUsageIsAskedWhereDocumented(t *testing.T) {
+	srv := newServer(t)
+	want := map[string]bool{"ollama/llama3.2": true, "openai/gpt-4o": true, "mistral/mistral-small-latest": false, "groq/llama-3.3-70b-versatile": false}
+	for id, asked := range want {
+		model := id[strings.IndexByte(id, '/')+1:]
+		answer := providertest.OK("Hi.")
+		answer.Usage.PromptTokens, answer.Usage.CompletionTokens = 3, 2
+		srv.Script(model, answer)
+		c := build(t, moreProviders(srv).Provider("ollama", client.ProviderConfig{BaseURL: srv.URL() + "/v1"}).Model(id))
+		s, err := c.Stream(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hi")}})
+		if err != nil {
+			t.Fatalf("%s: Stream() error = %v", id, err)
+		}
+		for s.Next() {
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("%s: Close() = %v", id, err)
+		}
+		if got := s.Usage().TotalTokens > 0; got != asked {
+			t.Errorf("%s: stream usage %+v; want usage reported %v (providertest sends it when asked)", id, s.Usage(), asked)
+		}
+		var body struct {
+			StreamOptions *struct {
+				IncludeUsage bool `json:"include_usage"`
+			} `json:"stream_options"`
+		}
+		rs := srv.Received()
+		if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if got := body.StreamOptions != nil && body.StreamOptions.IncludeUsage; got != asked {
+			t.Errorf("%s: stream_options.include_usage sent %v; want %v", id, got, asked)
+		}
+	}
+}

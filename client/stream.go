@@ -494,9 +494,9 @@ func (s *ChatStream) Model() string { return s.t.model }
 func (s *ChatStream) FinishReason() string { return s.conn.dec.FinishReason() }
 
 // Usage returns the token usage reported by the stream so far: Anthropic
-// reports it, OpenAI when asked (ailib asks openai and deepseek with
-// stream_options.include_usage); other OpenAI-compatible servers often do
-// not.
+// reports it, OpenAI when asked (ailib asks openai, deepseek and ollama,
+// which document stream_options.include_usage), Groq and Mistral unasked;
+// other OpenAI-compatible servers often do not.
 func (s *ChatStream) Usage() Usage { return Usage(s.conn.dec.Usage()) }
 
 // Attempts returns the number of provider requests made before the stream

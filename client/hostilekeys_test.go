@@ -269,7 +269,9 @@ func TestHostileKeysCheckFindsLeaks(t *testing.T) {
 // error event), after random text, in a random encoding. No 6-character
 // part of the key, in any echo form, may appear in the error of Chat or
 // Stream (its text, %+v, and its fields) more often than in the same call
-// answered with the echo replaced by "***".
+// answered with the echo replaced by "***" (for a part holding '*', the
+// mask's own character, counting the text's characters only, as
+// redact's FuzzSecretsMask does).
 func FuzzHostileKeyEcho(f *testing.F) {
 	f.Add([]byte(hostileOpenAIKey), uint8(0), uint8(0), "Incorrect API key provided: ")
 	f.Add([]byte(hostileAnthropicKey), uint8(2), uint8(1), "")
@@ -294,6 +296,17 @@ func FuzzHostileKeyEcho(f *testing.F) {
 		got, want := out(ef.enc(string(key))), out("***")
 		for i := 0; i+6 <= len(key); i++ {
 			w := string(key[i : i+6])
+			if strings.Count(w, "*") > 3 {
+				continue // mostly the mask's own character: masks spell it
+			}
+			got, want := got, want
+			if strings.Contains(w, "*") {
+				// A '*' of the window may be the edge of a mask, which
+				// spells the window with the text beside it (key
+				// "QQQQ***Q", request id "QQQQ" + a mask): only the text's
+				// own characters can leak.
+				got, want = strings.ReplaceAll(got, "***", "\x00"), strings.ReplaceAll(want, "***", "\x00")
+			}
 			for _, g := range echoForms {
 				if e := g.enc(w); strings.Count(got, e) > strings.Count(want, e) {
 					t.Fatalf("key %q echoed %s after %q: part %q (%s form %q) survives in\n%s", key, ef.name, before, w, g.name, e, got)

@@ -96,12 +96,13 @@ type CircuitBreaker struct {
 	minRequests      uint32
 	countRateLimited bool
 
-	clean        atomic.Bool  // closed, no failure in the window: the fast path is on
-	skipped      atomic.Int64 // successes not sent to gobreaker while clean (capped)
-	failedProbes atomic.Int32 // failed probes since the circuit last closed
-	holdUntil    atomic.Int64 // Unix ns the open interval ends; 0 when not open
-	openedAt     atomic.Int64 // Unix ns the circuit last opened
-	halfOpenSaid atomic.Bool  // the open → half_open change of this open interval was reported
+	clean        atomic.Bool   // closed, no failure in the window: the fast path is on
+	skipped      atomic.Int64  // successes not sent to gobreaker while clean (capped)
+	failedProbes atomic.Int32  // failed probes since the circuit last closed
+	holdUntil    atomic.Int64  // Unix ns the open interval ends; 0 when not open
+	openedAt     atomic.Int64  // Unix ns the circuit last opened
+	opens        atomic.Uint64 // times the circuit opened: tells one open interval from the next
+	halfOpenSaid atomic.Bool   // the open → half_open change of this open interval was reported
 	opened       atomic.Pointer[chan struct{}]
 
 	mu      sync.Mutex // guards pending and firing
@@ -205,6 +206,7 @@ func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
 		}
 		b.openedAt.Store(now.UnixNano())
 		b.holdUntil.Store(now.Add(d).UnixNano())
+		b.opens.Add(1)
 		b.halfOpenSaid.Store(false)
 		b.clean.Store(false)
 		ch := make(chan struct{})
@@ -282,11 +284,33 @@ func (b *CircuitBreaker) stateAt(now time.Time) CircuitState {
 	if b.clean.Load() {
 		return StateClosed
 	}
+	opens := b.opens.Load()
 	s := fromGobreaker(b.cb.State())
 	if s != StateClosed && b.cooldownAt(now) > 0 {
 		return StateOpen
 	}
+	if s == StateHalfOpen {
+		b.sayHalfOpen(opens) // what State returns, the hooks have been told
+	}
 	return s
+}
+
+// sayHalfOpen reports open → half_open once per open interval when the
+// change becomes real after the grown interval held it back (gobreaker
+// turned half_open at its fixed Timeout, unreported; see onStateChange).
+// opens is b.opens as read before gobreaker's state was: a circuit that
+// has opened again since (its probe failed) reports its own changes, and
+// the stale half_open is dropped. It is queued under b.mu, so that the
+// next open's change is queued after it.
+func (b *CircuitBreaker) sayHalfOpen(opens uint64) {
+	if b.halfOpenSaid.Load() {
+		return
+	}
+	b.mu.Lock()
+	if b.opens.Load() == opens && b.halfOpenSaid.CompareAndSwap(false, true) {
+		b.pending = append(b.pending, StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
+	}
+	b.mu.Unlock()
 }
 
 // cooldownAt is what is left of the open interval at now.
@@ -374,12 +398,11 @@ func (b *CircuitBreaker) allow(clk *clock) (ticket, *aierrors.Error) {
 	if d := b.cooldownAt(now); d > 0 {
 		return ticket{}, b.openError(d)
 	}
+	opens := b.opens.Load()
 	done, err := b.cb.Allow()
 	probe := err == nil && b.cb.State() == gobreaker.StateHalfOpen
-	if probe && !b.halfOpenSaid.Load() && b.halfOpenSaid.CompareAndSwap(false, true) {
-		// gobreaker turned half_open while the grown interval held the
-		// circuit open; the change is real only now.
-		b.queue(StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
+	if probe {
+		b.sayHalfOpen(opens)
 	}
 	b.flush()
 	if err != nil {

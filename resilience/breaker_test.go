@@ -98,6 +98,42 @@ func TestCooldownGrowsPerFailedProbe(t *testing.T) {
 	})
 }
 
+// TestStateSaysNoMoreThanTheHooks: once a grown open interval ends, the
+// circuit reads half_open (gobreaker turned so at its fixed Timeout,
+// unreported while the interval held it open); the hooks hear of it then,
+// not at the next probe: a dashboard fed by the hooks and one reading
+// Signals agree. (TestLoad met it: open per the hooks, half_open per
+// Signals.)
+func TestStateSaysNoMoreThanTheHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second, MaxCooldown: 8 * time.Second}}, WithHooks(ev.hooks()))
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		time.Sleep(time.Second)
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError)) // the probe fails: open for 2s
+		time.Sleep(time.Second)
+		if s := e.Signals().CircuitState; s != StateOpen {
+			t.Fatalf("state 1s into the grown interval = %v; want open", s)
+		}
+		time.Sleep(time.Second)
+		s := e.Signals().CircuitState
+		last := ev.states[len(ev.states)-1]
+		if s != StateHalfOpen || last.To != s || last.From != StateOpen {
+			t.Fatalf("state after the grown interval = %v, last change reported %+v; want half_open, reported", s, last)
+		}
+		_ = e.Execute(t.Context(), ok) // the probe closes it
+		for i := 1; i < len(ev.states); i++ {
+			if ev.states[i].From != ev.states[i-1].To {
+				t.Fatalf("state changes = %+v; want a chain", ev.states)
+			}
+		}
+		if n := len(ev.states); n != 5 {
+			t.Errorf("state changes = %+v; want 5 (open; half_open, open; half_open, closed)", ev.states)
+		}
+	})
+}
+
 // TestHalfOpenAdmitsOnlyItsProbes: the rest are rejected at once.
 func TestHalfOpenAdmitsOnlyItsProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -25,7 +25,9 @@ const MinPartialLen = 6
 //   - backslash-escaped: \" and \\ (JSON, strconv.Quote and net/http's %q
 //     URL in a *url.Error), \/ (JSON), a backslash before any other
 //     punctuation, \uXXXX and \xXX;
-//   - HTML character references: &quot; &amp; &lt; &gt; &apos; &#NN; &#xHH;.
+//   - HTML character references: &quot; &amp; &lt; &gt; &apos; &#NN; &#xHH;,
+//     also with the '&' JSON-escaped (\u0026#34;: HTML in JSON, as Go's
+//     encoding/json writes it).
 //
 // A text that ends in the middle of a secret (at least [MinPartialLen]
 // of its characters, then the end of the text, an ellipsis "…" or "...",
@@ -226,6 +228,14 @@ func appendEnds(dst []int, text string, p int, c byte) []int {
 		if n := escaped(t, c); n > 0 {
 			add(n)
 		}
+		if n := escaped(t, '&'); n > 0 {
+			// An HTML character reference whose '&' is escaped, as JSON
+			// with HTML escaping (Go's default) writes one: \u0026#34;
+			// for ".
+			if m := entityRest(t[n:], c); m > 0 {
+				add(n + m)
+			}
+		}
 		if t[1] == '\\' {
 			// Escaped twice, as JSON holding a Go-quoted string: \\\"
 			// for ", \\\\ for \, \\| for |, \\u0041 for A.
@@ -242,8 +252,8 @@ func appendEnds(dst []int, text string, p int, c byte) []int {
 			}
 		}
 	case '&':
-		if n := entity(t, c); n > 0 {
-			add(n)
+		if n := entityRest(t[1:], c); n > 0 {
+			add(1 + n)
 		}
 	}
 	return dst
@@ -267,35 +277,36 @@ func escaped(t string, c byte) int {
 	return 0
 }
 
-// entity returns the length of the HTML character reference for c that
-// starts t, 0 if there is none.
-func entity(t string, c byte) int {
+// entityRest returns the length of what follows the '&' of the HTML
+// character reference for c that t continues ("quot;" or "#34;" for "),
+// 0 if there is none.
+func entityRest(t string, c byte) int {
 	var names []string
 	switch c {
 	case '"':
-		names = []string{"&quot;", "&QUOT;"}
+		names = []string{"quot;", "QUOT;"}
 	case '&':
-		names = []string{"&amp;", "&AMP;"}
+		names = []string{"amp;", "AMP;"}
 	case '<':
-		names = []string{"&lt;", "&LT;"}
+		names = []string{"lt;", "LT;"}
 	case '>':
-		names = []string{"&gt;", "&GT;"}
+		names = []string{"gt;", "GT;"}
 	case '\'':
-		names = []string{"&apos;"}
+		names = []string{"apos;"}
 	}
 	for _, name := range names {
 		if strings.HasPrefix(t, name) {
 			return len(name)
 		}
 	}
-	if len(t) < 4 || t[1] != '#' {
+	if len(t) < 3 || t[0] != '#' {
 		return 0
 	}
-	end := strings.IndexByte(t[:min(len(t), 12)], ';')
-	if end < 3 {
+	end := strings.IndexByte(t[:min(len(t), 11)], ';')
+	if end < 2 {
 		return 0
 	}
-	digits, base := t[2:end], 10
+	digits, base := t[1:end], 10
 	if digits[0] == 'x' || digits[0] == 'X' {
 		digits, base = digits[1:], 16
 	}

@@ -38,6 +38,7 @@ var encodings = map[string]func(string) string{
 		return fmt.Sprintf("%q", "http://127.0.0.1/v1?echo="+url.QueryEscape(s))
 	},
 	"quoted url error raw": func(s string) string { return fmt.Sprintf("%q", "http://h/"+s) },
+	"json of html":         func(s string) string { return jsonEscape(true)(html.EscapeString(s)) },
 	"json of go quoted": func(s string) string {
 		q := strconv.Quote(s)
 		return jsonEscape(false)(q[1 : len(q)-1])
@@ -144,6 +145,8 @@ func TestSecretsMask(t *testing.T) {
 		{"cut inside an escape, before a dot", "?k=sk-%22a%25b%5...", "?k=***..."},
 		{"a whole escape after a prefix is no cut", `{"t":"sk-\"a%b\\\"x"}`, `{"t":"sk-\"a%b\\\"x"}`},
 		{"short secret ignored", "short", "short"},
+		{"html in json", `{"t":"sk-\u0026#34;a%b\u005cc|d[e]f g"}`, `{"t":"***"}`},
+		{"html in json after a near miss", `sk-"a%b\c|d[e]f sk-\u0026#34;a%b\c|d[e]f g`, `sk-"a%b\c|d[e]f ***`},
 		{"an escape cut short after five characters", "type: sk-&quot;a%2…", "type: ***…"},
 		{"five characters then another", "type: sk-&quot;ax…", "type: sk-&quot;ax…"},
 	}

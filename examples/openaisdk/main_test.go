@@ -186,7 +186,7 @@ func TestSDKQuotaNotRetried(t *testing.T) {
 func TestSDKCircuitOpen(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
-		cfg.Retry = nil
+		cfg.Retry = &resilience.RetryConfig{Disabled: true}
 		cfg.CircuitBreaker = &resilience.CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Minute}
 		srv, _, client := setup(t, cfg)
 		srv.SetDefault(model, providertest.Unavailable())

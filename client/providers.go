@@ -31,7 +31,7 @@ type providerSpec struct {
 	// streamUsage: ask for usage in streams (stream_options.include_usage),
 	// which the provider documents; others may reject the field (Mistral
 	// refuses fields it does not know) or send usage unasked (Groq's
-	// x_groq.usage, Mistral's last chunk).
+	// x_groq.usage, Mistral's and Gemini's last chunk).
 	streamUsage bool
 	// echoReasoning: send an assistant turn's reasoning back
 	// (wire.Request.EchoReasoning).

@@ -495,8 +495,8 @@ func (s *ChatStream) FinishReason() string { return s.conn.dec.FinishReason() }
 
 // Usage returns the token usage reported by the stream so far: Anthropic
 // reports it, OpenAI when asked (ailib asks openai, deepseek and ollama,
-// which document stream_options.include_usage), Groq and Mistral unasked;
-// other OpenAI-compatible servers often do not.
+// which document stream_options.include_usage), Groq, Mistral and Gemini
+// unasked; other OpenAI-compatible servers often do not.
 func (s *ChatStream) Usage() Usage { return Usage(s.conn.dec.Usage()) }
 
 // Attempts returns the number of provider requests made before the stream

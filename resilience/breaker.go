@@ -102,11 +102,11 @@ type CircuitBreaker struct {
 	holdUntil    atomic.Int64  // Unix ns the open interval ends; 0 when not open
 	openedAt     atomic.Int64  // Unix ns the circuit last opened
 	opens        atomic.Uint64 // times the circuit opened: tells one open interval from the next
-	halfOpenSaid atomic.Bool   // the open → half_open change of this open interval was reported
 	opened       atomic.Pointer[chan struct{}]
 
-	mu      sync.Mutex // guards pending and firing
+	mu      sync.Mutex // guards pending, lastTo and firing
 	pending []StateChange
+	lastTo  CircuitState // the state the last change queued went to
 	firing  bool
 }
 
@@ -207,7 +207,6 @@ func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
 		b.openedAt.Store(now.UnixNano())
 		b.holdUntil.Store(now.Add(d).UnixNano())
 		b.opens.Add(1)
-		b.halfOpenSaid.Store(false)
 		b.clean.Store(false)
 		ch := make(chan struct{})
 		close(*b.opened.Swap(&ch))
@@ -218,16 +217,23 @@ func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
 		b.clean.Store(true)
 	case gobreaker.StateHalfOpen:
 		if b.cooldownAt(now) > 0 {
-			return // still held open: reported when the hold ends (allow)
+			return // still held open: reported when the hold ends (sayHalfOpen)
 		}
-		b.halfOpenSaid.Store(true)
 	}
 	b.queue(StateChange{Target: b.target, From: fromGobreaker(from), To: fromGobreaker(to)})
 }
 
+// queue adds ev to the changes to report. A change from half_open whose
+// open → half_open was held back and not yet reported (see sayHalfOpen)
+// has that change reported first: the changes reported always form a
+// chain, each from the state the one before went to.
 func (b *CircuitBreaker) queue(ev StateChange) {
 	b.mu.Lock()
+	if ev.From != b.lastTo {
+		b.pending = append(b.pending, StateChange{Target: b.target, From: b.lastTo, To: ev.From})
+	}
 	b.pending = append(b.pending, ev)
+	b.lastTo = ev.To
 	b.mu.Unlock()
 }
 
@@ -295,20 +301,18 @@ func (b *CircuitBreaker) stateAt(now time.Time) CircuitState {
 	return s
 }
 
-// sayHalfOpen reports open → half_open once per open interval when the
-// change becomes real after the grown interval held it back (gobreaker
-// turned half_open at its fixed Timeout, unreported; see onStateChange).
+// sayHalfOpen reports open → half_open when the change becomes real
+// after the grown interval held it back (gobreaker turned half_open at its
+// fixed Timeout, unreported; see onStateChange), unless it was reported.
 // opens is b.opens as read before gobreaker's state was: a circuit that
-// has opened again since (its probe failed) reports its own changes, and
-// the stale half_open is dropped. It is queued under b.mu, so that the
-// next open's change is queued after it.
+// has opened again since (its probe failed) is open, and the stale
+// half_open is not reported (if that circuit's next half_open is missed
+// here, queue reports it before the change that leaves it).
 func (b *CircuitBreaker) sayHalfOpen(opens uint64) {
-	if b.halfOpenSaid.Load() {
-		return
-	}
 	b.mu.Lock()
-	if b.opens.Load() == opens && b.halfOpenSaid.CompareAndSwap(false, true) {
+	if b.opens.Load() == opens && b.lastTo == StateOpen {
 		b.pending = append(b.pending, StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
+		b.lastTo = StateHalfOpen
 	}
 	b.mu.Unlock()
 }
@@ -455,8 +459,15 @@ func (b *CircuitBreaker) record(t ticket, o outcome) {
 				}
 			}
 		}
-		if done, err := b.cb.Allow(); err == nil {
-			done(errCounted)
+		// An attempt admitted while the circuit was clean belongs to the
+		// closed circuit, as gobreaker's generations make its own
+		// attempts belong to theirs: failing after the circuit opened,
+		// it says nothing of the provider now, and counted in half_open
+		// it would be taken for a failed probe (and grow the interval).
+		if b.cb.State() == gobreaker.StateClosed {
+			if done, err := b.cb.Allow(); err == nil {
+				done(errCounted)
+			}
 		}
 	}
 	b.flush()

@@ -134,6 +134,88 @@ func TestStateSaysNoMoreThanTheHooks(t *testing.T) {
 	})
 }
 
+// checkChain fails the test unless the state changes reported form a
+// chain: each from the state the one before went to, the first from
+// closed.
+func checkChain(t *testing.T, ev *events) {
+	t.Helper()
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	from := StateClosed
+	for _, c := range ev.states {
+		if c.From != from {
+			t.Fatalf("state changes = %+v; want a chain from closed", ev.states)
+		}
+		from = c.To
+	}
+}
+
+// TestALateFailureIsNotAProbe: an attempt admitted while the circuit was
+// closed and clean, failing once the circuit is half_open, says nothing
+// of the provider now; counted, it was taken for a failed probe, reopened
+// the circuit for a grown interval and reported half_open → open without
+// the open → half_open before it.
+func TestALateFailureIsNotAProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second}}, WithHooks(ev.hooks()))
+		release := make(chan struct{})
+		done := make(chan error)
+		go func() {
+			done <- e.Execute(t.Context(), func(context.Context) error {
+				<-release
+				return &aierrors.Error{Code: aierrors.ServerError}
+			})
+		}()
+		synctest.Wait() // admitted while clean, now waiting for its answer
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		time.Sleep(time.Second + time.Millisecond)
+		if s := e.Signals().CircuitState; s != StateHalfOpen {
+			t.Fatalf("state after the cooldown = %v; want half_open", s)
+		}
+		close(release)
+		<-done
+		if s := e.Signals().CircuitState; s != StateHalfOpen {
+			t.Fatalf("state after a late failure = %v; want half_open still", s)
+		}
+		if err := e.Execute(t.Context(), ok); err != nil {
+			t.Fatalf("probe = %v", err)
+		}
+		if s := e.Signals().CircuitState; s != StateClosed {
+			t.Errorf("state after the probe = %v; want closed", s)
+		}
+		checkChain(t, &ev)
+	})
+}
+
+// TestReportedChangesFormAChain: a probe admitted into a half_open that
+// the grown interval held back, by a call that read the circuit's openings
+// before the circuit opened again (it was paused), does not report the
+// stale half_open; when its probe fails, the half_open it was admitted in
+// is reported before the change that leaves it.
+func TestReportedChangesFormAChain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ev events
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second}}, WithHooks(ev.hooks()))
+		b := e.breaker
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		time.Sleep(time.Second + time.Millisecond)
+		stale := b.opens.Load()                                   // a call reads this, then pauses
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError)) // another's probe fails: open for 2s
+		time.Sleep(time.Second + time.Millisecond)                // gobreaker half_open, held back
+		done, err := b.cb.Allow()                                 // the paused call goes on: admitted as a probe
+		if err != nil {
+			t.Fatalf("Allow = %v; want a probe slot", err)
+		}
+		b.sayHalfOpen(stale)
+		done(errCounted)
+		b.flush()
+		checkChain(t, &ev)
+	})
+}
+
 // TestHalfOpenAdmitsOnlyItsProbes: the rest are rejected at once.
 func TestHalfOpenAdmitsOnlyItsProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

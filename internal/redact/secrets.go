@@ -332,7 +332,9 @@ func entityRest(t string, c byte) int {
 // of an escape that the cut left incomplete ("%5", "\u00", "&qu"). It
 // returns the end of that incomplete escape.
 func cutAt(text string, p int) (int, bool) {
-	for e := p; e <= len(text) && e-p < 10; e++ {
+	// 12 bytes hold the longest escape cut short: "\u0026#x22" (10), and
+	// escapes in escapes ("\\u0026quot", 11).
+	for e := p; e <= len(text) && e-p <= 12; e++ {
 		if e > p && !strings.ContainsRune(`%\&`, rune(text[p])) {
 			break
 		}

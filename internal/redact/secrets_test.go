@@ -162,6 +162,20 @@ func TestSecretsMask(t *testing.T) {
 	}
 }
 
+// TestSecretsMaskLongEscapesCutShort: an HTML reference in JSON cut at
+// its last characters is still a cut escape (read 10 bytes ahead only, it
+// was not).
+func TestSecretsMaskLongEscapesCutShort(t *testing.T) {
+	s := NewSecrets(`QQQQQQ"RRRRRRRR`)
+	for _, in := range []string{`a QQQQQQ\u0026quot`, `a QQQQQQ\u0026#x22`, `a QQQQQQ\\u0026quot`} {
+		for _, tail := range []string{"", "…", "..."} {
+			if got := s.Mask(in + tail); got != "a ***"+tail {
+				t.Errorf("Mask(%q) = %q; want %q", in+tail, got, "a ***"+tail)
+			}
+		}
+	}
+}
+
 func TestSecretsNilAndEmpty(t *testing.T) {
 	var nilSet *Secrets
 	in := "sk-proj-abcdefghijklmnop0123456789 and plainvalue0123"

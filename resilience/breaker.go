@@ -101,7 +101,7 @@ type CircuitBreaker struct {
 	failedProbes atomic.Int32  // failed probes since the circuit last closed
 	holdUntil    atomic.Int64  // Unix ns the open interval ends; 0 when not open
 	openedAt     atomic.Int64  // Unix ns the circuit last opened
-	opens        atomic.Uint64 // times the circuit opened: tells one open interval from the next
+	opens        atomic.Uint64 // times opened: tells open intervals apart (openedAt, wall clock, may repeat)
 	opened       atomic.Pointer[chan struct{}]
 
 	mu      sync.Mutex // guards pending, lastTo and firing
@@ -229,12 +229,16 @@ func (b *CircuitBreaker) onStateChange(_ string, from, to gobreaker.State) {
 // chain, each from the state the one before went to.
 func (b *CircuitBreaker) queue(ev StateChange) {
 	b.mu.Lock()
+	b.queueLocked(ev)
+	b.mu.Unlock()
+}
+
+func (b *CircuitBreaker) queueLocked(ev StateChange) {
 	if ev.From != b.lastTo {
 		b.pending = append(b.pending, StateChange{Target: b.target, From: b.lastTo, To: ev.From})
 	}
 	b.pending = append(b.pending, ev)
 	b.lastTo = ev.To
-	b.mu.Unlock()
 }
 
 func fromGobreaker(s gobreaker.State) CircuitState {
@@ -311,8 +315,7 @@ func (b *CircuitBreaker) stateAt(now time.Time) CircuitState {
 func (b *CircuitBreaker) sayHalfOpen(opens uint64) {
 	b.mu.Lock()
 	if b.opens.Load() == opens && b.lastTo == StateOpen {
-		b.pending = append(b.pending, StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
-		b.lastTo = StateHalfOpen
+		b.queueLocked(StateChange{Target: b.target, From: StateOpen, To: StateHalfOpen})
 	}
 	b.mu.Unlock()
 }

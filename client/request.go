@@ -281,7 +281,8 @@ type ChatResponse struct {
 	// every provider: "stop", "length", "tool_calls", "content_filter"
 	// (Anthropic's end_turn and stop_sequence read "stop", max_tokens and
 	// model_context_window_exceeded "length", refusal "content_filter";
-	// a reason with no counterpart, such as pause_turn, comes as it is).
+	// text-generation-inference's eos_token and stop_sequence "stop"; a
+	// reason with no counterpart, such as pause_turn, comes as it is).
 	FinishReason string
 	// Provider and Model name the target that answered, as configured
 	// ("anthropic", "claude-3-5-sonnet-latest").

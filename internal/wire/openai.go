@@ -359,9 +359,9 @@ type openAIResponse struct {
 	Model   string `json:"model"`
 	Choices []struct {
 		Message struct {
-			Content   openAIText       `json:"content"`
-			Refusal   string           `json:"refusal"`
-			ToolCalls []openAIToolCall `json:"tool_calls"`
+			Content   openAIText      `json:"content"`
+			Refusal   string          `json:"refusal"`
+			ToolCalls openAIToolCalls `json:"tool_calls"`
 			// The reasoning, under either name servers give it.
 			ReasoningContent optionalText `json:"reasoning_content"`
 			Reasoning        optionalText `json:"reasoning"`
@@ -412,10 +412,43 @@ func decodeOpenAI(body []byte) (Response, error) {
 // toolFinish reads "tool_calls" for an answer that called tools but says
 // it stopped normally (some compatible servers send "stop").
 func toolFinish(finish string, called bool) string {
+	finish = stopWord(finish)
 	if called && (finish == "" || finish == "stop") {
 		return "tool_calls"
 	}
 	return finish
+}
+
+// stopWord reads text-generation-inference's reasons for a normal end
+// as OpenAI's "stop": its chat endpoint says "stop_sequence" for a stop
+// sequence, and some of its versions "eos_token" for the end of the
+// sequence (its router's FinishReason; later ones say "stop").
+func stopWord(finish string) string {
+	switch finish {
+	case "eos_token", "stop_sequence":
+		return "stop"
+	}
+	return finish
+}
+
+// openAIToolCalls is a message's or a delta's tool_calls: a list, as
+// OpenAI sends it, or a single call as an object, as
+// text-generation-inference 2.x sent it in stream deltas
+// (huggingface/text-generation-inference#2794). Reading the object as a
+// list of one keeps such a stream's tool call instead of failing it.
+type openAIToolCalls []openAIToolCall
+
+// UnmarshalJSON reads a list, or one object as a list of one.
+func (cs *openAIToolCalls) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var c openAIToolCall
+		if err := unmarshal(b, &c); err != nil {
+			return err
+		}
+		*cs = openAIToolCalls{c}
+		return nil
+	}
+	return unmarshal(b, (*[]openAIToolCall)(cs))
 }
 
 // openAIText is an answer's content (or a stream delta's): a string, null
@@ -478,11 +511,11 @@ type openAIChunk struct {
 	Choices []struct {
 		Index *int `json:"index"`
 		Delta struct {
-			Content          *openAIText      `json:"content"`
-			Refusal          *string          `json:"refusal"`
-			ToolCalls        []openAIToolCall `json:"tool_calls"`
-			ReasoningContent optionalText     `json:"reasoning_content"`
-			Reasoning        optionalText     `json:"reasoning"`
+			Content          *openAIText     `json:"content"`
+			Refusal          *string         `json:"refusal"`
+			ToolCalls        openAIToolCalls `json:"tool_calls"`
+			ReasoningContent optionalText    `json:"reasoning_content"`
+			Reasoning        optionalText    `json:"reasoning"`
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`

@@ -146,6 +146,17 @@ func TestDecodeTools(t *testing.T) {
 				ToolCalls: []ToolCall{{ID: "call_a", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {ID: "call_b", Name: "now", Arguments: json.RawMessage(`{}`)}}}},
 		{"openai lenient: object arguments, stop", OpenAI, "", `{"choices":[{"message":{"content":"","tool_calls":[{"id":"x","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"stop"}]}`,
 			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
+		// text-generation-inference: "eos_token" for a normal end, in some
+		// versions; "stop_sequence" for a stop sequence in all.
+		{"tgi eos_token with a tool call", OpenAI, "", `{"object":"chat.completion","id":"","model":"tgi","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"0","type":"function","function":{"description":null,"name":"get_weather","arguments":{"city":"Paris"}}}]},"logprobs":null,"finish_reason":"eos_token"}],"usage":{"prompt_tokens":9,"completion_tokens":5,"total_tokens":14}}`,
+			Response{Model: "tgi", FinishReason: "tool_calls", Usage: Usage{PromptTokens: 9, CompletionTokens: 5, TotalTokens: 14},
+				ToolCalls: []ToolCall{{ID: "0", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}}}},
+		{"tgi eos_token", OpenAI, "", `{"choices":[{"index":0,"message":{"role":"assistant","content":"Paris."},"finish_reason":"eos_token"}]}`,
+			Response{Content: "Paris.", FinishReason: "stop"}},
+		{"tgi stop_sequence", OpenAI, "", `{"choices":[{"index":0,"message":{"role":"assistant","content":"Paris."},"finish_reason":"stop_sequence"}]}`,
+			Response{Content: "Paris.", FinishReason: "stop"}},
+		{"one tool call as an object", OpenAI, "", `{"choices":[{"message":{"tool_calls":{"id":"x","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}},"finish_reason":"tool_calls"}]}`,
+			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
 		{"openai cut arguments", OpenAI, "", `{"choices":[{"message":{"tool_calls":[{"id":"x","function":{"name":"f","arguments":"{\"a\":"}}]},"finish_reason":"length"}]}`,
 			Response{FinishReason: "length", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`"{\"a\":"`)}}}},
 		{"deepseek cache hits", OpenAI, "", `{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":1,"total_tokens":11,"prompt_cache_hit_tokens":8,"prompt_cache_miss_tokens":2}}`,
@@ -238,6 +249,15 @@ func TestStreamOpenAIToolCalls(t *testing.T) {
 			`{"choices":[{"delta":{"tool_calls":[{"id":"call_a","function":{"name":"get_weather","arguments":"{\"city\":"}}]}}]}`,
 			`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"\"Paris\"}"}}]}}]}`,
 			`[DONE]`), []ToolCall{paris}, ""},
+		// text-generation-inference 2.x: each delta's tool_calls is one
+		// object, not a list; the name comes in the first, null after,
+		// the id is empty, and the end is "eos_token"
+		// (huggingface/text-generation-inference#2794).
+		{"tgi 2.x: tool_calls an object in each delta", data(
+			`{"object":"chat.completion.chunk","id":"","created":1733213355,"model":"/models/Qwen2.5-7B-Instruct-AWQ","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":"{"}}},"logprobs":null,"finish_reason":null}],"usage":null}`,
+			`{"object":"chat.completion.chunk","id":"","created":1733213355,"model":"/models/Qwen2.5-7B-Instruct-AWQ","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":{"index":0,"id":"","type":"function","function":{"name":null,"arguments":"\"city\": "}}},"logprobs":null,"finish_reason":null}],"usage":null}`,
+			`{"object":"chat.completion.chunk","id":"","created":1733213355,"model":"/models/Qwen2.5-7B-Instruct-AWQ","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":{"index":0,"id":"","type":"function","function":{"name":null,"arguments":"\"Paris\"}"}}},"logprobs":null,"finish_reason":"eos_token"}],"usage":null}`,
+			`[DONE]`), []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city": "Paris"}`)}}, "tool_calls"},
 		{"no arguments at all", data(
 			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_n","type":"function","function":{"name":"now"}}]}}]}`,
 			`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,

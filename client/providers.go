@@ -45,6 +45,11 @@ type providerSpec struct {
 	// assistantPrefix: mark a final assistant message as a prefix
 	// (wire.Request.AssistantPrefix).
 	assistantPrefix bool
+	// assistantAfterTool: an assistant message between a tool result and
+	// a user message (wire.Request.AssistantAfterTool); targets of other
+	// providers get it too when their model is one of Mistral's
+	// (mistralModel).
+	assistantAfterTool bool
 	// jsonModeOnly: the provider has JSON mode but no json_schema
 	// response_format (wire.Request.SchemaInPrompt).
 	jsonModeOnly bool
@@ -60,7 +65,7 @@ var providers = []providerSpec{
 	{name: "anthropic", baseURL: "https://api.anthropic.com/v1", format: wire.Anthropic, keyEnv: []string{"ANTHROPIC_API_KEY"}},
 	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true, jsonModeOnly: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
-	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true, assistantPrefix: true},
+	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true, assistantPrefix: true, assistantAfterTool: true},
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
@@ -87,6 +92,20 @@ func signsToolCalls(model string) bool {
 	major, _, _ = strings.Cut(major, "-")
 	n, err := strconv.Atoi(major)
 	return err != nil || n >= 3
+}
+
+// mistralModel reports whether model names one of Mistral's model
+// families, served elsewhere too (OpenRouter "mistralai/…", vLLM or NIM
+// with "mistralai/Devstral-…"), where the same message-order validator
+// (mistral-common's) refuses a user message right after a tool result.
+func mistralModel(model string) bool {
+	m := strings.ToLower(model)
+	for _, family := range []string{"mistral", "mixtral", "pixtral", "codestral", "devstral", "magistral", "ministral", "voxtral"} {
+		if strings.Contains(m, family) {
+			return true
+		}
+	}
+	return false
 }
 
 func lookupProvider(name string) (*providerSpec, bool) {
@@ -116,8 +135,11 @@ func lookupProvider(name string) (*providerSpec, bool) {
 // "Authorization: Bearer KEY"; for openai itself the token budget is sent as
 // max_completion_tokens, for the others as max_tokens; mistral gets tool
 // call ids made by other providers as 9 letters and digits (the only ids
-// it accepts) and a final assistant message marked "prefix": true (it
-// refuses one without), deepseek and gemini what they require back with a tool turn
+// it accepts), a final assistant message marked "prefix": true (it
+// refuses one without) and an assistant turn ("ok") between a tool result
+// and a user or system message that follows it (it refuses the two side
+// by side; so do Mistral's models elsewhere, which get the turn on any
+// OpenAI-format target), deepseek and gemini what they require back with a tool turn
 // ([Message.Reasoning], [ToolCall.Signature]); deepseek, which has JSON
 // mode but no json_schema, gets a [JSONSchema] request as json_object with
 // the schema in a system message. The Messages format

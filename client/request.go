@@ -668,6 +668,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		GoogleSignatures:    t.spec.googleSignatures,
 		NineCharToolIDs:     t.spec.nineCharToolIDs,
 		AssistantPrefix:     t.spec.assistantPrefix,
+		AssistantAfterTool:  t.spec.assistantAfterTool || (t.spec.format == wire.OpenAI && mistralModel(t.model)),
 		SchemaInPrompt:      t.spec.jsonModeOnly,
 		ToolChoice:          req.ToolChoice,
 	}

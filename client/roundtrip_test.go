@@ -323,3 +323,51 @@ func TestStreamUsageIsAskedWhereDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestMistralGetsAnAssistantTurnAfterToolResults: Mistral's models refuse
+// a user message right after a tool result ("Unexpected role 'user' after
+// role 'tool'"), on Mistral's API and wherever mistral-common validates the
+// conversation (vLLM, NIM); OpenAI takes the conversation as it is.
+func TestMistralGetsAnAssistantTurnAfterToolResults(t *testing.T) {
+	srv := newServer(t)
+	want := map[string][]string{
+		"mistral/mistral-large-latest": {"user", "assistant", "tool", "assistant", "user"},
+		// A self-hosted server (vLLM) is "openai" with another base URL.
+		"openai/mistralai/Devstral-Small-2-24B-Instruct-2512": {"user", "assistant", "tool", "assistant", "user"},
+		"openai/gpt-4o": {"user", "assistant", "tool", "user"},
+	}
+	for id, roles := range want {
+		model := id[strings.IndexByte(id, '/')+1:]
+		srv.Script(model, providertest.OK("In Rome, 24."))
+		c := build(t, moreProviders(srv).Model(id))
+		req := client.ChatRequest{Messages: []client.Message{
+			client.User("Weather in Paris?"),
+			{Role: "assistant", ToolCalls: []client.ToolCall{{ID: "abcDEF123", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}}},
+			client.ToolResult("abcDEF123", `{"celsius":21}`),
+			client.User("And in Rome?"),
+		}, Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+		if _, err := c.Chat(context.Background(), req); err != nil {
+			t.Fatalf("%s: Chat() error = %v", id, err)
+		}
+		var body struct {
+			Messages []struct {
+				Role    string  `json:"role"`
+				Content *string `json:"content"`
+			} `json:"messages"`
+		}
+		rs := srv.Received()
+		if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range body.Messages {
+			got = append(got, m.Role)
+		}
+		if !slices.Equal(got, roles) {
+			t.Errorf("%s: sent roles %v; want %v", id, got, roles)
+		}
+		if len(roles) == 5 && (body.Messages[3].Content == nil || *body.Messages[3].Content == "") {
+			t.Errorf("%s: the assistant turn after the tool result has no text; Mistral refuses one with neither text nor tool calls", id)
+		}
+	}
+}

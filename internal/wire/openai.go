@@ -102,6 +102,12 @@ type openAIRespFmt struct {
 	} `json:"json_schema,omitempty"`
 }
 
+// toolBridge is the assistant message AssistantAfterTool puts between a
+// tool result and the user's next message: the shortest text an
+// assistant turn may hold (one with neither text nor tool calls is
+// refused), saying only that the results arrived.
+const toolBridge = "ok"
+
 // openAIBody is r as the Chat Completions API's request object, for
 // Encode to marshal.
 func openAIBody(r *Request) *openAIRequest {
@@ -125,6 +131,9 @@ func openAIBody(r *Request) *openAIRequest {
 			// After the caller's leading system messages.
 			req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
 			prompt = ""
+		}
+		if n := len(req.Messages); r.AssistantAfterTool && n > 0 && req.Messages[n-1].Role == "tool" && m.Role != "tool" && m.Role != "assistant" {
+			req.Messages = append(req.Messages, openAIMessage{Role: "assistant", Content: toolBridge})
 		}
 		req.Messages = append(req.Messages, openAIMessageOf(m, r))
 	}

@@ -177,6 +177,11 @@ type Request struct {
 	// "prefix": true, which Mistral requires of a conversation that does
 	// not end with a user or tool message.
 	AssistantPrefix bool
+	// AssistantAfterTool puts an assistant message between a tool result
+	// and a user or system message that follows it, which Mistral's
+	// models require (mistral-common's validator: "Unexpected role 'user'
+	// after role 'tool'"); OpenAI accepts both orders.
+	AssistantAfterTool bool
 	// NineCharToolIDs sends tool call ids as Mistral requires them (9
 	// letters and digits): ids made by other providers ("call_…",
 	// "toolu_…") are mapped, the same way in the call and in its result.

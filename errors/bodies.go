@@ -151,6 +151,10 @@ func (info *bodyInfo) fromObject(m map[string]any, depth int) {
 		// "type" is a URI.
 		info.addCode(t)
 	}
+	if t, ok := m["error_type"].(string); ok {
+		// text-generation-inference: {"error": "...", "error_type": "validation"}.
+		info.addCode(t)
+	}
 	info.codeOrStatus(m["error_code"])
 	info.codeOrStatus(m["status"])
 	info.codeOrStatus(m["statusCode"])

@@ -552,6 +552,36 @@ var responseCases = []responseCase{
 		body: `{"error":"model \"llama9\" not found, try pulling it first"}`,
 		code: NotFound, msgContains: "try pulling it first",
 	},
+	// text-generation-inference: the error a string, its type beside
+	// (router/src/server.rs: validation 422, generation 424, overloaded
+	// 429, incomplete_generation 500).
+	{
+		name: "tgi/424 generation", status: 424,
+		body: `{"error":"Request failed during generation: Server error: CUDA out of memory. Tried to allocate 2.00 GiB","error_type":"generation"}`,
+		code: ServerError, providerCode: "generation", msgContains: "CUDA out of memory",
+	},
+	{
+		name: "tgi/422 validation", status: 422,
+		body: `{"error":"Input validation error: inputs tokens + max_new_tokens must be <= 4096. Given: 4000 inputs tokens and 500 max_new_tokens","error_type":"validation"}`,
+		code: InvalidRequest, providerCode: "validation",
+	},
+	{
+		name: "tgi/429 overloaded", status: 429,
+		body: `{"error":"Model is overloaded","error_type":"overloaded"}`,
+		code: Overloaded, providerCode: "overloaded",
+	},
+	// llama.cpp's server: the prompt does not fit the context it was
+	// started with (current builds; older ones said it as a 500).
+	{
+		name: "llama.cpp/400 exceed_context_size_error", status: 400,
+		body: `{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}`,
+		code: RequestTooLarge, providerCode: "exceed_context_size_error",
+	},
+	{
+		name: "llama.cpp/500 prompt too big for the KV cache", status: 500,
+		body: `{"code":500,"message":"Input prompt is too big compared to KV size. Please try increasing KV size.","type":"server_error"}`,
+		code: RequestTooLarge,
+	},
 	{
 		name: "fastapi/422 detail list", status: 422,
 		body: `{"detail":[{"loc":["body","messages",0,"role"],"msg":"field required","type":"value_error.missing"}]}`,

@@ -31,6 +31,9 @@ var (
 		"exceeds the maximum number of tokens", "maximum number of tokens", "reduce the length of the messages",
 		"request too large", "request entity too large", "payload too large", "contextwindowexceeded",
 		"exceeds the context", "input token count",
+		// llama.cpp: "the request exceeds the available context size",
+		// "Input prompt is too big compared to KV size".
+		"context size", "prompt is too big",
 	}
 	authPhrases = []string{
 		"invalid api key", "incorrect api key", "api key not valid", "invalid_api_key", "invalid x-api-key",

@@ -76,6 +76,7 @@ var providerCodes = map[string]mapping{
 	"payloadtoolarge":            {RequestTooLarge, true},
 	"requestentitytoolarge":      {RequestTooLarge, true},
 	"tokenslimitreached":         {RequestTooLarge, true},
+	"exceedcontextsizeerror":     {RequestTooLarge, true}, // llama.cpp
 
 	// Overloaded or unavailable: retryable.
 	"overloadederror":             {Overloaded, true}, // Anthropic, any status
@@ -155,6 +156,10 @@ var providerCodes = map[string]mapping{
 
 	// The model itself failed.
 	"modelerrorexception": {ServerError, true}, // Bedrock 424
+	// text-generation-inference's error_type: a failed generation (a
+	// shard's error, out of memory) comes as 424, one cut short as 500.
+	"generation":           {ServerError, true},
+	"incompletegeneration": {ServerError, true},
 
 	// Generic: recorded, decided by status and message.
 	"invalidrequesterror":              {InvalidRequest, false},
@@ -162,6 +167,7 @@ var providerCodes = map[string]mapping{
 	"badrequest":                       {InvalidRequest, false},
 	"validationexception":              {InvalidRequest, false}, // Bedrock
 	"validationerror":                  {InvalidRequest, false},
+	"validation":                       {InvalidRequest, false}, // text-generation-inference 422
 	"invalidargument":                  {InvalidRequest, false}, // Google
 	"failedprecondition":               {InvalidRequest, false}, // Google
 	"outofrange":                       {InvalidRequest, false}, // Google

@@ -307,3 +307,46 @@ func TestStreamKeyNeverLeaks(t *testing.T) {
 		t.Errorf("Err() = %q; leaks the key", s.Err())
 	}
 }
+
+// TestStreamErrorsOfSelfHostedServers: an error a compatible server writes
+// into a stream it has answered 200 ends the stream with that error,
+// classified by what it says, whichever way the server writes it.
+func TestStreamErrorsOfSelfHostedServers(t *testing.T) {
+	const hel = `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}` + "\n\n"
+	tests := []struct {
+		name, body string
+		code       aierrors.StandardErrorCode
+	}{
+		// llama.cpp's server (builds that wrote the event's name as
+		// the field): "error: {...}", then [DONE]. Ignored, the answer
+		// cut at "Hel" read as whole.
+		{"llama.cpp error field", hel + `error: {"code":500,"message":"Input prompt is too big compared to KV size. Please try increasing KV size.","type":"server_error"}` + "\n\ndata: [DONE]\n\n",
+			aierrors.RequestTooLarge},
+		// text-generation-inference 2.x: the error a string, its type
+		// beside it.
+		{"tgi string error", hel + `data: {"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}` + "\n\ndata: [DONE]\n\n",
+			aierrors.ServerError},
+		// LiteLLM's proxy: the upstream's status as a string.
+		{"litellm status string", hel + `data: {"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for gpt-4o","type":null,"param":null,"code":"429"}}` + "\n\n",
+			aierrors.RateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			srv.Script("gpt-4o", providertest.Answer{Body: tt.body, Header: http.Header{"Content-Type": {"text/event-stream"}}})
+			c := build(t, builder(srv).Model("openai/gpt-4o"))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			if got := readAll(s); !slices.Equal(got, []string{"Hel"}) {
+				t.Errorf("deltas = %q; want [Hel]", got)
+			}
+			var ae *aierrors.Error
+			if err := s.Err(); !errors.As(err, &ae) || ae.Code != tt.code {
+				t.Fatalf("Err() = %v; want code %v", err, tt.code)
+			}
+			s.Close()
+		})
+	}
+}

@@ -5,7 +5,9 @@
 // LF, CRLF and lone CR line endings, joins multi-line data fields with
 // "\n", ignores comment lines (":" ...) and unknown fields, keeps the last
 // event ID across events, records the retry field, and strips one leading
-// UTF-8 byte order mark. An event is dispatched only at the blank line that
+// UTF-8 byte order mark. One field not in the standard is read: "error",
+// as the data of an event of type "error" (llama.cpp's server sent a
+// stream's error so). An event is dispatched only at the blank line that
 // ends it; an event cut off by the end of the input is dropped, as the
 // standard says.
 //

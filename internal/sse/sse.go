@@ -130,13 +130,16 @@ func (d *Decoder) field(line []byte) error {
 	switch string(name) {
 	case "event":
 		d.typ = string(value)
+	case "error":
+		// Not a field of the standard, which says to ignore it: llama.cpp's
+		// server wrote a stream's error as "error: {...}" (its
+		// server_sent_event(sink, "error", ...)), then "data: [DONE]".
+		// Ignored, the error was lost and the cut answer read as whole;
+		// read as the data of an event of type "error", it is an error.
+		d.typ = "error"
+		return d.appendData(value)
 	case "data":
-		if len(d.data)+len(value)+1 > d.max {
-			return ErrTooLong
-		}
-		d.data = append(d.data, value...)
-		d.data = append(d.data, '\n')
-		d.hasData = true
+		return d.appendData(value)
 	case "id":
 		if bytes.IndexByte(value, 0) < 0 {
 			d.lastID = string(value)
@@ -147,6 +150,17 @@ func (d *Decoder) field(line []byte) error {
 			d.retrySet = true
 		}
 	}
+	return nil
+}
+
+// appendData adds one data line to the event being built.
+func (d *Decoder) appendData(value []byte) error {
+	if len(d.data)+len(value)+1 > d.max {
+		return ErrTooLong
+	}
+	d.data = append(d.data, value...)
+	d.data = append(d.data, '\n')
+	d.hasData = true
 	return nil
 }
 

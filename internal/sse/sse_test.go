@@ -53,6 +53,9 @@ func TestDecoder(t *testing.T) {
 		{"colon in value", "data: {\"a\":1}\n\n", []Event{{"message", `{"a":1}`, ""}}},
 		{"openai done", "data: {\"x\":1}\n\ndata: [DONE]\n\n", []Event{{"message", `{"x":1}`, ""}, {"message", "[DONE]", ""}}},
 		{"empty input", "", nil},
+		// llama.cpp's server: "error: {...}", then "data: [DONE]".
+		{"error field", "data: {\"a\":1}\n\nerror: {\"code\":500,\"message\":\"m\"}\n\ndata: [DONE]\n\n",
+			[]Event{{"message", `{"a":1}`, ""}, {"error", `{"code":500,"message":"m"}`, ""}, {"message", "[DONE]", ""}}},
 	}
 	readers := []struct {
 		name string

@@ -382,6 +382,9 @@ type openAIResponse struct {
 	} `json:"choices"`
 	Usage openAIUsage  `json:"usage"`
 	Error *openAIError `json:"error"`
+	// ErrorType is text-generation-inference's, beside an error that is
+	// a string.
+	ErrorType string `json:"error_type"`
 }
 
 func decodeOpenAI(body []byte) (Response, error) {
@@ -390,6 +393,9 @@ func decodeOpenAI(body []byte) (Response, error) {
 		return Response{}, malformed("not a chat completion: %v", err)
 	}
 	if r.Error != nil {
+		if r.Error.Type == "" {
+			r.Error.Type = r.ErrorType
+		}
 		return Response{}, r.Error.apiError(body)
 	}
 	if len(r.Choices) == 0 {
@@ -534,7 +540,8 @@ type openAIChunk struct {
 	XGroq *struct {
 		Usage *openAIUsage `json:"usage"`
 	} `json:"x_groq"`
-	Error *openAIError `json:"error"`
+	Error     *openAIError `json:"error"`
+	ErrorType string       `json:"error_type"` // as in openAIResponse
 }
 
 func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
@@ -546,6 +553,9 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		return Chunk{}, malformed("stream chunk is not JSON: %v", err)
 	}
 	if c.Error != nil {
+		if c.Error.Type == "" {
+			c.Error.Type = c.ErrorType
+		}
 		return Chunk{}, c.Error.apiError([]byte(data))
 	}
 	if eventType == "error" {

@@ -461,9 +461,15 @@ var errorStatus = map[string]int{
 	"unavailable":             503,
 	"overloaded_error":        529,
 	"overloaded":              529,
-	"timeout_error":           504,
-	"timeout":                 504,
-	"deadline_exceeded":       504,
+	// text-generation-inference's error_type: its router answers
+	// validation errors with 422 and a failed generation (out of memory,
+	// a shard's error) with 424, a server's failure.
+	"validation":            422,
+	"generation":            500,
+	"incomplete_generation": 500,
+	"timeout_error":         504,
+	"timeout":               504,
+	"deadline_exceeded":     504,
 }
 
 // statusFor returns the status for the first known name, or 500.
@@ -478,12 +484,25 @@ func statusFor(names ...string) int {
 
 // openAIError is the error object of the OpenAI family:
 // {"error": {"message", "type", "code", "param"}}. Code is a string for
-// OpenAI and a number for some compatible servers (OpenRouter, Gemini).
+// OpenAI, a number for some compatible servers (OpenRouter, Gemini) and
+// the HTTP status as a string for LiteLLM's proxy ("429").
+// text-generation-inference sends the error as a string, its type beside
+// it ({"error": "...", "error_type": "validation"}); UnmarshalJSON reads
+// the string as the message, and the caller sets Type.
 type openAIError struct {
 	Message string          `json:"message"`
 	Type    string          `json:"type"`
 	Code    json.RawMessage `json:"code"`
 	Status  string          `json:"status"` // Gemini: "RESOURCE_EXHAUSTED"
+}
+
+// UnmarshalJSON reads an error object, or a string as its message.
+func (e *openAIError) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return unmarshal(b, &e.Message)
+	}
+	type object openAIError // without this method
+	return unmarshal(b, (*object)(e))
 }
 
 // apiError builds an APIError from an OpenAI-family error object. body is
@@ -499,6 +518,9 @@ func (e *openAIError) apiError(body []byte) *APIError {
 			}
 		} else {
 			_ = unmarshal(e.Code, &code)
+			if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+				status, code = n, ""
+			}
 		}
 	}
 	if status == 0 {

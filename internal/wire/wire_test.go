@@ -101,6 +101,11 @@ func TestDecode(t *testing.T) {
 		{"openrouter error in a choice", OpenAI, `{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error","error":{"code":502,"message":"Upstream error from provider"}}]}`, Response{}, 502, false},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
 		{"openrouter numeric code", OpenAI, `{"error":{"message":"upstream","code":502}}`, Response{}, 502, false},
+		// LiteLLM's proxy: code is the HTTP status, as a string.
+		{"litellm status as a string", OpenAI, `{"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached","type":null,"param":null,"code":"429"}}`, Response{}, 429, false},
+		{"litellm auth", OpenAI, `{"error":{"message":"Authentication Error, invalid key","type":"auth_error","param":"None","code":"401"}}`, Response{}, 401, false},
+		// text-generation-inference: the error a string, its type beside.
+		{"tgi string error", OpenAI, `{"error":"Input validation error: inputs tokens + max_new_tokens must be <= 4096","error_type":"validation"}`, Response{}, 422, false},
 		{"openai unknown error type", OpenAI, `{"error":{"message":"?"}}`, Response{}, 500, false},
 		{"openai no choices", OpenAI, `{"id":"x"}`, Response{}, 0, true},
 		{"openai html", OpenAI, `<html>hi</html>`, Response{}, 0, true},
@@ -181,6 +186,54 @@ func TestStreamOpenAI(t *testing.T) {
 	runStream(t, OpenAI, []step{{typ: "error", data: `{"message":"x","type":"overloaded_error"}`, status: 529}})
 	if _, err := NewStreamDecoder(OpenAI, "").Decode(sse.Event{Type: "message", Data: "nope"}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Decode(nope) error = %v; want ErrMalformed", err)
+	}
+}
+
+// TestStreamErrorsOfCompatibleServers: an error in a stream that has
+// already answered 200 comes back as the provider's error, with its
+// status, whichever way the server writes it; none reads as the end of a
+// whole answer or as a malformed chunk.
+func TestStreamErrorsOfCompatibleServers(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		status    int
+	}{
+		// llama.cpp's server (builds whose server_sent_event wrote the
+		// event's name as the field), then [DONE].
+		{"llama.cpp error field", `data: {"choices":[{"finish_reason":null,"index":0,"delta":{"content":"Hel"}}],"object":"chat.completion.chunk"}` + "\n\n" +
+			`error: {"code":500,"message":"Input prompt is too big compared to KV size. Please try increasing KV size.","type":"server_error"}` + "\n\ndata: [DONE]\n\n", 500},
+		// text-generation-inference 2.x: the error a string.
+		{"tgi string error", `data: {"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}` + "\n\ndata: [DONE]\n\n", 500},
+		{"tgi validation", `data: {"error":"Input validation error: inputs tokens + max_new_tokens must be <= 4096. Given: 4000 inputs tokens and 500 max_new_tokens","error_type":"validation"}` + "\n\ndata: [DONE]\n\n", 422},
+		// LiteLLM's proxy: the status as a string.
+		{"litellm rate limit", `data: {"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached","type":null,"param":null,"code":"429"}}` + "\n\n", 429},
+		{"litellm bad request", `data: {"error":{"message":"litellm.BadRequestError: Invalid model","type":null,"param":null,"code":"400"}}` + "\n\n", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			events := sse.NewDecoder(strings.NewReader(tt.raw))
+			d := NewStreamDecoder(OpenAI, "")
+			for {
+				ev, err := events.Next()
+				if err != nil {
+					t.Fatalf("the stream ended (%v) without an error; want APIError %d", err, tt.status)
+				}
+				c, err := d.Decode(ev)
+				var apiErr *APIError
+				if errors.As(err, &apiErr) {
+					if apiErr.Status != tt.status {
+						t.Errorf("APIError status %d; want %d", apiErr.Status, tt.status)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Decode(%s) error = %v; want APIError %d", ev.Data, err, tt.status)
+				}
+				if c.Kind == Done {
+					t.Fatalf("the stream read as done; want APIError %d", tt.status)
+				}
+			}
+		})
 	}
 }
 

@@ -96,6 +96,13 @@ func anthropicBody(r *Request) *anthropicRequest {
 			req.StopSequences = append(req.StopSequences, s)
 		}
 	}
+	// The final turn is the last message that is not a system message:
+	// system messages go to the top-level field, so one after a prefill
+	// leaves the prefill last.
+	final := len(r.Messages) - 1
+	for final >= 0 && r.Messages[final].Role == "system" {
+		final--
+	}
 	var system []string
 	for i := 0; i < len(r.Messages); i++ {
 		m := r.Messages[i]
@@ -110,14 +117,16 @@ func anthropicBody(r *Request) *anthropicRequest {
 			i--
 			req.Messages = append(req.Messages, anthropicMessage{Role: "user", Content: blocks})
 		case "assistant":
-			last := i == len(r.Messages)-1
+			last := i == final
 			if last {
 				// A prefill: "final assistant content cannot end with
 				// trailing whitespace".
 				m.Content = strings.TrimRight(m.Content, " \t\r\n")
 			}
-			if !last && m.Content == "" && len(m.ToolCalls) == 0 {
-				// An empty answer sent back: "all messages must have
+			if !last && strings.TrimSpace(m.Content) == "" && len(m.Parts) == 0 && len(m.ToolCalls) == 0 {
+				// An empty answer sent back (or one of white space, which
+				// the API reads the same: "text content blocks must
+				// contain non-whitespace text"): "all messages must have
 				// non-empty content except for the optional final
 				// assistant message". Leaving it out joins the user turns
 				// around it, as the API does with consecutive turns.
@@ -197,12 +206,13 @@ func anthropicMessageOf(m Message) anthropicMessage {
 			}
 		}
 	}
-	if m.Content != "" {
+	if strings.TrimSpace(m.Content) != "" {
 		blocks = append(blocks, anthropicText{Type: "text", Text: m.Content})
 	}
 	for _, p := range m.Parts {
 		if !p.Image {
-			if p.Text != "" { // the API rejects empty text blocks
+			// The API rejects text blocks empty or of white space only.
+			if strings.TrimSpace(p.Text) != "" {
 				blocks = append(blocks, anthropicText{Type: "text", Text: p.Text})
 			}
 			continue

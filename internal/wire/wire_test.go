@@ -43,6 +43,17 @@ func TestEncode(t *testing.T) {
 		{"anthropic empty turn and prefill", Anthropic, Request{Model: "c", MaxTokens: 10, Messages: []Message{
 			{Role: "user", Content: "hi"}, {Role: "assistant"}, {Role: "user", Content: "again"}, {Role: "assistant", Content: "Sure, "}}},
 			`{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"},{"role":"assistant","content":"Sure,"}]}`},
+		// A system message after the prefill goes to the top-level field
+		// and leaves the prefill last; white space only is as empty.
+		{"anthropic prefill before a system message", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{
+			{Role: "user", Content: "hi"}, {Role: "assistant", Content: "Sure, "}, {Role: "system", Content: "be brief"}}},
+			`{"model":"c","max_tokens":5,"system":"be brief","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Sure,"}]}`},
+		{"anthropic white-space turn", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{
+			{Role: "user", Content: "hi"}, {Role: "assistant", Content: "\n\n"}, {Role: "user", Content: "again"}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"}]}`},
+		{"anthropic white-space text beside a tool call", Anthropic, Request{Model: "c", MaxTokens: 5, Messages: []Message{
+			{Role: "user", Content: "hi"}, {Role: "assistant", Content: "\n", ToolCalls: []ToolCall{{ID: "toolu_1", Name: "w", Arguments: json.RawMessage(`{}`)}}}, {Role: "tool", ToolCallID: "toolu_1", Content: "9"}}},
+			`{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"w","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"9"}]}]}`},
 		{"deepseek schema in prompt", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}},
 			ResponseFormat: &ResponseFormat{Type: "json_schema", Name: "w", Schema: json.RawMessage(`{"type":"object", "properties":{"t":{"type":"number"}}}`), Strict: true}},
 			`{"model":"d","messages":[{"role":"system","content":"be brief"},{"role":"system","content":"Answer with a single JSON object that follows this JSON Schema, and nothing else:\n{\"type\":\"object\",\"properties\":{\"t\":{\"type\":\"number\"}}}"},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},

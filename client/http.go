@@ -464,35 +464,49 @@ const (
 )
 
 // refusedParameter reads an error answer that refuses one of the sampling
-// parameters: a 400 with OpenAI's code unsupported_value or
-// unsupported_parameter whose param is temperature, top_p or stop (its
-// reasoning models: "Unsupported value: 'temperature' does not support
-// 0.2 with this model. Only the default (1) value is supported."). It
-// returns that parameter's bit, or 0.
+// parameters, and returns that parameter's bit, or 0. Two shapes:
+//   - OpenAI's: a 400 with code unsupported_value or unsupported_parameter
+//     whose param is temperature, top_p or stop (its reasoning models:
+//     "Unsupported value: 'temperature' does not support 0.2 with this
+//     model. Only the default (1) value is supported.");
+//   - Anthropic's: a 400 whose message says the parameter "is deprecated
+//     for this model" (Claude Opus 4.7 and later models, which take no
+//     sampling parameters: "`temperature` is deprecated for this model.",
+//     on the Messages API, its OpenAI-compatible endpoint and Bedrock).
 func refusedParameter(status int, body []byte) uint32 {
 	if status != http.StatusBadRequest {
 		return 0
 	}
 	var e struct {
 		Error struct {
-			Param string `json:"param"`
-			Code  string `json:"code"`
+			Param   string `json:"param"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &e) != nil {
 		return 0
 	}
+	param := ""
 	switch e.Error.Code {
 	case "unsupported_value", "unsupported_parameter":
+		param = e.Error.Param
 	default:
-		return 0
+		// The parameter is the word before the phrase, which proxies
+		// (LiteLLM, Bedrock) quote after words of their own.
+		msg := strings.ToLower(e.Error.Message)
+		if i := strings.Index(msg, " is deprecated for this model"); i > 0 {
+			if words := strings.Fields(msg[:i]); len(words) > 0 {
+				param = strings.Trim(words[len(words)-1], "`'\"")
+			}
+		}
 	}
-	switch e.Error.Param {
+	switch param {
 	case "temperature":
 		return refusedTemperature
 	case "top_p":
 		return refusedTopP
-	case "stop":
+	case "stop", "stop_sequences":
 		return refusedStop
 	}
 	return 0

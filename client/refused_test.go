@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ailib-go/ailib/client"
@@ -91,5 +92,52 @@ func TestARefusalNotAboutTheParameterDoesNotLoop(t *testing.T) {
 	}
 	if n := srv.Requests("gpt-5"); n != 2 {
 		t.Errorf("%d requests; want 2 (the request, once resent without temperature)", n)
+	}
+}
+
+// TestClaudeThatRefusesTemperatureIsSentNoneOfIt: Claude Opus 4.7 and
+// later take no sampling parameters and say so in the message alone
+// ("`temperature` is deprecated for this model."), on the Messages API and
+// on its OpenAI-compatible endpoint; the request goes again without it.
+func TestClaudeThatRefusesTemperatureIsSentNoneOfIt(t *testing.T) {
+	answers := map[string]providertest.Answer{
+		"anthropic/claude-opus-4-7": {Status: http.StatusBadRequest, Body: `{"type":"error","error":{"type":"invalid_request_error","message":"` + "`temperature`" + ` is deprecated for this model."},"request_id":"req_011CVf7eD2Vb5pH4rY9mW3kQ"}`},
+		"openai/claude-opus-4-8":    {Status: http.StatusBadRequest, Body: `{"error":{"code":"invalid_request_error","message":"temperature is deprecated for this model.","type":"invalid_request_error","param":null}}`},
+	}
+	temp := 0.2
+	for id, refusal := range answers {
+		t.Run(id, func(t *testing.T) {
+			srv := newServer(t)
+			_, model, _ := strings.Cut(id, "/")
+			srv.Script(model, refusal, providertest.OK("Hi."))
+			c := build(t, builder(srv).Model(id))
+			resp, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("hi")}, Temperature: &temp})
+			if err != nil || resp.Content != "Hi." {
+				t.Fatalf("Chat() = %+v, %v; want the answer to the request without temperature", resp, err)
+			}
+			var sent []bool
+			for _, r := range srv.Received() {
+				sent = append(sent, sentTemperature(t, r.Body))
+			}
+			if len(sent) != 2 || !sent[0] || sent[1] {
+				t.Errorf("requests set temperature: %v; want [true false]", sent)
+			}
+		})
+	}
+}
+
+func TestRefusedParameterWords(t *testing.T) {
+	for _, msg := range []string{"temperature and top_p cannot both be specified for this model", " is deprecated for this model.", "`top_k` is deprecated for this model."} {
+		body := `{"type":"error","error":{"type":"invalid_request_error","message":"` + msg + `"}}`
+		srv := newServer(t)
+		srv.Script("claude", providertest.Answer{Status: http.StatusBadRequest, Body: body})
+		c := build(t, builder(srv).Model("anthropic/claude"))
+		temp := 0.2
+		if _, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("hi")}, Temperature: &temp}); !errors.Is(err, aierrors.InvalidRequest) {
+			t.Errorf("%q: Chat() error = %v; want invalid_request", msg, err)
+		}
+		if n := srv.Requests("claude"); n != 1 {
+			t.Errorf("%q: %d requests; want 1 (not a refusal of a parameter the request set)", msg, n)
+		}
 	}
 }

@@ -211,7 +211,8 @@ type ChatRequest struct {
 	// as 1, and without TopP (its current models refuse both).
 	//
 	// A model that refuses Temperature, TopP or Stop (OpenAI's reasoning
-	// models answer 400 unsupported_value naming the parameter) is sent
+	// models answer 400 unsupported_value naming the parameter, Claude
+	// Opus 4.7 and later "`temperature` is deprecated for this model") is sent
 	// the same request again without it, as a retry, and every later
 	// request to that target goes without it: in a fallback chain, one model's
 	// refusal of a sampling setting does not fail the call.

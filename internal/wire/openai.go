@@ -31,7 +31,7 @@ type openAIRequest struct {
 type openAIMessage struct {
 	Role             string               `json:"role"`
 	Content          any                  `json:"content"`
-	ReasoningContent string               `json:"reasoning_content,omitempty"`
+	ReasoningContent *string              `json:"reasoning_content,omitempty"`
 	ToolCalls        []openAIToolCallJSON `json:"tool_calls,omitempty"`
 	ToolCallID       string               `json:"tool_call_id,omitempty"`
 	// Prefix marks a final assistant message as the start of the answer
@@ -275,7 +275,11 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 		out.ToolCalls = append(out.ToolCalls, tc)
 	}
 	if r.EchoReasoning && len(m.ToolCalls) > 0 {
-		out.ReasoningContent = m.Reasoning
+		// Sent even when empty (calls another provider made, a history
+		// written by hand): DeepSeek's thinking mode refuses a tool turn
+		// without the field ("Missing `reasoning_content` field in the
+		// assistant message"), and takes it empty.
+		out.ReasoningContent = &m.Reasoning
 	}
 	if len(out.ToolCalls) > 0 && m.Content == "" && len(m.Parts) == 0 {
 		out.Content = nil

@@ -424,6 +424,10 @@ func TestWhatTheProviderWantsBack(t *testing.T) {
 			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":"hi"}]}`},
 		{"reasoning on the tool turn only", Request{Model: "m", Messages: []Message{turn, plain}, EchoReasoning: true},
 			`{"model":"m","messages":[{"role":"assistant","content":null,"reasoning_content":"think","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":"hi"}]}`},
+		// A tool turn with no reasoning (another provider's calls) still
+		// carries the field: DeepSeek's thinking mode refuses one without.
+		{"reasoning field on a tool turn without reasoning", Request{Model: "m", Messages: []Message{unsigned}, EchoReasoning: true},
+			`{"model":"m","messages":[{"role":"assistant","content":null,"reasoning_content":"","tool_calls":[{"id":"c3","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c4","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`},
 		{"signatures, placeholder on an unsigned turn's first call", Request{Model: "m", Messages: []Message{turn, unsigned}, GoogleSignatures: true, PlaceholderSignature: "skip"},
 			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"sig1"}}},{"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c3","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"skip"}}},{"id":"c4","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`},
 	} {

@@ -157,8 +157,9 @@ type Request struct {
 	// chunk (stream_options.include_usage), for servers known to accept it.
 	StreamUsage bool
 	// EchoReasoning sends an assistant message's Reasoning back as
-	// reasoning_content when the message called tools (DeepSeek's thinking
-	// mode requires it there, and ignores it elsewhere).
+	// reasoning_content when the message called tools, empty if it has
+	// none (DeepSeek's thinking mode requires the field there, and ignores
+	// it elsewhere).
 	EchoReasoning bool
 	// GoogleSignatures sends tool calls' Signatures back as
 	// extra_content.google.thought_signature (Gemini's OpenAI-compatible

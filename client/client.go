@@ -435,6 +435,9 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 	refused := t.refused.Load()
 	wr := req.wireRequest(t, stream)
 	wr.Temperature, wr.TopP, wr.Stop = withoutRefused(refused, wr.Temperature, wr.TopP, wr.Stop)
+	if refused&refusedJSONSchema != 0 {
+		wr.SchemaInPrompt = true
+	}
 	body, err := wire.Encode(t.format, wr)
 	if err != nil {
 		return nil, c.encodeError(t, err)

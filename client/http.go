@@ -456,11 +456,13 @@ func (c *AiClient) decodeError(t *target, header http.Header, err error) *aierro
 	}, t)
 }
 
-// The sampling parameters a model may refuse (target.refused).
+// The sampling parameters a model may refuse (target.refused), and
+// refusedJSONSchema: a response_format of type json_schema.
 const (
 	refusedTemperature uint32 = 1 << iota
 	refusedTopP
 	refusedStop
+	refusedJSONSchema
 )
 
 // refusedParameter reads an error answer that refuses one of the sampling
@@ -472,32 +474,58 @@ const (
 //   - Anthropic's: a 400 whose message says the parameter "is deprecated
 //     for this model" (Claude Opus 4.7 and later models, which take no
 //     sampling parameters: "`temperature` is deprecated for this model.",
-//     on the Messages API, its OpenAI-compatible endpoint and Bedrock).
+//     on the Messages API, its OpenAI-compatible endpoint and Bedrock);
+//   - xAI's: an error string "Model grok-4.3 does not support parameter
+//     stop" (its reasoning models take no stop).
+//
+// And a 400 whose message refuses json_schema output ("This model does not
+// support response format `json_schema`", Groq's models but a few; "invalid
+// schema for response format: ...: minItems is not supported"; "This
+// response_format type is unavailable now", DeepSeek): the request is
+// sent again as JSON mode with the schema in a system message
+// (wire.Request.SchemaInPrompt), which such models take.
 func refusedParameter(status int, body []byte) uint32 {
 	if status != http.StatusBadRequest {
 		return 0
 	}
-	var e struct {
-		Error struct {
-			Param   string `json:"param"`
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+	var top struct {
+		Error json.RawMessage `json:"error"`
 	}
-	if json.Unmarshal(body, &e) != nil {
+	if json.Unmarshal(body, &top) != nil {
 		return 0
 	}
+	// The error object; a string is its message (xAI: {"code": "Client
+	// specified an invalid argument", "error": "Model grok-4.3 does not
+	// support parameter stop"}). Fields of another type (OpenRouter's
+	// numeric code) read as empty rather than failing the whole.
+	var e struct {
+		Param, Code, Message string
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(top.Error, &e.Message) != nil && json.Unmarshal(top.Error, &fields) == nil {
+		_ = json.Unmarshal(fields["param"], &e.Param)
+		_ = json.Unmarshal(fields["code"], &e.Code)
+		_ = json.Unmarshal(fields["message"], &e.Message)
+	}
+	if refusesJSONSchema(e.Param, e.Message) {
+		return refusedJSONSchema
+	}
 	param := ""
-	switch e.Error.Code {
+	switch e.Code {
 	case "unsupported_value", "unsupported_parameter":
-		param = e.Error.Param
+		param = e.Param
 	default:
-		// The parameter is the word before the phrase, which proxies
-		// (LiteLLM, Bedrock) quote after words of their own.
-		msg := strings.ToLower(e.Error.Message)
+		// The parameter is the word before "is deprecated for this
+		// model", which proxies (LiteLLM, Bedrock) quote after words of
+		// their own, or the word after "does not support parameter".
+		msg := strings.ToLower(e.Message)
 		if i := strings.Index(msg, " is deprecated for this model"); i > 0 {
 			if words := strings.Fields(msg[:i]); len(words) > 0 {
 				param = strings.Trim(words[len(words)-1], "`'\"")
+			}
+		} else if _, after, ok := strings.Cut(msg, "does not support parameter "); ok {
+			if words := strings.Fields(after); len(words) > 0 {
+				param = strings.Trim(words[0], "`'\".,")
 			}
 		}
 	}
@@ -510,6 +538,25 @@ func refusedParameter(status int, body []byte) uint32 {
 		return refusedStop
 	}
 	return 0
+}
+
+// refusesJSONSchema reports whether an error's param and message say the
+// model does not take json_schema output, or not this schema.
+func refusesJSONSchema(param, message string) bool {
+	msg := strings.ToLower(message)
+	about := param == "response_format" || strings.Contains(msg, "json_schema") ||
+		strings.Contains(msg, "response format") || strings.Contains(msg, "response_format")
+	return about && containsAny(msg, "does not support", "not supported", "unsupported", "unavailable")
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // withoutRefused returns the sampling parameters with those in refused

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,5 +140,47 @@ func TestRefusedParameterWords(t *testing.T) {
 		if n := srv.Requests("claude"); n != 1 {
 			t.Errorf("%q: %d requests; want 1 (not a refusal of a parameter the request set)", msg, n)
 		}
+	}
+}
+
+// TestAModelThatRefusesJSONSchemaGetsJSONMode: most of Groq's models
+// refuse json_schema output; the request goes again as JSON mode with the
+// schema in a system message, and so does every later one to that target.
+func TestAModelThatRefusesJSONSchemaGetsJSONMode(t *testing.T) {
+	srv := newServer(t)
+	groq := client.ProviderConfig{BaseURL: srv.URL() + "/openai/v1", APIKey: "gsk_test0123456789abcdef"}
+	c := build(t, builder(srv).Provider("groq", groq).Model("groq/llama-3.3-70b-versatile"))
+	srv.Script("llama-3.3-70b-versatile",
+		providertest.Answer{Status: http.StatusBadRequest, Body: `{"error":{"message":"This model does not support response format ` + "`json_schema`" + `. See supported models at https://console.groq.com/docs/structured-outputs#supported-models","type":"invalid_request_error","param":"response_format"}}`},
+		providertest.OK(`{"t":18}`), providertest.OK(`{"t":19}`))
+	req := client.ChatRequest{Messages: []client.Message{client.User("Temperature in Paris?")},
+		ResponseFormat: client.JSONSchema("weather", json.RawMessage(`{"type":"object","properties":{"t":{"type":"number"}},"required":["t"]}`), true)}
+	for i, want := range []string{`{"t":18}`, `{"t":19}`} {
+		resp, err := c.Chat(context.Background(), req)
+		if err != nil || resp.Content != want {
+			t.Fatalf("call %d: Chat() = %+v, %v; want %s", i, resp, err, want)
+		}
+	}
+	var formats []string
+	for _, r := range srv.Received() {
+		var body struct {
+			ResponseFormat struct {
+				Type string `json:"type"`
+			} `json:"response_format"`
+			Messages []struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		formats = append(formats, body.ResponseFormat.Type)
+		if body.ResponseFormat.Type == "json_object" && (body.Messages[0].Role != "system" || !strings.Contains(body.Messages[0].Content, `"required":["t"]`)) {
+			t.Errorf("JSON mode request without the schema in a system message first: %+v", body.Messages)
+		}
+	}
+	if !slices.Equal(formats, []string{"json_schema", "json_object", "json_object"}) {
+		t.Errorf("response_format types sent %v; want [json_schema json_object json_object]", formats)
 	}
 }

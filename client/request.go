@@ -232,7 +232,11 @@ type ChatRequest struct {
 	// [ToolChoiceNone], [ToolChoiceRequired], or one Tool's Name to make
 	// the model call that tool.
 	ToolChoice string
-	// ResponseFormat asks for JSON output; nil = free text.
+	// ResponseFormat asks for JSON output; nil = free text. A model that
+	// refuses a [JSONSchema] format (400, "This model does not support
+	// response format `json_schema`") gets the request again in JSON mode
+	// with the schema in a system message, and so does every later request
+	// to that target.
 	ResponseFormat *ResponseFormat
 	// Header holds headers added to every attempt of this call (a trace
 	// ID, a beta flag); they replace the client's value for the same key.

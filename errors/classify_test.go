@@ -582,6 +582,38 @@ var responseCases = []responseCase{
 		body: `{"code":500,"message":"Input prompt is too big compared to KV size. Please try increasing KV size.","type":"server_error"}`,
 		code: RequestTooLarge,
 	},
+	// Anthropic-format endpoints of other providers (Claude Code's
+	// settings for them).
+	{
+		name: "zhipu/429 1113 insufficient balance, in Chinese", status: 429,
+		body: `{"type":"error","error":{"type":"1113","message":"余额不足或无可用资源包,请充值。"}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "zhipu/429 1308 five-hour usage cap", status: 429,
+		body: `{"type":"error","error":{"type":"1308","message":"Usage limit reached for 5 hour. Your limit will reset at 2025-10-03 08:23:14"}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "zhipu/429 1308 five-hour usage cap, in Chinese", status: 429,
+		body: `{"type":"error","error":{"type":"1308","message":"已达到 5 小时的使用上限。您的限额将在 2025-12-09 18:08:11 重置。"},"request_id":"20251209155304a15e2cfd9ae44ae8"}`,
+		code: QuotaExhausted, requestID: "20251209155304a15e2cfd9ae44ae8",
+	},
+	{
+		name: "zhipu/400 1261 prompt too long", status: 400,
+		body: `{"type":"error","error":{"type":"1261","message":"Prompt too long"}}`,
+		code: RequestTooLarge,
+	},
+	{
+		name: "moonshot/403 exceeded_current_quota_error", status: 403,
+		body: `{"error":{"message":"Your account org-0123 <ak-abcd> is not active, organization org-0123 exceeded current quota, please check your plan and billing details","type":"exceeded_current_quota_error"}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "moonshot/400 exceeded model token limit", status: 400,
+		body: `{"error":{"message":"Invalid request: Your request exceeded model token limit: 262144 (requested: 269030)","type":"invalid_request_error"}}`,
+		code: RequestTooLarge,
+	},
 	{
 		name: "fastapi/422 detail list", status: 422,
 		body: `{"detail":[{"loc":["body","messages",0,"role"],"msg":"field required","type":"value_error.missing"}]}`,

@@ -18,6 +18,10 @@ var (
 		"reached your usage limit", "monthly limit", "exceeded your monthly", "quota will reset",
 		"billing to be enabled", "enable billing", "billing is not enabled", "billing account",
 		"limit: 0",
+		// Zhipu (GLM): a usage cap over hours ("Usage limit reached for 5
+		// hour. Your limit will reset at ..."), and its Chinese messages:
+		// 余额不足 "insufficient balance", 使用上限 "usage cap".
+		"usage limit reached", "余额不足", "使用上限",
 	}
 	// dailyPhrases mean a limit over a daily window.
 	dailyPhrases = []string{
@@ -30,7 +34,7 @@ var (
 		"prompt is too long", "input is too long", "too many input tokens", "too many tokens in",
 		"exceeds the maximum number of tokens", "maximum number of tokens", "reduce the length of the messages",
 		"request too large", "request entity too large", "payload too large", "contextwindowexceeded",
-		"exceeds the context", "input token count",
+		"exceeds the context", "input token count", "prompt too long", "exceeded model token limit",
 		// llama.cpp: "the request exceeds the available context size",
 		// "Input prompt is too big compared to KV size".
 		"context size", "prompt is too big",
@@ -61,7 +65,7 @@ var (
 	// softQuotaPhrases mean quota, unless a rate phrase said it is per minute.
 	softQuotaPhrases = []string{
 		"exceeded your current quota", "quota exceeded", "exceeded quota", "out of quota", "quota has been exhausted",
-		"exceeded your quota",
+		"exceeded your quota", "exceeded current quota",
 	}
 	timeoutPhrases  = []string{"timed out", "timeout", "deadline exceeded", "took too long"}
 	notFoundPhrases = []string{"model not found", "does not exist", "no such model", "unknown model", "not_found"}

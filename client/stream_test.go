@@ -350,3 +350,30 @@ func TestStreamErrorsOfSelfHostedServers(t *testing.T) {
 		})
 	}
 }
+
+// TestAnthropicFormatErrorOfLlamaCpp: llama.cpp's server on /v1/messages
+// writes an error event flat ({"code": 400, ...}), not in Anthropic's
+// envelope: it is the provider's error, classified by what it says (a
+// prompt too big is not retried), not a malformed stream.
+func TestAnthropicFormatErrorOfLlamaCpp(t *testing.T) {
+	srv := newServer(t)
+	srv.Script("qwen3", providertest.Answer{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: "event: message_start\n" +
+		`data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"qwen3","stop_reason":null,"usage":{"input_tokens":5000,"output_tokens":0}}}` + "\n\n" +
+		"event: error\n" +
+		`data: {"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}` + "\n\n"})
+	c := build(t, builder(srv).Model("anthropic/qwen3"))
+	s, err := c.Stream(context.Background(), hi())
+	if err == nil {
+		for s.Next() {
+		}
+		err = s.Err()
+		s.Close()
+	}
+	var ae *aierrors.Error
+	if !errors.As(err, &ae) || ae.Code != aierrors.RequestTooLarge || !strings.Contains(ae.Message, "available context size") {
+		t.Fatalf("error = %v; want request_too_large with llama.cpp's message", err)
+	}
+	if n := srv.Requests("qwen3"); n != 1 {
+		t.Errorf("%d requests; want 1 (a prompt too big is not retried)", n)
+	}
+}

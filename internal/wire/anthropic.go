@@ -312,6 +312,28 @@ func anthropicAPIError(e *anthropicErrorBody, body []byte) *APIError {
 	return &APIError{Status: statusFor(typ), Type: typ, Body: append([]byte(nil), body...)}
 }
 
+// anthropicErrorEvent is the error of an "error" event: Anthropic's
+// {"type": "error", "error": {...}}, or the flat object llama.cpp's
+// server writes there ({"code": 400, "message": ..., "type":
+// "exceed_context_size_error"}, its OpenAI-format error), read with its
+// code as the status.
+func anthropicErrorEvent(data []byte) error {
+	var ev struct {
+		Error *anthropicErrorBody `json:"error"`
+	}
+	if err := unmarshal(data, &ev); err != nil {
+		return malformed("stream event \"error\" is not JSON: %v", err)
+	}
+	if ev.Error != nil {
+		return anthropicAPIError(ev.Error, data)
+	}
+	var flat openAIError
+	if unmarshal(data, &flat) == nil && (flat.Message != "" || flat.Type != "") {
+		return flat.apiError(data)
+	}
+	return anthropicAPIError(nil, data)
+}
+
 // anthropicBlock is a content block of an answer (or of a
 // content_block_start event).
 type anthropicBlock struct {
@@ -473,6 +495,9 @@ type anthropicEvent struct {
 }
 
 func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
+	if eventType == "error" {
+		return Chunk{}, anthropicErrorEvent([]byte(data))
+	}
 	var ev anthropicEvent
 	if err := unmarshal([]byte(data), &ev); err != nil {
 		return Chunk{}, malformed("stream event %q is not JSON: %v", clip(eventType), err)

@@ -310,6 +310,14 @@ func TestStreamAnthropic(t *testing.T) {
 	runStream(t, Anthropic, []step{
 		{typ: "error", data: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, status: 529},
 	})
+	// llama.cpp's server on /v1/messages writes its error flat, the code
+	// its status.
+	runStream(t, Anthropic, []step{
+		{typ: "message_start", data: `{"type":"message_start","message":{"id":"m","model":"llama","usage":{"input_tokens":9,"output_tokens":0}}}`, kind: Skip},
+		{typ: "error", data: `{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}`, status: 400},
+	})
+	runStream(t, Anthropic, []step{{typ: "error", data: `{"code":500,"message":"Invalid diff: now finding less tool calls!","type":"server_error"}`, status: 500}})
+	runStream(t, Anthropic, []step{{typ: "error", data: `{"code":503,"message":"Loading model","type":"unavailable_error"}`, status: 503}})
 	// Without an event field the JSON type decides.
 	runStream(t, Anthropic, []step{
 		{data: `{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}`, kind: Content, text: "x"},

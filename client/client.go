@@ -57,7 +57,9 @@ type target struct {
 	header          http.Header   // complete request headers, credentials included
 	exec            *resilience.ResilientExecutor
 	// refused holds the sampling parameters the model said it does not
-	// take (refusedTemperature, ...): requests to it leave them out.
+	// take (refusedTemperature, ...), and refusedJSONSchema when it refused
+	// json_schema output: requests to it leave them out (send JSON mode
+	// with the schema in a system message).
 	refused atomic.Uint32
 }
 
@@ -424,6 +426,11 @@ type outgoing struct {
 	header http.Header
 	// refused is the target's refused parameters it was encoded without.
 	refused uint32
+	// sent holds the refusable parameters the request carries (the
+	// refused* bits): a refusal counts only for one of them, so that an
+	// answer naming a parameter the request did not send cannot resend
+	// the same request.
+	sent uint32
 }
 
 // current reports whether o, encoded for t, still suits it: t has refused
@@ -442,9 +449,29 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 	if err != nil {
 		return nil, c.encodeError(t, err)
 	}
-	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header, refused: refused}
+	o := &outgoing{body: body, answerTool: wire.AnswerTool(t.format, wr), header: req.Header, refused: refused, sent: refusable(t.format, wr)}
 	o.getBody = func() (io.ReadCloser, error) { return o.newBody(), nil }
 	return o, nil
+}
+
+// refusable returns the refused* bits of the parameters wr sends: the
+// sampling parameters it sets, and a json_schema response_format the
+// OpenAI format sends as it is (the Anthropic format sends a tool instead).
+func refusable(format wire.Format, wr *wire.Request) uint32 {
+	var sent uint32
+	if wr.Temperature != nil {
+		sent |= refusedTemperature
+	}
+	if wr.TopP != nil {
+		sent |= refusedTopP
+	}
+	if len(wr.Stop) > 0 {
+		sent |= refusedStop
+	}
+	if f := wr.ResponseFormat; format == wire.OpenAI && f != nil && f.Type == "json_schema" && !wr.SchemaInPrompt {
+		sent |= refusedJSONSchema
+	}
+	return sent
 }
 
 // encodeError is the error of a request that could not be encoded. It is
@@ -518,7 +545,7 @@ func (c *AiClient) sendError(callerCtx, reqCtx context.Context, t *target, start
 func (c *AiClient) chatAnswer(ctx, actx context.Context, t *target, o *outgoing, resp *http.Response, start time.Time) (*ChatResponse, error) {
 	t.exec.ObserveHeader(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := c.statusError(t, resp)
+		e := c.statusError(t, o, resp)
 		c.logRequest(ctx, t, resp.StatusCode, start, resp.Header, e)
 		return nil, e
 	}

@@ -403,9 +403,9 @@ func ctxErr(ctx context.Context) error {
 	return err
 }
 
-// statusError classifies a non-2xx answer, reading at most
+// statusError classifies a non-2xx answer to o, reading at most
 // MaxErrorBodyBytes of its body.
-func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
+func (c *AiClient) statusError(t *target, o *outgoing, resp *http.Response) *aierrors.Error {
 	body, _, _ := readBounded(resp.Body, MaxErrorBodyBytes)
 	if resp.StatusCode < 400 {
 		return c.tag(&aierrors.Error{
@@ -414,7 +414,7 @@ func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
 			Message:    fmt.Sprintf("unexpected HTTP status %d", resp.StatusCode),
 		}, t)
 	}
-	refused := refusedParameter(resp.StatusCode, body)
+	refused := refusedParameter(resp.StatusCode, body) & o.sent
 	header, body := c.maskAnswer(resp.Header, body)
 	e := aierrors.ClassifyResponse(resp.StatusCode, header, body)
 	if e == nil {
@@ -422,10 +422,11 @@ func (c *AiClient) statusError(t *target, resp *http.Response) *aierrors.Error {
 	}
 	if refused != 0 && t.refused.Or(refused)&refused == 0 {
 		// The model does not take a sampling parameter the request set
-		// (OpenAI's reasoning models: temperature, top_p, stop): the same
-		// request without it is worth a retry, and every later one goes
-		// without it. Once per parameter and target, so a refusal that
-		// was not about the parameter cannot loop.
+		// (OpenAI's reasoning models: temperature, top_p, stop), or its
+		// json_schema: the request without it (in JSON mode) is worth a
+		// retry, and every later one goes so. Once per parameter and
+		// target, so a refusal that was not about the parameter cannot
+		// loop.
 		retry := true
 		e.ShouldRetry = &retry
 	}
@@ -546,7 +547,11 @@ func refusesJSONSchema(param, message string) bool {
 	msg := strings.ToLower(message)
 	about := param == "response_format" || strings.Contains(msg, "json_schema") ||
 		strings.Contains(msg, "response format") || strings.Contains(msg, "response_format")
-	return about && containsAny(msg, "does not support", "not supported", "unsupported", "unavailable")
+	// A refusal of the format together with something else (Groq's
+	// "response_format` does not support streaming"; tools) is not one
+	// JSON mode would answer.
+	return about && containsAny(msg, "does not support", "not supported", "unsupported", "unavailable") &&
+		!containsAny(msg, "stream", "tool")
 }
 
 // containsAny reports whether s contains any of subs.

@@ -20,6 +20,9 @@ func TestRefusedParameterReadsProvidersWords(t *testing.T) {
 		{`{"code":"Client specified an invalid argument","error":"Model grok-4 does not support parameter presencePenalty."}`, 0},
 		{`{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"x"}},"user_id":"u"}`, 0},
 		{`{"error":{"message":"temperature is deprecated for this model.","code":400}}`, refusedTemperature},
+		// Not refusals of json_schema alone: JSON mode would not answer them.
+		{`{"error":{"message":"response_format` + "`" + ` does not support streaming","type":"invalid_request_error"}}`, 0},
+		{`{"error":{"message":"json_schema response format is not supported together with tools on this model","type":"invalid_request_error"}}`, 0},
 		// Not refusals of a parameter the request could go without.
 		{`{"error":{"message":"temperature and top_p cannot both be specified for this model","type":"invalid_request_error"}}`, 0},
 		{`{"error":{"message":"Invalid schema for response_format 'w': In context=(), 'required' is required to be supplied and to be an array including every key in properties.","type":"invalid_request_error","param":"response_format"}}`, 0},

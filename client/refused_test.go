@@ -184,3 +184,20 @@ func TestAModelThatRefusesJSONSchemaGetsJSONMode(t *testing.T) {
 		t.Errorf("response_format types sent %v; want [json_schema json_object json_object]", formats)
 	}
 }
+
+// TestARefusalOfWhatWasNotSentIsNotResent: an answer refusing a parameter
+// the request did not carry (JSON mode refused, where only json_schema
+// could be dropped) fails the call after one request: the same request
+// again could only be refused again.
+func TestARefusalOfWhatWasNotSentIsNotResent(t *testing.T) {
+	srv := newServer(t)
+	c := build(t, builder(srv).Model("openai/gpt-4"))
+	srv.SetDefault("gpt-4", providertest.Answer{Status: http.StatusBadRequest, Body: `{"error":{"message":"Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.","type":"invalid_request_error","param":"response_format","code":null}}`})
+	_, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Reply in JSON.")}, ResponseFormat: client.JSONObject()})
+	if !errors.Is(err, aierrors.InvalidRequest) {
+		t.Fatalf("Chat() error = %v; want invalid_request", err)
+	}
+	if n := srv.Requests("gpt-4"); n != 1 {
+		t.Errorf("%d requests; want 1 (nothing to leave out of a json_object request)", n)
+	}
+}

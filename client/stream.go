@@ -243,7 +243,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 	}
 	t.exec.ObserveHeader(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := c.statusError(t, resp)
+		e := c.statusError(t, o, resp)
 		c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 		return fail(e)
 	}

@@ -137,9 +137,9 @@ func lookupProvider(name string) (*providerSpec, bool) {
 // call ids made by other providers as 9 letters and digits (the only ids
 // it accepts), a final assistant message marked "prefix": true (it
 // refuses one without) and an assistant turn ("ok") between a tool result
-// and a user or system message that follows it (it refuses the two side
-// by side; so do Mistral's models elsewhere, which get the turn on any
-// OpenAI-format target), deepseek and gemini what they require back with a tool turn
+// and a user message that follows it (it refuses the two side by side; so
+// do Mistral's models elsewhere, which get the turn on any OpenAI-format
+// target), deepseek and gemini what they require back with a tool turn
 // ([Message.Reasoning], [ToolCall.Signature]); deepseek, which has JSON
 // mode but no json_schema, gets a [JSONSchema] request as json_object with
 // the schema in a system message. The Messages format

@@ -132,7 +132,7 @@ func openAIBody(r *Request) *openAIRequest {
 			req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
 			prompt = ""
 		}
-		if n := len(req.Messages); r.AssistantAfterTool && n > 0 && req.Messages[n-1].Role == "tool" && m.Role != "tool" && m.Role != "assistant" {
+		if n := len(req.Messages); r.AssistantAfterTool && n > 0 && req.Messages[n-1].Role == "tool" && m.Role == "user" {
 			req.Messages = append(req.Messages, openAIMessage{Role: "assistant", Content: toolBridge})
 		}
 		req.Messages = append(req.Messages, openAIMessageOf(m, r))

@@ -179,9 +179,10 @@ type Request struct {
 	// not end with a user or tool message.
 	AssistantPrefix bool
 	// AssistantAfterTool puts an assistant message between a tool result
-	// and a user or system message that follows it, which Mistral's
-	// models require (mistral-common's validator: "Unexpected role 'user'
-	// after role 'tool'"); OpenAI accepts both orders.
+	// and a user message that follows it, which Mistral's models require
+	// (mistral-common's validator: "Unexpected role 'user' after role
+	// 'tool'"); OpenAI accepts both orders. (A system message there is
+	// refused either side of such a turn, and is left as it is.)
 	AssistantAfterTool bool
 	// NineCharToolIDs sends tool call ids as Mistral requires them (9
 	// letters and digits): ids made by other providers ("call_…",

@@ -61,13 +61,13 @@ func TestEncode(t *testing.T) {
 			`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Sure","prefix":true}]}`},
 		{"mistral history", OpenAI, Request{Model: "m", AssistantPrefix: true, Messages: []Message{{Role: "assistant", Content: "Hello"}, {Role: "user", Content: "hi"}}},
 			`{"model":"m","messages":[{"role":"assistant","content":"Hello"},{"role":"user","content":"hi"}]}`},
-		// Mistral refuses a user (or system) message right after a tool
-		// result; a tool result after a tool result, or an assistant
-		// turn after one, needs nothing.
+		// Mistral refuses a user message right after a tool result; a
+		// tool result after a tool result, or an assistant turn after
+		// one, needs nothing.
 		{"mistral assistant after tool", OpenAI, Request{Model: "m", AssistantAfterTool: true, Messages: []Message{
 			{Role: "user", Content: "weather?"}, {Role: "assistant", ToolCalls: []ToolCall{{ID: "a", Name: "w", Arguments: json.RawMessage(`{}`)}, {ID: "b", Name: "w", Arguments: json.RawMessage(`{}`)}}},
-			{Role: "tool", ToolCallID: "a", Content: "9"}, {Role: "tool", ToolCallID: "b", Content: "12"}, {Role: "system", Content: "in C"}, {Role: "user", Content: "and Rome?"}}},
-			`{"model":"m","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}},{"id":"b","type":"function","function":{"name":"w","arguments":"{}"}}]},{"role":"tool","content":"9","tool_call_id":"a"},{"role":"tool","content":"12","tool_call_id":"b"},{"role":"assistant","content":"ok"},{"role":"system","content":"in C"},{"role":"user","content":"and Rome?"}]}`},
+			{Role: "tool", ToolCallID: "a", Content: "9"}, {Role: "tool", ToolCallID: "b", Content: "12"}, {Role: "user", Content: "and Rome?"}}},
+			`{"model":"m","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}},{"id":"b","type":"function","function":{"name":"w","arguments":"{}"}}]},{"role":"tool","content":"9","tool_call_id":"a"},{"role":"tool","content":"12","tool_call_id":"b"},{"role":"assistant","content":"ok"},{"role":"user","content":"and Rome?"}]}`},
 		{"mistral tool then assistant", OpenAI, Request{Model: "m", AssistantAfterTool: true, Messages: []Message{
 			{Role: "assistant", ToolCalls: []ToolCall{{ID: "a", Name: "w", Arguments: json.RawMessage(`{}`)}}}, {Role: "tool", ToolCallID: "a", Content: "9"}, {Role: "assistant", Content: "9 C"}, {Role: "user", Content: "thanks"}}},
 			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}}]},{"role":"tool","content":"9","tool_call_id":"a"},{"role":"assistant","content":"9 C"},{"role":"user","content":"thanks"}]}`},

@@ -81,8 +81,9 @@ func TestChatSuccess(t *testing.T) {
 				if got := r.Header.Get("Authorization"); got != "Bearer "+openAIKey {
 					t.Errorf("Authorization = %q; want Bearer key", got)
 				}
-				if body["max_completion_tokens"] != 50.0 {
-					t.Errorf("body max_completion_tokens = %v; want 50", body["max_completion_tokens"])
+				// At another base URL than OpenAI's (TestTokenCapField).
+				if body["max_tokens"] != 50.0 {
+					t.Errorf("body max_tokens = %v; want 50", body["max_tokens"])
 				}
 				if msgs := body["messages"].([]any); len(msgs) != 2 {
 					t.Errorf("body messages = %v; want system and user", msgs)
@@ -545,5 +546,58 @@ func TestChatUnexpectedStatus(t *testing.T) {
 	var ae *aierrors.Error
 	if !errors.As(err, &ae) || ae.Code != aierrors.Unknown || ae.HTTPStatus != http.StatusFound {
 		t.Errorf("Chat() error = %v; want Unknown with HTTP 302", err)
+	}
+}
+
+// TestTokenCapField: OpenAI's own API, Azure OpenAI and OpenAI's reasoning
+// models get the cap as max_completion_tokens; "openai" pointed at another
+// server gets max_tokens, which Ollama, DeepSeek, TGI, LocalAI and older
+// llama.cpp read (they drop max_completion_tokens unread, and the answer
+// runs to the context's end); a gateway that refuses max_tokens gets the
+// request again with max_completion_tokens, and every later one so.
+func TestTokenCapField(t *testing.T) {
+	tests := []struct {
+		name, baseURL, model string
+		calls                int
+		want                 []string // the field of each request, in order
+	}{
+		{"openai's own API", "", "gpt-4o", 1, []string{"max_completion_tokens"}},
+		{"azure openai", "https://my-resource.openai.azure.com/openai/v1", "gpt-4o", 1, []string{"max_completion_tokens"}},
+		{"a self-hosted server", "http://127.0.0.1:8000/v1", "llama3.1", 1, []string{"max_tokens"}},
+		{"a reasoning model elsewhere", "https://gateway.example/v1", "gpt-5-mini", 1, []string{"max_completion_tokens"}},
+		// Two calls: the refused request and its resend, then the next.
+		{"a gateway that refuses max_tokens", "https://gateway.example/v1", "my-deployment", 2, []string{"max_tokens", "max_completion_tokens", "max_completion_tokens"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			if tt.model == "my-deployment" {
+				srv.Script(tt.model, providertest.Answer{Status: http.StatusBadRequest, Body: `{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`})
+			}
+			// The server's transport serves any host in-process, so the
+			// target keeps the base URL it is given.
+			b := client.NewBuilder().IgnoreEnvironment().Resilience(fastConfig()).
+				HTTPClient(&http.Client{Transport: srv.Transport()}).
+				Provider("openai", client.ProviderConfig{BaseURL: tt.baseURL, APIKey: openAIKey}).
+				Model("openai/" + tt.model)
+			c := build(t, b)
+			for range tt.calls {
+				if _, err := c.Chat(context.Background(), client.ChatRequest{Messages: []client.Message{client.User("Hi")}, MaxTokens: 50}); err != nil {
+					t.Fatalf("Chat() error = %v", err)
+				}
+			}
+			var got []string
+			for _, r := range srv.Received() {
+				body := bodyOf(t, r)
+				for _, f := range []string{"max_tokens", "max_completion_tokens"} {
+					if body[f] == 50.0 {
+						got = append(got, f)
+					}
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("token cap sent as %v; want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -56,6 +56,9 @@ type target struct {
 	request         *http.Request // POST to the endpoint: newRequest copies it
 	header          http.Header   // complete request headers, credentials included
 	exec            *resilience.ResilientExecutor
+	// completionTokens: send the token cap as max_completion_tokens
+	// (completionTokensField).
+	completionTokens bool
 	// refused holds the sampling parameters the model said it does not
 	// take (refusedTemperature, ...), and refusedJSONSchema when it refused
 	// json_schema output: requests to it leave them out (send JSON mode
@@ -161,6 +164,8 @@ func newClient(cfg clientConfig) (*AiClient, error) {
 			request:  request,
 			header:   requestHeader(pt.spec, ps),
 			exec:     exec,
+
+			completionTokens: completionTokensField(pt.spec, ps.baseURL, pt.model),
 		}
 		c.targets = append(c.targets, t)
 		c.byName[t.name] = t
@@ -445,6 +450,9 @@ func (c *AiClient) encode(req *ChatRequest, t *target, stream bool) (*outgoing, 
 	if refused&refusedJSONSchema != 0 {
 		wr.SchemaInPrompt = true
 	}
+	if refused&refusedMaxTokens != 0 {
+		wr.MaxCompletionTokens = true
+	}
 	body, err := wire.Encode(t.format, wr)
 	if err != nil {
 		return nil, c.encodeError(t, err)
@@ -467,6 +475,9 @@ func refusable(format wire.Format, wr *wire.Request) uint32 {
 	}
 	if len(wr.Stop) > 0 {
 		sent |= refusedStop
+	}
+	if format == wire.OpenAI && wr.MaxTokens > 0 && !wr.MaxCompletionTokens {
+		sent |= refusedMaxTokens
 	}
 	if f := wr.ResponseFormat; format == wire.OpenAI && f != nil && f.Type == "json_schema" && !wr.SchemaInPrompt {
 		sent |= refusedJSONSchema

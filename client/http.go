@@ -464,6 +464,7 @@ const (
 	refusedTopP
 	refusedStop
 	refusedJSONSchema
+	refusedMaxTokens // max_tokens: send max_completion_tokens instead
 )
 
 // refusedParameter reads an error answer that refuses one of the sampling
@@ -537,6 +538,11 @@ func refusedParameter(status int, body []byte) uint32 {
 		return refusedTopP
 	case "stop", "stop_sequences":
 		return refusedStop
+	case "max_tokens":
+		// OpenAI's reasoning models behind another base URL (a gateway):
+		// "Unsupported parameter: 'max_tokens' is not supported with this
+		// model. Use 'max_completion_tokens' instead."
+		return refusedMaxTokens
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +95,47 @@ func signsToolCalls(model string) bool {
 	return err != nil || n >= 3
 }
 
+// completionTokensField reports whether a target of spec at baseURL
+// serving model gets its token cap as max_completion_tokens rather than
+// max_tokens. OpenAI's own API wants the new name (its reasoning models
+// refuse max_tokens), and so do Azure OpenAI and OpenAI's reasoning models
+// wherever they are served; but "openai" pointed at another server is
+// most often a self-hosted or third-party one, and there max_completion_tokens
+// is dropped unread by Ollama, DeepSeek, text-generation-inference, LocalAI
+// and llama.cpp before 2026 (the answer then runs to the context's end) and
+// refused by Mistral, while max_tokens is read by all of them. A gateway
+// that then refuses max_tokens for a model not named here is answered by
+// the refusal's resend (refusedMaxTokens).
+func completionTokensField(spec *providerSpec, baseURL, model string) bool {
+	if !spec.maxCompletionTokens {
+		return false
+	}
+	if strings.TrimRight(baseURL, "/") == strings.TrimRight(spec.baseURL, "/") {
+		return true
+	}
+	if u, err := url.Parse(baseURL); err == nil {
+		host := strings.ToLower(u.Hostname())
+		for _, azure := range []string{".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"} {
+			if strings.HasSuffix(host, azure) {
+				return true
+			}
+		}
+	}
+	return openAIReasoningModel(model)
+}
+
+// openAIReasoningModel reports whether model names one of OpenAI's
+// reasoning model families (o1, o3, o4-mini, gpt-5...), which refuse
+// max_tokens, also behind a gateway ("openai/gpt-5" on OpenRouter-style
+// names).
+func openAIReasoningModel(model string) bool {
+	m := strings.ToLower(model)
+	if i := strings.LastIndexByte(m, '/'); i >= 0 {
+		m = m[i+1:]
+	}
+	return strings.HasPrefix(m, "gpt-5") || len(m) >= 2 && m[0] == 'o' && m[1] >= '1' && m[1] <= '9'
+}
+
 // mistralModel reports whether model names one of Mistral's model
 // families, served elsewhere too (OpenRouter "mistralai/…", vLLM or NIM
 // with "mistralai/Devstral-…"), where the same message-order validator
@@ -132,8 +174,12 @@ func lookupProvider(name string) (*providerSpec, bool) {
 //	xai         https://api.x.ai/v1                                        OpenAI       XAI_API_KEY
 //
 // The OpenAI format is POST {base}/chat/completions with
-// "Authorization: Bearer KEY"; for openai itself the token budget is sent as
-// max_completion_tokens, for the others as max_tokens; mistral gets tool
+// "Authorization: Bearer KEY"; for openai itself (its own base URL, Azure
+// OpenAI hosts, and OpenAI's reasoning models wherever they are served) the
+// token budget is sent as max_completion_tokens, for the others (openai
+// pointed at another server included) as max_tokens, and as
+// max_completion_tokens from the first answer that refuses max_tokens on;
+// mistral gets tool
 // call ids made by other providers as 9 letters and digits (the only ids
 // it accepts), a final assistant message marked "prefix": true (it
 // refuses one without) and an assistant turn ("ok") between a tool result

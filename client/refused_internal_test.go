@@ -39,3 +39,14 @@ func TestRefusedParameterReadsProvidersWords(t *testing.T) {
 		t.Errorf("refusedParameter(429, ...) = %b; want 0: only a 400 refuses", got)
 	}
 }
+
+func TestOpenAIReasoningModel(t *testing.T) {
+	for model, want := range map[string]bool{
+		"o1": true, "o3-mini": true, "o4-mini-2025-04-16": true, "gpt-5": true, "gpt-5.1-codex": true, "openai/gpt-5-mini": true,
+		"gpt-4o": false, "gpt-4.1": false, "omni-moderation-latest": false, "ollama3": false, "llama3.1": false, "": false,
+	} {
+		if got := openAIReasoningModel(model); got != want {
+			t.Errorf("openAIReasoningModel(%q) = %v; want %v", model, got, want)
+		}
+	}
+}

@@ -662,7 +662,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		Model:               t.model,
 		Messages:            msgs,
 		MaxTokens:           req.MaxTokens,
-		MaxCompletionTokens: t.spec.maxCompletionTokens,
+		MaxCompletionTokens: t.completionTokens,
 		AnthropicMaxTokens:  DefaultAnthropicMaxTokens,
 		Temperature:         req.Temperature,
 		TopP:                req.TopP,

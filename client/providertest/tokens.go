@@ -12,7 +12,8 @@ import (
 // read with time.Now (fake time inside a synctest bubble), as OpenAI and
 // Anthropic limit tokens. A request is admitted when the bucket holds what
 // it may spend: its prompt (one token per word, as in the answers' usage)
-// plus its max_tokens (0 when absent); otherwise it gets a 429 in the
+// plus its max_tokens (max_completion_tokens when sent, as OpenAI reads
+// it; 0 when absent); otherwise it gets a 429 in the
 // route's format with Retry-After (the time until it would fit) and
 // consumes no scripted answer. An admitted request is charged its answer's
 // usage (Answer.Usage, or the estimate the answer reports). Every answer to
@@ -108,7 +109,10 @@ func (s *Server) nextWithTokens(m *modelState, x *exchange, r *Request, now time
 		return s.next(m, r, now)
 	}
 	need := x.chat.promptWords()
-	if x.chat.MaxTokens != nil {
+	switch {
+	case x.chat.MaxCompletionTokens != nil:
+		need += max(*x.chat.MaxCompletionTokens, 0)
+	case x.chat.MaxTokens != nil:
 		need += max(*x.chat.MaxTokens, 0)
 	}
 	if ok, wait := b.admit(now, need); !ok {

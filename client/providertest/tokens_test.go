@@ -44,3 +44,25 @@ func TestSetTokenLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenLimitReadsMaxCompletionTokens: OpenAI's newer name for the cap
+// counts as max_tokens does.
+func TestTokenLimitReadsMaxCompletionTokens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New()
+		defer s.Close()
+		c := &http.Client{Transport: s.Transport()}
+		s.SetTokenLimit("m", 600)
+		s.SetDefault("m", Answer{Status: http.StatusOK, Text: "ok"})
+		url := s.URL() + "/v1/chat/completions"
+		for body, want := range map[string]int{
+			`{"model":"m","max_completion_tokens":700,"messages":[{"role":"user","content":"hi"}]}`: 429,
+			`{"model":"m","max_tokens":700,"messages":[{"role":"user","content":"hi"}]}`:            429,
+			`{"model":"m","max_completion_tokens":500,"messages":[{"role":"user","content":"hi"}]}`: 200,
+		} {
+			if status, _, _ := mustPost(t, c, url, body); status != want {
+				t.Errorf("%s: status %d; want %d", body, status, want)
+			}
+		}
+	})
+}

@@ -20,8 +20,11 @@ type chatRequest struct {
 	Stream   bool            `json:"stream"`
 	// MaxTokens is a pointer so that Anthropic's required field can be
 	// told apart from 0.
-	MaxTokens     *int `json:"max_tokens"`
-	StreamOptions *struct {
+	MaxTokens *int `json:"max_tokens"`
+	// MaxCompletionTokens is OpenAI's newer name for MaxTokens, which
+	// its reasoning models require.
+	MaxCompletionTokens *int `json:"max_completion_tokens"`
+	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	Tools          []requestTool   `json:"tools"`

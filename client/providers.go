@@ -51,6 +51,12 @@ type providerSpec struct {
 	// providers get it too when their model is one of Mistral's
 	// (mistralModel).
 	assistantAfterTool bool
+	// oneSystemMessage: join the system messages into one, first
+	// (wire.Request.OneSystemMessage).
+	oneSystemMessage bool
+	// toolResultNames: name the function each tool result answers
+	// (wire.Request.ToolResultNames).
+	toolResultNames bool
 	// jsonModeOnly: the provider has JSON mode but no json_schema
 	// response_format (wire.Request.SchemaInPrompt).
 	jsonModeOnly bool
@@ -70,7 +76,7 @@ var providers = []providerSpec{
 	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
-	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, googleSignatures: true},
+	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, googleSignatures: true, oneSystemMessage: true, toolResultNames: true},
 	{name: "ollama", baseURL: "http://localhost:11434/v1", format: wire.OpenAI, streamUsage: true},
 }
 
@@ -186,7 +192,10 @@ func lookupProvider(name string) (*providerSpec, bool) {
 // and a user message that follows it (it refuses the two side by side; so
 // do Mistral's models elsewhere, which get the turn on any OpenAI-format
 // target), deepseek and gemini what they require back with a tool turn
-// ([Message.Reasoning], [ToolCall.Signature]); deepseek, which has JSON
+// ([Message.Reasoning], [ToolCall.Signature]); gemini, which keeps only the
+// last system message it is sent and refuses a tool result it cannot name,
+// gets one system message, first, and each tool result with its function's
+// name; deepseek, which has JSON
 // mode but no json_schema, gets a [JSONSchema] request as json_object with
 // the schema in a system message. The Messages format
 // is POST {base}/messages with "x-api-key: KEY" and "anthropic-version:

@@ -674,6 +674,8 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		NineCharToolIDs:     t.spec.nineCharToolIDs,
 		AssistantPrefix:     t.spec.assistantPrefix,
 		AssistantAfterTool:  t.spec.assistantAfterTool || (t.spec.format == wire.OpenAI && mistralModel(t.model)),
+		OneSystemMessage:    t.spec.oneSystemMessage,
+		ToolResultNames:     t.spec.toolResultNames,
 		SchemaInPrompt:      t.spec.jsonModeOnly,
 		ToolChoice:          req.ToolChoice,
 	}

@@ -371,3 +371,47 @@ func TestMistralGetsAnAssistantTurnAfterToolResults(t *testing.T) {
 		}
 	}
 }
+
+// TestGeminiGetsOneSystemMessageAndNamedToolResults: Gemini's
+// OpenAI-compatible API keeps only the last system message it is sent
+// (the caller's was lost behind the JSON-mode prompt) and refuses a tool
+// result it cannot name ("function_response.name: Name cannot be empty").
+func TestGeminiGetsOneSystemMessageAndNamedToolResults(t *testing.T) {
+	srv := newServer(t)
+	srv.Script("gemini-2.5-flash", providertest.OK(`{"fruits":["fig"]}`))
+	c := build(t, moreProviders(srv).Model("gemini/gemini-2.5-flash"))
+	req := client.ChatRequest{Messages: []client.Message{
+		client.System("You are a pirate."),
+		client.User("Weather in Paris?"),
+		{Role: "assistant", ToolCalls: []client.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}}},
+		client.ToolResult("call_1", `{"sky":"sunny"}`),
+		client.User("Now list 3 fruits."),
+	}, ResponseFormat: client.JSONObject(), Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+	if _, err := c.Chat(context.Background(), req); err != nil {
+		t.Fatalf("Chat() error = %v", err)
+	}
+	var body struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content any    `json:"content"`
+			Name    string `json:"name"`
+		} `json:"messages"`
+	}
+	rs := srv.Received()
+	if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, m := range body.Messages {
+		roles = append(roles, m.Role)
+	}
+	if !slices.Equal(roles, []string{"system", "user", "assistant", "tool", "user"}) {
+		t.Fatalf("roles sent %v; want one system message, first", roles)
+	}
+	if sys, _ := body.Messages[0].Content.(string); !strings.HasPrefix(sys, "You are a pirate.") || !strings.Contains(sys, "JSON") {
+		t.Errorf("system message %q; want the caller's, then the JSON-mode prompt", sys)
+	}
+	if body.Messages[3].Name != "get_weather" {
+		t.Errorf("tool result name %q; want get_weather", body.Messages[3].Name)
+	}
+}

@@ -34,6 +34,8 @@ type openAIMessage struct {
 	ReasoningContent *string              `json:"reasoning_content,omitempty"`
 	ToolCalls        []openAIToolCallJSON `json:"tool_calls,omitempty"`
 	ToolCallID       string               `json:"tool_call_id,omitempty"`
+	// Name is the function a tool result answers (Request.ToolResultNames).
+	Name string `json:"name,omitempty"`
 	// Prefix marks a final assistant message as the start of the answer
 	// (Mistral, Request.AssistantPrefix).
 	Prefix bool `json:"prefix,omitempty"`
@@ -102,6 +104,41 @@ type openAIRespFmt struct {
 	} `json:"json_schema,omitempty"`
 }
 
+// oneSystemMessage returns msgs with their system messages of text joined
+// into one, first (Request.OneSystemMessage).
+func oneSystemMessage(msgs []openAIMessage) []openAIMessage {
+	var texts []string
+	rest := make([]openAIMessage, 0, len(msgs))
+	for _, m := range msgs {
+		if text, ok := m.Content.(string); ok && m.Role == "system" {
+			texts = append(texts, text)
+			continue
+		}
+		rest = append(rest, m)
+	}
+	if len(texts) == 0 || len(texts) == 1 && len(rest) == len(msgs)-1 && msgs[0].Role == "system" {
+		return msgs // none, or one already first
+	}
+	return append([]openAIMessage{{Role: "system", Content: strings.Join(texts, "\n\n")}}, rest...)
+}
+
+// nameToolResults sets each tool result's Name to the function of the
+// call it answers, found by id among the calls msgs carry
+// (Request.ToolResultNames).
+func nameToolResults(msgs []openAIMessage) {
+	names := map[string]string{}
+	for _, m := range msgs {
+		for _, c := range m.ToolCalls {
+			names[c.ID] = c.Function.Name
+		}
+	}
+	for i := range msgs {
+		if msgs[i].Role == "tool" {
+			msgs[i].Name = names[msgs[i].ToolCallID]
+		}
+	}
+}
+
 // toolBridge is the assistant message AssistantAfterTool puts between a
 // tool result and the user's next message: the shortest text an
 // assistant turn may hold (one with neither text nor tool calls is
@@ -139,6 +176,12 @@ func openAIBody(r *Request) *openAIRequest {
 	}
 	if prompt != "" {
 		req.Messages = append(req.Messages, openAIMessage{Role: "system", Content: prompt})
+	}
+	if r.OneSystemMessage {
+		req.Messages = oneSystemMessage(req.Messages)
+	}
+	if r.ToolResultNames {
+		nameToolResults(req.Messages)
 	}
 	if n := len(req.Messages); r.AssistantPrefix && n > 0 && req.Messages[n-1].Role == "assistant" && len(req.Messages[n-1].ToolCalls) == 0 {
 		req.Messages[n-1].Prefix = true

@@ -178,6 +178,15 @@ type Request struct {
 	// "prefix": true, which Mistral requires of a conversation that does
 	// not end with a user or tool message.
 	AssistantPrefix bool
+	// OneSystemMessage joins the system messages (the caller's, wherever
+	// they are, and the JSON-mode prompt) into one, first: Gemini's
+	// OpenAI-compatible API keeps only the last system message it is sent.
+	OneSystemMessage bool
+	// ToolResultNames sends each tool result with the name of the function
+	// it answers, found by its call's id in the conversation: Gemini's
+	// OpenAI-compatible API refuses a result it cannot name
+	// ("function_response.name: Name cannot be empty").
+	ToolResultNames bool
 	// AssistantAfterTool puts an assistant message between a tool result
 	// and a user message that follows it, which Mistral's models require
 	// (mistral-common's validator: "Unexpected role 'user' after role

@@ -74,6 +74,18 @@ func TestEncode(t *testing.T) {
 		{"openai user after tool as it is", OpenAI, Request{Model: "m", Messages: []Message{
 			{Role: "assistant", ToolCalls: []ToolCall{{ID: "a", Name: "w", Arguments: json.RawMessage(`{}`)}}}, {Role: "tool", ToolCallID: "a", Content: "9"}, {Role: "user", Content: "and Rome?"}}},
 			`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"w","arguments":"{}"}}]},{"role":"tool","content":"9","tool_call_id":"a"},{"role":"user","content":"and Rome?"}]}`},
+		// Gemini keeps only the last system message: one, first, holding
+		// the caller's (wherever they were) and the JSON-mode prompt.
+		{"gemini one system message", OpenAI, Request{Model: "g", OneSystemMessage: true, ResponseFormat: &ResponseFormat{Type: "json_object"}, Messages: []Message{
+			{Role: "system", Content: "You are a pirate."}, {Role: "user", Content: "3 fruits"}, {Role: "system", Content: "Be brief."}, {Role: "user", Content: "more"}}},
+			`{"model":"g","messages":[{"role":"system","content":"You are a pirate.\n\nAnswer with a JSON object.\n\nBe brief."},{"role":"user","content":"3 fruits"},{"role":"user","content":"more"}],"response_format":{"type":"json_object"}}`},
+		{"gemini one system message as it is", OpenAI, Request{Model: "g", OneSystemMessage: true, Messages: []Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi"}}},
+			`{"model":"g","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}]}`},
+		// Gemini refuses a tool result it cannot name.
+		{"gemini tool results named", OpenAI, Request{Model: "g", ToolResultNames: true, Messages: []Message{
+			{Role: "user", Content: "weather?"}, {Role: "assistant", ToolCalls: []ToolCall{{ID: "c1", Name: "get_weather", Arguments: json.RawMessage(`{}`)}, {ID: "c2", Name: "get_time", Arguments: json.RawMessage(`{}`)}}},
+			{Role: "tool", ToolCallID: "c2", Content: "noon"}, {Role: "tool", ToolCallID: "c1", Content: "sunny"}}},
+			`{"model":"g","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"get_time","arguments":"{}"}}]},{"role":"tool","content":"noon","tool_call_id":"c2","name":"get_time"},{"role":"tool","content":"sunny","tool_call_id":"c1","name":"get_weather"}]}`},
 		{"json_object asks for JSON when no message does", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: msgs[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"}},
 			`{"model":"d","messages":[{"role":"system","content":"Answer with a JSON object."},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
 		{"json_object leaves a request that names JSON alone", OpenAI, Request{Model: "d", Messages: []Message{{Role: "system", Content: "Reply in Json."}, {Role: "user", Content: "hi"}}, ResponseFormat: &ResponseFormat{Type: "json_object"}},

@@ -275,8 +275,26 @@ func (info *bodyInfo) openRouterMetadata(meta map[string]any, depth int) {
 			}
 		}
 	}
-	raw, ok := meta["raw"].(string)
-	if !ok || depth >= maxNesting {
+	// The upstream's wait, also when its headers are not quoted.
+	if n, ok := meta["retry_after_seconds"].(json.Number); ok && !info.hasRetryDelay {
+		if secs, err := n.Float64(); err == nil && secs >= 0 && secs <= MaxRetryAfter.Seconds() {
+			info.retryDelay, info.hasRetryDelay = time.Duration(secs*float64(time.Second)), true
+		}
+	}
+	var raw string
+	switch r := meta["raw"].(type) {
+	case string:
+		raw = r
+	case map[string]any:
+		// Some upstreams' answers come as an object whose "data" holds
+		// the body ({"__kind": "OK", "data": "{\"error\": ...}"}).
+		if d, ok := r["data"].(string); ok {
+			raw = d
+		} else if b, err := json.Marshal(r); err == nil {
+			raw = string(b)
+		}
+	}
+	if raw == "" || depth >= maxNesting {
 		return
 	}
 	raw = strings.TrimSpace(raw)

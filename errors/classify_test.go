@@ -392,6 +392,31 @@ var responseCases = []responseCase{
 		code: QuotaExhausted,
 	},
 	{
+		name: "openrouter/403 key limit exceeded (total limit)", status: 403,
+		body: `{"error":{"message":"Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys","code":403}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "openrouter/403 key limit exceeded, no window", status: 403,
+		body: `{"error":{"message":"Key limit exceeded. Manage it using https://openrouter.ai/keys","code":403}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "openrouter/429 rate-limited upstream, the upstream's wait in metadata", status: 429,
+		body: `{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"meta-llama/llama-3.3-70b-instruct:free is temporarily rate-limited upstream. Please retry shortly, or add your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations","provider_name":"Venice","is_byok":false,"retry_after_seconds":17,"retry_after_seconds_raw":16.007,"headers":{"Retry-After":"17"}}},"user_id":"user_3Bl6"}`,
+		code: Overloaded, retryAfter: 17 * time.Second,
+	},
+	{
+		name: "openrouter/429 upstream's wait in metadata without its headers", status: 429,
+		body: `{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"temporarily rate-limited upstream","provider_name":"Venice","retry_after_seconds":4.5}}}`,
+		code: Overloaded, retryAfter: 4500 * time.Millisecond,
+	},
+	{
+		name: "openrouter/429 raw as an object holding the upstream's body", status: 429,
+		body: `{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":{"__kind":"OK","data":"{\"error\":{\"code\":null,\"message\":\"Rate limit exceeded\",\"param\":null,\"type\":\"rate_limit_exceeded\"}}\n"},"provider_name":"SambaNova"}},"code":429}`,
+		code: RateLimited, providerCode: "rate_limit_exceeded", msgContains: "Rate limit exceeded",
+	},
+	{
 		name: "openrouter/429 free-models-per-day", status: 429,
 		body: `{"error":{"message":"Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day","code":429,"metadata":{"headers":{"X-RateLimit-Limit":"50","X-RateLimit-Remaining":"0","X-RateLimit-Reset":"1740873600000"}}}}`,
 		code: QuotaExhausted,

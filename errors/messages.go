@@ -22,6 +22,9 @@ var (
 		// hour. Your limit will reset at ..."), and its Chinese messages:
 		// 余额不足 "insufficient balance", 使用上限 "usage cap".
 		"usage limit reached", "余额不足", "使用上限",
+		// OpenRouter's per-key spending cap (403 "Key limit exceeded
+		// (total limit)", daily, weekly, monthly).
+		"key limit exceeded",
 	}
 	// dailyPhrases mean a limit over a daily window.
 	dailyPhrases = []string{

@@ -21,8 +21,10 @@ var (
 // retryAfter finds how long the provider asked to wait; see
 // [ClassifyResponse] for the order.
 func retryAfter(now time.Time, code StandardErrorCode, h http.Header, info bodyInfo, msg string) time.Duration {
-	if d, ok := ratelimitheader.RetryAfter(h, now); ok && d <= MaxRetryAfter {
-		return d
+	for _, src := range []http.Header{h, info.extraHeader} {
+		if d, ok := ratelimitheader.RetryAfter(src, now); ok && d <= MaxRetryAfter {
+			return d
+		}
 	}
 	if info.hasRetryDelay && info.retryDelay >= 0 && info.retryDelay <= MaxRetryAfter {
 		return info.retryDelay

@@ -508,19 +508,43 @@ func refusedParameter(status int, body []byte) uint32 {
 		_ = json.Unmarshal(fields["param"], &e.Param)
 		_ = json.Unmarshal(fields["code"], &e.Code)
 		_ = json.Unmarshal(fields["message"], &e.Message)
+		// OpenRouter: "Provider returned error", the upstream's own
+		// answer in metadata.raw (a string, or an object whose "data"
+		// holds it), read as that answer.
+		var meta struct {
+			Raw json.RawMessage `json:"raw"`
+		}
+		if json.Unmarshal(fields["metadata"], &meta) == nil && len(meta.Raw) > 0 {
+			var raw string
+			var obj struct {
+				Data string `json:"data"`
+			}
+			if json.Unmarshal(meta.Raw, &raw) != nil && json.Unmarshal(meta.Raw, &obj) == nil {
+				raw = obj.Data
+			}
+			// raw was decoded from a string inside body, so it is
+			// shorter: the recursion ends.
+			if inner := refusedParameter(status, []byte(raw)); raw != "" && inner != 0 {
+				return inner
+			}
+		}
 	}
 	if refusesJSONSchema(e.Param, e.Message) {
 		return refusedJSONSchema
 	}
 	param := ""
-	switch e.Code {
-	case "unsupported_value", "unsupported_parameter":
+	lower := strings.ToLower(e.Message)
+	switch {
+	case e.Code == "unsupported_value", e.Code == "unsupported_parameter",
+		// The same refusal with a null code (OpenAI's older answers, and
+		// as OpenRouter passes them on).
+		e.Code == "" && (strings.HasPrefix(lower, "unsupported parameter") || strings.HasPrefix(lower, "unsupported value")):
 		param = e.Param
 	default:
 		// The parameter is the word before "is deprecated for this
 		// model", which proxies (LiteLLM, Bedrock) quote after words of
 		// their own, or the word after "does not support parameter".
-		msg := strings.ToLower(e.Message)
+		msg := lower
 		if i := strings.Index(msg, " is deprecated for this model"); i > 0 {
 			if words := strings.Fields(msg[:i]); len(words) > 0 {
 				param = strings.Trim(words[len(words)-1], "`'\"")

@@ -20,6 +20,12 @@ func TestRefusedParameterReadsProvidersWords(t *testing.T) {
 		{`{"code":"Client specified an invalid argument","error":"Model grok-4 does not support parameter presencePenalty."}`, 0},
 		{`{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"x"}},"user_id":"u"}`, 0},
 		{`{"error":{"message":"temperature is deprecated for this model.","code":400}}`, refusedTemperature},
+		// OpenRouter passes the upstream's answer on in metadata.raw, and
+		// OpenAI's older answers have a null code.
+		{`{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\n  \"error\": {\n    \"message\": \"Unsupported parameter: 'temperature' is not supported with this model.\",\n    \"type\": \"invalid_request_error\",\n    \"param\": \"temperature\",\n    \"code\": null\n  }\n}","provider_name":"OpenAI"}}}`, refusedTemperature},
+		{`{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":{"data":"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"top_p is deprecated for this model.\"}}"},"provider_name":"Anthropic"}}}`, refusedTopP},
+		{`{"error":{"message":"Unsupported parameter: 'stop' is not supported with this model.","type":"invalid_request_error","param":"stop","code":null}}`, refusedStop},
+		{`{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"Invalid model","provider_name":"OpenAI"}}}`, 0},
 		// Not refusals of json_schema alone: JSON mode would not answer them.
 		{`{"error":{"message":"response_format` + "`" + ` does not support streaming","type":"invalid_request_error"}}`, 0},
 		{`{"error":{"message":"json_schema response format is not supported together with tools on this model","type":"invalid_request_error"}}`, 0},

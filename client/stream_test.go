@@ -377,3 +377,29 @@ func TestAnthropicFormatErrorOfLlamaCpp(t *testing.T) {
 		t.Errorf("%d requests; want 1 (a prompt too big is not retried)", n)
 	}
 }
+
+// TestOpenRouterUpstreamNetworkErrorIsRetried: OpenRouter ends an answer
+// whose upstream connection failed as "stop", empty, the cause only in
+// native_finish_reason; it is a provider failure, retried, not an empty
+// answer.
+func TestOpenRouterUpstreamNetworkErrorIsRetried(t *testing.T) {
+	srv := newServer(t)
+	or := client.ProviderConfig{BaseURL: srv.URL() + "/api/v1", APIKey: "sk-or-v1-0123456789abcdef0123456789abcdef"}
+	c := build(t, builder(srv).Provider("openrouter", or).Model("openrouter/stealth/ox-alpha"))
+	failed := providertest.Answer{Body: `{"id":"gen-1","object":"chat.completion","model":"stealth/ox-alpha","provider":"Stealth","choices":[{"index":0,"finish_reason":"stop","native_finish_reason":"network_error","message":{"role":"assistant","content":null,"refusal":null,"reasoning":null}}]}`}
+	srv.Script("stealth/ox-alpha", failed, providertest.OK("Hello."))
+	resp, err := c.Chat(context.Background(), hi())
+	if err != nil || resp.Content != "Hello." || resp.Attempts != 2 {
+		t.Fatalf("Chat() = %+v, %v; want the second attempt's answer", resp, err)
+	}
+	srv.Script("stealth/ox-alpha", providertest.Answer{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: `data: {"id":"gen-2","object":"chat.completion.chunk","model":"stealth/ox-alpha","choices":[{"index":0,"delta":{"content":"","role":"assistant"},"finish_reason":"stop","native_finish_reason":"network_error"}]}` + "\n\ndata: [DONE]\n\n"}, providertest.OK("Hello again."))
+	s, err := c.Stream(context.Background(), hi())
+	if err != nil {
+		t.Fatalf("Stream() error = %v", err)
+	}
+	readAll(s)
+	if s.Err() != nil || s.Text() != "Hello again." {
+		t.Errorf("stream text %q, error %v; want the retried stream's answer", s.Text(), s.Err())
+	}
+	s.Close()
+}

@@ -423,6 +423,9 @@ type openAIResponse struct {
 			Reasoning        optionalText `json:"reasoning"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
+		// NativeFinishReason is OpenRouter's: the upstream's own reason
+		// (upstreamFailed).
+		NativeFinishReason string `json:"native_finish_reason"`
 		// Error is OpenRouter's: a choice that failed upstream has
 		// finish_reason "error" and the error here, not at the top.
 		Error *openAIError `json:"error"`
@@ -452,6 +455,9 @@ func decodeOpenAI(body []byte) (Response, error) {
 	if c.Error != nil {
 		return Response{}, c.Error.apiError(body)
 	}
+	if err := upstreamFailed(c.NativeFinishReason, body); err != nil {
+		return Response{}, err
+	}
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
 	out.Content = string(c.Message.Content)
 	out.Reasoning = string(c.Message.ReasoningContent)
@@ -469,6 +475,18 @@ func decodeOpenAI(body []byte) (Response, error) {
 	}
 	out.FinishReason = toolFinish(c.FinishReason, len(out.ToolCalls) > 0)
 	return out, nil
+}
+
+// upstreamFailed returns the error of an answer OpenRouter ended as
+// "stop" though its upstream's connection failed: it says so only in
+// native_finish_reason ("network_error", with no content and no usage:
+// earendil-works/pi#8511). A failure of the provider's side, like a 502;
+// nil for any other reason.
+func upstreamFailed(native string, body []byte) error {
+	if native != "network_error" {
+		return nil
+	}
+	return &APIError{Status: 502, Type: native, Body: bytes.Clone(body)}
 }
 
 // toolFinish reads "tool_calls" for an answer that called tools but says
@@ -579,7 +597,8 @@ type openAIChunk struct {
 			ReasoningContent optionalText    `json:"reasoning_content"`
 			Reasoning        optionalText    `json:"reasoning"`
 		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
+		FinishReason       *string `json:"finish_reason"`
+		NativeFinishReason string  `json:"native_finish_reason"` // as in openAIResponse
 	} `json:"choices"`
 	Usage *openAIUsage `json:"usage"`
 	// XGroq carries Groq's usage in a stream's last chunk, where others
@@ -634,6 +653,9 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			d.finish = *ch.FinishReason
+		}
+		if err := upstreamFailed(ch.NativeFinishReason, []byte(data)); err != nil {
+			return Chunk{}, err
 		}
 		switch {
 		case ch.Delta.Content != nil:

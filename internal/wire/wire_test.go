@@ -124,6 +124,11 @@ func TestDecode(t *testing.T) {
 		{"openrouter error in a choice", OpenAI, `{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error","error":{"code":502,"message":"Upstream error from provider"}}]}`, Response{}, 502, false},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
 		{"openrouter numeric code", OpenAI, `{"error":{"message":"upstream","code":502}}`, Response{}, 502, false},
+		// OpenRouter: an upstream whose connection failed, said only in
+		// native_finish_reason.
+		{"openrouter upstream network error", OpenAI, `{"id":"gen-1","object":"chat.completion","model":"stealth/ox-alpha","provider":"Stealth","choices":[{"index":0,"finish_reason":"stop","native_finish_reason":"network_error","message":{"role":"assistant","content":null,"refusal":null,"reasoning":null}}]}`, Response{}, 502, false},
+		{"openrouter native finish of a whole answer", OpenAI, `{"choices":[{"finish_reason":"stop","native_finish_reason":"end_turn","message":{"role":"assistant","content":"Hi"}}]}`,
+			Response{Content: "Hi", FinishReason: "stop"}, 0, false},
 		// LiteLLM's proxy: code is the HTTP status, as a string.
 		{"litellm status as a string", OpenAI, `{"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached","type":null,"param":null,"code":"429"}}`, Response{}, 429, false},
 		{"litellm auth", OpenAI, `{"error":{"message":"Authentication Error, invalid key","type":"auth_error","param":"None","code":"401"}}`, Response{}, 401, false},
@@ -228,6 +233,9 @@ func TestStreamErrorsOfCompatibleServers(t *testing.T) {
 		// text-generation-inference 2.x: the error a string.
 		{"tgi string error", `data: {"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}` + "\n\ndata: [DONE]\n\n", 500},
 		{"tgi validation", `data: {"error":"Input validation error: inputs tokens + max_new_tokens must be <= 4096. Given: 4000 inputs tokens and 500 max_new_tokens","error_type":"validation"}` + "\n\ndata: [DONE]\n\n", 422},
+		// OpenRouter: the upstream's connection failed, said only in
+		// native_finish_reason of a chunk that ends the stream as "stop".
+		{"openrouter network_error", `data: {"id":"gen-1787584664","object":"chat.completion.chunk","created":1787584664,"model":"stealth/ox-alpha","provider":"Stealth","choices":[{"index":0,"delta":{"content":"","role":"assistant"},"finish_reason":"stop","native_finish_reason":"network_error"}]}` + "\n\ndata: [DONE]\n\n", 502},
 		// LiteLLM's proxy: the status as a string.
 		{"litellm rate limit", `data: {"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached","type":null,"param":null,"code":"429"}}` + "\n\n", 429},
 		{"litellm bad request", `data: {"error":{"message":"litellm.BadRequestError: Invalid model","type":null,"param":null,"code":"400"}}` + "\n\n", 400},

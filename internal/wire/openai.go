@@ -411,30 +411,34 @@ type openAIToolCall struct {
 // null reads the same as absent (content, finish_reason, usage), so that
 // decoding allocates only the strings it keeps.
 type openAIResponse struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Message struct {
-			Content   openAIText      `json:"content"`
-			Refusal   string          `json:"refusal"`
-			ToolCalls openAIToolCalls `json:"tool_calls"`
-			// The reasoning, under either name servers give it.
-			ReasoningContent optionalText `json:"reasoning_content"`
-			Reasoning        optionalText `json:"reasoning"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-		// NativeFinishReason is OpenRouter's: the upstream's own reason
-		// (upstreamFailed).
-		NativeFinishReason string `json:"native_finish_reason"`
-		// Error is OpenRouter's: a choice that failed upstream has
-		// finish_reason "error" and the error here, not at the top.
-		Error *openAIError `json:"error"`
-	} `json:"choices"`
-	Usage openAIUsage  `json:"usage"`
-	Error *openAIError `json:"error"`
+	ID      string         `json:"id"`
+	Model   string         `json:"model"`
+	Choices []openAIChoice `json:"choices"`
+	Usage   openAIUsage    `json:"usage"`
+	Error   *openAIError   `json:"error"`
 	// ErrorType is text-generation-inference's, beside an error that is
 	// a string.
 	ErrorType string `json:"error_type"`
+}
+
+// openAIChoice is a choice of a chat completion. It is a named type so
+// that a decoding error names it briefly, not by its fields.
+type openAIChoice struct {
+	Message struct {
+		Content   openAIText      `json:"content"`
+		Refusal   string          `json:"refusal"`
+		ToolCalls openAIToolCalls `json:"tool_calls"`
+		// The reasoning, under either name servers give it.
+		ReasoningContent optionalText `json:"reasoning_content"`
+		Reasoning        optionalText `json:"reasoning"`
+	} `json:"message"`
+	FinishReason string `json:"finish_reason"`
+	// NativeFinishReason is OpenRouter's: the upstream's own reason
+	// (upstreamFailed).
+	NativeFinishReason string `json:"native_finish_reason"`
+	// Error is OpenRouter's: a choice that failed upstream has
+	// finish_reason "error" and the error here, not at the top.
+	Error *openAIError `json:"error"`
 }
 
 func decodeOpenAI(body []byte) (Response, error) {
@@ -585,22 +589,26 @@ func (t *optionalText) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// openAIChunkChoice is a choice of a stream chunk. It is a named type so
+// that a decoding error names it briefly, not by its fields.
+type openAIChunkChoice struct {
+	Index *int `json:"index"`
+	Delta struct {
+		Content          *openAIText     `json:"content"`
+		Refusal          *string         `json:"refusal"`
+		ToolCalls        openAIToolCalls `json:"tool_calls"`
+		ReasoningContent optionalText    `json:"reasoning_content"`
+		Reasoning        optionalText    `json:"reasoning"`
+	} `json:"delta"`
+	FinishReason       *string `json:"finish_reason"`
+	NativeFinishReason string  `json:"native_finish_reason"` // as in openAIResponse
+}
+
 type openAIChunk struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index *int `json:"index"`
-		Delta struct {
-			Content          *openAIText     `json:"content"`
-			Refusal          *string         `json:"refusal"`
-			ToolCalls        openAIToolCalls `json:"tool_calls"`
-			ReasoningContent optionalText    `json:"reasoning_content"`
-			Reasoning        optionalText    `json:"reasoning"`
-		} `json:"delta"`
-		FinishReason       *string `json:"finish_reason"`
-		NativeFinishReason string  `json:"native_finish_reason"` // as in openAIResponse
-	} `json:"choices"`
-	Usage *openAIUsage `json:"usage"`
+	ID      string              `json:"id"`
+	Model   string              `json:"model"`
+	Choices []openAIChunkChoice `json:"choices"`
+	Usage   *openAIUsage        `json:"usage"`
 	// XGroq carries Groq's usage in a stream's last chunk, where others
 	// put the top-level usage.
 	XGroq *struct {

@@ -594,7 +594,8 @@ func (c *AiClient) chatAnswer(ctx, actx context.Context, t *target, o *outgoing,
 		RequestID:    c.scrub(requestID(resp.Header)),
 		ToolCalls:    toolCalls(wr.ToolCalls),
 
-		thinkingBlocks: wr.ThinkingBlocks,
+		thinkingBlocks:   wr.ThinkingBlocks,
+		reasoningDetails: wr.ReasoningDetails,
 	}, nil
 }
 

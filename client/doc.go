@@ -126,8 +126,9 @@
 // keeps it in [Message.Reasoning], and the calls' [ToolCall.Signature]s, so
 // that a tool loop sends back what its provider requires with a tool turn:
 // DeepSeek's reasoning_content, Anthropic's signed thinking blocks
-// ([Message.ThinkingBlocks]), Gemini's thought signatures. No other
-// provider is sent them.
+// ([Message.ThinkingBlocks]), Gemini's thought signatures, OpenRouter's
+// reasoning_details ([Message.ReasoningDetails]). No other provider is
+// sent them.
 //
 // # Errors
 //

@@ -37,6 +37,9 @@ type providerSpec struct {
 	// echoReasoning: send an assistant turn's reasoning back
 	// (wire.Request.EchoReasoning).
 	echoReasoning bool
+	// echoReasoningDetails: send an assistant turn's reasoning_details
+	// back (wire.Request.EchoReasoningDetails).
+	echoReasoningDetails bool
 	// googleSignatures: send tool calls' thought signatures back
 	// (wire.Request.GoogleSignatures).
 	googleSignatures bool
@@ -73,7 +76,7 @@ var providers = []providerSpec{
 	{name: "deepseek", baseURL: "https://api.deepseek.com/v1", format: wire.OpenAI, keyEnv: []string{"DEEPSEEK_API_KEY"}, streamUsage: true, echoReasoning: true, jsonModeOnly: true},
 	{name: "groq", baseURL: "https://api.groq.com/openai/v1", format: wire.OpenAI, keyEnv: []string{"GROQ_API_KEY"}},
 	{name: "mistral", baseURL: "https://api.mistral.ai/v1", format: wire.OpenAI, keyEnv: []string{"MISTRAL_API_KEY"}, nineCharToolIDs: true, assistantPrefix: true, assistantAfterTool: true},
-	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}},
+	{name: "openrouter", baseURL: "https://openrouter.ai/api/v1", format: wire.OpenAI, keyEnv: []string{"OPENROUTER_API_KEY"}, echoReasoningDetails: true},
 	{name: "xai", baseURL: "https://api.x.ai/v1", format: wire.OpenAI, keyEnv: []string{"XAI_API_KEY"}},
 	{name: "together", baseURL: "https://api.together.xyz/v1", format: wire.OpenAI, keyEnv: []string{"TOGETHER_API_KEY"}},
 	{name: "gemini", baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", format: wire.OpenAI, keyEnv: []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, googleSignatures: true, oneSystemMessage: true, toolResultNames: true},

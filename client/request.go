@@ -60,6 +60,12 @@ type Message struct {
 	// before the turn's tool calls, which extended thinking requires, and
 	// to no other provider.
 	ThinkingBlocks json.RawMessage `json:",omitempty"`
+	// ReasoningDetails are an OpenRouter assistant turn's reasoning_details
+	// as a JSON array ([ChatResponse.Message] keeps them). They are sent
+	// back to openrouter unchanged, which some of its models require with
+	// the turn's tool calls ("Gemini models require OpenRouter reasoning
+	// details to be preserved in each request"), and to no other provider.
+	ReasoningDetails json.RawMessage `json:",omitempty"`
 }
 
 // Part is one piece of multi-part user content: exactly one of Text and
@@ -311,15 +317,17 @@ type ChatResponse struct {
 
 	// thinkingBlocks: Anthropic's thinking blocks, for Message.
 	thinkingBlocks json.RawMessage
+	// reasoningDetails: OpenRouter's reasoning_details, for Message.
+	reasoningDetails json.RawMessage
 }
 
 // Message returns the answer as an assistant message, its tool calls
 // included, to append to the conversation. It keeps what the provider
 // requires back with a tool turn: the reasoning, Anthropic's thinking
-// blocks and the calls' signatures.
+// blocks, OpenRouter's reasoning details and the calls' signatures.
 func (r *ChatResponse) Message() Message {
 	return Message{Role: RoleAssistant, Content: r.Content, ToolCalls: slices.Clone(r.ToolCalls),
-		Reasoning: r.Reasoning, ThinkingBlocks: slices.Clone(r.thinkingBlocks)}
+		Reasoning: r.Reasoning, ThinkingBlocks: slices.Clone(r.thinkingBlocks), ReasoningDetails: slices.Clone(r.reasoningDetails)}
 }
 
 // validate checks req before any request is sent. The error is an
@@ -481,6 +489,15 @@ func validateMessage(add func(string, ...any), i int, m *Message) {
 			add("Messages[%d].ThinkingBlocks is set on a %q message: only assistant turns think", i, m.Role)
 		case json.Unmarshal(m.ThinkingBlocks, &blocks) != nil:
 			add("Messages[%d].ThinkingBlocks is not a JSON array: keep it as ChatResponse.Message gave it", i)
+		}
+	}
+	if len(m.ReasoningDetails) > 0 {
+		var details []json.RawMessage
+		switch {
+		case m.Role != RoleAssistant:
+			add("Messages[%d].ReasoningDetails is set on a %q message: only assistant turns reason", i, m.Role)
+		case json.Unmarshal(m.ReasoningDetails, &details) != nil:
+			add("Messages[%d].ReasoningDetails is not a JSON array: keep it as ChatResponse.Message gave it", i)
 		}
 	}
 	for j, c := range m.ToolCalls {
@@ -645,7 +662,7 @@ func invalidUTF8(s string) int {
 func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning, ThinkingBlocks: m.ThinkingBlocks}
+		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning, ThinkingBlocks: m.ThinkingBlocks, ReasoningDetails: m.ReasoningDetails}
 		for _, p := range m.Parts {
 			if p.Image == nil {
 				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})
@@ -659,25 +676,26 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 		msgs[i] = wm
 	}
 	out := &wire.Request{
-		Model:               t.model,
-		Messages:            msgs,
-		MaxTokens:           req.MaxTokens,
-		MaxCompletionTokens: t.completionTokens,
-		AnthropicMaxTokens:  DefaultAnthropicMaxTokens,
-		Temperature:         req.Temperature,
-		TopP:                req.TopP,
-		Stop:                req.Stop,
-		Stream:              stream,
-		StreamUsage:         t.spec.streamUsage,
-		EchoReasoning:       t.spec.echoReasoning,
-		GoogleSignatures:    t.spec.googleSignatures,
-		NineCharToolIDs:     t.spec.nineCharToolIDs,
-		AssistantPrefix:     t.spec.assistantPrefix,
-		AssistantAfterTool:  t.spec.assistantAfterTool || (t.spec.format == wire.OpenAI && mistralModel(t.model)),
-		OneSystemMessage:    t.spec.oneSystemMessage,
-		ToolResultNames:     t.spec.toolResultNames,
-		SchemaInPrompt:      t.spec.jsonModeOnly,
-		ToolChoice:          req.ToolChoice,
+		Model:                t.model,
+		Messages:             msgs,
+		MaxTokens:            req.MaxTokens,
+		MaxCompletionTokens:  t.completionTokens,
+		AnthropicMaxTokens:   DefaultAnthropicMaxTokens,
+		Temperature:          req.Temperature,
+		TopP:                 req.TopP,
+		Stop:                 req.Stop,
+		Stream:               stream,
+		StreamUsage:          t.spec.streamUsage,
+		EchoReasoning:        t.spec.echoReasoning,
+		GoogleSignatures:     t.spec.googleSignatures,
+		NineCharToolIDs:      t.spec.nineCharToolIDs,
+		AssistantPrefix:      t.spec.assistantPrefix,
+		AssistantAfterTool:   t.spec.assistantAfterTool || (t.spec.format == wire.OpenAI && mistralModel(t.model)),
+		EchoReasoningDetails: t.spec.echoReasoningDetails,
+		OneSystemMessage:     t.spec.oneSystemMessage,
+		ToolResultNames:      t.spec.toolResultNames,
+		SchemaInPrompt:       t.spec.jsonModeOnly,
+		ToolChoice:           req.ToolChoice,
 	}
 	if t.spec.googleSignatures && signsToolCalls(t.model) {
 		out.PlaceholderSignature = geminiPlaceholderSignature

@@ -415,3 +415,55 @@ func TestGeminiGetsOneSystemMessageAndNamedToolResults(t *testing.T) {
 		t.Errorf("tool result name %q; want get_weather", body.Messages[3].Name)
 	}
 }
+
+// TestOpenRouterToolTurnKeepsItsReasoningDetails: OpenRouter requires a
+// Gemini model's reasoning_details back, unchanged, with the turn's tool
+// calls (400 "Gemini models require OpenRouter reasoning details to be
+// preserved in each request"); Message keeps them, the next request to
+// openrouter carries them, and a fallback to another provider does not.
+func TestOpenRouterToolTurnKeepsItsReasoningDetails(t *testing.T) {
+	srv := newServer(t)
+	or := client.ProviderConfig{BaseURL: srv.URL() + "/api/v1", APIKey: "sk-or-v1-0123456789abcdef0123456789abcdef"}
+	c := build(t, builder(srv).Provider("openrouter", or).Model("openrouter/google/gemini-3-pro-preview").Fallback("openai/gpt-4o"))
+	details := `[{"type":"reasoning.encrypted","data":"CiIBjz1rX0Qm","id":"tool_get_weather_abc","format":"google-gemini-v1","index":0}]`
+	srv.Script("google/gemini-3-pro-preview", providertest.Answer{Body: `{"id":"gen-1","object":"chat.completion","model":"google/gemini-3-pro-preview","choices":[{"index":0,"finish_reason":"tool_calls",
+		"message":{"role":"assistant","content":null,"reasoning":"Look it up.","reasoning_details":` + details + `,
+		"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]}`},
+		providertest.OK("Sunny in Paris."))
+	req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris?")},
+		Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}}
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil || len(resp.ToolCalls) != 1 || string(resp.Message().ReasoningDetails) != details {
+		t.Fatalf("Chat() = %+v, %v; want a tool call and its reasoning details in Message", resp, err)
+	}
+	req.Messages = append(req.Messages, resp.Message(), client.ToolResult(resp.ToolCalls[0].ID, `{"sky":"sunny"}`))
+	if _, err := c.Chat(context.Background(), req); err != nil {
+		t.Fatalf("second Chat() error = %v", err)
+	}
+	srv.SetDefault("google/gemini-3-pro-preview", providertest.Unavailable())
+	if resp, err := c.Chat(context.Background(), req); err != nil || resp.Provider != "openai" {
+		t.Fatalf("third Chat() = %+v, %v; want the fallback's answer", resp, err)
+	}
+	var sent []bool
+	for _, r := range srv.Received()[1:] {
+		var body struct {
+			Messages []struct {
+				ReasoningDetails json.RawMessage `json:"reasoning_details"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		got := string(body.Messages[1].ReasoningDetails)
+		if got != "" && got != details {
+			t.Errorf("%s got reasoning_details %s; want them unchanged", r.Model, got)
+		}
+		sent = append(sent, got != "")
+		if r.Model == "gpt-4o" && got != "" {
+			t.Errorf("openai got OpenRouter's reasoning_details")
+		}
+	}
+	if len(sent) == 0 || !sent[0] {
+		t.Errorf("reasoning_details sent back %v; want them in the request after the tool call", sent)
+	}
+}

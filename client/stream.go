@@ -517,7 +517,7 @@ func (s *ChatStream) ToolCalls() []ToolCall { return toolCalls(s.conn.dec.ToolCa
 // the stream has ended.
 func (s *ChatStream) Message() Message {
 	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls(), Reasoning: s.Reasoning(),
-		ThinkingBlocks: s.conn.dec.ThinkingBlocks()}
+		ThinkingBlocks: s.conn.dec.ThinkingBlocks(), ReasoningDetails: s.conn.dec.ReasoningDetails()}
 }
 
 // Reasoning returns the model's reasoning received so far, when the

@@ -32,6 +32,7 @@ type openAIMessage struct {
 	Role             string               `json:"role"`
 	Content          any                  `json:"content"`
 	ReasoningContent *string              `json:"reasoning_content,omitempty"`
+	ReasoningDetails json.RawMessage      `json:"reasoning_details,omitempty"`
 	ToolCalls        []openAIToolCallJSON `json:"tool_calls,omitempty"`
 	ToolCallID       string               `json:"tool_call_id,omitempty"`
 	// Name is the function a tool result answers (Request.ToolResultNames).
@@ -317,6 +318,9 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 		}
 		out.ToolCalls = append(out.ToolCalls, tc)
 	}
+	if r.EchoReasoningDetails && m.Role == "assistant" && len(m.ReasoningDetails) > 0 {
+		out.ReasoningDetails = m.ReasoningDetails
+	}
 	if r.EchoReasoning && len(m.ToolCalls) > 0 {
 		// Sent even when empty (calls another provider made, a history
 		// written by hand): DeepSeek's thinking mode refuses a tool turn
@@ -431,6 +435,9 @@ type openAIChoice struct {
 		// The reasoning, under either name servers give it.
 		ReasoningContent optionalText `json:"reasoning_content"`
 		Reasoning        optionalText `json:"reasoning"`
+		// ReasoningDetails is OpenRouter's structured reasoning, kept as
+		// it came to be sent back.
+		ReasoningDetails json.RawMessage `json:"reasoning_details"`
 	} `json:"message"`
 	FinishReason string `json:"finish_reason"`
 	// NativeFinishReason is OpenRouter's: the upstream's own reason
@@ -470,6 +477,9 @@ func decodeOpenAI(body []byte) (Response, error) {
 	}
 	if out.Content == "" {
 		out.Content = c.Message.Refusal
+	}
+	if d := bytes.TrimSpace(c.Message.ReasoningDetails); len(d) > 0 && d[0] == '[' && !bytes.Equal(d, []byte("[]")) {
+		out.ReasoningDetails = bytes.Clone(d)
 	}
 	for _, tc := range c.Message.ToolCalls {
 		if tc.Function == nil || tc.Function.Name == "" {
@@ -599,6 +609,7 @@ type openAIChunkChoice struct {
 		ToolCalls        openAIToolCalls `json:"tool_calls"`
 		ReasoningContent optionalText    `json:"reasoning_content"`
 		Reasoning        optionalText    `json:"reasoning"`
+		ReasoningDetails json.RawMessage `json:"reasoning_details"` // OpenRouter's, in fragments
 	} `json:"delta"`
 	FinishReason       *string `json:"finish_reason"`
 	NativeFinishReason string  `json:"native_finish_reason"` // as in openAIResponse
@@ -677,6 +688,9 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		case ch.Delta.Reasoning != "":
 			d.reasoning.WriteString(string(ch.Delta.Reasoning))
 		}
+		if len(ch.Delta.ReasoningDetails) > 0 {
+			d.addReasoningDetails(ch.Delta.ReasoningDetails)
+		}
 		for _, tc := range ch.Delta.ToolCalls {
 			d.openAIToolFragment(tc)
 			called = true
@@ -689,6 +703,67 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		return Chunk{Kind: ToolDelta}, nil
 	}
 	return Chunk{Kind: Skip}, nil
+}
+
+// reasoningDetail is one of OpenRouter's reasoning_details being
+// assembled from a stream's fragments: its text fields grow, its other
+// fields are the last ones sent.
+type reasoningDetail struct {
+	fields map[string]json.RawMessage
+	texts  map[string]*strings.Builder // "text", "summary", "data"
+}
+
+// addReasoningDetails adds one delta's reasoning_details to those being
+// assembled. OpenRouter streams each detail in fragments that share its
+// index: a fragment's text, summary and data continue the detail's, its
+// other fields replace them (a signature comes last). A fragment without
+// an index is a detail of its own. Anything but a list of objects is
+// ignored: reasoning is never a reason to fail an answer.
+func (d *StreamDecoder) addReasoningDetails(raw json.RawMessage) {
+	var frags []map[string]json.RawMessage
+	if unmarshal(raw, &frags) != nil {
+		return
+	}
+	d.detailBytes += len(raw)
+	for _, f := range frags {
+		if f == nil {
+			continue
+		}
+		var index int
+		indexed := len(f["index"]) > 0 && string(f["index"]) != "null" && unmarshal(f["index"], &index) == nil
+		pos, known := d.detailAt[index]
+		if !indexed || !known {
+			pos = len(d.details)
+			d.details = append(d.details, &reasoningDetail{fields: map[string]json.RawMessage{}, texts: map[string]*strings.Builder{}})
+			if indexed {
+				if d.detailAt == nil {
+					d.detailAt = map[int]int{}
+				}
+				d.detailAt[index] = pos
+			}
+		}
+		detail := d.details[pos]
+		for k, v := range f {
+			var text string
+			switch {
+			case string(v) == "null":
+				// A null does not erase what an earlier fragment said.
+				if detail.fields[k] == nil && detail.texts[k] == nil {
+					detail.fields[k] = v
+				}
+			case (k == "text" || k == "summary" || k == "data") && unmarshal(v, &text) == nil:
+				delete(detail.fields, k) // a null said before
+				b := detail.texts[k]
+				if b == nil {
+					b = &strings.Builder{}
+					detail.texts[k] = b
+				}
+				b.WriteString(text)
+			default:
+				detail.fields[k] = v
+			}
+		}
+	}
 }
 
 // openAIToolFragment adds one delta.tool_calls entry to the calls being

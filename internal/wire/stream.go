@@ -45,6 +45,9 @@ type StreamDecoder struct {
 	answered    bool
 	reasoning   strings.Builder     // reasoning_content or reasoning deltas; Anthropic thinking
 	thinking    []anthropicThinking // Anthropic: thinking blocks, for ThinkingBlocks
+	details     []*reasoningDetail  // OpenRouter's reasoning_details, assembled
+	detailAt    map[int]int         // a detail's index → its position in details
+	detailBytes int                 // the reasoning_details received, for HeldBytes
 
 	// notCalls: Anthropic blocks that are neither text nor the caller's
 	// tool calls (thinking, server_tool_use, ...): input_json_delta events
@@ -129,7 +132,7 @@ func (d *StreamDecoder) ToolCalls() []ToolCall {
 // HeldBytes returns the number of bytes held besides the text: tool call
 // names and arguments, and reasoning, to bound a stream's size.
 func (d *StreamDecoder) HeldBytes() int {
-	n := d.reasoning.Len()
+	n := d.reasoning.Len() + d.detailBytes
 	for _, t := range d.thinking {
 		if t.Signature != nil {
 			n += len(*t.Signature)
@@ -169,6 +172,34 @@ func (d *StreamDecoder) ThinkingBlocks() json.RawMessage {
 		return d.set.ThinkingBlocks
 	}
 	return thinkingJSON(d.thinking)
+}
+
+// ReasoningDetails returns OpenRouter's reasoning_details received so far,
+// assembled from their fragments, as a JSON array (nil when none), or
+// those of the answer given to SetResponse.
+func (d *StreamDecoder) ReasoningDetails() json.RawMessage {
+	if d.set != nil {
+		return d.set.ReasoningDetails
+	}
+	if len(d.details) == 0 {
+		return nil
+	}
+	out := make([]map[string]any, len(d.details))
+	for i, detail := range d.details {
+		m := make(map[string]any, len(detail.fields)+len(detail.texts))
+		for k, v := range detail.fields {
+			m[k] = v
+		}
+		for k, b := range detail.texts {
+			m[k] = b.String()
+		}
+		out[i] = m
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // ID returns the answer's ID, once the stream has said it.

@@ -578,3 +578,46 @@ func TestParseDataURL(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRouterReasoningDetails: OpenRouter's reasoning_details are read
+// from answers and from streams, where each detail comes in fragments
+// sharing its index, and sent back unchanged with the turn only when the
+// request says so.
+func TestOpenRouterReasoningDetails(t *testing.T) {
+	details := `[{"type":"reasoning.encrypted","data":"CiIBjz1r","id":"tool_get_weather_abc","format":"google-gemini-v1","index":0}]`
+	r, err := Decode(OpenAI, []byte(`{"choices":[{"message":{"role":"assistant","content":null,"reasoning":"Look it up.","reasoning_details":`+details+`,
+		"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`), "")
+	if err != nil || string(r.ReasoningDetails) != details || r.Reasoning != "Look it up." {
+		t.Fatalf("Decode = %+v, %v; want the reasoning details as they came", r, err)
+	}
+	if r, _ := Decode(OpenAI, []byte(`{"choices":[{"message":{"content":"a","reasoning_details":{"not":"a list"}}}]}`), ""); r.ReasoningDetails != nil || r.Content != "a" {
+		t.Errorf("Decode(details not a list) = %+v; want the answer without them", r)
+	}
+
+	d, _, _ := feed(t, OpenAI, "", data(
+		`{"choices":[{"delta":{"role":"assistant","reasoning":"Let me ","reasoning_details":[{"type":"reasoning.text","text":"Let me ","format":"anthropic-claude-v1","index":0}]}}]}`,
+		`{"choices":[{"delta":{"reasoning":"think.","reasoning_details":[{"type":"reasoning.text","text":"think.","index":0}]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.text","text":null,"signature":"EqQB","index":0}]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.encrypted","data":"CiIB","id":"tool_x","format":"google-gemini-v1","index":1}]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":"garbage"}}]}`,
+		`{"choices":[{"delta":{"content":"Done."},"finish_reason":"stop"}]}`,
+		`[DONE]`)...)
+	want := `[{"format":"anthropic-claude-v1","index":0,"signature":"EqQB","text":"Let me think.","type":"reasoning.text"},{"data":"CiIB","format":"google-gemini-v1","id":"tool_x","index":1,"type":"reasoning.encrypted"}]`
+	if got := string(d.ReasoningDetails()); got != want {
+		t.Errorf("stream ReasoningDetails() = %s;\nwant %s", got, want)
+	}
+	if d.HeldBytes() < len(want) {
+		t.Errorf("HeldBytes() = %d; want the reasoning details counted", d.HeldBytes())
+	}
+
+	turn := Message{Role: "assistant", ReasoningDetails: json.RawMessage(details), ToolCalls: []ToolCall{{ID: "tool_get_weather_abc", Name: "get_weather", Arguments: json.RawMessage(`{}`)}}}
+	for echo, want := range map[bool]string{
+		true:  `{"model":"m","messages":[{"role":"assistant","content":null,"reasoning_details":` + details + `,"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}]}`,
+		false: `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}]}`,
+	} {
+		got, err := Encode(OpenAI, &Request{Model: "m", Messages: []Message{turn}, EchoReasoningDetails: echo})
+		if err != nil || string(got) != want {
+			t.Errorf("Encode(echo %v) = %s, %v;\nwant %s", echo, got, err, want)
+		}
+	}
+}

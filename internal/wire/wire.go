@@ -83,6 +83,10 @@ type Message struct {
 	// Anthropic format sends them back before the turn's tool calls, which
 	// extended thinking requires. Other formats ignore them.
 	ThinkingBlocks json.RawMessage
+	// ReasoningDetails are OpenRouter's reasoning_details of an assistant
+	// turn (a JSON array); sent back only when
+	// Request.EchoReasoningDetails says so.
+	ReasoningDetails json.RawMessage
 }
 
 // Part is one piece of multi-part content: text, or an image (Image true)
@@ -178,6 +182,12 @@ type Request struct {
 	// "prefix": true, which Mistral requires of a conversation that does
 	// not end with a user or tool message.
 	AssistantPrefix bool
+	// EchoReasoningDetails sends an assistant turn's ReasoningDetails back
+	// as reasoning_details: OpenRouter requires them unchanged with the
+	// turn's tool calls for some models ("Gemini models require OpenRouter
+	// reasoning details to be preserved in each request"), and uses them
+	// for others' thinking with tools.
+	EchoReasoningDetails bool
 	// OneSystemMessage joins the system messages (the caller's, wherever
 	// they are, and the JSON-mode prompt) into one, first: Gemini's
 	// OpenAI-compatible API keeps only the last system message it is sent.
@@ -250,6 +260,9 @@ type Response struct {
 	// ThinkingBlocks: Anthropic's thinking and redacted_thinking blocks,
 	// as a JSON array (Message.ThinkingBlocks); nil when none.
 	ThinkingBlocks json.RawMessage
+	// ReasoningDetails: OpenRouter's reasoning_details, a JSON array
+	// (Message.ReasoningDetails); nil when none.
+	ReasoningDetails json.RawMessage
 }
 
 // APIError is an error object found inside a successful HTTP answer or a

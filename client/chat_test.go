@@ -563,6 +563,7 @@ func TestTokenCapField(t *testing.T) {
 	}{
 		{"openai's own API", "", "gpt-4o", 1, []string{"max_completion_tokens"}},
 		{"azure openai", "https://my-resource.openai.azure.com/openai/v1", "gpt-4o", 1, []string{"max_completion_tokens"}},
+		{"openai's EU data residency", "https://eu.api.openai.com/v1", "gpt-4o", 1, []string{"max_completion_tokens"}},
 		{"a self-hosted server", "http://127.0.0.1:8000/v1", "llama3.1", 1, []string{"max_tokens"}},
 		{"a reasoning model elsewhere", "https://gateway.example/v1", "gpt-5-mini", 1, []string{"max_completion_tokens"}},
 		// Two calls: the refused request and its resend, then the next.

@@ -124,8 +124,10 @@ func completionTokensField(spec *providerSpec, baseURL, model string) bool {
 	}
 	if u, err := url.Parse(baseURL); err == nil {
 		host := strings.ToLower(u.Hostname())
-		for _, azure := range []string{".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"} {
-			if strings.HasSuffix(host, azure) {
+		// OpenAI's own hosts (eu.api.openai.com for data residency) and
+		// Azure OpenAI's.
+		for _, own := range []string{".openai.com", ".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"} {
+			if strings.HasSuffix(host, own) {
 				return true
 			}
 		}

@@ -68,7 +68,10 @@ import (
 // from x-should-retry: true or false.
 //
 // RetryAfter is, in order: retry-after-ms or Retry-After (seconds,
-// fractional seconds or an HTTP-date); a Gemini RetryInfo retryDelay; a
+// fractional seconds or an HTTP-date); an upstream's Retry-After quoted in
+// OpenRouter's metadata.headers, or its metadata.retry_after_seconds, when
+// a minute or less (a longer wait of one upstream is not the router's:
+// it routes the next request elsewhere); a Gemini RetryInfo retryDelay; a
 // wait written in the message ("Please retry after 7 seconds", "try again
 // in 1.5s", "retry in 20.04s"); and for [RateLimited] only, the reset time
 // of the rate-limit dimension the provider reports as exhausted

@@ -412,6 +412,18 @@ var responseCases = []responseCase{
 		code: Overloaded, retryAfter: 4500 * time.Millisecond,
 	},
 	{
+		// One upstream's long wait is not OpenRouter's: taken as the
+		// target's, it paused every model routed there.
+		name: "openrouter/503 an upstream's hour-long wait", status: 503,
+		body: `{"error":{"message":"Provider returned error","code":503,"metadata":{"headers":{"Retry-After":"3600"},"retry_after_seconds":3600,"provider_name":"Fireworks"}}}`,
+		code: Overloaded, retryAfter: 0,
+	},
+	{
+		name: "openrouter/429 a caller's 429 naming a key limit is a rate limit", status: 429,
+		body: `{"error":{"message":"API key limit exceeded, please retry in 20s","code":429}}`,
+		code: RateLimited, retryAfter: 20 * time.Second,
+	},
+	{
 		name: "openrouter/429 raw as an object holding the upstream's body", status: 429,
 		body: `{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":{"__kind":"OK","data":"{\"error\":{\"code\":null,\"message\":\"Rate limit exceeded\",\"param\":null,\"type\":\"rate_limit_exceeded\"}}\n"},"provider_name":"SambaNova"}},"code":429}`,
 		code: RateLimited, providerCode: "rate_limit_exceeded", msgContains: "Rate limit exceeded",

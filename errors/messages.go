@@ -23,8 +23,9 @@ var (
 		// 余额不足 "insufficient balance", 使用上限 "usage cap".
 		"usage limit reached", "余额不足", "使用上限",
 		// OpenRouter's per-key spending cap (403 "Key limit exceeded
-		// (total limit)", daily, weekly, monthly).
-		"key limit exceeded",
+		// (total limit)", daily, weekly, monthly; "Key limit exceeded.
+		// Manage it using ...").
+		"key limit exceeded (", "key limit exceeded. manage",
 	}
 	// dailyPhrases mean a limit over a daily window.
 	dailyPhrases = []string{

@@ -21,10 +21,11 @@ var (
 // retryAfter finds how long the provider asked to wait; see
 // [ClassifyResponse] for the order.
 func retryAfter(now time.Time, code StandardErrorCode, h http.Header, info bodyInfo, msg string) time.Duration {
-	for _, src := range []http.Header{h, info.extraHeader} {
-		if d, ok := ratelimitheader.RetryAfter(src, now); ok && d <= MaxRetryAfter {
-			return d
-		}
+	if d, ok := ratelimitheader.RetryAfter(h, now); ok && d <= MaxRetryAfter {
+		return d
+	}
+	if d, ok := ratelimitheader.RetryAfter(info.extraHeader, now); ok && d <= maxUpstreamWait {
+		return d
 	}
 	if info.hasRetryDelay && info.retryDelay >= 0 && info.retryDelay <= MaxRetryAfter {
 		return info.retryDelay
@@ -42,6 +43,14 @@ func retryAfter(now time.Time, code StandardErrorCode, h http.Header, info bodyI
 	}
 	return 0
 }
+
+// maxUpstreamWait bounds a wait read from an upstream's answer quoted in
+// a router's (OpenRouter's metadata: its Retry-After, retry_after_seconds).
+// The router sends the next request to another upstream, so a long wait of
+// one of them is not the router's: taken as the target's, it would pause
+// every model routed there. A short one is the best guess of when the
+// model is served again.
+const maxUpstreamWait = time.Minute
 
 // messageWait reads a wait written in a message.
 func messageWait(msg string) (time.Duration, bool) {

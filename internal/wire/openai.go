@@ -124,16 +124,14 @@ func oneSystemMessage(msgs []openAIMessage) []openAIMessage {
 }
 
 // nameToolResults sets each tool result's Name to the function of the
-// call it answers, found by id among the calls msgs carry
-// (Request.ToolResultNames).
+// call it answers: the nearest earlier call with its id, since an id may
+// come again in a later turn (Request.ToolResultNames).
 func nameToolResults(msgs []openAIMessage) {
 	names := map[string]string{}
-	for _, m := range msgs {
-		for _, c := range m.ToolCalls {
+	for i := range msgs {
+		for _, c := range msgs[i].ToolCalls {
 			names[c.ID] = c.Function.Name
 		}
-	}
-	for i := range msgs {
 		if msgs[i].Role == "tool" {
 			msgs[i].Name = names[msgs[i].ToolCallID]
 		}
@@ -318,7 +316,7 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 		}
 		out.ToolCalls = append(out.ToolCalls, tc)
 	}
-	if r.EchoReasoningDetails && m.Role == "assistant" && len(m.ReasoningDetails) > 0 {
+	if d := bytes.TrimSpace(m.ReasoningDetails); r.EchoReasoningDetails && m.Role == "assistant" && len(d) > 0 && string(d) != "null" {
 		out.ReasoningDetails = m.ReasoningDetails
 	}
 	if r.EchoReasoning && len(m.ToolCalls) > 0 {
@@ -713,28 +711,38 @@ type reasoningDetail struct {
 	texts  map[string]*strings.Builder // "text", "summary", "data"
 }
 
+// detailCost is what one assembled detail costs beyond its bytes (its
+// struct and maps), counted in HeldBytes so that a stream of empty details
+// stays within the bound on what a stream holds.
+const detailCost = 128
+
 // addReasoningDetails adds one delta's reasoning_details to those being
 // assembled. OpenRouter streams each detail in fragments that share its
 // index: a fragment's text, summary and data continue the detail's, its
-// other fields replace them (a signature comes last). A fragment without
-// an index is a detail of its own. Anything but a list of objects is
-// ignored: reasoning is never a reason to fail an answer.
+// other fields replace them (a signature comes last). It numbers every
+// fragment 0 in some streams (OpenRouterTeam/ai-sdk-provider#519), so a
+// fragment of another type or id, or one with text after the detail's
+// signature, starts a detail of its own; so does one without an index.
+// Elements that are not objects are skipped: reasoning is never a reason
+// to fail an answer.
 func (d *StreamDecoder) addReasoningDetails(raw json.RawMessage) {
-	var frags []map[string]json.RawMessage
-	if unmarshal(raw, &frags) != nil {
+	var elems []json.RawMessage
+	if unmarshal(raw, &elems) != nil {
 		return
 	}
 	d.detailBytes += len(raw)
-	for _, f := range frags {
-		if f == nil {
+	for _, e := range elems {
+		var f map[string]json.RawMessage
+		if unmarshal(e, &f) != nil || f == nil {
 			continue
 		}
 		var index int
 		indexed := len(f["index"]) > 0 && string(f["index"]) != "null" && unmarshal(f["index"], &index) == nil
 		pos, known := d.detailAt[index]
-		if !indexed || !known {
+		if !indexed || !known || !d.details[pos].continuedBy(f) {
 			pos = len(d.details)
 			d.details = append(d.details, &reasoningDetail{fields: map[string]json.RawMessage{}, texts: map[string]*strings.Builder{}})
+			d.detailBytes += detailCost
 			if indexed {
 				if d.detailAt == nil {
 					d.detailAt = map[int]int{}
@@ -742,26 +750,48 @@ func (d *StreamDecoder) addReasoningDetails(raw json.RawMessage) {
 				d.detailAt[index] = pos
 			}
 		}
-		detail := d.details[pos]
-		for k, v := range f {
-			var text string
-			switch {
-			case string(v) == "null":
-				// A null does not erase what an earlier fragment said.
-				if detail.fields[k] == nil && detail.texts[k] == nil {
-					detail.fields[k] = v
-				}
-			case (k == "text" || k == "summary" || k == "data") && unmarshal(v, &text) == nil:
-				delete(detail.fields, k) // a null said before
-				b := detail.texts[k]
-				if b == nil {
-					b = &strings.Builder{}
-					detail.texts[k] = b
-				}
-				b.WriteString(text)
-			default:
-				detail.fields[k] = v
+		d.details[pos].add(f)
+	}
+}
+
+// continuedBy reports whether fragment f continues the detail rather
+// than starting another at the same index.
+func (r *reasoningDetail) continuedBy(f map[string]json.RawMessage) bool {
+	for _, k := range []string{"type", "id"} {
+		if v, have := f[k], r.fields[k]; len(v) > 0 && string(v) != "null" && have != nil && string(have) != "null" && !bytes.Equal(v, have) {
+			return false
+		}
+	}
+	if sig := r.fields["signature"]; sig != nil && string(sig) != "null" {
+		for _, k := range []string{"text", "summary", "data"} {
+			if v := f[k]; len(v) > 0 && string(v) != "null" && string(v) != `""` {
+				return false // text after the signature that closed the detail
 			}
+		}
+	}
+	return true
+}
+
+// add merges fragment f into the detail.
+func (r *reasoningDetail) add(f map[string]json.RawMessage) {
+	for k, v := range f {
+		var text string
+		switch {
+		case string(v) == "null":
+			// A null does not erase what an earlier fragment said.
+			if r.fields[k] == nil && r.texts[k] == nil {
+				r.fields[k] = v
+			}
+		case (k == "text" || k == "summary" || k == "data") && unmarshal(v, &text) == nil:
+			delete(r.fields, k) // a null said before
+			b := r.texts[k]
+			if b == nil {
+				b = &strings.Builder{}
+				r.texts[k] = b
+			}
+			b.WriteString(text)
+		default:
+			r.fields[k] = v
 		}
 	}
 }

@@ -610,7 +610,31 @@ func TestOpenRouterReasoningDetails(t *testing.T) {
 		t.Errorf("HeldBytes() = %d; want the reasoning details counted", d.HeldBytes())
 	}
 
+	// Every fragment numbered 0 (OpenRouterTeam/ai-sdk-provider#519): a
+	// fragment of another type, or text after a signature, is another
+	// detail; an element that is not an object is skipped alone.
+	d, _, _ = feed(t, OpenAI, "", data(
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.summary","summary":"Think","format":"openai-responses-v1","index":0}]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.summary","summary":"ing.","index":0},"x"]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.encrypted","data":"gAAAA","id":"rs_1","format":"openai-responses-v1","index":0}]}}]}`,
+		`{"choices":[{"delta":{"reasoning_details":[{"type":"reasoning.text","text":"One.","index":0},{"type":"reasoning.text","signature":"s1","index":0},{"type":"reasoning.text","text":"Two.","index":0},{"type":"reasoning.text","signature":"s2","index":0}]}}]}`,
+		`[DONE]`)...)
+	want = `[{"format":"openai-responses-v1","index":0,"summary":"Thinking.","type":"reasoning.summary"},{"data":"gAAAA","format":"openai-responses-v1","id":"rs_1","index":0,"type":"reasoning.encrypted"},` +
+		`{"index":0,"signature":"s1","text":"One.","type":"reasoning.text"},{"index":0,"signature":"s2","text":"Two.","type":"reasoning.text"}]`
+	if got := string(d.ReasoningDetails()); got != want {
+		t.Errorf("stream ReasoningDetails() = %s;\nwant %s", got, want)
+	}
+	// Empty details cost what they hold, not only their bytes.
+	d, _, _ = feed(t, OpenAI, "", data(`{"choices":[{"delta":{"reasoning_details":[{},{},{},{}]}}]}`)...)
+	if d.HeldBytes() < 4*detailCost {
+		t.Errorf("HeldBytes() = %d for 4 empty details; want at least %d", d.HeldBytes(), 4*detailCost)
+	}
+
 	turn := Message{Role: "assistant", ReasoningDetails: json.RawMessage(details), ToolCalls: []ToolCall{{ID: "tool_get_weather_abc", Name: "get_weather", Arguments: json.RawMessage(`{}`)}}}
+	nullTurn := Message{Role: "assistant", Content: "hi", ReasoningDetails: json.RawMessage("null")}
+	if got, err := Encode(OpenAI, &Request{Model: "m", Messages: []Message{nullTurn}, EchoReasoningDetails: true}); err != nil || string(got) != `{"model":"m","messages":[{"role":"assistant","content":"hi"}]}` {
+		t.Errorf("Encode(null details) = %s, %v; want none sent", got, err)
+	}
 	for echo, want := range map[bool]string{
 		true:  `{"model":"m","messages":[{"role":"assistant","content":null,"reasoning_details":` + details + `,"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}]}`,
 		false: `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"tool_get_weather_abc","type":"function","function":{"name":"get_weather","arguments":"{}"}}]}]}`,

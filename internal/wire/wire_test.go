@@ -86,6 +86,12 @@ func TestEncode(t *testing.T) {
 			{Role: "user", Content: "weather?"}, {Role: "assistant", ToolCalls: []ToolCall{{ID: "c1", Name: "get_weather", Arguments: json.RawMessage(`{}`)}, {ID: "c2", Name: "get_time", Arguments: json.RawMessage(`{}`)}}},
 			{Role: "tool", ToolCallID: "c2", Content: "noon"}, {Role: "tool", ToolCallID: "c1", Content: "sunny"}}},
 			`{"model":"g","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"get_time","arguments":"{}"}}]},{"role":"tool","content":"noon","tool_call_id":"c2","name":"get_time"},{"role":"tool","content":"sunny","tool_call_id":"c1","name":"get_weather"}]}`},
+		// An id that comes again in a later turn names the nearest call.
+		{"gemini tool results named by the nearest call", OpenAI, Request{Model: "g", ToolResultNames: true, Messages: []Message{
+			{Role: "assistant", ToolCalls: []ToolCall{{ID: "call_0", Name: "get_weather", Arguments: json.RawMessage(`{}`)}}}, {Role: "tool", ToolCallID: "call_0", Content: "sunny"},
+			{Role: "user", Content: "time?"},
+			{Role: "assistant", ToolCalls: []ToolCall{{ID: "call_0", Name: "get_time", Arguments: json.RawMessage(`{}`)}}}, {Role: "tool", ToolCallID: "call_0", Content: "noon"}}},
+			`{"model":"g","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","content":"sunny","tool_call_id":"call_0","name":"get_weather"},{"role":"user","content":"time?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"get_time","arguments":"{}"}}]},{"role":"tool","content":"noon","tool_call_id":"call_0","name":"get_time"}]}`},
 		{"json_object asks for JSON when no message does", OpenAI, Request{Model: "d", SchemaInPrompt: true, Messages: msgs[1:2], ResponseFormat: &ResponseFormat{Type: "json_object"}},
 			`{"model":"d","messages":[{"role":"system","content":"Answer with a JSON object."},{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`},
 		{"json_object leaves a request that names JSON alone", OpenAI, Request{Model: "d", Messages: []Message{{Role: "system", Content: "Reply in Json."}, {Role: "user", Content: "hi"}}, ResponseFormat: &ResponseFormat{Type: "json_object"}},

@@ -422,9 +422,10 @@ func (c *AiClient) statusError(t *target, o *outgoing, resp *http.Response) *aie
 	}
 	if refused != 0 && t.refused.Or(refused)&refused == 0 {
 		// The model does not take a sampling parameter the request set
-		// (OpenAI's reasoning models: temperature, top_p, stop), or its
-		// json_schema: the request without it (in JSON mode) is worth a
-		// retry, and every later one goes so. Once per parameter and
+		// (OpenAI's reasoning models: temperature, top_p, stop), its
+		// max_tokens (sent as max_completion_tokens instead) or its
+		// json_schema (JSON mode instead): the request without it is
+		// worth a retry, and every later one goes so. Once per parameter and
 		// target, so a refusal that was not about the parameter cannot
 		// loop.
 		retry := true
@@ -467,25 +468,25 @@ const (
 	refusedMaxTokens // max_tokens: send max_completion_tokens instead
 )
 
-// refusedParameter reads an error answer that refuses one of the sampling
-// parameters, and returns that parameter's bit, or 0. Two shapes:
-//   - OpenAI's: a 400 with code unsupported_value or unsupported_parameter
-//     whose param is temperature, top_p or stop (its reasoning models:
-//     "Unsupported value: 'temperature' does not support 0.2 with this
-//     model. Only the default (1) value is supported.");
-//   - Anthropic's: a 400 whose message says the parameter "is deprecated
-//     for this model" (Claude Opus 4.7 and later models, which take no
-//     sampling parameters: "`temperature` is deprecated for this model.",
-//     on the Messages API, its OpenAI-compatible endpoint and Bedrock);
+// refusedParameter reads a 400 that refuses a parameter the request could
+// go without, and returns its refused* bit, or 0. The refusals read:
+//   - OpenAI's: code unsupported_value or unsupported_parameter (or a
+//     null code with a message "Unsupported parameter: ..."), whose param
+//     is temperature, top_p, stop, or max_tokens (its reasoning models
+//     behind another base URL: "Use 'max_completion_tokens' instead");
+//   - Anthropic's: the parameter "is deprecated for this model" (Claude
+//     Opus 4.7 and later, which take no sampling parameters), also quoted
+//     by proxies after words of their own;
 //   - xAI's: an error string "Model grok-4.3 does not support parameter
-//     stop" (its reasoning models take no stop).
-//
-// And a 400 whose message refuses json_schema output ("This model does not
-// support response format `json_schema`", Groq's models but a few; "invalid
-// schema for response format: ...: minItems is not supported"; "This
-// response_format type is unavailable now", DeepSeek): the request is
-// sent again as JSON mode with the schema in a system message
-// (wire.Request.SchemaInPrompt), which such models take.
+//     stop";
+//   - a refusal of json_schema output ("This model does not support
+//     response format `json_schema`", Groq's models but a few; "invalid
+//     schema for response format: ...: minItems is not supported"; "This
+//     response_format type is unavailable now", DeepSeek): the request is
+//     sent again as JSON mode with the schema in a system message
+//     (wire.Request.SchemaInPrompt);
+//   - any of these as the upstream's answer OpenRouter quotes in
+//     error.metadata.raw.
 func refusedParameter(status int, body []byte) uint32 {
 	if status != http.StatusBadRequest {
 		return 0

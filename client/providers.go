@@ -144,6 +144,7 @@ func openAIReasoningModel(model string) bool {
 	if i := strings.LastIndexByte(m, '/'); i >= 0 {
 		m = m[i+1:]
 	}
+	m = strings.TrimPrefix(m, "ft:") // a fine-tune: "ft:o4-mini-2025-04-16:org::id"
 	return strings.HasPrefix(m, "gpt-5") || len(m) >= 2 && m[0] == 'o' && m[1] >= '1' && m[1] <= '9'
 }
 

@@ -48,6 +48,7 @@ func TestRefusedParameterReadsProvidersWords(t *testing.T) {
 
 func TestOpenAIReasoningModel(t *testing.T) {
 	for model, want := range map[string]bool{
+		"ft:o4-mini-2025-04-16:org::abc": true, "ft:gpt-5-mini:org::x": true, "ft:gpt-4o-mini:org::y": false,
 		"o1": true, "o3-mini": true, "o4-mini-2025-04-16": true, "gpt-5": true, "gpt-5.1-codex": true, "openai/gpt-5-mini": true,
 		"gpt-4o": false, "gpt-4.1": false, "omni-moderation-latest": false, "ollama3": false, "llama3.1": false, "": false,
 	} {

@@ -482,24 +482,8 @@ func validateMessage(add func(string, ...any), i int, m *Message) {
 	if len(m.ToolCalls) > 0 && m.Role != RoleAssistant {
 		add("Messages[%d].ToolCalls is set on a %q message: only assistant turns call tools", i, m.Role)
 	}
-	if len(m.ThinkingBlocks) > 0 {
-		var blocks []json.RawMessage
-		switch {
-		case m.Role != RoleAssistant:
-			add("Messages[%d].ThinkingBlocks is set on a %q message: only assistant turns think", i, m.Role)
-		case json.Unmarshal(m.ThinkingBlocks, &blocks) != nil:
-			add("Messages[%d].ThinkingBlocks is not a JSON array: keep it as ChatResponse.Message gave it", i)
-		}
-	}
-	if len(m.ReasoningDetails) > 0 {
-		var details []json.RawMessage
-		switch {
-		case m.Role != RoleAssistant:
-			add("Messages[%d].ReasoningDetails is set on a %q message: only assistant turns reason", i, m.Role)
-		case json.Unmarshal(m.ReasoningDetails, &details) != nil:
-			add("Messages[%d].ReasoningDetails is not a JSON array: keep it as ChatResponse.Message gave it", i)
-		}
-	}
+	validateAssistantArray(add, i, m.Role, "ThinkingBlocks", m.ThinkingBlocks)
+	validateAssistantArray(add, i, m.Role, "ReasoningDetails", m.ReasoningDetails)
 	for j, c := range m.ToolCalls {
 		if c.ID == "" {
 			add("Messages[%d].ToolCalls[%d].ID is empty: send the model's calls back as they came", i, j)
@@ -520,6 +504,22 @@ func validateMessage(add func(string, ...any), i int, m *Message) {
 }
 
 // validatePart checks part j of message i.
+// validateAssistantArray checks a field of Messages[i] that only an
+// assistant turn carries, as a JSON array its answer gave
+// (ThinkingBlocks, ReasoningDetails).
+func validateAssistantArray(add func(string, ...any), i int, role, field string, raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	var elems []json.RawMessage
+	switch {
+	case role != RoleAssistant:
+		add("Messages[%d].%s is set on a %q message: only assistant turns carry it", i, field, role)
+	case json.Unmarshal(raw, &elems) != nil:
+		add("Messages[%d].%s is not a JSON array: keep it as ChatResponse.Message gave it", i, field)
+	}
+}
+
 func validatePart(add func(string, ...any), i, j int, p *Part) {
 	img := p.Image
 	switch {

@@ -466,4 +466,22 @@ func TestOpenRouterToolTurnKeepsItsReasoningDetails(t *testing.T) {
 	if len(sent) == 0 || !sent[0] {
 		t.Errorf("reasoning_details sent back %v; want them in the request after the tool call", sent)
 	}
+
+	// A history that lost their shape, or put them on a user turn, is
+	// refused before anything is sent.
+	n := len(srv.Received())
+	bad := resp.Message()
+	bad.ReasoningDetails = json.RawMessage(`{"type":"reasoning.encrypted"}`)
+	req.Messages[1] = bad
+	if _, err := c.Chat(context.Background(), req); err == nil || !strings.Contains(err.Error(), "Messages[1].ReasoningDetails is not a JSON array") {
+		t.Errorf("Chat() with ReasoningDetails not an array: error = %v; want it named", err)
+	}
+	req.Messages[1] = resp.Message()
+	req.Messages[0].ReasoningDetails = json.RawMessage(details)
+	if _, err := c.Chat(context.Background(), req); err == nil || !strings.Contains(err.Error(), `Messages[0].ReasoningDetails is set on a "user" message`) {
+		t.Errorf("Chat() with ReasoningDetails on a user turn: error = %v; want it named", err)
+	}
+	if got := len(srv.Received()); got != n {
+		t.Errorf("%d requests sent for invalid histories; want none", got-n)
+	}
 }

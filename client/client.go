@@ -59,10 +59,10 @@ type target struct {
 	// completionTokens: send the token cap as max_completion_tokens
 	// (completionTokensField).
 	completionTokens bool
-	// refused holds the sampling parameters the model said it does not
-	// take (refusedTemperature, ...), and refusedJSONSchema when it refused
-	// json_schema output: requests to it leave them out (send JSON mode
-	// with the schema in a system message).
+	// refused holds what the model said it does not take (the refused*
+	// bits): requests to it leave out a refused sampling parameter, send
+	// max_completion_tokens for a refused max_tokens, and JSON mode with
+	// the schema in a system message for a refused json_schema.
 	refused atomic.Uint32
 }
 

@@ -525,8 +525,10 @@ func refusedParameter(status int, body []byte) uint32 {
 			}
 			// raw was decoded from a string inside body, so it is
 			// shorter: the recursion ends.
-			if inner := refusedParameter(status, []byte(raw)); raw != "" && inner != 0 {
-				return inner
+			if raw != "" {
+				if inner := refusedParameter(status, []byte(raw)); inner != 0 {
+					return inner
+				}
 			}
 		}
 	}
@@ -545,12 +547,11 @@ func refusedParameter(status int, body []byte) uint32 {
 		// The parameter is the word before "is deprecated for this
 		// model", which proxies (LiteLLM, Bedrock) quote after words of
 		// their own, or the word after "does not support parameter".
-		msg := lower
-		if i := strings.Index(msg, " is deprecated for this model"); i > 0 {
-			if words := strings.Fields(msg[:i]); len(words) > 0 {
+		if i := strings.Index(lower, " is deprecated for this model"); i > 0 {
+			if words := strings.Fields(lower[:i]); len(words) > 0 {
 				param = strings.Trim(words[len(words)-1], "`'\"")
 			}
-		} else if _, after, ok := strings.Cut(msg, "does not support parameter "); ok {
+		} else if _, after, ok := strings.Cut(lower, "does not support parameter "); ok {
 			if words := strings.Fields(after); len(words) > 0 {
 				param = strings.Trim(words[0], "`'\".,")
 			}

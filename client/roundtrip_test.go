@@ -349,24 +349,11 @@ func TestMistralGetsAnAssistantTurnAfterToolResults(t *testing.T) {
 		if _, err := c.Chat(context.Background(), req); err != nil {
 			t.Fatalf("%s: Chat() error = %v", id, err)
 		}
-		var body struct {
-			Messages []struct {
-				Role    string  `json:"role"`
-				Content *string `json:"content"`
-			} `json:"messages"`
-		}
-		rs := srv.Received()
-		if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, m := range body.Messages {
-			got = append(got, m.Role)
-		}
-		if !slices.Equal(got, roles) {
+		msgs := lastSentMessages(t, srv)
+		if got := rolesOf(msgs); !slices.Equal(got, roles) {
 			t.Errorf("%s: sent roles %v; want %v", id, got, roles)
 		}
-		if len(roles) == 5 && (body.Messages[3].Content == nil || *body.Messages[3].Content == "") {
+		if len(roles) == 5 && len(msgs) == 5 && (msgs[3].Content == nil || msgs[3].Content == "") {
 			t.Errorf("%s: the assistant turn after the tool result has no text; Mistral refuses one with neither text nor tool calls", id)
 		}
 	}
@@ -390,29 +377,15 @@ func TestGeminiGetsOneSystemMessageAndNamedToolResults(t *testing.T) {
 	if _, err := c.Chat(context.Background(), req); err != nil {
 		t.Fatalf("Chat() error = %v", err)
 	}
-	var body struct {
-		Messages []struct {
-			Role    string `json:"role"`
-			Content any    `json:"content"`
-			Name    string `json:"name"`
-		} `json:"messages"`
-	}
-	rs := srv.Received()
-	if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	var roles []string
-	for _, m := range body.Messages {
-		roles = append(roles, m.Role)
-	}
-	if !slices.Equal(roles, []string{"system", "user", "assistant", "tool", "user"}) {
+	msgs := lastSentMessages(t, srv)
+	if roles := rolesOf(msgs); !slices.Equal(roles, []string{"system", "user", "assistant", "tool", "user"}) {
 		t.Fatalf("roles sent %v; want one system message, first", roles)
 	}
-	if sys, _ := body.Messages[0].Content.(string); !strings.HasPrefix(sys, "You are a pirate.") || !strings.Contains(sys, "JSON") {
+	if sys, _ := msgs[0].Content.(string); !strings.HasPrefix(sys, "You are a pirate.") || !strings.Contains(sys, "JSON") {
 		t.Errorf("system message %q; want the caller's, then the JSON-mode prompt", sys)
 	}
-	if body.Messages[3].Name != "get_weather" {
-		t.Errorf("tool result name %q; want get_weather", body.Messages[3].Name)
+	if msgs[3].Name != "get_weather" {
+		t.Errorf("tool result name %q; want get_weather", msgs[3].Name)
 	}
 }
 
@@ -484,4 +457,33 @@ func TestOpenRouterToolTurnKeepsItsReasoningDetails(t *testing.T) {
 	if got := len(srv.Received()); got != n {
 		t.Errorf("%d requests sent for invalid histories; want none", got-n)
 	}
+}
+
+// sentMessage is a message of a request body in the OpenAI format.
+type sentMessage struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"`
+	Name    string `json:"name"`
+}
+
+// lastSentMessages returns the messages of the last request srv received.
+func lastSentMessages(t *testing.T, srv *providertest.Server) []sentMessage {
+	t.Helper()
+	var body struct {
+		Messages []sentMessage `json:"messages"`
+	}
+	rs := srv.Received()
+	if err := json.Unmarshal(rs[len(rs)-1].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body.Messages
+}
+
+// rolesOf returns the roles of msgs, in order.
+func rolesOf(msgs []sentMessage) []string {
+	roles := make([]string, len(msgs))
+	for i, m := range msgs {
+		roles[i] = m.Role
+	}
+	return roles
 }

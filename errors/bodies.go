@@ -276,7 +276,7 @@ func (info *bodyInfo) openRouterMetadata(meta map[string]any, depth int) {
 		}
 	}
 	// The upstream's wait, also when its headers are not quoted; a short
-	// one only (upstreamWait).
+	// one only (maxUpstreamWait).
 	if n, ok := meta["retry_after_seconds"].(json.Number); ok && !info.hasRetryDelay {
 		if secs, err := n.Float64(); err == nil && secs >= 0 && secs <= maxUpstreamWait.Seconds() {
 			info.retryDelay, info.hasRetryDelay = time.Duration(secs*float64(time.Second)), true

@@ -47,7 +47,9 @@ func run(out io.Writer) error {
 		BaseURL(srv.URL() + "/v1").
 		APIKey("sk-ant-demo-0000000000").
 		Resilience(cfg).
-		StreamIdleTimeout(500 * time.Millisecond).
+		// Generous next to the 30ms between healthy pieces, so that a busy
+		// machine's pauses never read as a stalled stream.
+		StreamIdleTimeout(2 * time.Second).
 		Build()
 	if err != nil {
 		return err
@@ -83,8 +85,8 @@ func run(out io.Writer) error {
 	defer cancel()
 	show(out, c, ctx)
 
-	fmt.Fprintln(out, "\n6. The provider slows to one piece a second; the idle timeout (500ms) ends the stream:")
-	srv.Script(model, providertest.Answer{Status: 200, Chunks: []string{"One ", "two ", "three."}, ChunkDelay: time.Second})
+	fmt.Fprintln(out, "\n6. The provider slows to one piece in 3 seconds; the idle timeout (2s) ends the stream:")
+	srv.Script(model, providertest.Answer{Status: 200, Chunks: []string{"One ", "two ", "three."}, ChunkDelay: 3 * time.Second})
 	show(out, c, context.Background())
 	return nil
 }

@@ -32,7 +32,7 @@ func TestSteps(t *testing.T) {
 			"errors.Is(err, client.ErrStreamTruncated) = true"}},
 		{4, []string{"   " + strings.Join(words[:4], "") + "\n", "-> failed: E3002 overloaded (HTTP 200)"}},
 		{5, []string{"-> failed: E3003 timeout", "errors.Is(err, context.DeadlineExceeded) = true"}},
-		{6, []string{"   One \n", "-> failed: E3003 timeout", "stream sent nothing for 500ms", "errors.Is(err, client.ErrStreamIdle) = true"}},
+		{6, []string{"   One \n", "-> failed: E3003 timeout", "stream sent nothing for 2s", "errors.Is(err, client.ErrStreamIdle) = true"}},
 	}
 	for _, tt := range tests {
 		s := steps[tt.step-1]

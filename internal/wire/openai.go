@@ -444,6 +444,7 @@ type openAIChoice struct {
 	// Error is OpenRouter's: a choice that failed upstream has
 	// finish_reason "error" and the error here, not at the top.
 	Error *openAIError `json:"error"`
+	Index *int         `json:"index"`
 }
 
 func decodeOpenAI(body []byte) (Response, error) {
@@ -460,7 +461,15 @@ func decodeOpenAI(body []byte) (Response, error) {
 	if len(r.Choices) == 0 {
 		return Response{}, malformed("chat completion without choices")
 	}
+	// The answer is choice 0 (n > 1 set through Extra), wherever it is
+	// listed; the first listed when none is numbered so.
 	c := r.Choices[0]
+	for _, ch := range r.Choices {
+		if ch.Index != nil && *ch.Index == 0 {
+			c = ch
+			break
+		}
+	}
 	if c.Error != nil {
 		return Response{}, c.Error.apiError(body)
 	}
@@ -662,10 +671,11 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 	}
 	var text string
 	called := false
-	for _, ch := range c.Choices[:min(len(c.Choices), 1)] {
+	for _, ch := range c.Choices {
 		if ch.Index != nil && *ch.Index != 0 {
 			// Another choice's delta (n > 1 set through Extra): the
-			// answer is the first choice, as in a whole answer.
+			// answer is the first choice, as in a whole answer, wherever
+			// the chunk lists it.
 			continue
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
@@ -693,6 +703,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 			d.openAIToolFragment(tc)
 			called = true
 		}
+		break
 	}
 	switch {
 	case text != "":

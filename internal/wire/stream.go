@@ -73,11 +73,26 @@ func NewStreamDecoder(f Format, answerTool string) *StreamDecoder {
 
 // Decode decodes one event. An error event is returned as an [*APIError];
 // an event that is not valid for the format wraps [ErrMalformed].
+//
+// An event whose data is blank or starts with ':' (other than an error
+// event) is skipped: no chunk of either format looks so, and proxies send
+// keep-alives so, a comment put in a data field (Vertex AI's partner
+// models send "data: : keepalive" while the model has not begun, and
+// gateways wrap OpenRouter's ": OPENROUTER PROCESSING" the same way).
 func (d *StreamDecoder) Decode(ev sse.Event) (Chunk, error) {
+	if ev.Type != "error" && keepAliveData(ev.Data) {
+		return Chunk{Kind: Skip}, nil
+	}
 	if d.format == Anthropic {
 		return d.anthropic(ev.Type, ev.Data)
 	}
 	return d.openAI(ev.Type, ev.Data)
+}
+
+// keepAliveData reports whether an event's data is blank or a comment.
+func keepAliveData(data string) bool {
+	t := strings.TrimLeft(data, " \t\r\n")
+	return t == "" || t[0] == ':'
 }
 
 func (d *StreamDecoder) newCall(id, name string) int {

@@ -126,6 +126,9 @@ func TestDecode(t *testing.T) {
 		// (docs.mistral.ai, "Reasoning"): the answer is the text chunks.
 		{"mistral thinking and text chunks", OpenAI, `{"id":"m2","object":"chat.completion","model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user asks for a capital."}]},{"type":"text","text":"Paris"},{"type":"reference","reference_ids":[1]},{"type":"text","text":"."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
 			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
+		// n > 1: the answer is choice 0 wherever the list puts it.
+		{"openai choice 0 listed second", OpenAI, `{"choices":[{"index":1,"message":{"content":"B"},"finish_reason":"length"},{"index":0,"message":{"content":"A"},"finish_reason":"stop"}]}`,
+			Response{Content: "A", FinishReason: "stop"}, 0, false},
 		{"openai content neither string nor list", OpenAI, `{"choices":[{"message":{"content":{"text":"x"}}}]}`, Response{}, 0, true},
 		{"openrouter error in a choice", OpenAI, `{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error","error":{"code":502,"message":"Upstream error from provider"}}]}`, Response{}, 502, false},
 		{"openai error in 200", OpenAI, `{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}`, Response{}, 429, false},
@@ -315,6 +318,39 @@ func TestStreamOtherChoices(t *testing.T) {
 	})
 	if d.FinishReason() != "stop" {
 		t.Errorf("FinishReason() = %q; want choice 0's stop", d.FinishReason())
+	}
+}
+
+// TestStreamChoiceZeroListedSecond: a chunk may list the choices in any
+// order; choice 0's delta is the answer's wherever it sits.
+func TestStreamChoiceZeroListedSecond(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"choices":[{"index":1,"delta":{"content":"B"}},{"index":0,"delta":{"content":"A"}}]}`, kind: Content, text: "A"},
+		{data: `{"choices":[{"index":1,"delta":{},"finish_reason":"length"},{"index":0,"delta":{},"finish_reason":"stop"}]}`, kind: Skip},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.FinishReason() != "stop" {
+		t.Errorf("FinishReason() = %q; want choice 0's stop", d.FinishReason())
+	}
+}
+
+// TestStreamKeepAliveInData: proxies put keep-alive comments, or nothing,
+// in a data field (Vertex AI's partner models: "data: : keepalive"); such
+// events are skipped in either format, but an error event is still read
+// as an error.
+func TestStreamKeepAliveInData(t *testing.T) {
+	for _, f := range []Format{OpenAI, Anthropic} {
+		for _, data := range []string{": keepalive", ":", "", " ", ": OPENROUTER PROCESSING"} {
+			d := NewStreamDecoder(f, "")
+			c, err := d.Decode(sse.Event{Type: "message", Data: data})
+			if err != nil || c.Kind != Skip {
+				t.Errorf("%v: Decode(data %q) = %+v, %v; want Skip", f, data, c, err)
+			}
+		}
+		d := NewStreamDecoder(f, "")
+		if _, err := d.Decode(sse.Event{Type: "error", Data: ""}); err == nil {
+			t.Errorf("%v: Decode(an error event without data) error = nil; want an error", f)
+		}
 	}
 }
 

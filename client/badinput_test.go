@@ -206,7 +206,12 @@ func TestGarbageAnswers(t *testing.T) {
 			Body: `{"error":{"message":"messages: too long","type":"invalid_request_error"}}`},
 			aierrors.InvalidRequest, "messages: too long", false},
 		{"stream HTML 200", "openai/gpt-4o", true, providertest.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/html"}},
-			Body: "<html><body>Just a moment...</body></html>"}, aierrors.ServerError, "stream ended before its terminal event", true},
+			Body: "<html><body>Just a moment...</body></html>"}, aierrors.ServerError, "not a chat completion: invalid character '<'", true},
+		{"stream HTML 200 on the Messages API", "anthropic/claude", true, providertest.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/html"}},
+			Body: "\n<!DOCTYPE html><html><body>Please sign in</body></html>"}, aierrors.ServerError, "not a message: invalid character '<'", true},
+		// Envoy's text answer, which no line of an event stream looks like.
+		{"stream given plain text", "openai/gpt-4o", true, providertest.Answer{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}},
+			Body: "upstream connect error or disconnect/reset before headers. reset reason: overflow"}, aierrors.ServerError, "not a chat completion: invalid character 'u'", true},
 		{"stream event not JSON", "anthropic/claude", true, providertest.Answer{Status: 200,
 			Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: "event: content_block_delta\ndata: <oops>\n\n"},
 			aierrors.ServerError, `stream event "content_block_delta" is not JSON`, true},

@@ -22,11 +22,12 @@ import (
 // Defaults of the builder's settings.
 const (
 	// DefaultAttemptTimeout bounds one provider request of a Chat call,
-	// and one Stream attempt up to its first content event.
+	// and one Stream attempt until the answer begins (its first content,
+	// or reasoning before it).
 	DefaultAttemptTimeout = 10 * time.Minute
 	// DefaultStreamIdleTimeout bounds the silence between two reads of a
-	// stream once it has been handed to the caller (any bytes count,
-	// keep-alive comments and pings included).
+	// stream once its answer has begun (any bytes count, keep-alive
+	// comments and pings included).
 	DefaultStreamIdleTimeout = 60 * time.Second
 	// DefaultMaxResponseBytes bounds the body of a successful (non-stream)
 	// answer, and the text of a streamed one: 16 MiB.
@@ -34,8 +35,10 @@ const (
 	// MaxErrorBodyBytes bounds how much of an error answer's body is read
 	// for classification: 1 MiB. The rest is discarded.
 	MaxErrorBodyBytes = 1 << 20
-	// MaxStreamLineBytes bounds one line, and one event's data, of a
-	// stream: 1 MiB. A longer line ends the stream with an error.
+	// MaxStreamLineBytes is the least bound on one line, and one event's
+	// data, of a stream: 1 MiB. The bound is [Builder.MaxResponseBytes]
+	// when that is larger (a server may send a whole tool call or image in
+	// one event); a longer line ends the stream with an error.
 	MaxStreamLineBytes = 1 << 20
 	// DefaultResponseHeaderTimeout is the response-header timeout of the
 	// transport Build makes when no [Builder.HTTPClient] is given and the
@@ -225,8 +228,10 @@ func (b *Builder) Header(key, value string) *Builder {
 }
 
 // AttemptTimeout bounds each provider request: a whole Chat attempt, or a
-// Stream attempt up to its first content event (after that,
-// [Builder.StreamIdleTimeout] applies). An attempt that runs out fails with
+// Stream attempt until the answer begins: its first content event, or
+// the reasoning or thinking a model streams before it (after that,
+// [Builder.StreamIdleTimeout] applies, so a model may think for longer
+// than d as long as it keeps sending). An attempt that runs out fails with
 // a retryable Timeout error wrapping [ErrAttemptTimeout], and the executor
 // may retry it; the caller's ctx deadline, by contrast, bounds the whole
 // call, retries included, and is never retried. The attempt timeout is
@@ -237,9 +242,11 @@ func (b *Builder) AttemptTimeout(d time.Duration) *Builder {
 	return b
 }
 
-// StreamIdleTimeout bounds the wait for more data once a stream has been
-// handed to the caller: a read that sees nothing for d fails the stream
-// with a Timeout error wrapping [ErrStreamIdle]. Time the caller spends
+// StreamIdleTimeout bounds the wait for more data once a stream's answer
+// has begun (it has been handed to the caller, or the model is streaming
+// reasoning before its first content): a read that sees nothing for d
+// fails the stream with a Timeout error wrapping [ErrStreamIdle], retried
+// like any failure when no content had reached the caller. Time the caller spends
 // between calls to [ChatStream.Next] does not count. 0 turns it off;
 // default [DefaultStreamIdleTimeout].
 func (b *Builder) StreamIdleTimeout(d time.Duration) *Builder {
@@ -250,7 +257,8 @@ func (b *Builder) StreamIdleTimeout(d time.Duration) *Builder {
 // MaxResponseBytes bounds the body of a successful Chat answer, and the
 // text a stream accumulates ([ChatStream.Text]); a longer body fails the
 // call, and a longer stream ends, with an error wrapping
-// [ErrResponseTooLarge]. Default [DefaultMaxResponseBytes].
+// [ErrResponseTooLarge]. A stream's line may be as long (see
+// [MaxStreamLineBytes]). Default [DefaultMaxResponseBytes].
 func (b *Builder) MaxResponseBytes(n int64) *Builder {
 	b.maxResponseBytes, b.maxResponseSet = n, true
 	return b

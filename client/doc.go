@@ -149,7 +149,8 @@
 // Every input from the network is bounded: a successful body and a
 // stream's text by [Builder.MaxResponseBytes] ([ErrResponseTooLarge]), an
 // error body by [MaxErrorBodyBytes] (the rest is discarded), a stream line
-// or event by [MaxStreamLineBytes] ([ErrInvalidResponse]). An answer that
+// or event by the larger of MaxResponseBytes and [MaxStreamLineBytes]
+// ([ErrInvalidResponse]). An answer that
 // is not in the provider's wire format (an HTML page from a proxy, a
 // truncated body) is a classified error, never a panic. Retries may send a
 // request that the provider already processed: SECURITY.md in the

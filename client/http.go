@@ -47,8 +47,9 @@ var (
 	// event) that is not valid in its wire format, such as an HTML page from
 	// a proxy. Code ServerError (retryable and fallbackable: the next
 	// attempt or target may well answer properly), except for a stream line
-	// or event longer than [MaxStreamLineBytes]: code Unknown, not retried,
-	// like [ErrResponseTooLarge].
+	// or event longer than its bound (the larger of
+	// [Builder.MaxResponseBytes] and [MaxStreamLineBytes]): code Unknown,
+	// not retried, like [ErrResponseTooLarge].
 	ErrInvalidResponse = errors.New("client: invalid response from provider")
 )
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ type streamConn struct {
 	requestID string
 	answer    string // the JSON answer tool (wire.AnswerTool)
 	maxHeld   int64  // Builder.MaxResponseBytes: bounds what dec holds between content events
+	held      int    // dec.HeldBytes() after the last event
+	// begun, when set, is called once the provider sends reasoning or
+	// thinking before any content: the answer has begun (openStream).
+	begun func()
 }
 
 // errHeldTooLarge: the decoder holds more than maxHeld bytes of reasoning
@@ -103,11 +108,17 @@ func (sc *streamConn) next() (wire.Chunk, error) {
 		if err != nil {
 			return wire.Chunk{}, err
 		}
-		if int64(sc.dec.HeldBytes()) > sc.maxHeld {
+		held := sc.dec.HeldBytes()
+		if int64(held) > sc.maxHeld {
 			return wire.Chunk{}, errHeldTooLarge
 		}
+		grew := held > sc.held
+		sc.held = held
 		if ch.Kind != wire.Skip {
 			return ch, nil
+		}
+		if grew && sc.begun != nil {
+			sc.begun()
 		}
 	}
 }
@@ -133,14 +144,16 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // answer turned out to be empty). A stream of tool calls only is a normal
 // stream: read it to the end, then take [ChatStream.ToolCalls].
 // Before that point, failures are retried and fall back exactly as in
-// [AiClient.Chat]; keep-alives, pings and role-only chunks do not count as
-// content. ctx governs the whole stream: cancelling it ends a stream being
-// read with a Cancelled error.
+// [AiClient.Chat]; keep-alives, pings, role-only chunks and reasoning do
+// not count as content (but reasoning shows the answer begun, see
+// [Builder.AttemptTimeout]). ctx governs the whole stream: cancelling it
+// ends a stream being read with a Cancelled error.
 //
-// A server that answers with one JSON document instead of an event stream
-// is read as Chat would read it: an error object gives its classified
-// error, and a complete answer (from a server that ignores "stream") gives
-// a stream of one piece holding the whole text. A stream that closes after
+// A server that answers with one document instead of an event stream is
+// read as Chat would read it: an error object gives its classified error,
+// a complete answer (from a server that ignores "stream") gives a stream
+// of one piece holding the whole text, and anything else (a proxy's HTML
+// page) an error wrapping [ErrInvalidResponse]. A stream that closes after
 // its finish reason without the terminal event ([DONE], message_stop) is
 // complete; one that closes before it ends with [ErrStreamTruncated]. The
 // stream's text is bounded by [Builder.MaxResponseBytes].
@@ -218,9 +231,13 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		}
 	}
 	var resp *http.Response
+	var idle *time.Timer // armed once reasoning has begun (begun below)
 	fail := func(e *aierrors.Error) (*streamConn, error) {
 		if timer != nil {
 			timer.Stop()
+		}
+		if idle != nil {
+			idle.Stop()
 		}
 		stopFollow()
 		if resp != nil {
@@ -255,17 +272,35 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		parent:    streamCtx,
 		ctx:       reqCtx,
 		cancel:    cancel,
-		events:    sse.NewDecoderSize(br, MaxStreamLineBytes),
+		events:    sse.NewDecoderSize(br, c.streamLineBytes()),
 		dec:       wire.NewStreamDecoder(t.format, o.answerTool),
 		answer:    o.answerTool,
 		maxHeld:   c.maxResponseBytes,
 		reader:    reader,
 		requestID: c.scrub(requestID(resp.Header)),
 	}
-	if isJSONDocument(br) {
-		// The server answered with one JSON document (an error object, or
-		// a complete answer from a server that ignores "stream"): decode it
-		// as Chat would, rather than report a stream without events.
+	// Reasoning or thinking before the first content shows the provider
+	// answering: a model may think for minutes before it writes (DeepSeek's
+	// reasoner counts up to 64K tokens of it), and the attempt timeout,
+	// meant for a provider that does not answer, would cut it and pay for
+	// the reasoning again. From the first piece of it, the stream's idle
+	// timeout bounds the silence instead; a failure before content is still
+	// retried, as the caller has seen nothing.
+	sc.begun = func() {
+		sc.begun = nil
+		if timer != nil {
+			timer.Stop()
+		}
+		if d := c.idleTimeout; d > 0 {
+			idle = time.AfterFunc(d, func() { cancel(ErrStreamIdle) })
+			reader.timer, reader.d = idle, d
+		}
+	}
+	if isDocument(br) {
+		// The server answered with one document (an error object, a
+		// complete answer from a server that ignores "stream", a proxy's
+		// HTML page): decode it as Chat would, rather than report a stream
+		// without events.
 		if e := c.readJSONAnswer(attemptCtx, sc, t, br, o.answerTool); e != nil {
 			c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 			return fail(e)
@@ -287,16 +322,25 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 	if timer != nil {
 		timer.Stop()
 	}
+	if idle != nil {
+		idle.Stop()
+		reader.timer = nil // Stream arms its own
+	}
+	sc.begun = nil
 	stopFollow()
 	c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, nil)
 	return sc, nil
 }
 
-// isJSONDocument reports whether the body in br starts, after white
-// space, with '{' or '[': a JSON document, which an event stream never
-// is (its lines start with a field name, ':' or are blank). It reads ahead
-// only as far as that first character.
-func isJSONDocument(br *bufio.Reader) bool {
+// isDocument reports whether the body in br is a document rather than an
+// event stream: it starts, after white space, with '{' or '[' (a JSON
+// document: an error object, or a whole answer) or with any byte that no
+// line of an event stream starts with (an HTML page from a proxy, a text
+// error). A stream's lines start with a field name (data, event, id,
+// retry; llama.cpp's error), ':' for a comment, or a byte order mark. It
+// reads ahead only as far as that first character; an empty body is left
+// to the stream reader, which reports it cut.
+func isDocument(br *bufio.Reader) bool {
 	for i := 1; i <= br.Size(); i++ {
 		b, _ := br.Peek(i)
 		if len(b) < i {
@@ -304,19 +348,19 @@ func isJSONDocument(br *bufio.Reader) bool {
 		}
 		switch b[i-1] {
 		case ' ', '\t', '\r', '\n':
-		case '{', '[':
-			return true
-		default:
+		case 'd', 'e', 'i', 'r', ':', 0xEF:
 			return false
+		default:
+			return true
 		}
 	}
 	return false
 }
 
-// readJSONAnswer reads a JSON document sent in answer to a streaming
-// request and makes sc a finished stream holding its text. An error object
-// becomes its classified error, anything else that is not an answer an
-// error wrapping ErrInvalidResponse.
+// readJSONAnswer reads a document sent in answer to a streaming request
+// and makes sc a finished stream holding its text. An error object becomes
+// its classified error, anything else that is not an answer (not JSON at
+// all, say) an error wrapping ErrInvalidResponse.
 func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader, answerTool string) *aierrors.Error {
 	data, tooLarge, err := readBounded(br, c.maxResponseBytes)
 	switch {
@@ -337,6 +381,15 @@ func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t 
 	sc.dec.SetResponse(wr)
 	sc.pending, sc.finished = wr.Content, true
 	return nil
+}
+
+// streamLineBytes bounds one line, and one event's data, of a stream: as
+// much as the whole answer may hold (MaxResponseBytes), and never less than
+// MaxStreamLineBytes. A server may send a whole tool call, or an image, in
+// one event of megabytes (Ollama sends every call whole); the official
+// SDKs read lines of up to 32 MiB.
+func (c *AiClient) streamLineBytes() int {
+	return int(max(min(c.maxResponseBytes, math.MaxInt32), MaxStreamLineBytes))
 }
 
 // tooLarge is the error of a stream whose text, tool calls and reasoning
@@ -361,7 +414,7 @@ func (c *AiClient) streamError(callerCtx context.Context, sc *streamConn, t *tar
 	case errors.Is(err, sse.ErrTooLong):
 		return c.tag(&aierrors.Error{
 			Code:    aierrors.Unknown,
-			Message: fmt.Sprintf("stream line or event longer than %d bytes", MaxStreamLineBytes),
+			Message: fmt.Sprintf("stream line or event longer than %d bytes", c.streamLineBytes()),
 			Err:     fmt.Errorf("%w: %w", ErrInvalidResponse, err),
 		}, t)
 	}

@@ -170,3 +170,33 @@ func TestLogsCarryNoProviderMessage(t *testing.T) {
 		t.Errorf("logs lack the code and status:\n%s", logs.String())
 	}
 }
+
+// TestDeadlineErrorTextSaysItOnce: a call whose deadline passes during its
+// one attempt fails with one timeout, as a cancel gives one cancellation.
+// Before, the executor and the chain each wrapped the attempt's timeout
+// again: "E3003 timeout: (after: ailib: openai/gpt-4o: E3003 timeout:
+// (after: ... call deadline exceeded))", three failures to the eye.
+func TestDeadlineErrorTextSaysItOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := providertest.New()
+		srv.SetDefault("gpt-4o", providertest.Slow(2*time.Second, "hi"))
+		for _, fallback := range []string{"", "anthropic/claude"} {
+			b := inProcess(srv).Model("openai/gpt-4o")
+			if fallback != "" {
+				b = b.Fallback(fallback)
+			}
+			c := build(t, b)
+			for name, call := range map[string]func(context.Context) error{"Chat": chatCall(c), "Stream": streamCall(c)} {
+				ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+				err := call(ctx)
+				cancel()
+				if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, aierrors.Timeout) {
+					t.Errorf("%s (fallback %q): error = %v; want a Timeout matching DeadlineExceeded", name, fallback, err)
+				}
+				if n := strings.Count(err.Error(), "E3003"); n != 1 {
+					t.Errorf("%s (fallback %q): the timeout is said %d times: %v", name, fallback, n, err)
+				}
+			}
+		}
+	})
+}

@@ -104,9 +104,16 @@ func classify(err error, target string) (*aierrors.Error, error) {
 // library was about to act on, still reachable through errors.As.
 // Cancellation always wins: whatever was decided next is dropped.
 func doneError(ctx context.Context, target string, last error) *aierrors.Error {
-	if last != nil {
-		if ae, ok := errors.AsType[*aierrors.Error](last); ok && ae.Code == aierrors.Cancelled && errors.Is(last, context.Canceled) {
-			return ae // already the answer
+	if ae, ok := errors.AsType[*aierrors.Error](last); ok && ae.HTTPStatus == 0 {
+		// Already the answer: the attempt saw the caller's ctx end and said
+		// so (a cancel, or the call's deadline, not an attempt's own
+		// timeout). Wrapping it again would read as two failures, each
+		// "after" the other.
+		switch {
+		case ae.Code == aierrors.Cancelled && errors.Is(last, context.Canceled),
+			ae.Code == aierrors.Timeout && errors.Is(ctx.Err(), context.DeadlineExceeded) &&
+				errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, ErrAttemptTimeout):
+			return ae
 		}
 	}
 	err := ctx.Err()

@@ -12,14 +12,15 @@ import (
 
 // FallbackChain tries targets in order ("openai/gpt-4o",
 // "anthropic/claude-3-5-sonnet", ...), moving on only when the error is
-// fallbackable or the target's circuit is open; any other error is
-// returned at once (a bad request is just as bad on the next provider).
+// fallbackable or the target's circuit is open; any other error ends the
+// call at once (a bad request is just as bad on the next provider).
 // Once ctx is done the chain stops and returns a Cancelled (or Timeout)
 // error, whatever it was about to do.
 //
-// When every target failed, the error's text names each target and its
-// error, and the last target's error decides: errors.Is matches only it
-// (an earlier target's code does not match, so a switch on errors.Is
+// When the call failed, the error's text names each target tried and its
+// error ("resilience: all 3 targets failed; ...", or "2 of 3" when one
+// ended the call early), and the last target's error decides: errors.Is
+// matches only it (an earlier target's code does not match, so a switch on errors.Is
 // answers for the outcome, whatever the order of its cases), errors.As
 // finds it first, and [aierrors.CodeOf] returns its code. Every target's
 // error stays reachable through errors.As: with one target the error is
@@ -108,11 +109,7 @@ func (w *ChainCall) Next() bool {
 	}
 	if w.i+1 >= len(w.c.targets) { // every target failed
 		w.state = callEnded
-		if len(w.errs) == 1 {
-			w.err = w.errs[0]
-		} else {
-			w.err = &chainError{targets: w.c.targets, errs: w.errs}
-		}
+		w.err = chainOf(w.c.targets, w.errs, len(w.c.targets), "")
 		return false
 	}
 	w.i++
@@ -140,10 +137,10 @@ func (w *ChainCall) Done(err error) {
 		w.err, w.state = nil, callEnded
 		return
 	case w.ctx.Err() != nil:
-		w.err, w.state = doneError(w.ctx, target, err), callEnded
+		w.err, w.state = w.ended(doneError(w.ctx, target, err)), callEnded
 		return
 	case !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen):
-		w.err, w.state = err, callEnded
+		w.err, w.state = w.ended(err), callEnded
 		return
 	}
 	w.errs = append(w.errs, err)
@@ -153,8 +150,16 @@ func (w *ChainCall) Done(err error) {
 	}
 	w.hop(FallbackHop{From: target, To: next, Err: err, Index: w.i})
 	if w.ctx.Err() != nil { // a hook may have cancelled
-		w.err, w.state = doneError(w.ctx, target, err), callEnded
+		w.errs = w.errs[:len(w.errs)-1]
+		w.err, w.state = w.ended(doneError(w.ctx, target, err)), callEnded
 	}
+}
+
+// ended is the call's error when err, the current target's, ends it before
+// the last target: with the earlier targets' errors, if any, so that none
+// is lost (a primary out of quota, then a fallback that answers 404).
+func (w *ChainCall) ended(err error) error {
+	return chainOf(w.c.targets, append(w.errs, err), len(w.c.targets), "")
 }
 
 // Err returns the call's error once Next has returned false: nil when a
@@ -166,17 +171,35 @@ func (w *ChainCall) Err() error {
 	return w.err
 }
 
-// chainError is every target's error, in target order; the last decides.
+// chainError is the error of each target tried, in target order; the last
+// decides.
 type chainError struct {
-	targets []string
+	targets []string // the targets, in order: targets[i] failed with errs[i]
 	errs    []error
+	total   int    // the number of targets: more than len(errs) when one ended the call early
 	what    string // what failed: "targets" when empty
+}
+
+// chainOf is the error of a call whose targets failed with errs, in order,
+// of total targets: the one error itself when only one was tried.
+func chainOf(targets []string, errs []error, total int, what string) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return &chainError{targets: targets, errs: errs, total: total, what: what}
 }
 
 func (e *chainError) Error() string {
 	var b strings.Builder
-	b.WriteString("resilience: all ")
-	b.WriteString(strconv.Itoa(len(e.errs)))
+	b.WriteString("resilience: ")
+	if e.total > len(e.errs) {
+		b.WriteString(strconv.Itoa(len(e.errs)))
+		b.WriteString(" of ")
+		b.WriteString(strconv.Itoa(e.total))
+	} else {
+		b.WriteString("all ")
+		b.WriteString(strconv.Itoa(len(e.errs)))
+	}
 	b.WriteString(" ")
 	b.WriteString(or(e.what, "targets"))
 	b.WriteString(" failed")

@@ -100,6 +100,54 @@ func TestFallbackEveryErrorReachable(t *testing.T) {
 	}
 }
 
+// TestFallbackEndedEarlyKeepsEarlierErrors: a target that fails in a way
+// no other target would fix ends the call before the last target, and the
+// earlier targets' errors stay in it (the primary out of quota, then a
+// fallback model that no longer exists): before, only the last was kept,
+// so nothing said the primary was out of credit.
+func TestFallbackEndedEarlyKeepsEarlierErrors(t *testing.T) {
+	targets := []string{"openai/gpt-4o", "anthropic/claude-3-5-sonnet-latest", "groq/llama"}
+	calls := 0
+	err := NewFallbackChain(targets...).Execute(t.Context(), func(_ context.Context, target string) error {
+		calls++
+		return map[string]error{
+			targets[0]: targetErr(targets[0], aierrors.QuotaExhausted),
+			targets[1]: targetErr(targets[1], aierrors.NotFound),
+		}[target]
+	})
+	if calls != 2 {
+		t.Errorf("%d targets called; want 2 (not found ends the chain)", calls)
+	}
+	if got, want := err.Error(), "resilience: 2 of 3 targets failed; ailib: openai/gpt-4o: E2002 quota_exhausted"; !strings.HasPrefix(got, want) {
+		t.Errorf("Error() = %q; want it to start %q", got, want)
+	}
+	if !errors.Is(err, aierrors.NotFound) || errors.Is(err, aierrors.QuotaExhausted) {
+		t.Errorf("errors.Is(err, NotFound) = %v, errors.Is(err, QuotaExhausted) = %v; want true, false (the last decides)",
+			errors.Is(err, aierrors.NotFound), errors.Is(err, aierrors.QuotaExhausted))
+	}
+	var all interface{ Unwrap() []error }
+	if !errors.As(err, &all) || len(all.Unwrap()) != 2 {
+		t.Fatalf("errors.As(err, interface{ Unwrap() []error }) found %v; want both targets' errors", all)
+	}
+	var ae *aierrors.Error
+	if !errors.As(all.Unwrap()[1], &ae) || ae.Code != aierrors.QuotaExhausted {
+		t.Errorf("the primary's error = %v; want its quota_exhausted reachable", ae)
+	}
+
+	// The caller's cancel, met after a fallback, keeps the earlier error too.
+	ctx, cancel := context.WithCancel(t.Context())
+	err = NewFallbackChain(targets...).Execute(ctx, func(_ context.Context, target string) error {
+		if target == targets[0] {
+			return targetErr(target, aierrors.Overloaded)
+		}
+		cancel()
+		return targetErr(target, aierrors.ServerError)
+	})
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "resilience: 2 of 3 targets failed; ailib: openai/gpt-4o: E3002 overloaded") {
+		t.Errorf("cancelled at the fallback: %v; want Canceled, with the primary's error in the text", err)
+	}
+}
+
 // A target's error that does not name the target is prefixed with it.
 func TestFallbackErrorTextNamesTargets(t *testing.T) {
 	err := NewFallbackChain("a/x", "b/y").Execute(t.Context(), func(_ context.Context, target string) error {

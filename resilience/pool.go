@@ -203,8 +203,13 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 		if err == nil {
 			return nil
 		}
+		// An error that ends the call here keeps those of the deployments
+		// tried before it.
+		ended := func(err error) error {
+			return chainOf(append(names, m.Name), append(errs, err), len(p.members), "deployments of "+p.name)
+		}
 		if ctx.Err() != nil {
-			return doneError(ctx, m.Name, err)
+			return ended(doneError(ctx, m.Name, err))
 		}
 		if !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen) {
 			if rest != 0 && aierrors.IsRetryable(err) {
@@ -214,8 +219,11 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 				if err == nil {
 					return nil
 				}
+				if ctx.Err() != nil {
+					return ended(doneError(ctx, m.Name, err))
+				}
 			}
-			return err
+			return ended(err)
 		}
 		tried |= 1 << i
 		names = append(names, m.Name)
@@ -242,13 +250,10 @@ func (p *Pool) Execute(ctx context.Context, op func(ctx context.Context, member 
 			names, errs = append(names, m.Name), append(errs, err)
 		}
 	}
-	switch len(errs) {
-	case 0: // not reached: a pool has members
+	if len(errs) == 0 { // not reached: a pool has members
 		return errors.New("resilience: pool " + p.name + " has no members")
-	case 1:
-		return errs[0]
 	}
-	return &chainError{targets: names, errs: errs, what: "deployments of " + p.name}
+	return chainOf(names, errs, len(names), "deployments of "+p.name)
 }
 
 // lastChance chooses, when every deployment was tried once or is out and

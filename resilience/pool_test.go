@@ -357,3 +357,29 @@ func TestPoolReplicasRouteOnInterleavedGrids(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolEndedEarlyKeepsEarlierErrors: as a chain's, a pool's call ended
+// by a deployment's error that no other deployment would fix keeps the
+// errors of the deployments tried before it.
+func TestPoolEndedEarlyKeepsEarlierErrors(t *testing.T) {
+	p := newTestPool(t, "openai/east", "openai/west", "openai/north")
+	var order []string
+	err := p.Execute(t.Context(), func(_ context.Context, member string) error {
+		order = append(order, member)
+		if len(order) == 1 {
+			return targetErr(member, aierrors.QuotaExhausted)
+		}
+		return targetErr(member, aierrors.InvalidRequest)
+	})
+	if len(order) != 2 {
+		t.Fatalf("deployments called: %v; want 2 (an invalid request ends the call)", order)
+	}
+	if !errors.Is(err, aierrors.InvalidRequest) || errors.Is(err, aierrors.QuotaExhausted) {
+		t.Errorf("errors.Is(err, InvalidRequest) = %v, errors.Is(err, QuotaExhausted) = %v; want true, false",
+			errors.Is(err, aierrors.InvalidRequest), errors.Is(err, aierrors.QuotaExhausted))
+	}
+	want := "resilience: 2 of 3 deployments of p failed; ailib: openai/" + strings.TrimPrefix(order[0], "openai/") + ": E2002 quota_exhausted"
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Error() = %q; want it to start %q", err, want)
+	}
+}

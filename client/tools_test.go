@@ -609,3 +609,70 @@ func TestValidationNamesEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestGeminiCallsWithoutIDs: Gemini's OpenAI-compatible API answers tool
+// calls with "id": "" (vercel/ai#7834), and streams parallel calls each
+// whole at index 0. The README's tool loop must still work: each call gets
+// an id of its own, answered by its result, and streamed calls stay apart.
+// Before, the second Chat failed before sending ("ToolCalls[0].ID is
+// empty"), and a stream fused two calls into one with arguments
+// {"city":"Paris"}{"city":"Rome"}.
+func TestGeminiCallsWithoutIDs(t *testing.T) {
+	call := func(city string) string {
+		return `{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"` + city + `\"}"}}`
+	}
+	whole := `{"id":"x","object":"chat.completion","model":"gemini-2.5-pro","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","tool_calls":[` + call("Paris") + `,` + call("Rome") + `]}}]}`
+	chunk := func(city string) string {
+		return `data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[` + call(city) + `]}}]}` + "\n\n"
+	}
+	streamed := chunk("Paris") + chunk("Rome") + `data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}` + "\n\ndata: [DONE]\n\n"
+	for _, stream := range []bool{false, true} {
+		srv := providertest.New()
+		first := providertest.Answer{Status: 200, Body: whole}
+		if stream {
+			first = eventStream(streamed)
+		}
+		srv.Script("gemini-2.5-pro", first, providertest.OK("Sunny in both"))
+		c := build(t, client.NewBuilder().IgnoreEnvironment().Model("gemini/gemini-2.5-pro").
+			Provider("gemini", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "AIza-test-0000000000"}).
+			HTTPClient(&http.Client{Transport: srv.Transport()}).Resilience(offConfig()))
+		req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris and Rome?")},
+			Tools: []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}}
+		var msg client.Message
+		var calls []client.ToolCall
+		if stream {
+			s, err := c.Stream(t.Context(), req)
+			if err != nil {
+				t.Fatalf("Stream() error = %v", err)
+			}
+			readAll(s)
+			s.Close()
+			if s.Err() != nil {
+				t.Fatalf("stream error = %v", s.Err())
+			}
+			msg, calls = s.Message(), s.ToolCalls()
+		} else {
+			resp, err := c.Chat(t.Context(), req)
+			if err != nil {
+				t.Fatalf("Chat() error = %v", err)
+			}
+			msg, calls = resp.Message(), resp.ToolCalls
+		}
+		if len(calls) != 2 || calls[0].ID == "" || calls[0].ID == calls[1].ID ||
+			string(calls[0].Arguments) != `{"city":"Paris"}` || string(calls[1].Arguments) != `{"city":"Rome"}` {
+			t.Fatalf("stream %v: calls = %+v; want Paris's and Rome's, each with an id of its own", stream, calls)
+		}
+		req.Messages = append(req.Messages, msg)
+		for _, tc := range calls {
+			req.Messages = append(req.Messages, client.ToolResult(tc.ID, `{"temp_c":20}`))
+		}
+		resp, err := c.Chat(t.Context(), req)
+		if err != nil || resp.Content != "Sunny in both" {
+			t.Fatalf("stream %v: the loop's second turn = %v, %v; want the answer", stream, resp, err)
+		}
+		got := srv.Received()[1]
+		if len(got.ToolCalls) != 2 || len(got.ToolResults) != 2 || got.ToolResults[0].CallID != calls[0].ID || got.ToolResults[1].CallID != calls[1].ID {
+			t.Errorf("stream %v: second request's calls %+v and results %+v; want each result answering its call by id", stream, got.ToolCalls, got.ToolResults)
+		}
+	}
+}

@@ -492,7 +492,7 @@ func decodeOpenAI(body []byte) (Response, error) {
 		if tc.Function == nil || tc.Function.Name == "" {
 			continue // not a call anyone could answer
 		}
-		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments), Signature: tc.ExtraContent.signature()})
+		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: callID(tc.ID), Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments), Signature: tc.ExtraContent.signature()})
 	}
 	out.FinishReason = toolFinish(c.FinishReason, len(out.ToolCalls) > 0)
 	return out, nil
@@ -823,11 +823,11 @@ func (d *StreamDecoder) openAIToolFragment(tc openAIToolCall) {
 	switch {
 	case tc.Index != nil:
 		if p, ok := d.byIndex[*tc.Index]; ok {
-			if cur := d.calls[p]; tc.ID == "" || cur.id == "" || cur.id == tc.ID {
+			if cur := d.calls[p]; (tc.ID == "" || cur.id == "" || cur.id == tc.ID) && !cur.followedBy(name, args) {
 				pos = p
 			}
 		}
-	case tc.ID == "" && len(d.calls) > 0:
+	case tc.ID == "" && len(d.calls) > 0 && !d.calls[d.last].followedBy(name, args):
 		pos = d.last
 	}
 	if pos < 0 {

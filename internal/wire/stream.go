@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/ailib-go/ailib/internal/sse"
@@ -62,6 +64,7 @@ type callBuilder struct {
 	args      strings.Builder
 	whole     json.RawMessage // arguments sent as a JSON object instead of a string
 	start     json.RawMessage // Anthropic: the input of content_block_start
+	madeID    string          // the id made for a call that came without one (callID), once asked for
 }
 
 // NewStreamDecoder returns a decoder for format f. answerTool is
@@ -116,6 +119,34 @@ func (cb *callBuilder) addArguments(raw json.RawMessage) {
 	}
 }
 
+// followedBy reports whether a fragment bringing name and args, with no id
+// of its own to tell, is the start of another call rather than more of
+// this one: it names a function, this call is whole (named, its arguments
+// a complete JSON value), and its arguments start another. Gemini's
+// OpenAI-compatible API streams parallel calls each whole, all at index 0
+// and without ids (NousResearch/hermes-agent#62937); servers that repeat
+// the name in every fragment of one call send pieces of one value.
+func (cb *callBuilder) followedBy(name string, args json.RawMessage) bool {
+	if name == "" || cb.name == "" {
+		return false
+	}
+	switch have := strings.TrimSpace(cb.args.String()); {
+	case have != "" && json.Valid([]byte(have)):
+	case len(cb.whole) > 0:
+	default:
+		return false
+	}
+	t := bytes.TrimSpace(args)
+	if len(t) > 0 && t[0] == '"' {
+		var piece string
+		if unmarshal(t, &piece) != nil {
+			return false
+		}
+		t = bytes.TrimSpace([]byte(piece))
+	}
+	return len(t) > 0 && t[0] == '{'
+}
+
 func (cb *callBuilder) call() ToolCall {
 	args := cb.args.String()
 	switch {
@@ -125,7 +156,27 @@ func (cb *callBuilder) call() ToolCall {
 	case len(cb.start) > 0:
 		args = string(cb.start)
 	}
-	return ToolCall{ID: cb.id, Name: cb.name, Arguments: normalizeArguments(args), Signature: cb.signature}
+	if cb.id == "" && cb.madeID == "" {
+		cb.madeID = callID("")
+	}
+	return ToolCall{ID: cmp.Or(cb.id, cb.madeID), Name: cb.name, Arguments: normalizeArguments(args), Signature: cb.signature}
+}
+
+// callID is id, or when that is empty an id made for the call: Gemini's
+// OpenAI-compatible API answers calls with "id": "" (vercel/ai#7834,
+// openai/openai-dotnet#428), and a call is answered by its id, so a tool
+// loop could not send the calls back. Made ids look like OpenAI's: every
+// provider takes them, and a fallback's translation keeps them.
+func callID(id string) string {
+	if id != "" {
+		return id
+	}
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := []byte("call_000000000000000000000000")
+	for i := len("call_"); i < len(b); i++ {
+		b[i] = chars[rand.IntN(len(chars))]
+	}
+	return string(b)
 }
 
 // ToolCalls returns the tool calls assembled so far, in the order they

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,6 +145,12 @@ func TestDecodeTools(t *testing.T) {
 			Response{ID: "chatcmpl-1", Model: "gpt-4o", FinishReason: "tool_calls",
 				Usage:     Usage{PromptTokens: 80, CompletionTokens: 20, TotalTokens: 100, CachedPromptTokens: 64, ReasoningTokens: 12},
 				ToolCalls: []ToolCall{{ID: "call_a", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {ID: "call_b", Name: "now", Arguments: json.RawMessage(`{}`)}}}},
+		// Gemini's OpenAI-compatible API answers calls with "id": "": each
+		// gets one made for it (madeIDsCleared checks them).
+		{"gemini calls without ids", OpenAI, "", `{"id":"x","object":"chat.completion","model":"gemini-2.5-pro","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","tool_calls":[` +
+			`{"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},` +
+			`{"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]}}]}`,
+			Response{ID: "x", Model: "gemini-2.5-pro", FinishReason: "tool_calls", ToolCalls: []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {Name: "get_weather", Arguments: json.RawMessage(`{"city":"Rome"}`)}}}},
 		{"openai lenient: object arguments, stop", OpenAI, "", `{"choices":[{"message":{"content":"","tool_calls":[{"id":"x","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"stop"}]}`,
 			Response{FinishReason: "tool_calls", ToolCalls: []ToolCall{{ID: "x", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}}},
 		// text-generation-inference: "eos_token" for a normal end, in some
@@ -183,6 +190,7 @@ func TestDecodeTools(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Decode(tt.f, []byte(tt.body), tt.answer)
+			got.ToolCalls = madeIDsCleared(t, got.ToolCalls, tt.want.ToolCalls)
 			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Decode() = %+v, %v;\nwant %+v", got, err, tt.want)
 			}
@@ -258,6 +266,25 @@ func TestStreamOpenAIToolCalls(t *testing.T) {
 			`{"object":"chat.completion.chunk","id":"","created":1733213355,"model":"/models/Qwen2.5-7B-Instruct-AWQ","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":{"index":0,"id":"","type":"function","function":{"name":null,"arguments":"\"city\": "}}},"logprobs":null,"finish_reason":null}],"usage":null}`,
 			`{"object":"chat.completion.chunk","id":"","created":1733213355,"model":"/models/Qwen2.5-7B-Instruct-AWQ","system_fingerprint":"2.4.1-sha-d2ed52f","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":{"index":0,"id":"","type":"function","function":{"name":null,"arguments":"\"Paris\"}"}}},"logprobs":null,"finish_reason":"eos_token"}],"usage":null}`,
 			`[DONE]`), []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city": "Paris"}`)}}, "tool_calls"},
+		// Gemini's OpenAI-compatible API: parallel calls each whole, all at
+		// index 0, without ids (NousResearch/hermes-agent#62937).
+		{"gemini: parallel calls whole at one index", data(
+			`{"choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {Name: "get_weather", Arguments: json.RawMessage(`{"city":"Rome"}`)}}, "tool_calls"},
+		{"parallel calls whole, without index or id", data(
+			`{"choices":[{"delta":{"tool_calls":[{"type":"function","function":{"name":"get_weather","arguments":{"city":"Paris"}}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"type":"function","function":{"name":"get_time","arguments":"{}"}}]}}]}`,
+			`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}, {Name: "get_time", Arguments: json.RawMessage(`{}`)}}, "tool_calls"},
+		// A server that repeats the name in every fragment of one call.
+		{"name repeated in each fragment", data(
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"","function":{"name":"get_weather","arguments":"{\"city\":"}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"","function":{"name":"get_weather","arguments":" {\"x\": 1}}"}}]}}]}`,
+			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"","function":{"name":"get_weather","arguments":""}}]}}]}`,
+			`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,
+			`[DONE]`), []ToolCall{{Name: "get_weather", Arguments: json.RawMessage(`{"city": {"x": 1}}`)}}, "tool_calls"},
 		{"no arguments at all", data(
 			`{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_n","type":"function","function":{"name":"now"}}]}}]}`,
 			`{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,
@@ -266,7 +293,7 @@ func TestStreamOpenAIToolCalls(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, text, kinds := feed(t, OpenAI, "", tt.events...)
-			if got := d.ToolCalls(); !reflect.DeepEqual(got, tt.want) {
+			if got := madeIDsCleared(t, d.ToolCalls(), tt.want); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ToolCalls() = %s; want %s", fmtCalls(got), fmtCalls(tt.want))
 			}
 			if text != "" || d.FinishReason() != tt.finish {
@@ -644,4 +671,27 @@ func TestOpenRouterReasoningDetails(t *testing.T) {
 			t.Errorf("Encode(echo %v) = %s, %v;\nwant %s", echo, got, err, want)
 		}
 	}
+}
+
+// madeIDsCleared returns got with the ids made for calls that came without
+// one (callID) cleared where want has none, after checking they look made.
+func madeIDsCleared(t *testing.T, got, want []ToolCall) []ToolCall {
+	t.Helper()
+	out := slices.Clone(got)
+	seen := map[string]bool{}
+	for _, c := range got {
+		if seen[c.ID] {
+			t.Errorf("two calls have the ID %q; want each its own", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	for i := range out {
+		if i < len(want) && want[i].ID == "" {
+			if id := out[i].ID; !strings.HasPrefix(id, "call_") || len(id) != len("call_")+24 {
+				t.Errorf("call %d: ID = %q; want one made for it, call_ and 24 letters or digits", i, id)
+			}
+			out[i].ID = ""
+		}
+	}
+	return out
 }

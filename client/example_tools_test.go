@@ -93,10 +93,15 @@ func ExampleJSONSchema() {
 	resp, err := c.Chat(context.Background(), client.ChatRequest{
 		Messages: []client.Message{client.User("Weather in Paris?")},
 		ResponseFormat: client.JSONSchema("weather", json.RawMessage(`{"type":"object",
-			"properties":{"city":{"type":"string"},"temp_c":{"type":"number"}},"required":["city","temp_c"]}`), true),
+			"properties":{"city":{"type":"string"},"temp_c":{"type":"number"}},
+			"required":["city","temp_c"],"additionalProperties":false}`), true),
 	})
 	if err != nil {
 		fmt.Println(err)
+		return
+	}
+	if resp.FinishReason == "content_filter" { // the model refused
+		fmt.Println("refused:", resp.Content)
 		return
 	}
 	var w struct {

@@ -185,7 +185,11 @@ type ResponseFormat struct {
 	// Schema is the JSON Schema of the answer, of type object
 	// (json_schema only).
 	Schema json.RawMessage
-	// Strict asks OpenAI for strict schema adherence (json_schema).
+	// Strict asks OpenAI for strict schema adherence (json_schema). OpenAI
+	// then refuses (400) a schema whose objects do not all list every
+	// property in "required" and set "additionalProperties": false; the
+	// schema is sent as it is, so write it so (an optional field is one
+	// whose type also allows null).
 	Strict bool
 }
 
@@ -197,7 +201,10 @@ type ResponseFormat struct {
 func JSONObject() *ResponseFormat { return &ResponseFormat{Type: "json_object"} }
 
 // JSONSchema asks for a JSON object that follows schema (a JSON Schema of
-// type object), named name.
+// type object), named name; strict asks OpenAI for strict adherence, which
+// needs a schema written for it (see [ResponseFormat].Strict). A model may
+// refuse instead (OpenAI's refusal, Anthropic's): the answer's
+// FinishReason is then "content_filter" and its Content the refusal.
 func JSONSchema(name string, schema json.RawMessage, strict bool) *ResponseFormat {
 	return &ResponseFormat{Type: "json_schema", Name: name, Schema: schema, Strict: strict}
 }
@@ -292,6 +299,7 @@ type ChatResponse struct {
 	// every provider: "stop", "length", "tool_calls", "content_filter"
 	// (Anthropic's end_turn and stop_sequence read "stop", max_tokens and
 	// model_context_window_exceeded "length", refusal "content_filter";
+	// OpenAI's refusal, whose text is Content, "content_filter" too;
 	// text-generation-inference's eos_token and stop_sequence "stop"; a
 	// reason with no counterpart, such as pause_turn, comes as it is).
 	FinishReason string

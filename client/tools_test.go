@@ -676,3 +676,32 @@ func TestGeminiCallsWithoutIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAIRefusalReadsContentFilter: OpenAI answers a request it will
+// not serve with message.refusal and finish_reason "stop"; the answer says
+// content_filter, as Anthropic's stop_reason "refusal" does, so that a
+// caller of JSON output does not parse "I'm sorry..." as its JSON. Before,
+// it read "stop".
+func TestOpenAIRefusalReadsContentFilter(t *testing.T) {
+	const refusal = "I'm sorry, I cannot assist with that request."
+	srv := providertest.New()
+	srv.Script("gpt-4o", providertest.Answer{Status: 200, Body: `{"id":"c","object":"chat.completion","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":null,"refusal":"` + refusal + `"}}]}`},
+		eventStream(`data: {"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""}}]}`+"\n\n"+
+			`data: {"choices":[{"index":0,"delta":{"refusal":"I'm sorry, I cannot assist with that request."}}]}`+"\n\n"+
+			`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n"))
+	c := build(t, inProcess(srv).Model("openai/gpt-4o").Resilience(offConfig()))
+	req := client.ChatRequest{Messages: []client.Message{client.User("Weather in Paris, as JSON")}, ResponseFormat: client.JSONSchema("weather", jsonSchema, false)}
+	resp, err := c.Chat(t.Context(), req)
+	if err != nil || resp.FinishReason != "content_filter" || resp.Content != refusal {
+		t.Errorf("Chat() = %+v, %v; want the refusal, finish reason content_filter", resp, err)
+	}
+	s, err := c.Stream(t.Context(), req)
+	if err != nil {
+		t.Fatalf("Stream() error = %v", err)
+	}
+	readAll(s)
+	s.Close()
+	if s.Err() != nil || s.FinishReason() != "content_filter" || s.Text() != refusal {
+		t.Errorf("stream: Err = %v, FinishReason = %q, Text = %q; want the refusal, content_filter", s.Err(), s.FinishReason(), s.Text())
+	}
+}

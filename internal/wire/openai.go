@@ -482,7 +482,8 @@ func decodeOpenAI(body []byte) (Response, error) {
 	if out.Reasoning == "" {
 		out.Reasoning = string(c.Message.Reasoning)
 	}
-	if out.Content == "" {
+	refused := out.Content == "" && c.Message.Refusal != ""
+	if refused {
 		out.Content = c.Message.Refusal
 	}
 	if d := bytes.TrimSpace(c.Message.ReasoningDetails); len(d) > 0 && d[0] == '[' && !bytes.Equal(d, []byte("[]")) {
@@ -495,7 +496,23 @@ func decodeOpenAI(body []byte) (Response, error) {
 		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: callID(tc.ID), Name: tc.Function.Name, Arguments: rawArguments(tc.Function.Arguments), Signature: tc.ExtraContent.signature()})
 	}
 	out.FinishReason = toolFinish(c.FinishReason, len(out.ToolCalls) > 0)
+	if refused {
+		out.FinishReason = refusalFinish(out.FinishReason)
+	}
 	return out, nil
+}
+
+// refusalFinish is the finish reason of an answer that is a refusal
+// (OpenAI's message.refusal, with finish_reason "stop"): "content_filter",
+// as Anthropic's stop_reason "refusal" reads, so that a caller can tell a
+// refusal from an answer whichever provider made it (a JSON answer's
+// caller would otherwise parse "I'm sorry, I cannot..." as JSON). Another
+// reason ("length") is kept.
+func refusalFinish(finish string) string {
+	if finish == "stop" || finish == "" {
+		return "content_filter"
+	}
+	return finish
 }
 
 // upstreamFailed returns the error of an answer OpenRouter ended as
@@ -689,6 +706,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 			text = string(*ch.Delta.Content)
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
+			d.refused = d.refused || text != ""
 		}
 		switch {
 		case ch.Delta.ReasoningContent != "":

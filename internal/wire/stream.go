@@ -45,6 +45,7 @@ type StreamDecoder struct {
 
 	answerBlock *int // Anthropic: the block index of the JSON answer tool
 	answered    bool
+	refused     bool                // OpenAI: the text came as refusal deltas (refusalFinish)
 	reasoning   strings.Builder     // reasoning_content or reasoning deltas; Anthropic thinking
 	thinking    []anthropicThinking // Anthropic: thinking blocks, for ThinkingBlocks
 	details     []*reasoningDetail  // OpenRouter's reasoning_details, assembled
@@ -283,7 +284,11 @@ func (d *StreamDecoder) FinishReason() string {
 	if d.finish == "" {
 		return ""
 	}
-	return answerFinish(d.finish, d.answered, len(d.calls) > 0)
+	finish := answerFinish(d.finish, d.answered, len(d.calls) > 0)
+	if d.refused {
+		finish = refusalFinish(finish)
+	}
+	return finish
 }
 
 // Usage returns the token usage reported so far (zero when the provider

@@ -126,6 +126,12 @@ func TestDecode(t *testing.T) {
 		// (docs.mistral.ai, "Reasoning"): the answer is the text chunks.
 		{"mistral thinking and text chunks", OpenAI, `{"id":"m2","object":"chat.completion","model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user asks for a capital."}]},{"type":"text","text":"Paris"},{"type":"reference","reference_ids":[1]},{"type":"text","text":"."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
 			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
+		// OpenAI's refusal (structured outputs): its text is the answer's,
+		// but the finish reason says it is a refusal, as Anthropic's does.
+		{"openai refusal", OpenAI, `{"id":"c","object":"chat.completion","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":null,"refusal":"I'm sorry, I cannot assist with that request."}}]}`,
+			Response{ID: "c", Content: "I'm sorry, I cannot assist with that request.", FinishReason: "content_filter"}, 0, false},
+		{"openai refusal cut by the token cap", OpenAI, `{"choices":[{"finish_reason":"length","message":{"content":null,"refusal":"I'm sorry, I"}}]}`,
+			Response{Content: "I'm sorry, I", FinishReason: "length"}, 0, false},
 		// n > 1: the answer is choice 0 wherever the list puts it.
 		{"openai choice 0 listed second", OpenAI, `{"choices":[{"index":1,"message":{"content":"B"},"finish_reason":"length"},{"index":0,"message":{"content":"A"},"finish_reason":"stop"}]}`,
 			Response{Content: "A", FinishReason: "stop"}, 0, false},
@@ -318,6 +324,21 @@ func TestStreamOtherChoices(t *testing.T) {
 	})
 	if d.FinishReason() != "stop" {
 		t.Errorf("FinishReason() = %q; want choice 0's stop", d.FinishReason())
+	}
+}
+
+// TestStreamRefusal: refusal deltas are the answer's text, and the stream
+// finishes as content_filter, as a whole answer's refusal does.
+func TestStreamRefusal(t *testing.T) {
+	d := runStream(t, OpenAI, []step{
+		{data: `{"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""}}]}`, kind: Skip},
+		{data: `{"choices":[{"index":0,"delta":{"refusal":"I'm sorry, "}}]}`, kind: Content, text: "I'm sorry, "},
+		{data: `{"choices":[{"index":0,"delta":{"refusal":"I cannot."}}]}`, kind: Content, text: "I cannot."},
+		{data: `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, kind: Skip},
+		{data: `[DONE]`, kind: Done},
+	})
+	if d.FinishReason() != "content_filter" {
+		t.Errorf("FinishReason() = %q; want content_filter", d.FinishReason())
 	}
 }
 

@@ -66,7 +66,7 @@ type ProviderConfig struct {
 //
 //	c, err := client.NewBuilder().
 //		Model("openai/gpt-4o").
-//		Fallback("anthropic/claude-3-5-sonnet-latest").
+//		Fallback("anthropic/claude-sonnet-4-5").
 //		Build()
 //
 // Setters store their argument and return the builder; they never fail,
@@ -642,7 +642,7 @@ func checkBaseURL(raw string) error {
 	if err != nil {
 		return fmt.Errorf("is not a valid URL")
 	}
-	shown := u.Redacted()
+	shown := shownURL(u)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("%q: scheme must be http or https", shown)
@@ -654,6 +654,27 @@ func checkBaseURL(raw string) error {
 		return fmt.Errorf("%q: must not have a query or fragment", shown)
 	}
 	return nil
+}
+
+// shownURL is u as an error may show it: its user information, query
+// values and fragment masked, as a key may be in any of them (a key as the
+// user name, Gemini's ?key=).
+func shownURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("xxxxx")
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		c.RawQuery = q.Encode()
+	}
+	if c.Fragment != "" || c.RawFragment != "" {
+		c.Fragment, c.RawFragment = "xxxxx", ""
+	}
+	return c.String()
 }
 
 // checkKey returns an error that completes "APIKey ..." without showing

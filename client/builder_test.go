@@ -72,6 +72,14 @@ func TestBuildErrors(t *testing.T) {
 		}, []string{"must not contain credentials"}, []string{"hunter2secret"}},
 		{"base URL query", nil, func() *client.Builder { return client.NewBuilder().Model("ollama/x").BaseURL("https://host/v1?x=1") },
 			[]string{"query"}, nil},
+		// A key may be anywhere in a URL pasted from a provider's docs: none
+		// is shown.
+		{"base URL key in the query", nil, func() *client.Builder {
+			return client.NewBuilder().Model("gemini/x").APIKey("k").BaseURL("https://generativelanguage.googleapis.com/v1beta/openai?key=AIzaSyD-SECRET-KEY#tok=frag-SECRET")
+		}, []string{`BaseURL "https://generativelanguage.googleapis.com/v1beta/openai?key=xxxxx#xxxxx": must not have a query or fragment`}, []string{"SECRET"}},
+		{"base URL key as the user", nil, func() *client.Builder {
+			return client.NewBuilder().Model("ollama/x").BaseURL("https://sk-user-SECRET@host/v1")
+		}, []string{`BaseURL "https://xxxxx@host/v1": must not contain credentials`}, []string{"SECRET"}},
 		{"unknown provider config", nil, func() *client.Builder {
 			return client.NewBuilder().Model("ollama/x").Provider("acme", client.ProviderConfig{})
 		}, []string{`Provider("acme"): unknown provider`}, nil},

@@ -288,7 +288,7 @@ func requestHeader(spec *providerSpec, ps *providerSettings) http.Header {
 }
 
 // Targets returns the client's targets in fallback order, primary first:
-// "openai/gpt-4o", "anthropic/claude-3-5-sonnet-latest", ...; a pool
+// "openai/gpt-4o", "anthropic/claude-sonnet-4-5", ...; a pool
 // appears under its name (see [AiClient.Deployments]).
 func (c *AiClient) Targets() []string {
 	return slices.Clone(c.chainOf)

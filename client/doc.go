@@ -9,9 +9,9 @@
 // concurrent use:
 //
 //	c, err := client.NewBuilder().
-//		Model("openai/gpt-4o").                              // primary target, "provider/model"
-//		Fallback("anthropic/claude-3-5-sonnet-latest").      // tried when the primary cannot answer
-//		AttemptTimeout(60 * time.Second).                    // per provider request
+//		Model("openai/gpt-4o").                  // primary target, "provider/model"
+//		Fallback("anthropic/claude-sonnet-4-5"). // tried when the primary cannot answer
+//		AttemptTimeout(60 * time.Second).        // per provider request
 //		Build()
 //	if err != nil {
 //		log.Fatal(err) // every problem at once, each naming the setting or variable

@@ -16,7 +16,7 @@ import (
 type Deployment struct {
 	// Name names the deployment within its pool ("eastus", "org-2"). In
 	// hooks, logs, signals and errors it appears as "provider/model#name"
-	// ("azure/gpt-4o#eastus"); it is also the key under which its state is
+	// ("openai/gpt-4o#eastus"); it is also the key under which its state is
 	// shared through [Builder.ExecutorOptions]' shared stores, so keep it
 	// the same on every replica. Letters, digits and "-_.:" only.
 	Name string
@@ -55,7 +55,7 @@ type Deployment struct {
 //			client.Deployment{Name: "org-2", Model: "openai/gpt-4o", APIKeyEnv: "OPENAI_KEY_ORG2"},
 //		).
 //		Model("gpt-4o").
-//		Fallback("anthropic/claude-3-5-sonnet-latest").
+//		Fallback("anthropic/claude-sonnet-4-5").
 //		Build()
 //
 // Each deployment gets its own executor (circuit, limiter, cooldown,

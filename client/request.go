@@ -304,7 +304,7 @@ type ChatResponse struct {
 	// reason with no counterpart, such as pause_turn, comes as it is).
 	FinishReason string
 	// Provider and Model name the target that answered, as configured
-	// ("anthropic", "claude-3-5-sonnet-latest").
+	// ("anthropic", "claude-sonnet-4-5").
 	Provider, Model string
 	// Usage is the provider's token accounting.
 	Usage Usage

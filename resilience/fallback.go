@@ -11,7 +11,7 @@ import (
 )
 
 // FallbackChain tries targets in order ("openai/gpt-4o",
-// "anthropic/claude-3-5-sonnet", ...), moving on only when the error is
+// "anthropic/claude-sonnet-4-5", ...), moving on only when the error is
 // fallbackable or the target's circuit is open; any other error ends the
 // call at once (a bad request is just as bad on the next provider).
 // Once ctx is done the chain stops and returns a Cancelled (or Timeout)

@@ -33,7 +33,7 @@ import (
 const (
 	primary  = "gpt-4o"
 	groq     = "llama-3.3-70b-versatile"
-	fallback = "claude-3-5-haiku-latest"
+	fallback = "claude-haiku-4-5"
 )
 
 func main() {

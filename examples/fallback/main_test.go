@@ -58,7 +58,7 @@ func TestLessons(t *testing.T) {
 	}
 	// 4: the circuit opens after 2 failures (one retry: a fallback follows), Groq's key is refused and masked.
 	check("4", "circuit of openai/gpt-4o: closed -> open", "(2 requests to the primary)",
-		"Incorrect API key provided: ***.", `"Hi from Claude" from anthropic/claude-3-5-haiku-latest`)
+		"Incorrect API key provided: ***.", `"Hi from Claude" from anthropic/claude-haiku-4-5`)
 	if strings.Contains(step("4"), "gsk_demo") {
 		t.Errorf("step 4 shows the key:\n%s", step("4"))
 	}
@@ -73,6 +73,6 @@ func TestLessons(t *testing.T) {
 	check("5", "(circuit open)", "(authentication, cooling down)")
 	// 6: every target failed; the text names each; the last one decides.
 	check("6", "resilience: all 3 targets failed; ailib: openai/gpt-4o: E2002 quota_exhausted",
-		"ailib: groq/llama-3.3-70b-versatile: E3002 overloaded", "ailib: anthropic/claude-3-5-haiku-latest: E3002 overloaded",
+		"ailib: groq/llama-3.3-70b-versatile: E3002 overloaded", "ailib: anthropic/claude-haiku-4-5: E3002 overloaded",
 		"aierrors.CodeOf(err) = E3002 overloaded; errors.Is(err, aierrors.QuotaExhausted) = false")
 }

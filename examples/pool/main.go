@@ -63,12 +63,12 @@ func newLesson(out io.Writer, title string, weights []float64) (*lesson, error) 
 		}
 		deps = append(deps, d)
 	}
-	l.fallback.SetDefault("claude-3-5-haiku-latest", providertest.OK("Hi from Claude"))
+	l.fallback.SetDefault("claude-haiku-4-5", providertest.OK("Hi from Claude"))
 	c, err := client.NewBuilder().
 		IgnoreEnvironment().
 		Pool("gpt", deps...).
 		Model("gpt").
-		Fallback("anthropic/claude-3-5-haiku-latest").
+		Fallback("anthropic/claude-haiku-4-5").
 		Provider("anthropic", client.ProviderConfig{BaseURL: l.fallback.URL() + "/v1", APIKey: "sk-ant-demo-0000000000"}).
 		Hooks(resilience.Hooks{
 			OnPoolSwitch: func(s resilience.PoolSwitch) {

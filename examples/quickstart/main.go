@@ -12,7 +12,7 @@
 // provider (client/providertest) on a loopback port: the primary,
 // openai/gpt-4o, answers slowly, then fails in bursts of 503, sends a 429
 // with Retry-After, and finally goes down; the fallback,
-// anthropic/claude-3-5-sonnet-latest (another wire format), stays healthy.
+// anthropic/claude-sonnet-4-5 (another wire format), stays healthy.
 // Watch the retries, the circuit opening, and the calls moving to the
 // fallback; the program ends with a summary and the primary's signals.
 //
@@ -45,13 +45,13 @@ import (
 
 const (
 	primaryModel  = "gpt-4o"
-	fallbackModel = "claude-3-5-sonnet-latest"
+	fallbackModel = "claude-sonnet-4-5"
 )
 
 // Models of live mode (flags -openai-model, -anthropic-model).
 var (
 	liveOpenAI    = "gpt-4o-mini"
-	liveAnthropic = "claude-3-5-haiku-latest"
+	liveAnthropic = "claude-haiku-4-5"
 )
 
 func main() {

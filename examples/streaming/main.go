@@ -23,7 +23,7 @@ import (
 	"github.com/ailib-go/ailib/resilience"
 )
 
-const model = "claude-3-5-haiku-latest"
+const model = "claude-haiku-4-5"
 
 var words = strings.SplitAfter("Streams deliver an answer piece by piece, so a reader sees the first words long before the last ones are written.", " ")
 

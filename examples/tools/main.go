@@ -7,7 +7,7 @@
 // calls get_weather. The program runs the tool, appends the model's turn
 // and the tool's result to the conversation, and sends it again; by then
 // the primary is down (a simulated outage), so step 2 is answered by the
-// fallback, anthropic/claude-3-5-haiku-latest, in the Anthropic wire
+// fallback, anthropic/claude-haiku-4-5, in the Anthropic wire
 // format: the OpenAI call id, the call and its result cross over as
 // tool_use and tool_result blocks. A last call asks for the same answer as
 // JSON that follows a schema (ResponseFormat), which Anthropic gets
@@ -40,7 +40,7 @@ import (
 // The models, offline and live.
 var (
 	primary  = "openai/gpt-4o-mini"
-	fallback = "anthropic/claude-3-5-haiku-latest"
+	fallback = "anthropic/claude-haiku-4-5"
 )
 
 func main() {

@@ -63,6 +63,49 @@ func ExampleToolResult() {
 	// It is 18°C and sunny in Paris.
 }
 
+// A tool that failed: ToolFailure tells the model so, and Anthropic's
+// models get the result flagged is_error, so they correct the call or say
+// it failed rather than read the message as data.
+func ExampleToolFailure() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("claude-sonnet-4-5",
+		providertest.CallTools(providertest.ToolCall{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Pariss"}`}),
+		providertest.OK("I could not find a city named Pariss; did you mean Paris?"))
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("anthropic/claude-sonnet-4-5").
+		BaseURL(srv.URL() + "/v1").
+		APIKey("sk-ant-example").
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req := client.ChatRequest{
+		Messages: []client.Message{client.User("What's the weather in Pariss?")},
+		Tools:    []client.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}},
+	}
+	resp, err := c.Chat(context.Background(), req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req.Messages = append(req.Messages, resp.Message())
+	for _, call := range resp.ToolCalls {
+		req.Messages = append(req.Messages, client.ToolFailure(call.ID, "unknown city: Pariss"))
+	}
+	if resp, err = c.Chat(context.Background(), req); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Content)
+	fmt.Printf("sent: %+v\n", srv.Received()[1].ToolResults)
+	// Output:
+	// I could not find a city named Pariss; did you mean Paris?
+	// sent: [{CallID:toolu_1 Content:unknown city: Pariss IsError:true}]
+}
+
 // Message turns an answer into the assistant turn to append to the
 // conversation.
 func ExampleChatResponse_Message() {

@@ -48,6 +48,11 @@ type Message struct {
 	ToolCalls []ToolCall
 	// ToolCallID is, for RoleTool, the [ToolCall.ID] this result answers.
 	ToolCallID string
+	// ToolError marks a tool result (RoleTool) that reports the tool's
+	// failure, Content saying what went wrong (see [ToolFailure]): Anthropic
+	// gets the result with is_error, which its models read as a failed
+	// call; OpenAI-format providers, which have no such flag, get Content.
+	ToolError bool `json:",omitempty"`
 	// Reasoning is an assistant turn's reasoning as its provider returned
 	// it ([ChatResponse.Reasoning]; [ChatResponse.Message] keeps it). It is
 	// sent back only where the provider requires it: to deepseek, on a
@@ -124,6 +129,13 @@ func Assistant(text string) Message { return Message{Role: RoleAssistant, Conten
 // what the tool returned, usually JSON or plain text.
 func ToolResult(callID, content string) Message {
 	return Message{Role: RoleTool, ToolCallID: callID, Content: content}
+}
+
+// ToolFailure returns the result of the tool call callID when the tool
+// failed: message says what went wrong, for the model to correct its call
+// or tell the user. It is a [ToolResult] with ToolError set.
+func ToolFailure(callID, message string) Message {
+	return Message{Role: RoleTool, ToolCallID: callID, Content: message, ToolError: true}
 }
 
 // Tool is a function the model may call.
@@ -509,9 +521,11 @@ func validateMessage(add func(string, ...any), i int, m *Message) {
 	case m.Role != RoleTool && m.ToolCallID != "":
 		add("Messages[%d].ToolCallID is set on a %q message: only tool results answer calls", i, m.Role)
 	}
+	if m.ToolError && m.Role != RoleTool {
+		add("Messages[%d].ToolError is set on a %q message: only a tool result reports a failed call, see client.ToolFailure", i, m.Role)
+	}
 }
 
-// validatePart checks part j of message i.
 // validateAssistantArray checks a field of Messages[i] that only an
 // assistant turn carries, as a JSON array its answer gave
 // (ThinkingBlocks, ReasoningDetails).
@@ -528,6 +542,7 @@ func validateAssistantArray(add func(string, ...any), i int, role, field string,
 	}
 }
 
+// validatePart checks part j of message i.
 func validatePart(add func(string, ...any), i, j int, p *Part) {
 	img := p.Image
 	switch {
@@ -670,7 +685,7 @@ func invalidUTF8(s string) int {
 func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 	msgs := make([]wire.Message, len(req.Messages))
 	for i, m := range req.Messages {
-		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning, ThinkingBlocks: m.ThinkingBlocks, ReasoningDetails: m.ReasoningDetails}
+		wm := wire.Message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, ToolError: m.ToolError, Reasoning: m.Reasoning, ThinkingBlocks: m.ThinkingBlocks, ReasoningDetails: m.ReasoningDetails}
 		for _, p := range m.Parts {
 			if p.Image == nil {
 				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})

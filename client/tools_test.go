@@ -705,3 +705,36 @@ func TestOpenAIRefusalReadsContentFilter(t *testing.T) {
 		t.Errorf("stream: Err = %v, FinishReason = %q, Text = %q; want the refusal, content_filter", s.Err(), s.FinishReason(), s.Text())
 	}
 }
+
+// TestToolFailureOnEachFormat: a failed tool's result is flagged is_error
+// for Anthropic and is its message alone for OpenAI-format providers,
+// which have no such flag; ToolError on another role is refused.
+func TestToolFailureOnEachFormat(t *testing.T) {
+	srv := providertest.New()
+	srv.SetDefault("gpt-4o", providertest.OK("ok"))
+	srv.SetDefault("claude", providertest.OK("ok"))
+	msgs := []client.Message{
+		client.User("Weather?"),
+		{Role: client.RoleAssistant, ToolCalls: []client.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: json.RawMessage(`{}`)}}},
+		client.ToolFailure("call_1", "timed out"),
+	}
+	for _, target := range []string{"openai/gpt-4o", "anthropic/claude"} {
+		c := build(t, inProcess(srv).Model(target).Resilience(offConfig()))
+		if _, err := c.Chat(t.Context(), client.ChatRequest{Messages: msgs}); err != nil {
+			t.Fatalf("%s: Chat() error = %v", target, err)
+		}
+		got := srv.Received()[len(srv.Received())-1]
+		anthropic := strings.HasPrefix(target, "anthropic")
+		if len(got.ToolResults) != 1 || got.ToolResults[0].Content != "timed out" || got.ToolResults[0].IsError != anthropic {
+			t.Errorf("%s: tool results sent %+v; want the message, is_error %v", target, got.ToolResults, anthropic)
+		}
+		if !anthropic && strings.Contains(string(got.Body), "is_error") {
+			t.Errorf("%s: body carries is_error: %s", target, got.Body)
+		}
+	}
+	c := build(t, inProcess(srv).Model("openai/gpt-4o"))
+	_, err := c.Chat(t.Context(), client.ChatRequest{Messages: []client.Message{{Role: client.RoleUser, Content: "hi", ToolError: true}}})
+	if !errors.Is(err, aierrors.InvalidRequest) || !strings.Contains(err.Error(), "Messages[0].ToolError is set on a \"user\" message") {
+		t.Errorf("ToolError on a user message: %v; want an invalid request naming it", err)
+	}
+}

@@ -175,5 +175,5 @@ func ExampleCallTools() {
 	// Output:
 	// tool_calls: call_1 get_weather({"city":"Paris"})
 	// stop: 18°C in Paris
-	// tools [get_weather], results [{CallID:call_1 Content:18C}]
+	// tools [get_weather], results [{CallID:call_1 Content:18C IsError:false}]
 }

@@ -28,6 +28,7 @@ type ToolCall struct {
 type ToolResult struct {
 	CallID  string // tool_call_id or tool_use_id
 	Content string // the text of the result (text blocks joined)
+	IsError bool   // Anthropic's is_error: the result reports a failed call
 }
 
 // CallTools is a successful reply in which the model calls tools (in
@@ -122,7 +123,7 @@ func (c *chatRequest) toolsOf(f Format, r *Request) {
 			case "tool_use":
 				r.ToolCalls = append(r.ToolCalls, ToolCall{ID: b.ID, Name: b.Name, Arguments: string(b.Input)})
 			case "tool_result":
-				r.ToolResults = append(r.ToolResults, ToolResult{CallID: b.ToolUseID, Content: contentText(b.Content)})
+				r.ToolResults = append(r.ToolResults, ToolResult{CallID: b.ToolUseID, Content: contentText(b.Content), IsError: b.IsError})
 			case "image", "image_url":
 				r.Images++
 			}
@@ -185,6 +186,7 @@ type requestBlock struct {
 	Input     json.RawMessage `json:"input"`
 	ToolUseID string          `json:"tool_use_id"`
 	Content   json.RawMessage `json:"content"`
+	IsError   bool            `json:"is_error"`
 }
 
 // blocks returns the message's content blocks, nil for string content.

@@ -206,8 +206,8 @@ func TestRequestToolParts(t *testing.T) {
 		call           ToolCall
 		result         ToolResult
 	}{
-		{"look", "json_object", ToolCall{ID: "call_1", Name: "look", Arguments: `{"x":1}`}, ToolResult{"call_1", "a cat"}},
-		{"required", "", ToolCall{ID: "toolu_1", Name: "look", Arguments: `{"x":1}`}, ToolResult{"toolu_1", "a cat"}},
+		{"look", "json_object", ToolCall{ID: "call_1", Name: "look", Arguments: `{"x":1}`}, ToolResult{CallID: "call_1", Content: "a cat"}},
+		{"required", "", ToolCall{ID: "toolu_1", Name: "look", Arguments: `{"x":1}`}, ToolResult{CallID: "toolu_1", Content: "a cat"}},
 	}
 	for i, w := range want {
 		r := got[i]

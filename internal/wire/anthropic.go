@@ -52,6 +52,7 @@ type anthropicToolResult struct {
 	Type      string `json:"type"` // "tool_result"
 	ToolUseID string `json:"tool_use_id"`
 	Content   string `json:"content,omitempty"`
+	IsError   bool   `json:"is_error,omitempty"`
 }
 
 type anthropicTool struct {
@@ -112,7 +113,7 @@ func anthropicBody(r *Request) *anthropicRequest {
 		case "tool":
 			var blocks []any
 			for ; i < len(r.Messages) && r.Messages[i].Role == "tool"; i++ {
-				blocks = append(blocks, anthropicToolResult{Type: "tool_result", ToolUseID: anthropicID(r.Messages[i].ToolCallID), Content: r.Messages[i].Content})
+				blocks = append(blocks, anthropicToolResult{Type: "tool_result", ToolUseID: anthropicID(r.Messages[i].ToolCallID), Content: r.Messages[i].Content, IsError: r.Messages[i].ToolError})
 			}
 			i--
 			req.Messages = append(req.Messages, anthropicMessage{Role: "user", Content: blocks})

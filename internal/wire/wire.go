@@ -75,6 +75,9 @@ type Message struct {
 	Parts      []Part
 	ToolCalls  []ToolCall
 	ToolCallID string
+	// ToolError marks a tool result that reports the tool's failure: the
+	// Anthropic format sends is_error; OpenAI's has no such field.
+	ToolError bool
 	// Reasoning is an assistant turn's reasoning as its provider returned
 	// it; sent back only when Request.EchoReasoning says so.
 	Reasoning string

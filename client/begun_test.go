@@ -149,3 +149,49 @@ func TestReasoningThatStallsTimesOut(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleChunkIsNotReasoning: OpenRouter's first chunk, for any model,
+// carries "reasoning_details": [] (or null) beside the role: no reasoning,
+// so the attempt timeout still bounds the wait for the answer to begin
+// (with the idle timeout off, nothing else would), and a first token that
+// comes within it is no idle stream's.
+func TestRoleChunkIsNotReasoning(t *testing.T) {
+	for _, role := range []string{
+		`{"role":"assistant","content":"","reasoning":null,"reasoning_details":[]}`,
+		`{"role":"assistant","content":"","reasoning_details":null}`,
+	} {
+		first := piece(0, `data: {"id":"gen-1","provider":"OpenAI","model":"openai/o3","object":"chat.completion.chunk","choices":[{"index":0,"delta":`+role+`,"finish_reason":null}]}`+"\n\n")
+		answer := func(after time.Duration) pacedPiece {
+			return piece(after, `data: {"id":"gen-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"42"},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+		}
+		synctest.Test(t, func(t *testing.T) {
+			tr := &pacedStream{pieces: []pacedPiece{first, answer(90 * time.Second)}}
+			c := build(t, client.NewBuilder().IgnoreEnvironment().Model("openrouter/openai/o3").APIKey("sk-or-v1-test000000").
+				HTTPClient(&http.Client{Transport: tr}).Resilience(offConfig()).
+				AttemptTimeout(2*time.Minute).StreamIdleTimeout(time.Minute))
+			s, err := c.Stream(context.Background(), hi())
+			if err != nil {
+				t.Fatalf("%s: Stream() error = %v; want the answer after 90s, within the attempt timeout", role, err)
+			}
+			readAll(s)
+			s.Close()
+			if s.Err() != nil || s.Text() != "42" {
+				t.Errorf("%s: Err = %v, Text = %q; want nil, 42", role, s.Err(), s.Text())
+			}
+		})
+		synctest.Test(t, func(t *testing.T) {
+			tr := &pacedStream{pieces: []pacedPiece{first, answer(time.Hour)}}
+			c := build(t, client.NewBuilder().IgnoreEnvironment().Model("openrouter/openai/o3").APIKey("sk-or-v1-test000000").
+				HTTPClient(&http.Client{Transport: tr}).Resilience(offConfig()).
+				AttemptTimeout(5*time.Second).StreamIdleTimeout(0))
+			start := time.Now()
+			s, err := c.Stream(context.Background(), hi())
+			if err == nil {
+				s.Close()
+			}
+			if waited := time.Since(start); !errors.Is(err, client.ErrAttemptTimeout) || waited != 5*time.Second {
+				t.Errorf("%s: Stream() = %v after %v; want ErrAttemptTimeout after 5s", role, err, waited)
+			}
+		})
+	}
+}

@@ -756,8 +756,8 @@ const detailCost = 128
 // to fail an answer.
 func (d *StreamDecoder) addReasoningDetails(raw json.RawMessage) {
 	var elems []json.RawMessage
-	if unmarshal(raw, &elems) != nil {
-		return
+	if unmarshal(raw, &elems) != nil || len(elems) == 0 {
+		return // OpenRouter's first chunk has "reasoning_details": [] (or null): nothing held
 	}
 	d.detailBytes += len(raw)
 	for _, e := range elems {
@@ -841,7 +841,9 @@ func (d *StreamDecoder) openAIToolFragment(tc openAIToolCall) {
 	switch {
 	case tc.Index != nil:
 		if p, ok := d.byIndex[*tc.Index]; ok {
-			if cur := d.calls[p]; (tc.ID == "" || cur.id == "" || cur.id == tc.ID) && !cur.followedBy(name, args) {
+			// The same id is the same call; with an id missing on either
+			// side, the same call unless the fragment starts another.
+			if cur := d.calls[p]; tc.ID != "" && cur.id == tc.ID || (tc.ID == "" || cur.id == "") && !cur.followedBy(name, args) {
 				pos = p
 			}
 		}

@@ -66,6 +66,7 @@ type callBuilder struct {
 	whole     json.RawMessage // arguments sent as a JSON object instead of a string
 	start     json.RawMessage // Anthropic: the input of content_block_start
 	madeID    string          // the id made for a call that came without one (callID), once asked for
+	end       jsonEnd         // where the string arguments' value ends
 }
 
 // NewStreamDecoder returns a decoder for format f. answerTool is
@@ -105,7 +106,11 @@ func (d *StreamDecoder) newCall(id, name string) int {
 }
 
 // addArguments adds an OpenAI arguments fragment: a JSON string piece, or
-// (lenient servers) the whole arguments as a JSON value.
+// (lenient servers) the whole arguments as a JSON value. A piece that
+// starts a new object after the arguments were already a whole value
+// replaces them: a server sent the call again, whole (some resend the
+// accumulated arguments, or send "{}" before the real ones), and the two
+// values run together would be no JSON at all.
 func (cb *callBuilder) addArguments(raw json.RawMessage) {
 	t := bytes.TrimSpace(raw)
 	switch {
@@ -113,28 +118,31 @@ func (cb *callBuilder) addArguments(raw json.RawMessage) {
 	case t[0] == '"':
 		var s string
 		if unmarshal(t, &s) == nil {
+			if startsObject(s) && cb.wholeArgs() {
+				cb.args.Reset()
+				cb.end = jsonEnd{}
+			}
 			cb.args.WriteString(s)
+			cb.end.feed(s)
 		}
 	default:
 		cb.whole = bytes.Clone(t)
 	}
 }
 
+// wholeArgs reports whether the arguments received so far are a whole
+// JSON value: a complete string of them, or an object sent as one.
+func (cb *callBuilder) wholeArgs() bool { return cb.end.whole() || len(cb.whole) > 0 }
+
 // followedBy reports whether a fragment bringing name and args, with no id
 // of its own to tell, is the start of another call rather than more of
 // this one: it names a function, this call is whole (named, its arguments
-// a complete JSON value), and its arguments start another. Gemini's
+// a whole JSON value), and its arguments start another. Gemini's
 // OpenAI-compatible API streams parallel calls each whole, all at index 0
 // and without ids (NousResearch/hermes-agent#62937); servers that repeat
 // the name in every fragment of one call send pieces of one value.
 func (cb *callBuilder) followedBy(name string, args json.RawMessage) bool {
-	if name == "" || cb.name == "" {
-		return false
-	}
-	switch have := strings.TrimSpace(cb.args.String()); {
-	case have != "" && json.Valid([]byte(have)):
-	case len(cb.whole) > 0:
-	default:
+	if name == "" || cb.name == "" || !cb.wholeArgs() {
 		return false
 	}
 	t := bytes.TrimSpace(args)
@@ -143,10 +151,64 @@ func (cb *callBuilder) followedBy(name string, args json.RawMessage) bool {
 		if unmarshal(t, &piece) != nil {
 			return false
 		}
-		t = bytes.TrimSpace([]byte(piece))
+		return startsObject(piece)
 	}
 	return len(t) > 0 && t[0] == '{'
 }
+
+// startsObject reports whether s starts, after white space, with '{'.
+func startsObject(s string) bool {
+	t := strings.TrimLeft(s, " \t\r\n")
+	return t != "" && t[0] == '{'
+}
+
+// jsonEnd follows the arguments of a call as their pieces arrive, to tell
+// when they are a whole JSON object or array: one pass over each piece,
+// so that a call sent in thousands of pieces costs no more than its size
+// (it checks nesting and strings, not every token: enough to know where a
+// value ends).
+type jsonEnd struct {
+	depth                    int
+	started, closed, inStr   bool
+	escaped, trailing, other bool
+}
+
+func (j *jsonEnd) feed(s string) {
+	for i := 0; i < len(s) && !j.other && !j.trailing; i++ {
+		c := s[i]
+		space := c == ' ' || c == '\t' || c == '\r' || c == '\n'
+		switch {
+		case j.closed:
+			j.trailing = !space
+		case !j.started:
+			if c == '{' || c == '[' {
+				j.started, j.depth = true, 1
+			} else if !space {
+				j.other = true // a scalar, or no JSON: never whole here
+			}
+		case j.inStr:
+			switch {
+			case j.escaped:
+				j.escaped = false
+			case c == '\\':
+				j.escaped = true
+			case c == '"':
+				j.inStr = false
+			}
+		case c == '"':
+			j.inStr = true
+		case c == '{' || c == '[':
+			j.depth++
+		case c == '}' || c == ']':
+			j.depth--
+			j.closed = j.depth == 0
+		}
+	}
+}
+
+// whole reports whether the pieces fed so far are one whole object or
+// array.
+func (j *jsonEnd) whole() bool { return j.closed && !j.trailing && !j.other }
 
 func (cb *callBuilder) call() ToolCall {
 	args := cb.args.String()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -380,6 +382,46 @@ func TestPoolKeyFromNamedVariable(t *testing.T) {
 		// The server requires the key: an answer means it was sent.
 		if _, err := c.Chat(t.Context(), hi()); err != nil {
 			t.Fatalf("second Chat = %v; want the answer (cooldown off)", err)
+		}
+	})
+}
+
+// quotaThenHang answers its first request 429 insufficient_quota and
+// holds every later one until the request's ctx ends.
+type quotaThenHang struct{ n atomic.Int32 }
+
+func (q *quotaThenHang) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	if q.n.Add(1) == 1 {
+		body := `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`
+		return &http.Response{StatusCode: 429, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
+	}
+	<-req.Context().Done()
+	return nil, req.Context().Err()
+}
+
+// TestPoolDeadlineKeepsEarlierDeployments: a pool's call that ends at the
+// caller's deadline keeps the errors of the deployments tried before, as
+// it does when they all failed. Before, the chain the pool runs in
+// replaced the pool's error by its deciding timeout, and the first
+// deployment's quota_exhausted was lost.
+func TestPoolDeadlineKeepsEarlierDeployments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := build(t, client.NewBuilder().IgnoreEnvironment().
+			HTTPClient(&http.Client{Transport: &quotaThenHang{}}).
+			Pool("gpt",
+				client.Deployment{Name: "east", Model: "openai/gpt-4o", BaseURL: "http://east.invalid/v1", APIKey: "sk-test-east-0123456789abcdef"},
+				client.Deployment{Name: "west", Model: "openai/gpt-4o", BaseURL: "http://west.invalid/v1", APIKey: "sk-test-west-0123456789abcdef"},
+			).
+			Model("gpt"))
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		_, err := c.Chat(ctx, hi())
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "quota_exhausted") || strings.Count(err.Error(), "E3003") != 1 {
+			t.Errorf("Chat() error = %v; want the deadline, once, with the first deployment's quota_exhausted kept", err)
 		}
 	})
 }

@@ -104,17 +104,8 @@ func classify(err error, target string) (*aierrors.Error, error) {
 // library was about to act on, still reachable through errors.As.
 // Cancellation always wins: whatever was decided next is dropped.
 func doneError(ctx context.Context, target string, last error) *aierrors.Error {
-	if ae, ok := errors.AsType[*aierrors.Error](last); ok && ae.HTTPStatus == 0 {
-		// Already the answer: the attempt saw the caller's ctx end and said
-		// so (a cancel, or the call's deadline, not an attempt's own
-		// timeout). Wrapping it again would read as two failures, each
-		// "after" the other.
-		switch {
-		case ae.Code == aierrors.Cancelled && errors.Is(last, context.Canceled),
-			ae.Code == aierrors.Timeout && errors.Is(ctx.Err(), context.DeadlineExceeded) &&
-				errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, ErrAttemptTimeout):
-			return ae
-		}
+	if ae := doneAnswer(ctx, last); ae != nil {
+		return ae
 	}
 	err := ctx.Err()
 	if cause := context.Cause(ctx); cause != nil && cause != err {
@@ -127,6 +118,25 @@ func doneError(ctx context.Context, target string, last error) *aierrors.Error {
 		ae.Message = strings.TrimSpace(ae.Message + " (after: " + last.Error() + ")")
 	}
 	return ae
+}
+
+// doneAnswer returns the error last decides by, when that already says
+// ctx ended: an attempt (or a pool's deployment) saw the caller's ctx end
+// and said so, a cancel or the call's deadline, not an attempt's own
+// timeout. Wrapping it again would read as two failures, each "after" the
+// other. nil otherwise.
+func doneAnswer(ctx context.Context, last error) *aierrors.Error {
+	ae, ok := errors.AsType[*aierrors.Error](last)
+	if !ok || ae.HTTPStatus != 0 {
+		return nil
+	}
+	switch {
+	case ae.Code == aierrors.Cancelled && errors.Is(last, context.Canceled),
+		ae.Code == aierrors.Timeout && errors.Is(ctx.Err(), context.DeadlineExceeded) &&
+			errors.Is(last, context.DeadlineExceeded) && !errors.Is(last, ErrAttemptTimeout):
+		return ae
+	}
+	return nil
 }
 
 // fromProvider reports whether err is an attempt's own outcome (a

@@ -137,7 +137,10 @@ func (w *ChainCall) Done(err error) {
 		w.err, w.state = nil, callEnded
 		return
 	case w.ctx.Err() != nil:
-		w.err, w.state = w.ended(doneError(w.ctx, target, err)), callEnded
+		if doneAnswer(w.ctx, err) == nil {
+			err = doneError(w.ctx, target, err)
+		} // else already the answer, kept whole: a pool's keeps its deployments' errors
+		w.err, w.state = w.ended(err), callEnded
 		return
 	case !aierrors.IsFallbackable(err) && !errors.Is(err, ErrCircuitOpen):
 		w.err, w.state = w.ended(err), callEnded

@@ -94,6 +94,11 @@ type Image struct {
 	// MediaType is "image/png", "image/jpeg", "image/gif" or
 	// "image/webp"; required with Data.
 	MediaType string
+	// Detail is the resolution OpenAI-format providers look at the image
+	// in: "low" (fewer tokens), "high" or "auto"; "" sends none (the
+	// provider's default, auto). Anthropic has no such setting and gets
+	// the image alone.
+	Detail string
 }
 
 // TextPart returns a text part.
@@ -558,6 +563,11 @@ func validatePart(add func(string, ...any), i, j int, p *Part) {
 		return
 	}
 	field := fmt.Sprintf("Messages[%d].Parts[%d].Image", i, j)
+	switch img.Detail {
+	case "", "low", "high", "auto":
+	default:
+		add("%s.Detail = %q: want \"low\", \"high\", \"auto\" or none", field, clip(img.Detail, 80))
+	}
 	switch {
 	case img.URL != "" && len(img.Data) > 0:
 		add("%s has both URL and Data: set one", field)
@@ -691,7 +701,7 @@ func (req *ChatRequest) wireRequest(t *target, stream bool) *wire.Request {
 				wm.Parts = append(wm.Parts, wire.Part{Text: p.Text})
 				continue
 			}
-			wm.Parts = append(wm.Parts, wire.Part{Image: true, URL: p.Image.URL, Data: p.Image.Data, MediaType: p.Image.MediaType})
+			wm.Parts = append(wm.Parts, wire.Part{Image: true, URL: p.Image.URL, Data: p.Image.Data, MediaType: p.Image.MediaType, Detail: p.Image.Detail})
 		}
 		for _, c := range m.ToolCalls {
 			wm.ToolCalls = append(wm.ToolCalls, wire.ToolCall(c))

@@ -304,8 +304,10 @@ func TestJSONOutput(t *testing.T) {
 
 func TestImages(t *testing.T) {
 	png := []byte("\x89PNG\r\n\x1a\nfake")
+	low := client.ImageURL("data:image/webp;base64,UklGRg==")
+	low.Image.Detail = "low"
 	msg := client.UserParts(client.TextPart("What is in these?"), client.ImageURL("https://example.com/cat.jpg"),
-		client.ImageData("image/png", png), client.ImageURL("data:image/webp;base64,UklGRg=="))
+		client.ImageData("image/png", png), low)
 	for _, f := range formats[:2] {
 		t.Run(f.name, func(t *testing.T) {
 			srv := newServer(t)
@@ -329,10 +331,14 @@ func TestImages(t *testing.T) {
 				if part(0, "type") != "text" || part(0, "text") != "What is in these?" ||
 					part(1, "type") != "image_url" || part(1, "image_url", "url") != "https://example.com/cat.jpg" ||
 					part(2, "image_url", "url") != "data:image/png;base64,iVBORw0KGgpmYWtl" ||
-					part(3, "image_url", "url") != "data:image/webp;base64,UklGRg==" {
+					part(3, "image_url", "url") != "data:image/webp;base64,UklGRg==" || part(3, "image_url", "detail") != "low" ||
+					part(1, "image_url", "detail") != nil {
 					t.Errorf("OpenAI content parts = %v", content)
 				}
 				return
+			}
+			if part(3, "detail") != nil || part(3, "source", "detail") != nil {
+				t.Errorf("Anthropic got an image detail it has no field for: %v", content[3])
 			}
 			if part(0, "type") != "text" || part(1, "type") != "image" || part(1, "source", "type") != "url" || part(1, "source", "url") != "https://example.com/cat.jpg" ||
 				part(2, "source", "type") != "base64" || part(2, "source", "media_type") != "image/png" || part(2, "source", "data") != "iVBORw0KGgpmYWtl" ||
@@ -567,6 +573,10 @@ func TestValidationNamesEveryField(t *testing.T) {
 			[]string{"Messages[0]", "both Content and Parts"}},
 		{"image without media type", client.ChatRequest{Messages: []client.Message{client.UserParts(client.ImageData("", []byte{1}), client.ImageURL("data:;base64,AAAA"))}},
 			[]string{"Messages[0].Parts[0].Image.MediaType", "Messages[0].Parts[1].Image.URL"}},
+		{"image detail", client.ChatRequest{Messages: []client.Message{client.UserParts(client.Part{Image: &client.Image{URL: "https://example.com/a.png", Detail: "medium"}})}},
+			[]string{`Messages[0].Parts[0].Image.Detail = "medium"`}},
+		{"tool error on a user message", client.ChatRequest{Messages: []client.Message{{Role: client.RoleUser, Content: "hi", ToolError: true}}},
+			[]string{"Messages[0].ToolError"}},
 		{"tool names", client.ChatRequest{Messages: []client.Message{client.User("hi")}, Tools: []client.Tool{{Name: "has space"}, {Name: "x"}, {Name: "x"}}},
 			[]string{"Tools[0].Name", "Tools[2].Name"}},
 		{"response format", client.ChatRequest{Messages: []client.Message{client.User("hi")}, ResponseFormat: &client.ResponseFormat{Type: "xml"}},

@@ -50,7 +50,8 @@ type openAITextPart struct {
 type openAIImagePart struct {
 	Type     string `json:"type"` // "image_url"
 	ImageURL struct {
-		URL string `json:"url"`
+		URL    string `json:"url"`
+		Detail string `json:"detail,omitempty"`
 	} `json:"image_url"`
 }
 
@@ -287,7 +288,7 @@ func openAIMessageOf(m Message, r *Request) openAIMessage {
 				continue
 			}
 			ip := openAIImagePart{Type: "image_url"}
-			ip.ImageURL.URL = p.URL
+			ip.ImageURL.URL, ip.ImageURL.Detail = p.URL, p.Detail
 			if len(p.Data) > 0 {
 				ip.ImageURL.URL = dataURL(p.MediaType, p.Data)
 			}

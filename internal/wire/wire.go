@@ -100,6 +100,7 @@ type Part struct {
 	URL       string
 	Data      []byte
 	MediaType string
+	Detail    string // OpenAI's image detail ("low", "high", "auto"); "" sends none
 }
 
 // ToolCall is one call of a tool by the model. Arguments is the JSON the

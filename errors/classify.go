@@ -65,7 +65,7 @@ import (
 // RequestID comes from x-request-id, request-id, x-amzn-requestid,
 // x-amz-request-id, apim-request-id, x-ms-request-id, x-goog-request-id,
 // the body's request_id, and cf-ray as a last resort. ShouldRetry is set
-// from x-should-retry: true or false.
+// from x-should-retry: true or false; a 501 without it is false.
 //
 // RetryAfter is, in order: retry-after-ms or Retry-After (seconds,
 // fractional seconds or an HTTP-date); an upstream's Retry-After quoted in
@@ -141,6 +141,13 @@ func classifyResponseAt(now time.Time, status int, header http.Header, body []by
 	}
 	e.RequestID = cleanField(requestID(header, info.requestID), maxRequestIDLen)
 	e.ShouldRetry = shouldRetry(header)
+	if e.ShouldRetry == nil && effective == http.StatusNotImplemented {
+		// 501: the server cannot do this at all (llama.cpp started for
+		// embeddings only; an endpoint a compatible server lacks). Asking
+		// again is pointless; another target may well do it.
+		no := false
+		e.ShouldRetry = &no
+	}
 	e.RetryAfter = retryAfter(now, code, header, info, msg)
 	return e
 }

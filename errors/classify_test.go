@@ -607,6 +607,65 @@ var responseCases = []responseCase{
 		body: `{"error":"Model is overloaded","error_type":"overloaded"}`,
 		code: Overloaded, providerCode: "overloaded",
 	},
+	// Gateways' budgets: spent until the budget resets, so quota, which
+	// falls back at once (was invalid_request, or a retried rate limit).
+	// LiteLLM proxy (docs/proxy/users.md; auth_exception_handler.py:
+	// budget_exceeded as 400, 422 or 429; hooks/max_budget_limiter.py;
+	// router_strategy/budget_limiter.py).
+	{
+		name: "litellm/400 budget_exceeded", status: 400,
+		body: `{"error":{"message":"ExceededBudget: User=u1 over budget. Spend=3.7e-05, Budget=0.0","type":"budget_exceeded","param":null,"code":"400"}}`,
+		code: QuotaExhausted, providerCode: "budget_exceeded",
+	},
+	{
+		name: "litellm/422 budget_exceeded", status: 422,
+		body: `{"error":{"message":"Budget has been exceeded! Current cost: 0.0001, Max budget: 0.0","type":"budget_exceeded","param":null,"code":"422"}}`,
+		code: QuotaExhausted, providerCode: "budget_exceeded",
+	},
+	{
+		name: "litellm/429 budget_exceeded", status: 429,
+		body: `{"error":{"message":"ExceededBudget: User=u1 over budget. Spend=3.05, Budget=3.0","type":"budget_exceeded","param":null,"code":"429"}}`,
+		code: QuotaExhausted, providerCode: "budget_exceeded",
+	},
+	{
+		name: "litellm/429 max budget limiter", status: 429,
+		body: `{"error":{"message":"Max budget limit reached.","type":"None","param":"None","code":"429"}}`,
+		code: QuotaExhausted,
+	},
+	{
+		name: "litellm/429 provider budget", status: 429,
+		body: `{"error":{"message":"No deployments available - crossed budget for provider: Exceeded budget for provider openai: 0.0007350000000000001 >= 1e-12","type":"None","param":"None","code":"429"}}`,
+		code: QuotaExhausted,
+	},
+	// Portkey's gateway (src/middlewares/portkey/utils.ts): 412.
+	{
+		name: "portkey/412 virtual key usage limit", status: 412,
+		body: `{"error":{"message":"Portkey Virtual Key vk********abc Usage Limit Exceeded","type":"virtual_key_exhaust_error","param":null,"code":"04"}}`,
+		code: QuotaExhausted, providerCode: "virtual_key_exhaust_error",
+	},
+	{
+		name: "portkey/412 workspace usage limit", status: 412,
+		body: `{"error":{"message":"Portkey Workspace Usage Limit Exceeded","type":"workspace_exhaust_error","param":null,"code":"04"}}`,
+		code: QuotaExhausted, providerCode: "workspace_exhaust_error",
+	},
+	{
+		name: "portkey/412 usage limits policy", status: 412,
+		body: `{"error":{"message":"Portkey Usage Limits Policy p1 Exceeded for value key k1","type":"usage_limits_policy_exhaust_error","param":null,"code":"06"}}`,
+		code: QuotaExhausted, providerCode: "usage_limits_policy_exhaust_error",
+	},
+	// vLLM (v1/engine/processor.py, _validate_model_input): the prompt
+	// does not fit max_model_len.
+	{
+		name: "vllm/400 decoder prompt longer than the maximum model length", status: 400,
+		body: `{"error":{"message":"The decoder prompt (length 8825) is longer than the maximum model length of 8192. Make sure that ` + "`max_model_len`" + ` is no smaller than the number of text tokens plus multimodal tokens.","type":"BadRequestError","param":null,"code":400}}`,
+		code: RequestTooLarge,
+	},
+	// llama.cpp's router mode (server-models.cpp, router_validate_model).
+	{
+		name: "llama.cpp/400 router: model not found", status: 400,
+		body: `{"error":{"code":400,"message":"model 'qwen3-8b' not found","type":"invalid_request_error"}}`,
+		code: NotFound,
+	},
 	// llama.cpp's server: the prompt does not fit the context it was
 	// started with (current builds; older ones said it as a 500).
 	{
@@ -873,6 +932,10 @@ func TestClassifyResponseShouldRetry(t *testing.T) {
 		{"x-should-retry absent", 500, "", true, false},
 		{"x-should-retry garbage ignored", 400, "maybe", false, false},
 		{"x-should-retry upper case", 429, " TRUE ", true, true},
+		// 501: the server cannot do it at all (llama.cpp started for
+		// embeddings only answers chat so): not retried, still fallbackable.
+		{"501 not implemented", 501, "", false, true},
+		{"501 with x-should-retry true", 501, "true", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,7 +65,9 @@
 //
 // A provider may say whether to retry in an x-should-retry header; that
 // verdict is kept in [Error.ShouldRetry] and wins over the code's flag in
-// [Error.Retryable] and [IsRetryable].
+// [Error.Retryable] and [IsRetryable]. A 501 Not Implemented without one is
+// a server_error that is not retried (the server cannot do it at all) but
+// still falls back.
 //
 // # Classifying
 //

@@ -38,8 +38,9 @@ type Error struct {
 	RequestID    string        // x-request-id / request-id when sent
 
 	// ShouldRetry is the provider's own verdict from the x-should-retry
-	// header, nil when it sent none. When set it overrides the code's
-	// retryable flag for this error: see [Error.Retryable].
+	// header, nil when it sent none; false for a 501 Not Implemented
+	// without one (the server cannot do it at all). When set it overrides
+	// the code's retryable flag for this error: see [Error.Retryable].
 	ShouldRetry *bool
 
 	Err error // cause, if any

@@ -26,6 +26,12 @@ var (
 		// (total limit)", daily, weekly, monthly; "Key limit exceeded.
 		// Manage it using ...").
 		"key limit exceeded (", "key limit exceeded. manage",
+		// Gateways' budgets (LiteLLM: "ExceededBudget: User=... over
+		// budget", "Budget has been exceeded!", "Max budget limit
+		// reached.", "crossed budget for provider"; Portkey: "... Usage
+		// Limit Exceeded"): spent until the budget resets.
+		"exceededbudget", "budget has been exceeded", "max budget limit reached", "crossed budget",
+		"exceeded budget", "usage limit exceeded",
 	}
 	// dailyPhrases mean a limit over a daily window.
 	dailyPhrases = []string{
@@ -42,6 +48,9 @@ var (
 		// llama.cpp: "the request exceeds the available context size",
 		// "Input prompt is too big compared to KV size".
 		"context size", "prompt is too big",
+		// vLLM: "The decoder prompt (length 8825) is longer than the
+		// maximum model length of 8192."
+		"maximum model length",
 	}
 	authPhrases = []string{
 		"invalid api key", "incorrect api key", "api key not valid", "invalid_api_key", "invalid x-api-key",
@@ -115,13 +124,17 @@ func refineByMessage(code StandardErrorCode, msg string) StandardErrorCode {
 		return RateLimited
 	case from(ServerError, Unknown) && containsAny(msg, timeoutPhrases...):
 		return Timeout
-	case from(InvalidRequest, Unknown) && containsAny(msg, notFoundPhrases...) && strings.Contains(msg, "model"):
+	case from(InvalidRequest, Unknown) && (containsAny(msg, notFoundPhrases...) && strings.Contains(msg, "model") || quotedModelNotFound.MatchString(msg)):
 		return NotFound
 	case from(InvalidRequest, Unknown) && containsAny(msg, permPhrases...):
 		return PermissionDenied
 	}
 	return code
 }
+
+// quotedModelNotFound matches a model named between quotes, then "not
+// found" (llama.cpp's router: "model 'qwen3-8b' not found").
+var quotedModelNotFound = regexp.MustCompile("\\bmodel\\s+['\"`][^'\"`]{1,256}['\"`]\\s+(?:was\\s+|is\\s+)?not\\s+found")
 
 // limitRequested matches "Limit 6000, Requested 11000" in OpenAI and Groq
 // rate-limit messages.

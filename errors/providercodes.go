@@ -48,6 +48,13 @@ var providerCodes = map[string]mapping{
 	"paymentrequired":               {QuotaExhausted, true},
 	"servicequotaexceededexception": {QuotaExhausted, true}, // Bedrock
 	"quotaexceeded":                 {QuotaExhausted, false},
+	"budgetexceeded":                {QuotaExhausted, true}, // LiteLLM proxy (400, 422 or 429)
+	// Portkey's gateway, 412 "... Usage Limit Exceeded" of a virtual key,
+	// a workspace, an integration or a usage-limits policy.
+	"virtualkeyexhausterror":        {QuotaExhausted, true},
+	"workspaceexhausterror":         {QuotaExhausted, true},
+	"integrationexhausterror":       {QuotaExhausted, true},
+	"usagelimitspolicyexhausterror": {QuotaExhausted, true},
 
 	// Slow down: retryable.
 	"ratelimitexceeded":            {RateLimited, true}, // OpenAI, Groq, Google ErrorInfo

@@ -37,9 +37,12 @@ import (
 // message_stop) fails with [ErrStreamTruncated]: a cut answer is never
 // passed off as a complete one.
 //
-// The attempt holds its in-flight permit until the stream ends or is
-// closed, and the target's circuit breaker records the stream's outcome
-// then.
+// The attempt holds its in-flight permit until the stream ends, is closed,
+// or the ctx given to Stream ends (a caller that gives up need not Close
+// to give it back), and the target's circuit breaker records the stream's
+// outcome then. A stream that was a half_open circuit's probe answers the
+// probe when it opens: the provider answered, and the target's other calls
+// do not wait for the stream's end.
 //
 // Next, Delta, Text, Err and the metadata methods must be called from one
 // goroutine. Close may be called from any goroutine, any number of times:
@@ -57,6 +60,7 @@ type ChatStream struct {
 
 	idle     *time.Timer // nil when the idle timeout is off
 	closed   atomic.Bool
+	unwatch  func() bool // stops the watch on the Stream call's ctx (Stream)
 	doneOnce sync.Once
 	done     func(error) // finishes the executor's attempt (resilience.WithStream)
 	used     *int        // the int given to resilience.WithTokens: set from the usage before done, -1 keeps the estimate
@@ -207,6 +211,14 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 		return nil, &callError{err: err, attempts: n, secrets: c.secrets}
 	}
 	s := &ChatStream{c: c, t: winner, conn: conn, done: done, attempts: n, used: used}
+	// A caller that gives up (its ctx ends) and never reads or closes the
+	// stream again must not keep the target's in-flight permit for ever:
+	// the attempt is finished when ctx ends, as Close would. A Next still
+	// reading sees the connection end and reports the cancellation.
+	s.unwatch = context.AfterFunc(ctx, func() {
+		conn.cancel(context.Cause(ctx))
+		s.doneOnce.Do(func() { s.done(nil) })
+	})
 	if d := c.idleTimeout; d > 0 {
 		cancel := conn.cancel
 		s.idle = time.AfterFunc(d, func() { cancel(ErrStreamIdle) })
@@ -495,6 +507,7 @@ func (s *ChatStream) finish(err error) {
 	if s.idle != nil {
 		s.idle.Stop()
 	}
+	s.unwatch()
 	// No drain: a server that keeps the connection open after its terminal
 	// event would block the caller. Closing early costs at most the reuse
 	// of one connection.
@@ -530,6 +543,7 @@ func (s *ChatStream) Close() error {
 	if s.idle != nil {
 		s.idle.Stop()
 	}
+	s.unwatch()
 	s.conn.cancel(errStreamClosed)
 	_ = s.conn.body.Close()
 	s.doneOnce.Do(func() { s.done(nil) })

@@ -222,16 +222,54 @@ func TestHalfOpenAdmitsOnlyItsProbes(t *testing.T) {
 		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true}, CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 1, Cooldown: time.Second}})
 		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
 		time.Sleep(time.Second)
+		release := make(chan struct{})
+		probed := make(chan error, 1)
+		go func() {
+			probed <- e.Execute(t.Context(), func(context.Context) error { <-release; return nil })
+		}()
+		synctest.Wait() // the probe runs, holding the slot
+		if err := e.Execute(t.Context(), ok); !errors.Is(err, ErrCircuitOpen) {
+			t.Errorf("second attempt while the probe runs = %v; want ErrCircuitOpen", err)
+		}
+		close(release)
+		if err := <-probed; err != nil {
+			t.Fatalf("probe = %v", err)
+		}
+		if s := e.breaker.State(); s != StateClosed {
+			t.Errorf("State after the probe succeeded = %v; want closed", s)
+		}
+	})
+}
+
+// TestAStreamProbeAnswersWhenItOpens: a probe that opened a stream has its
+// answer, the provider answered; the circuit closes then, not when the
+// stream ends. Before, the stream held the probe slot to its end, and
+// every other call to the target waited for it (for ever, when the
+// stream's caller called the target before closing it). A cut at the
+// stream's end counts as one failure of the closed circuit.
+func TestAStreamProbeAnswersWhenItOpens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true}, CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second}})
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		time.Sleep(time.Second)
 		var finish func(error)
 		if _, err := Do(t.Context(), e, func(context.Context) (int, error) { return 1, nil }, WithStream(&finish)); err != nil {
 			t.Fatalf("probe = %v", err)
 		}
-		if err := e.Execute(t.Context(), ok); !errors.Is(err, ErrCircuitOpen) {
-			t.Errorf("second attempt while the probe runs = %v; want ErrCircuitOpen", err)
-		}
-		finish(nil)
 		if s := e.breaker.State(); s != StateClosed {
-			t.Errorf("State after the probe succeeded = %v; want closed", s)
+			t.Errorf("State once the probe's stream opened = %v; want closed", s)
+		}
+		if err := e.Execute(t.Context(), ok); err != nil {
+			t.Errorf("another call while the probe's stream is read = %v; want it admitted", err)
+		}
+		finish(&aierrors.Error{Code: aierrors.ServerError, Message: "connection closed mid-stream"})
+		if s := e.breaker.State(); s != StateClosed {
+			t.Errorf("State after the stream was cut = %v; want closed (one failure of %d)", s, 2)
+		}
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		if s := e.breaker.State(); s != StateOpen {
+			t.Errorf("State after a second failure in a row = %v; want open (the cut counted)", s)
 		}
 	})
 }

@@ -156,7 +156,9 @@ func WithTokens(estimate int, used *int) CallOption {
 // result that outlives op such as a response stream: its in-flight permit
 // stays taken and its outcome is not recorded until *finish(err) is called
 // (nil: success; any other error is classified and counted like an op
-// error). Execute or Do set *finish on success; the caller must call it
+// error). An attempt that was a half_open circuit's probe answers it when
+// op succeeds (the provider answered): the circuit closes then, and the
+// outcome at finish counts as an attempt of the closed circuit. Execute or Do set *finish on success; the caller must call it
 // exactly once (later calls do nothing), for example from the stream's
 // Close. Retries happen only before op succeeds.
 func WithStream(finish *func(err error)) CallOption {
@@ -606,6 +608,20 @@ func (a *attempt) keepOpen() func(error) {
 	// the stream ends (it reads the sends in order, and a stream of a
 	// minute would hold every later send unread for that minute).
 	a.e.limiter.sent(a.grant, sendAccepted)
+	// A probe that opened a stream has its answer: the provider answered.
+	// Recorded now, it closes the circuit (here and in the shared state),
+	// so that the target's other calls need not wait for the stream's end:
+	// minutes for a long answer, and for ever when the stream's own caller
+	// calls the target before closing it. The stream's end is then recorded
+	// as an attempt of the closed circuit (a cut counts as one failure).
+	if a.breaker.probe {
+		a.e.breaker.record(a.breaker, outcomeSuccess)
+		a.breaker = ticket{}
+	}
+	if a.shared.probe {
+		a.e.shared.after(a.ctx, a.shared, nil, outcomeSuccess, a.e.breaker)
+		a.shared = sharedTicket{}
+	}
 	kept := &attempt{e: a.e, ctx: a.ctx, n: a.n, cost: a.cost, used: a.used, grant: a.grant,
 		shared: a.shared, breaker: a.breaker, admitted: a.admitted, stripe: a.stripe, start: a.start}
 	kept.grant.seq = 0 // read

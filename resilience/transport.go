@@ -63,11 +63,12 @@ const drainBytes = 64 << 10
 //   - Success (a status below 400): the base transport's response. Its
 //     body is not buffered, so streams (text/event-stream) pass through as
 //     they arrive. The attempt stays open until the body reaches EOF, fails
-//     or is closed: it holds its in-flight permit (and a half_open probe
-//     slot) until then, and a read error other than EOF is recorded by the
-//     breaker as the attempt's outcome (it is not retried: the caller
-//     already has the response). Close the body, as with any
-//     [http.Response].
+//     or is closed: it holds its in-flight permit until then, and a read
+//     error other than EOF is recorded by the breaker as the attempt's
+//     outcome (it is not retried: the caller already has the response). A
+//     half_open circuit's probe is answered by the response itself (the
+//     provider answered), so other calls do not wait for its body. Close
+//     the body, as with any [http.Response].
 //   - Failure with an HTTP answer (the last attempt got a status of 400 or
 //     more, and it was not retried): that response and a nil error, as a
 //     plain transport would return it, so the SDK reads and reports the
@@ -140,7 +141,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = resp.Body.Close()
 		ae := aierrors.ClassifyResponse(resp.StatusCode, resp.Header, buf)
 		if ae.Provider == "" && ae.Model == "" {
-			ae.Provider, ae.Model = splitTarget(t.exec.name)
+			ae.Provider, ae.Model = splitTarget(t.target())
 		}
 		if !body.replayable() {
 			ae.ShouldRetry = new(false)
@@ -164,10 +165,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, err
 }
 
+// target is the executor's target name; "" without an executor (a
+// Transport that only classifies).
+func (t *Transport) target() string {
+	if t.exec == nil {
+		return ""
+	}
+	return t.exec.name
+}
+
 // once classifies a transport error of a request that cannot be sent
 // again, marked so that the executor does not retry it.
 func (t *Transport) once(err error) error {
-	ae, _ := classify(err, t.exec.name)
+	ae, _ := classify(err, t.target())
 	out := *ae
 	out.ShouldRetry = new(false)
 	return &out

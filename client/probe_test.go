@@ -2,12 +2,14 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/ailib-go/ailib/client"
 	"github.com/ailib-go/ailib/client/providertest"
+	aierrors "github.com/ailib-go/ailib/errors"
 	"github.com/ailib-go/ailib/resilience"
 )
 
@@ -84,6 +86,39 @@ func TestCancelledStreamGivesBackItsPermit(t *testing.T) {
 		}
 		if s.Next() || s.Err() == nil {
 			t.Errorf("Next after the ctx ended = true or no error (%v); want the cancellation", s.Err())
+		}
+	})
+}
+
+// TestCancelledStreamAttemptSaysCancelled: the attempt of a stream whose
+// ctx ends while Next waits ends as the stream does, cancelled: not as a
+// success (which would feed the rate learning and the retry budget, and
+// keep the tokens estimated). The ctx's watch finishes it first.
+func TestCancelledStreamAttemptSaysCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := providertest.New()
+		slow := providertest.OKChunks("a ", "b ", "c ", "d")
+		slow.ChunkDelay = time.Second
+		srv.SetDefault("gpt-4o", slow)
+		var ends []error
+		c := build(t, inProcess(srv).Model("openai/gpt-4o").Resilience(only(resilience.ResilientConfig{})).
+			Hooks(resilience.Hooks{OnAttemptEnd: func(e resilience.AttemptEnd) { ends = append(ends, e.Err) }}))
+		ctx, cancel := context.WithCancelCause(t.Context())
+		s, err := c.Stream(ctx, hi())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.Next()
+		time.AfterFunc(500*time.Millisecond, func() { cancel(errCallerGaveUp) })
+		for s.Next() {
+		}
+		if !errors.Is(s.Err(), aierrors.Cancelled) {
+			t.Fatalf("stream Err = %v; want Cancelled", s.Err())
+		}
+		synctest.Wait()
+		if len(ends) != 1 || !errors.Is(ends[0], aierrors.Cancelled) {
+			t.Errorf("OnAttemptEnd errors = %v; want one Cancelled", ends)
 		}
 	})
 }

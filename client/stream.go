@@ -40,9 +40,9 @@ import (
 // The attempt holds its in-flight permit until the stream ends, is closed,
 // or the ctx given to Stream ends (a caller that gives up need not Close
 // to give it back), and the target's circuit breaker records the stream's
-// outcome then. A stream that was a half_open circuit's probe answers the
-// probe when it opens: the provider answered, and the target's other calls
-// do not wait for the stream's end.
+// outcome then. A stream that was a half_open circuit's single probe (the
+// default) answers the probe when it opens: the provider answered, and the
+// target's other calls do not wait for the stream's end.
 //
 // Next, Delta, Text, Err and the metadata methods must be called from one
 // goroutine. Close may be called from any goroutine, any number of times:
@@ -217,7 +217,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 	// reading sees the connection end and reports the cancellation.
 	s.unwatch = context.AfterFunc(ctx, func() {
 		conn.cancel(context.Cause(ctx))
-		s.doneOnce.Do(func() { s.done(nil) })
+		s.doneOnce.Do(func() { s.done(ctx.Err()) }) // the caller's cancel or deadline: nothing learned
 	})
 	if d := c.idleTimeout; d > 0 {
 		cancel := conn.cancel

@@ -274,6 +274,27 @@ func TestAStreamProbeAnswersWhenItOpens(t *testing.T) {
 	})
 }
 
+// TestAStreamProbeOfSeveralAnswersAtItsEnd: with more than one probe slot
+// a probe's success does not close the circuit, so a stream that is one
+// still answers as a probe when it ends: a cut reopens the circuit.
+func TestAStreamProbeOfSeveralAnswersAtItsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := mustExecutor(t, ResilientConfig{Retry: &RetryConfig{Disabled: true},
+			CircuitBreaker: &CircuitBreakerConfig{FailureThreshold: 2, Cooldown: time.Second, HalfOpenMaxRequests: 2}})
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		_ = e.Execute(t.Context(), failing(aierrors.ServerError))
+		time.Sleep(time.Second)
+		var finish func(error)
+		if _, err := Do(t.Context(), e, func(context.Context) (int, error) { return 1, nil }, WithStream(&finish)); err != nil {
+			t.Fatalf("probe 1 = %v", err)
+		}
+		finish(&aierrors.Error{Code: aierrors.ServerError, Message: "connection closed mid-stream"})
+		if s := e.breaker.State(); s != StateOpen {
+			t.Errorf("State after probe 1's stream was cut = %v; want open", s)
+		}
+	})
+}
+
 // TestDontSleepTowardAnOpenCircuit is issue 20's point 4: a call waiting
 // for its backoff when the circuit opens returns at once, with the
 // cooldown left as RetryAfter.

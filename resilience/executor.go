@@ -156,9 +156,10 @@ func WithTokens(estimate int, used *int) CallOption {
 // result that outlives op such as a response stream: its in-flight permit
 // stays taken and its outcome is not recorded until *finish(err) is called
 // (nil: success; any other error is classified and counted like an op
-// error). An attempt that was a half_open circuit's probe answers it when
-// op succeeds (the provider answered): the circuit closes then, and the
-// outcome at finish counts as an attempt of the closed circuit. Execute or Do set *finish on success; the caller must call it
+// error). An attempt that was a half_open circuit's single probe
+// (HalfOpenMaxRequests 1, the default) answers it when op succeeds (the
+// provider answered): the circuit closes then, and the outcome at finish
+// counts as an attempt of the closed circuit. Execute or Do set *finish on success; the caller must call it
 // exactly once (later calls do nothing), for example from the stream's
 // Close. Retries happen only before op succeeds.
 func WithStream(finish *func(err error)) CallOption {
@@ -614,11 +615,14 @@ func (a *attempt) keepOpen() func(error) {
 	// minutes for a long answer, and for ever when the stream's own caller
 	// calls the target before closing it. The stream's end is then recorded
 	// as an attempt of the closed circuit (a cut counts as one failure).
-	if a.breaker.probe {
+	// Only when this success closes the circuit (one probe, the default):
+	// with more, the circuit stays half_open, other probes have slots, and
+	// the stream's end must still answer as a probe (a cut reopens).
+	if a.breaker.probe && a.e.breaker.maxProbes == 1 {
 		a.e.breaker.record(a.breaker, outcomeSuccess)
 		a.breaker = ticket{}
 	}
-	if a.shared.probe {
+	if a.shared.probe && a.e.shared.maxProbes == 1 {
 		a.e.shared.after(a.ctx, a.shared, nil, outcomeSuccess, a.e.breaker)
 		a.shared = sharedTicket{}
 	}

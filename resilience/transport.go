@@ -66,8 +66,8 @@ const drainBytes = 64 << 10
 //     or is closed: it holds its in-flight permit until then, and a read
 //     error other than EOF is recorded by the breaker as the attempt's
 //     outcome (it is not retried: the caller already has the response). A
-//     half_open circuit's probe is answered by the response itself (the
-//     provider answered), so other calls do not wait for its body. Close
+//     half_open circuit's single probe is answered by the response itself
+//     (the provider answered), so other calls do not wait for its body. Close
 //     the body, as with any [http.Response].
 //   - Failure with an HTTP answer (the last attempt got a status of 400 or
 //     more, and it was not retried): that response and a nil error, as a

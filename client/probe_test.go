@@ -28,6 +28,13 @@ func halfOpen(t *testing.T, srv *providertest.Server) *client.AiClient {
 	return c
 }
 
+// slowChunks is a stream of four pieces, a second apart.
+func slowChunks() providertest.Answer {
+	a := providertest.OKChunks("a ", "b ", "c ", "d")
+	a.ChunkDelay = time.Second
+	return a
+}
+
 // TestAStreamProbeDoesNotHoldTheTarget: a stream that is the circuit's
 // probe answers it when it opens. Before, it held the probe slot until it
 // ended: a caller reading it that called the same target (to moderate each
@@ -60,9 +67,7 @@ func TestAStreamProbeDoesNotHoldTheTarget(t *testing.T) {
 func TestCancelledStreamGivesBackItsPermit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := providertest.New()
-		slow := providertest.OKChunks("a ", "b ", "c ", "d")
-		slow.ChunkDelay = time.Second
-		srv.SetDefault("gpt-4o", slow)
+		srv.SetDefault("gpt-4o", slowChunks())
 		c := build(t, inProcess(srv).Model("openai/gpt-4o").Resilience(only(resilience.ResilientConfig{
 			Backpressure: &resilience.BackpressureConfig{MaxInflight: 1},
 		})))
@@ -97,9 +102,7 @@ func TestCancelledStreamGivesBackItsPermit(t *testing.T) {
 func TestCancelledStreamAttemptSaysCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := providertest.New()
-		slow := providertest.OKChunks("a ", "b ", "c ", "d")
-		slow.ChunkDelay = time.Second
-		srv.SetDefault("gpt-4o", slow)
+		srv.SetDefault("gpt-4o", slowChunks())
 		var ends []error
 		c := build(t, inProcess(srv).Model("openai/gpt-4o").Resilience(only(resilience.ResilientConfig{})).
 			Hooks(resilience.Hooks{OnAttemptEnd: func(e resilience.AttemptEnd) { ends = append(ends, e.Err) }}))

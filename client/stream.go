@@ -313,7 +313,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		// complete answer from a server that ignores "stream", a proxy's
 		// HTML page): decode it as Chat would, rather than report a stream
 		// without events.
-		if e := c.readJSONAnswer(attemptCtx, sc, t, br, o.answerTool); e != nil {
+		if e := c.readDocument(attemptCtx, sc, t, br, o.answerTool); e != nil {
 			c.logRequest(attemptCtx, t, resp.StatusCode, start, resp.Header, e)
 			return fail(e)
 		}
@@ -369,11 +369,11 @@ func isDocument(br *bufio.Reader) bool {
 	return false
 }
 
-// readJSONAnswer reads a document sent in answer to a streaming request
+// readDocument reads a document sent in answer to a streaming request
 // and makes sc a finished stream holding its text. An error object becomes
 // its classified error, anything else that is not an answer (not JSON at
 // all, say) an error wrapping ErrInvalidResponse.
-func (c *AiClient) readJSONAnswer(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader, answerTool string) *aierrors.Error {
+func (c *AiClient) readDocument(attemptCtx context.Context, sc *streamConn, t *target, br *bufio.Reader, answerTool string) *aierrors.Error {
 	data, tooLarge, err := readBounded(br, c.maxResponseBytes)
 	switch {
 	case err != nil:

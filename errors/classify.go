@@ -145,8 +145,7 @@ func classifyResponseAt(now time.Time, status int, header http.Header, body []by
 		// 501: the server cannot do this at all (llama.cpp started for
 		// embeddings only; an endpoint a compatible server lacks). Asking
 		// again is pointless; another target may well do it.
-		no := false
-		e.ShouldRetry = &no
+		e.ShouldRetry = new(false)
 	}
 	e.RetryAfter = retryAfter(now, code, header, info, msg)
 	return e

@@ -159,9 +159,10 @@ func WithTokens(estimate int, used *int) CallOption {
 // error). An attempt that was a half_open circuit's single probe
 // (HalfOpenMaxRequests 1, the default) answers it when op succeeds (the
 // provider answered): the circuit closes then, and the outcome at finish
-// counts as an attempt of the closed circuit. Execute or Do set *finish on success; the caller must call it
-// exactly once (later calls do nothing), for example from the stream's
-// Close. Retries happen only before op succeeds.
+// counts as an attempt of the closed circuit. Execute or Do set *finish
+// on success; the caller must call it exactly once (later calls do
+// nothing), for example from the stream's Close. Retries happen only
+// before op succeeds.
 func WithStream(finish *func(err error)) CallOption {
 	return streamOption{finish: finish}
 }

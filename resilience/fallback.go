@@ -20,14 +20,15 @@ import (
 // When the call failed, the error's text names each target tried and its
 // error ("resilience: all 3 targets failed; ...", or "2 of 3" when one
 // ended the call early), and the last target's error decides: errors.Is
-// matches only it (an earlier target's code does not match, so a switch on errors.Is
-// answers for the outcome, whatever the order of its cases), errors.As
-// finds it first, and [aierrors.CodeOf] returns its code. Every target's
-// error stays reachable through errors.As: with one target the error is
-// that target's own; with more, errors.As(err, &all) for a variable all of
-// type interface{ Unwrap() []error } finds the chain's error, whose Unwrap
-// lists the last target's error, then each earlier target's in target
-// order; errors.As on each of those reaches its [*aierrors.Error].
+// matches only it (an earlier target's code does not match, so a switch
+// on errors.Is answers for the outcome, whatever the order of its cases),
+// errors.As finds it first, and [aierrors.CodeOf] returns its code. Every
+// target's error stays reachable through errors.As: with one target the
+// error is that target's own; with more, errors.As(err, &all) for a
+// variable all of type interface{ Unwrap() []error } finds the chain's
+// error, whose Unwrap lists the last target's error, then each earlier
+// target's in target order; errors.As on each of those reaches its
+// [*aierrors.Error].
 //
 // A FallbackChain is immutable and safe for concurrent use.
 type FallbackChain struct {

@@ -511,6 +511,7 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 	if ev.Index != nil {
 		index = *ev.Index
 	}
+	var reasoning string // a thinking block's start may hold some
 	switch typ {
 	case "error":
 		return Chunk{}, anthropicAPIError(ev.Error, []byte(data))
@@ -546,6 +547,7 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 			if t, ok := thinkingOf(b); ok {
 				d.thinking = append(d.thinking, t)
 				d.reasoning.WriteString(b.Thinking)
+				reasoning = b.Thinking
 			}
 		}
 		if b := ev.ContentBlock; b != nil && b.Type != "text" && b.Type != "tool_use" && ev.Index != nil {
@@ -571,6 +573,7 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 				if ev.Delta.Type == "thinking_delta" {
 					*t.Thinking += ev.Delta.Thinking
 					d.reasoning.WriteString(ev.Delta.Thinking)
+					return Chunk{Kind: Skip, Reasoning: ev.Delta.Thinking}, nil
 				} else {
 					*t.Signature += ev.Delta.Signature
 				}
@@ -604,9 +607,9 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 	case "message_stop":
 		return Chunk{Kind: Done}, nil
 	}
-	// ping, content_block_stop, other delta types (thinking, signatures)
-	// and event types added later carry nothing for the caller.
-	return Chunk{Kind: Skip}, nil
+	// ping, content_block_stop, other delta types (signatures) and event
+	// types added later carry nothing for the caller.
+	return Chunk{Kind: Skip, Reasoning: reasoning}, nil
 }
 
 // wholeInput returns the input of a content_block_start tool_use block

@@ -61,6 +61,10 @@ func checkChunk(t *testing.T, ch Chunk, d *StreamDecoder) {
 	if !utf8.ValidString(ch.Text) {
 		t.Fatalf("chunk text %q is not valid UTF-8", ch.Text)
 	}
+	// The chunk's reasoning is what the event added to the decoder's.
+	if !strings.HasSuffix(d.Reasoning(), ch.Reasoning) || (ch.Kind == Done && ch.Reasoning != "") {
+		t.Fatalf("chunk of kind %d carries reasoning %q; the decoder holds %q", ch.Kind, ch.Reasoning, d.Reasoning())
+	}
 	if u := d.Usage(); u.TotalTokens == 0 && u.PromptTokens+u.CompletionTokens != 0 {
 		t.Fatalf("Usage() = %+v: total not filled in", u)
 	}

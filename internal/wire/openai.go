@@ -687,7 +687,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 	case c.XGroq != nil && c.XGroq.Usage != nil:
 		d.usage = c.XGroq.Usage.usage()
 	}
-	var text string
+	var text, reasoning string
 	called := false
 	for _, ch := range c.Choices {
 		if ch.Index != nil && *ch.Index != 0 {
@@ -711,10 +711,11 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		}
 		switch {
 		case ch.Delta.ReasoningContent != "":
-			d.reasoning.WriteString(string(ch.Delta.ReasoningContent))
+			reasoning = string(ch.Delta.ReasoningContent)
 		case ch.Delta.Reasoning != "":
-			d.reasoning.WriteString(string(ch.Delta.Reasoning))
+			reasoning = string(ch.Delta.Reasoning)
 		}
+		d.reasoning.WriteString(reasoning)
 		if len(ch.Delta.ReasoningDetails) > 0 {
 			d.addReasoningDetails(ch.Delta.ReasoningDetails)
 		}
@@ -726,11 +727,11 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 	}
 	switch {
 	case text != "":
-		return Chunk{Kind: Content, Text: text}, nil
+		return Chunk{Kind: Content, Text: text, Reasoning: reasoning}, nil
 	case called:
-		return Chunk{Kind: ToolDelta}, nil
+		return Chunk{Kind: ToolDelta, Reasoning: reasoning}, nil
 	}
-	return Chunk{Kind: Skip}, nil
+	return Chunk{Kind: Skip, Reasoning: reasoning}, nil
 }
 
 // reasoningDetail is one of OpenRouter's reasoning_details being

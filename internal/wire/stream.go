@@ -25,6 +25,12 @@ const (
 type Chunk struct {
 	Kind Kind
 	Text string // for Content
+	// Reasoning is the piece of reasoning or thinking the event carried
+	// (DeepSeek's and vLLM's reasoning_content, the reasoning of
+	// OpenRouter and Ollama, Anthropic's thinking_delta), whatever Kind
+	// says of the rest of it: an OpenAI-format chunk may carry reasoning
+	// beside text or a tool call. [StreamDecoder.Reasoning] holds it too.
+	Reasoning string
 }
 
 // StreamDecoder turns the SSE events of one streamed answer into chunks

@@ -18,7 +18,8 @@ const CutAtStart = -1
 
 // Usage is the token usage reported in an answer. Zero PromptTokens and
 // CompletionTokens are estimated from the request and the answer (about one
-// token per word or piece of a tool call).
+// token per word or piece of a tool call, the words of [Answer.Reasoning]
+// included).
 type Usage struct {
 	PromptTokens, CompletionTokens int
 	// CachedPromptTokens are the prompt tokens said to come from the cache
@@ -28,6 +29,8 @@ type Usage struct {
 	CachedPromptTokens int
 	// ReasoningTokens are the completion tokens said to be reasoning (part
 	// of CompletionTokens): OpenAI completion_tokens_details.reasoning_tokens.
+	// Zero with a non-empty [Answer.Reasoning] means the reasoning's word
+	// count (at most CompletionTokens). Anthropic has no such field.
 	ReasoningTokens int
 }
 
@@ -41,8 +44,10 @@ type Usage struct {
 // When Body is empty the server renders the answer in the format of the
 // request's route: a chat completion (or an SSE stream when the request asked
 // for one) for statuses below 400, and an error object in that provider's
-// shape, with Text as the message, for statuses of 400 and above. Such answers
-// are format-neutral: the same Answer works for OpenAI and Anthropic routes.
+// shape, with Text as the message, for statuses of 400 and above. A
+// successful answer renders Reasoning, then Text, then ToolCalls (see each
+// field for its shape in either format). Such answers are format-neutral:
+// the same Answer works for OpenAI and Anthropic routes.
 // A non-empty Body is sent as it is, whatever the route, with Content-Type
 // application/json unless Header sets one. The error presets ([RateLimited],
 // [AnthropicOverloaded], …) set Body, so they keep their provider's shape on
@@ -62,6 +67,21 @@ type Answer struct {
 	// Text is the assistant's reply, or the error message for statuses of
 	// 400 and above when Body is empty.
 	Text string
+	// Reasoning is the model's reasoning (thinking) sent before Text, as
+	// reasoning models send it; empty means none, and the answer has no
+	// trace of reasoning. On OpenAI routes it takes DeepSeek's shape:
+	// message.reasoning_content beside content, or streamed as
+	// {"delta":{"reasoning_content":piece}} chunks before the content
+	// chunks (after the role chunk). On Anthropic routes it is a thinking
+	// block before the text block, {"type":"thinking","thinking":…,
+	// "signature":…} (the other blocks' indexes shift by one), streamed as
+	// content_block_start, a thinking_delta per piece, a signature_delta
+	// and content_block_stop. The pieces are Reasoning split into words,
+	// as Text is. The signature is a stable fake, the base64 of
+	// "providertest:" and the SHA-256 of Reasoning: not a real signature,
+	// no provider would accept it. The server does not check that the
+	// request asked for reasoning.
+	Reasoning string
 	// Chunks are the text deltas of a streamed reply, one content event each.
 	// Empty means Text split into words (their concatenation is Text).
 	Chunks []string
@@ -70,20 +90,23 @@ type Answer struct {
 	// client went away, or a listening server was closed).
 	Delay time.Duration
 	// ChunkDelay is waited before each content event of a stream (honouring
-	// the request's context), to test idle timeouts and cancellation
-	// mid-stream.
+	// the request's context), reasoning pieces included, to test idle
+	// timeouts and cancellation mid-stream.
 	ChunkDelay time.Duration
 	// CutAfter aborts the connection part-way through a successful answer,
-	// without the terminal event: for a stream, after CutAfter content events
-	// (Anthropic's message_start, content_block_start and ping are sent first);
-	// for a non-stream answer, after the first CutAfter bytes of the body
+	// without the terminal event: for a stream, after CutAfter content
+	// events (Anthropic's message_start, content_block_start and ping are
+	// sent first; the pieces of Reasoning count as content events, before
+	// Text's, so a stream can be cut in the middle of its reasoning); for a
+	// non-stream answer, after the first CutAfter bytes of the body
 	// (truncated JSON). [CutAtStart] cuts right after the headers. 0 means no
 	// cut. On a listening server the connection is closed mid-body; through
 	// [Server.Transport] the body's Read returns [io.ErrUnexpectedEOF].
 	CutAfter int
 	// ErrorAfter sends an error event after ErrorAfter content events of a
-	// stream and ends the stream there, without the terminal event: an
-	// Anthropic "event: error", or an OpenAI "data: {"error":…}" chunk.
+	// stream (reasoning pieces counted first, as for CutAfter) and ends the
+	// stream there, without the terminal event: an Anthropic "event:
+	// error", or an OpenAI "data: {"error":…}" chunk.
 	// [CutAtStart] sends it first. 0 means none.
 	ErrorAfter int
 	// ErrorBody is the data of that error event; empty means overloaded_error

@@ -31,6 +31,12 @@
 //     answers an Anthropic request that forces a tool as that tool's call,
 //     which is how JSON output through a forced tool works. Requests whose
 //     tool calls and results do not pair up get the provider's 400.
+//   - Reasoning: [Answer.Reasoning] sends the model's reasoning before its
+//     text, as reasoning models do: DeepSeek's reasoning_content on OpenAI
+//     routes (delta.reasoning_content chunks in a stream), an Anthropic
+//     thinking block with a fake signature (thinking_delta events, then a
+//     signature_delta). [Answer.CutAfter] can cut a stream in the middle of
+//     it.
 //
 // So a tool loop can be tested offline: script the call, then the answer,
 // and read what the loop sent back with [Request.ToolResults].

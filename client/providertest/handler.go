@@ -258,6 +258,9 @@ func (x *exchange) usage(a *Answer, events int) Usage {
 	if u.CompletionTokens == 0 {
 		u.CompletionTokens = events
 	}
+	if u.ReasoningTokens == 0 && a.Reasoning != "" {
+		u.ReasoningTokens = min(len(a.reasoningChunks()), u.CompletionTokens)
+	}
 	return u
 }
 
@@ -276,20 +279,24 @@ func (x *exchange) obeyForcedTool(a *Answer) {
 	a.Text, a.Chunks = "", nil
 }
 
-// events is the number of content events of a's stream: its text chunks,
-// and for each tool call its start and its argument pieces.
+// events is the number of content events of a's stream: its reasoning
+// pieces, its text chunks, and for each tool call its start and its
+// argument pieces.
 func (a *Answer) events() int {
-	n := len(a.chunks())
+	n := len(a.reasoningChunks()) + len(a.chunks())
 	for _, c := range a.ToolCalls {
 		n += 1 + len(splitArguments(c.arguments()))
 	}
 	return n
 }
 
+// reasoningChunks returns the pieces of a's reasoning: its words.
+func (a *Answer) reasoningChunks() []string { return splitWords(a.Reasoning) }
+
 func (x *exchange) openAICompletion(a *Answer) string {
 	u := x.usage(a, a.events())
 	stop := "stop"
-	msg := &openAIMessage{Role: "assistant", Content: &a.Text}
+	msg := &openAIMessage{Role: "assistant", Content: &a.Text, ReasoningContent: strPtr(a.Reasoning)}
 	for i, c := range a.ToolCalls {
 		msg.ToolCalls = append(msg.ToolCalls, openAIToolCall{ID: c.callID(FormatOpenAI, x.id, i), Type: "function",
 			Function: openAIFunctionCall{Name: c.Name, Arguments: c.arguments()}})
@@ -312,6 +319,10 @@ func (x *exchange) anthropicMessage(a *Answer) string {
 	u := x.usage(a, a.events())
 	stop := "end_turn"
 	var content []anthropicContent
+	if a.Reasoning != "" {
+		sig := fakeSignature(a.Reasoning)
+		content = append(content, anthropicContent{Type: "thinking", Thinking: &a.Reasoning, Signature: &sig})
+	}
 	if a.Text != "" || len(a.ToolCalls) == 0 {
 		content = append(content, textBlock("text", a.Text))
 	}
@@ -465,7 +476,8 @@ func (x *exchange) stream(a *Answer) {
 	e.event("", "[DONE]")
 }
 
-// openAISteps are the chunks of an OpenAI stream: the role, the text, then
+// openAISteps are the chunks of an OpenAI stream: the role, the reasoning
+// pieces (DeepSeek's delta.reasoning_content), the text, then
 // each tool call's first fragment (index, id, type, name) and its argument
 // pieces, the finish reason, and the usage chunk when the request asked for
 // it.
@@ -488,6 +500,9 @@ func (x *exchange) openAISteps(a *Answer) []step {
 		role.Content = &empty
 	}
 	steps := []step{{data: chunk(role, nil)}}
+	for _, p := range a.reasoningChunks() {
+		steps = append(steps, step{content: true, data: chunk(&openAIDelta{ReasoningContent: &p}, nil)})
+	}
 	for _, c := range chunks {
 		steps = append(steps, step{content: true, data: chunk(&openAIDelta{Content: &c}, nil)})
 	}
@@ -514,7 +529,9 @@ func (x *exchange) openAISteps(a *Answer) []step {
 }
 
 // anthropicSteps are the events of an Anthropic stream up to message_stop:
-// message_start, the text block (start, ping, text_delta events, stop),
+// message_start, the thinking block when the answer has reasoning (start,
+// ping, thinking_delta events, signature_delta, stop), the text block
+// (start, ping unless sent already, text_delta events, stop),
 // each tool_use block (start with input {}, an empty input_json_delta,
 // the argument pieces, stop), and message_delta with the stop reason and
 // usage.
@@ -526,21 +543,39 @@ func (x *exchange) anthropicSteps(a *Answer) []step {
 		ID: fmt.Sprintf("msg_providertest%08d", x.id), Type: "message", Role: "assistant", Model: x.req.Model,
 		Content: []anthropicContent{}, Usage: start}})}}
 	index := 0
-	if chunks := a.chunks(); len(chunks) > 0 || len(a.ToolCalls) == 0 {
+	ping := step{name: "ping", data: `{"type": "ping"}`}
+	if a.Reasoning != "" {
 		steps = append(steps,
-			step{name: "content_block_start", data: `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
-			step{name: "ping", data: `{"type": "ping"}`})
+			step{name: "content_block_start", data: `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`},
+			ping)
+		for _, p := range a.reasoningChunks() {
+			steps = append(steps, step{content: true, name: "content_block_delta", data: marshal(anthropicBlockDelta{Type: "content_block_delta",
+				Delta: anthropicContent{Type: "thinking_delta", Thinking: &p}})})
+		}
+		sig := fakeSignature(a.Reasoning)
+		steps = append(steps,
+			step{name: "content_block_delta", data: marshal(anthropicBlockDelta{Type: "content_block_delta",
+				Delta: anthropicContent{Type: "signature_delta", Signature: &sig}})},
+			step{name: "content_block_stop", data: `{"type":"content_block_stop","index":0}`})
+		index++
+	}
+	if chunks := a.chunks(); len(chunks) > 0 || len(a.ToolCalls) == 0 {
+		steps = append(steps, step{name: "content_block_start",
+			data: fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":{"type":"text","text":""}}`, index)})
+		if index == 0 {
+			steps = append(steps, ping)
+		}
 		for _, c := range chunks {
 			steps = append(steps, step{content: true, name: "content_block_delta", data: marshal(anthropicBlockDelta{Type: "content_block_delta",
-				Delta: textBlock("text_delta", c)})})
+				Index: index, Delta: textBlock("text_delta", c)})})
 		}
 		if len(a.ToolCalls) == 0 {
 			steps = append(steps, endOfContent)
 		}
-		steps = append(steps, step{name: "content_block_stop", data: `{"type":"content_block_stop","index":0}`})
+		steps = append(steps, step{name: "content_block_stop", data: fmt.Sprintf(`{"type":"content_block_stop","index":%d}`, index)})
 		index++
-	} else {
-		steps = append(steps, step{name: "ping", data: `{"type": "ping"}`})
+	} else if index == 0 {
+		steps = append(steps, ping)
 	}
 	for i, c := range a.ToolCalls {
 		steps = append(steps, step{content: true, name: "content_block_start", data: marshal(struct {

@@ -124,7 +124,7 @@ func (s *Server) nextWithTokens(m *modelState, x *exchange, r *Request, now time
 	}
 	a, extra := s.next(m, r, now)
 	if a.Status == 0 || a.Status < 300 {
-		u := x.usage(&a, len(a.chunks()))
+		u := x.usage(&a, len(a.reasoningChunks())+len(a.chunks()))
 		b.charge(now, u.PromptTokens+u.CompletionTokens)
 	}
 	if extra == nil {

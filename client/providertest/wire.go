@@ -2,6 +2,8 @@ package providertest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -171,16 +173,20 @@ type openAIChoice struct {
 }
 
 type openAIMessage struct {
-	Role      string           `json:"role"`
-	Content   *string          `json:"content"`
-	Refusal   *string          `json:"refusal"`
-	ToolCalls []openAIToolCall `json:"tool_calls,omitempty"`
+	Role    string  `json:"role"`
+	Content *string `json:"content"`
+	// ReasoningContent is DeepSeek's reasoning beside the content; nil
+	// (omitted) for an answer without reasoning.
+	ReasoningContent *string          `json:"reasoning_content,omitempty"`
+	Refusal          *string          `json:"refusal"`
+	ToolCalls        []openAIToolCall `json:"tool_calls,omitempty"`
 }
 
 type openAIDelta struct {
-	Role      string           `json:"role,omitempty"`
-	Content   *string          `json:"content,omitempty"`
-	ToolCalls []openAIToolCall `json:"tool_calls,omitempty"`
+	Role             string           `json:"role,omitempty"`
+	Content          *string          `json:"content,omitempty"`
+	ReasoningContent *string          `json:"reasoning_content,omitempty"`
+	ToolCalls        []openAIToolCall `json:"tool_calls,omitempty"`
 }
 
 // openAIToolCall is a tool call of a message, or a fragment of one in a
@@ -320,9 +326,21 @@ type anthropicContent struct {
 	// PartialJSON is an input_json_delta's piece; a pointer so that the
 	// empty first piece the API sends is kept.
 	PartialJSON *string `json:"partial_json,omitempty"`
+	// Thinking and Signature are a thinking block's, or a thinking_delta's
+	// and a signature_delta's.
+	Thinking  *string `json:"thinking,omitempty"`
+	Signature *string `json:"signature,omitempty"`
 }
 
 func textBlock(typ, text string) anthropicContent { return anthropicContent{Type: typ, Text: &text} }
+
+// fakeSignature is the signature of a thinking block of reasoning: base64
+// of "providertest:" and the reasoning's SHA-256. Stable, and not a real
+// signature.
+func fakeSignature(reasoning string) string {
+	sum := sha256.Sum256([]byte(reasoning))
+	return base64.StdEncoding.EncodeToString(append([]byte("providertest:"), sum[:]...))
+}
 
 type anthropicUsage struct {
 	InputTokens              int `json:"input_tokens"`

@@ -128,7 +128,8 @@
 // DeepSeek's reasoning_content, Anthropic's signed thinking blocks
 // ([Message.ThinkingBlocks]), Gemini's thought signatures, OpenRouter's
 // reasoning_details ([Message.ReasoningDetails]). No other provider is
-// sent them.
+// sent them. [ChatRequest.StreamReasoning] hands a stream's reasoning to
+// the caller as it arrives ([ChatStream.ReasoningDelta]).
 //
 // # Errors
 //

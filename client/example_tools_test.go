@@ -459,3 +459,48 @@ func ExampleChatStream_Reasoning() {
 	// text: 9.8 is greater.
 	// reasoning: 80 > 11, so 9.8.
 }
+
+// Showing a model think as it streams: with StreamReasoning, Next also
+// stops at each piece of reasoning, and Stream returns at the first one
+// rather than after all of it.
+func ExampleChatStream_ReasoningDelta() {
+	srv := providertest.NewServer()
+	defer srv.Close()
+	srv.Script("deepseek-reasoner", providertest.Answer{Reasoning: "80 > 11, so 9.8.", Text: "9.8 is greater."})
+	c, err := client.NewBuilder().
+		IgnoreEnvironment().
+		Model("deepseek/deepseek-reasoner").
+		Provider("deepseek", client.ProviderConfig{BaseURL: srv.URL() + "/v1", APIKey: "sk-example-deepseek"}).
+		Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := c.Stream(context.Background(), client.ChatRequest{
+		Messages:        []client.Message{client.User("9.11 or 9.8: which is greater?")},
+		StreamReasoning: true,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	var thinking, text []string
+	for s.Next() {
+		if r := s.ReasoningDelta(); r != "" {
+			thinking = append(thinking, r) // an app would show it greyed, as it comes
+		}
+		if d := s.Delta(); d != "" {
+			text = append(text, d)
+		}
+	}
+	if s.Err() != nil {
+		fmt.Println(s.Err())
+		return
+	}
+	fmt.Printf("thinking: %q\n", thinking)
+	fmt.Printf("text: %q\n", text)
+	// Output:
+	// thinking: ["80" " >" " 11," " so" " 9.8."]
+	// text: ["9.8" " is" " greater."]
+}

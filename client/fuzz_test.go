@@ -83,7 +83,8 @@ func checkCallError(t *testing.T, err error) {
 // both, never a panic); the stream ends; its deltas add up to Text; it
 // ends without error only if the body held the format's terminal event;
 // (or was a complete JSON answer); every error is classified; Close gives
-// the in-flight permit back.
+// the in-flight permit back. Each body is read without and with
+// StreamReasoning.
 func FuzzStreamBody(f *testing.F) {
 	f.Add(false, []byte("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"))
 	f.Add(false, []byte(": ping\r\n\r\ndata: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\r\n\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\\ud800b\"}}]}\r\rdata: [DONE]\r\r"))
@@ -104,55 +105,79 @@ func FuzzStreamBody(f *testing.F) {
 		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
 	f.Add(true, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"json_response\",\"input\":{}}}\n\n"+
 		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\"\"}}\n\n"))
+	f.Add(false, []byte("data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"Hm\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"reasoning\":\"m.\",\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"))
+	f.Add(true, []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"So\"}}\n\n"+
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\" yes\"}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n"))
 	f.Fuzz(func(t *testing.T, anthropic bool, body []byte) {
-		c := fuzzClient(t, anthropic, canned{status: 200, contentType: "text/event-stream", body: body})
-		defer c.CloseIdleConnections()
-		s, err := c.Stream(context.Background(), toolRequest())
-		if err != nil {
-			if s != nil {
-				t.Fatalf("Stream() = %v and error %v; want one of them", s, err)
-			}
-			checkCallError(t, err)
-			return
-		}
-		defer s.Close()
-		var joined strings.Builder
-		for n := 0; s.Next(); n++ {
-			if n > len(body) {
-				t.Fatalf("more deltas (%d) than body bytes", n)
-			}
-			if s.Delta() == "" {
-				t.Fatal("Next() = true with an empty Delta()")
-			}
-			joined.WriteString(s.Delta())
-		}
-		if joined.String() != s.Text() {
-			t.Fatalf("deltas %q != Text() %q", joined.String(), s.Text())
-		}
-		if !utf8.ValidString(s.Text()) {
-			t.Fatalf("Text() = %q: not valid UTF-8", s.Text())
-		}
-		if err := s.Err(); err != nil {
-			checkCallError(t, err)
-		} else {
-			terminal := "[DONE]"
-			if anthropic {
-				terminal = "message_stop"
-			}
-			trimmed := bytes.TrimLeft(body, " \t\r\n")
-			isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
-			// A stream that closes after saying why it finished is whole
-			// (servers that never send [DONE]).
-			if !bytes.Contains(body, []byte(terminal)) && !isJSON && s.FinishReason() == "" {
-				t.Fatalf("stream ended without error, but the body has no %s, no finish reason and is not a JSON answer", terminal)
-			}
-		}
-		checkToolCalls(t, s.ToolCalls())
-		s.Close()
-		if n := c.SignalsSnapshot().CurrentInflight; n != 0 {
-			t.Fatalf("CurrentInflight = %d after Close; want 0", n)
+		for _, reasoning := range []bool{false, true} {
+			checkStreamBody(t, anthropic, reasoning, body)
 		}
 	})
+}
+
+// checkStreamBody is one FuzzStreamBody run, with or without
+// StreamReasoning: with it, Next may stop at a piece of reasoning with an
+// empty Delta, and the pieces add up to Reasoning (up to what an error
+// cut).
+func checkStreamBody(t *testing.T, anthropic, reasoning bool, body []byte) {
+	t.Helper()
+	c := fuzzClient(t, anthropic, canned{status: 200, contentType: "text/event-stream", body: body})
+	defer c.CloseIdleConnections()
+	req := toolRequest()
+	req.StreamReasoning = reasoning
+	s, err := c.Stream(context.Background(), req)
+	if err != nil {
+		if s != nil {
+			t.Fatalf("Stream() = %v and error %v; want one of them", s, err)
+		}
+		checkCallError(t, err)
+		return
+	}
+	defer s.Close()
+	var joined, thought strings.Builder
+	for n := 0; s.Next(); n++ {
+		if n > len(body) {
+			t.Fatalf("more deltas (%d) than body bytes", n)
+		}
+		if s.Delta() == "" && s.ReasoningDelta() == "" {
+			t.Fatal("Next() = true with an empty Delta() and ReasoningDelta()")
+		}
+		joined.WriteString(s.Delta())
+		thought.WriteString(s.ReasoningDelta())
+	}
+	if joined.String() != s.Text() {
+		t.Fatalf("deltas %q != Text() %q", joined.String(), s.Text())
+	}
+	switch {
+	case !reasoning && thought.Len() > 0:
+		t.Fatalf("ReasoningDelta gave %q without StreamReasoning", thought.String())
+	case reasoning && s.Err() == nil && thought.String() != s.Reasoning(),
+		reasoning && !strings.HasPrefix(s.Reasoning(), thought.String()):
+		t.Fatalf("reasoning deltas %q != Reasoning() %q (Err %v)", thought.String(), s.Reasoning(), s.Err())
+	}
+	if !utf8.ValidString(s.Text()) {
+		t.Fatalf("Text() = %q: not valid UTF-8", s.Text())
+	}
+	if err := s.Err(); err != nil {
+		checkCallError(t, err)
+	} else {
+		terminal := "[DONE]"
+		if anthropic {
+			terminal = "message_stop"
+		}
+		trimmed := bytes.TrimLeft(body, " \t\r\n")
+		isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+		// A stream that closes after saying why it finished is whole
+		// (servers that never send [DONE]).
+		if !bytes.Contains(body, []byte(terminal)) && !isJSON && s.FinishReason() == "" {
+			t.Fatalf("stream ended without error, but the body has no %s, no finish reason and is not a JSON answer", terminal)
+		}
+	}
+	checkToolCalls(t, s.ToolCalls())
+	s.Close()
+	if n := c.SignalsSnapshot().CurrentInflight; n != 0 {
+		t.Fatalf("CurrentInflight = %d after Close; want 0", n)
+	}
 }
 
 // toolRequest is a request with a tool, in JSON mode, so that the fuzzed

@@ -52,11 +52,12 @@ type ChatStream struct {
 	t    *target
 	conn *streamConn
 
-	delta    string
-	text     strings.Builder
-	err      error
-	ended    bool
-	attempts int
+	delta          string
+	reasoningDelta string // with ChatRequest.StreamReasoning
+	text           strings.Builder
+	err            error
+	ended          bool
+	attempts       int
 
 	idle     *time.Timer // nil when the idle timeout is off
 	closed   atomic.Bool
@@ -68,20 +69,25 @@ type ChatStream struct {
 
 // streamConn is one open streaming response.
 type streamConn struct {
-	body      io.ReadCloser
-	header    http.Header
-	parent    context.Context // the Stream call's ctx
-	ctx       context.Context // the request's context, derived from parent
-	cancel    context.CancelCauseFunc
-	events    *sse.Decoder
-	dec       *wire.StreamDecoder
-	reader    *idleReader
-	pending   string // the first content event, read by the attempt
-	finished  bool   // the terminal event was read
-	requestID string
-	answer    string // the JSON answer tool (wire.AnswerTool)
-	maxHeld   int64  // Builder.MaxResponseBytes: bounds what dec holds between content events
-	held      int    // dec.HeldBytes() after the last event
+	body    io.ReadCloser
+	header  http.Header
+	parent  context.Context // the Stream call's ctx
+	ctx     context.Context // the request's context, derived from parent
+	cancel  context.CancelCauseFunc
+	events  *sse.Decoder
+	dec     *wire.StreamDecoder
+	reader  *idleReader
+	pending string // the first content event, read by the attempt
+	// reasoning: hand pieces of reasoning to the caller
+	// (ChatRequest.StreamReasoning); pendingReasoning is the first one,
+	// read by the attempt.
+	reasoning        bool
+	pendingReasoning string
+	finished         bool // the terminal event was read
+	requestID        string
+	answer           string // the JSON answer tool (wire.AnswerTool)
+	maxHeld          int64  // Builder.MaxResponseBytes: bounds what dec holds between content events
+	held             int    // dec.HeldBytes() after the last event
 	// begun, when set, is called once the provider sends reasoning or
 	// thinking before any content: the answer has begun (openStream).
 	begun func()
@@ -91,7 +97,8 @@ type streamConn struct {
 // or tool calls, which arrive between content events.
 var errHeldTooLarge = errors.New("stream reasoning and tool calls exceed MaxResponseBytes")
 
-// next returns the next chunk that matters: Content, ToolDelta or Done.
+// next returns the next chunk that matters: Content, ToolDelta or Done,
+// and, when the caller asked for reasoning, any chunk carrying some.
 //
 // A stream that ends cleanly after the provider said why the answer
 // finished (a finish_reason, a stop_reason) but before its terminal event
@@ -118,7 +125,7 @@ func (sc *streamConn) next() (wire.Chunk, error) {
 		}
 		grew := held > sc.held
 		sc.held = held
-		if ch.Kind != wire.Skip {
+		if ch.Kind != wire.Skip || (sc.reasoning && ch.Reasoning != "") {
 			return ch, nil
 		}
 		if grew && sc.begun != nil {
@@ -188,7 +195,7 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 				encoded[t.name] = o
 			}
 			attempts.Add(1)
-			sc, err := c.openStream(ctx, attemptCtx, t, o)
+			sc, err := c.openStream(ctx, attemptCtx, t, o, req.StreamReasoning)
 			if err != nil {
 				return err
 			}
@@ -233,7 +240,10 @@ func (c *AiClient) Stream(ctx context.Context, req ChatRequest) (*ChatStream, er
 // streamCtx is the Stream call's ctx: the response outlives the attempt, so
 // its request context derives from streamCtx and follows attemptCtx only
 // until the attempt returns.
-func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, o *outgoing) (*streamConn, error) {
+//
+// With reasoning (ChatRequest.StreamReasoning), a piece of reasoning ends
+// the attempt as content does: the caller sees it at once.
+func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, o *outgoing, reasoning bool) (*streamConn, error) {
 	reqCtx, cancel := context.WithCancelCause(streamCtx)
 	stopFollow := context.AfterFunc(attemptCtx, func() { cancel(context.Cause(attemptCtx)) })
 	var timer *time.Timer
@@ -290,6 +300,7 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 		maxHeld:   c.maxResponseBytes,
 		reader:    reader,
 		requestID: c.scrub(requestID(resp.Header)),
+		reasoning: reasoning,
 	}
 	// Reasoning or thinking before the first content shows the provider
 	// answering: a model may think for minutes before it writes (DeepSeek's
@@ -329,6 +340,9 @@ func (c *AiClient) openStream(streamCtx, attemptCtx context.Context, t *target, 
 			sc.pending = ch.Text
 		case wire.Done:
 			sc.finished = true
+		}
+		if reasoning {
+			sc.pendingReasoning = ch.Reasoning
 		}
 	}
 	if timer != nil {
@@ -392,6 +406,9 @@ func (c *AiClient) readDocument(attemptCtx context.Context, sc *streamConn, t *t
 	}
 	sc.dec.SetResponse(wr)
 	sc.pending, sc.finished = wr.Content, true
+	if sc.reasoning {
+		sc.pendingReasoning = wr.Reasoning
+	}
 	return nil
 }
 
@@ -443,9 +460,12 @@ func (c *AiClient) streamError(callerCtx context.Context, sc *streamConn, t *tar
 // Next advances to the next piece of text, blocking until it arrives. It
 // returns false at the end of the answer or on error (see Err). Pieces of
 // tool calls are read and assembled on the way, without stopping: read
-// the calls with ToolCalls.
+// the calls with ToolCalls. When the request set
+// [ChatRequest.StreamReasoning], Next also stops at each piece of
+// reasoning (see ReasoningDelta); Delta is then "" unless the provider
+// sent text in the same event.
 func (s *ChatStream) Next() bool {
-	s.delta = ""
+	s.delta, s.reasoningDelta = "", ""
 	if s.ended {
 		return false
 	}
@@ -454,8 +474,9 @@ func (s *ChatStream) Next() bool {
 		return false
 	}
 	sc := s.conn
-	if sc.pending != "" {
+	if sc.pending != "" || sc.pendingReasoning != "" {
 		s.delta, sc.pending = sc.pending, ""
+		s.reasoningDelta, sc.pendingReasoning = sc.pendingReasoning, ""
 		s.text.WriteString(s.delta)
 		return true
 	}
@@ -486,9 +507,15 @@ func (s *ChatStream) Next() bool {
 			s.finish(s.c.tooLarge(s.t))
 			return false
 		}
+		if sc.reasoning && ch.Reasoning != "" {
+			s.reasoningDelta = ch.Reasoning
+		}
 		if ch.Kind == wire.Content {
 			s.delta = ch.Text
 			s.text.WriteString(ch.Text)
+			return true
+		}
+		if s.reasoningDelta != "" {
 			return true
 		}
 		// A piece of a tool call: the decoder assembles it; read on.
@@ -586,6 +613,11 @@ func (s *ChatStream) Message() Message {
 	return Message{Role: RoleAssistant, Content: s.Text(), ToolCalls: s.ToolCalls(), Reasoning: s.Reasoning(),
 		ThinkingBlocks: s.conn.dec.ThinkingBlocks(), ReasoningDetails: s.conn.dec.ReasoningDetails()}
 }
+
+// ReasoningDelta returns the piece of reasoning of the event Next advanced
+// to: "" for an event without any, and always "" unless the request set
+// [ChatRequest.StreamReasoning]. The pieces make up Reasoning.
+func (s *ChatStream) ReasoningDelta() string { return s.reasoningDelta }
 
 // Reasoning returns the model's reasoning received so far, when the
 // provider streams it apart from the answer (DeepSeek's

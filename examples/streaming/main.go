@@ -1,6 +1,7 @@
 // Command streaming shows AiClient.Stream: text as it arrives, failures
 // before the first text retried out of sight, failures after it reported
-// with the partial text, and cancellation.
+// with the partial text, cancellation, and a model's thinking shown as it
+// comes.
 //
 //	go run ./examples/streaming
 //
@@ -88,7 +89,55 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out, "\n6. The provider slows to one piece in 3 seconds; the idle timeout (2s) ends the stream:")
 	srv.Script(model, providertest.Answer{Status: 200, Chunks: []string{"One ", "two ", "three."}, ChunkDelay: 3 * time.Second})
 	show(out, c, context.Background())
+
+	fmt.Fprintln(out, "\n7. A model that thinks before it writes: with StreamReasoning the thinking arrives as it comes,")
+	fmt.Fprintln(out, "   rather than as silence until the first word of text.")
+	srv.Script(model, providertest.Answer{Status: 200, Reasoning: thinking, Chunks: words, ChunkDelay: 30 * time.Millisecond})
+	showThinking(out, c)
 	return nil
+}
+
+const thinking = "The user asks about streams. Say what a reader gains: the first words early."
+
+// showThinking streams an answer with its reasoning handed over as it
+// comes, and shows which pieces came first.
+func showThinking(out io.Writer, c *client.AiClient) {
+	s, err := c.Stream(context.Background(), client.ChatRequest{
+		Messages:  []client.Message{client.User("Tell me about streams.")},
+		MaxTokens: 2048,
+		// Claude thinks only when asked to; other reasoning models
+		// (DeepSeek's reasoner, o-series through OpenRouter) always do.
+		Extra:           map[string]map[string]any{"anthropic": {"thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}}},
+		StreamReasoning: true,
+	})
+	if err != nil {
+		fmt.Fprintln(out, "   failed before anything arrived:", err)
+		return
+	}
+	defer s.Close()
+	thought, before := 0, 0
+	for s.Next() {
+		if r := s.ReasoningDelta(); r != "" {
+			if thought == 0 {
+				fmt.Fprint(out, "   (thinking) ")
+			}
+			fmt.Fprint(out, r)
+			thought++
+		}
+		if d := s.Delta(); d != "" {
+			if before == 0 {
+				before = thought
+				fmt.Fprint(out, "\n   ")
+			}
+			fmt.Fprint(out, d)
+		}
+	}
+	fmt.Fprintln(out)
+	if err := s.Err(); err != nil {
+		fmt.Fprintln(out, "   -> failed:", err)
+		return
+	}
+	fmt.Fprintf(out, "   -> complete: %d pieces of thinking shown before the first word of text\n", before)
 }
 
 // show streams one answer and reports how it ended.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -18,8 +19,8 @@ func TestSteps(t *testing.T) {
 	text := out.String()
 	t.Log("\n" + text)
 	steps := strings.Split(text, "\n\n")
-	if len(steps) != 6 {
-		t.Fatalf("%d steps in the output; want 6:\n%s", len(steps), text)
+	if len(steps) != 7 {
+		t.Fatalf("%d steps in the output; want 7:\n%s", len(steps), text)
 	}
 	full := strings.Join(words, "")
 	tests := []struct {
@@ -33,6 +34,7 @@ func TestSteps(t *testing.T) {
 		{4, []string{"   " + strings.Join(words[:4], "") + "\n", "-> failed: E3002 overloaded (HTTP 200)"}},
 		{5, []string{"-> failed: E3003 timeout", "errors.Is(err, context.DeadlineExceeded) = true"}},
 		{6, []string{"   One \n", "-> failed: E3003 timeout", "stream sent nothing for 2s", "errors.Is(err, client.ErrStreamIdle) = true"}},
+		{7, []string{"   (thinking) " + thinking + "\n   " + full + "\n", fmt.Sprintf("-> complete: %d pieces of thinking shown before the first word of text", len(strings.Fields(thinking)))}},
 	}
 	for _, tt := range tests {
 		s := steps[tt.step-1]

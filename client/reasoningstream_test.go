@@ -129,3 +129,55 @@ func TestStreamReasoningBesideText(t *testing.T) {
 		})
 	}
 }
+
+// magistralPieces is Mistral's reasoning model streaming: n pieces of
+// thinking as content lists of "thinking" chunks, every gap, then its
+// answer "42".
+func magistralPieces(n int, gap time.Duration) []pacedPiece {
+	var out []pacedPiece
+	for range n {
+		out = append(out, piece(gap, `data: {"id":"c1","object":"chat.completion.chunk","model":"magistral-medium-latest","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"step "}]}]},"finish_reason":null}]}`+"\n\n"))
+	}
+	return append(out, piece(gap, `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"42"},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n"))
+}
+
+// TestMistralThinkingStreams: Magistral's thinking comes as content lists
+// of "thinking" chunks; it is reasoning (kept, handed over with
+// StreamReasoning) and shows the answer begun, so that the attempt
+// timeout does not cut 30 s of it (before: dropped, and cut and sent
+// again until the retries ran out).
+func TestMistralThinkingStreams(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &pacedStream{pieces: magistralPieces(3, time.Second)}
+		c := build(t, client.NewBuilder().IgnoreEnvironment().Model("mistral/magistral-medium-latest").APIKey("test0000000000000000").
+			HTTPClient(&http.Client{Transport: tr}))
+		req := hi()
+		req.StreamReasoning = true
+		s, err := c.Stream(context.Background(), req)
+		if err != nil {
+			t.Fatalf("Stream() error = %v", err)
+		}
+		defer s.Close()
+		var thought strings.Builder
+		for s.Next() {
+			thought.WriteString(s.ReasoningDelta())
+		}
+		if thought.String() != "step step step " || s.Reasoning() != "step step step " || s.Text() != "42" || s.Err() != nil {
+			t.Errorf("reasoning deltas %q, Reasoning() %q, Text %q, Err %v; want the 3 steps, then 42", thought.String(), s.Reasoning(), s.Text(), s.Err())
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		tr := &pacedStream{pieces: magistralPieces(30, time.Second)}
+		c := build(t, client.NewBuilder().IgnoreEnvironment().Model("mistral/magistral-medium-latest").APIKey("test0000000000000000").
+			HTTPClient(&http.Client{Transport: tr}).AttemptTimeout(5*time.Second).StreamIdleTimeout(3*time.Second))
+		s, err := c.Stream(context.Background(), hi())
+		if err != nil {
+			t.Fatalf("Stream() error = %v after %d requests; want the answer after 30s of thinking", err, tr.requests.Load())
+		}
+		defer s.Close()
+		readAll(s)
+		if s.Err() != nil || s.Text() != "42" || tr.requests.Load() != 1 {
+			t.Errorf("Err = %v, Text = %q, requests = %d; want nil, 42, 1", s.Err(), s.Text(), tr.requests.Load())
+		}
+	})
+}

@@ -283,17 +283,18 @@ type ChatRequest struct {
 	Extra map[string]map[string]any
 
 	// StreamReasoning, for [AiClient.Stream] only, hands the model's
-	// reasoning to the caller as it arrives (DeepSeek's and vLLM's
-	// reasoning_content, the reasoning of OpenRouter and Ollama,
-	// Anthropic's thinking, which Extra turns on): [ChatStream.Next] stops
-	// at each piece and [ChatStream.ReasoningDelta] returns it, so an app
-	// can show a model thinking for a minute before it writes. Stream then
-	// returns at the first piece of reasoning rather than of text, and that
-	// is its price: a failure after it ends the stream with an error, as
-	// one after text does, where without StreamReasoning the call would be
-	// retried or fall back (paying for the reasoning again) and the caller
-	// would see nothing of it. Without it, the reasoning is still kept
-	// ([ChatStream.Reasoning]). Chat ignores it.
+	// reasoning to the caller as it arrives (DeepSeek's reasoning_content,
+	// the reasoning of vLLM, OpenRouter and Ollama, Mistral's thinking
+	// chunks, Anthropic's thinking, which Extra turns on):
+	// [ChatStream.Next] stops at each piece and [ChatStream.ReasoningDelta]
+	// returns it, so an app can show a model thinking for a minute before
+	// it writes. Stream then returns at the first piece of reasoning rather
+	// than of text, and that is its price: a failure after it ends the
+	// stream with an error, as one after text does, where without
+	// StreamReasoning the call would be retried or fall back (paying for
+	// the reasoning again) and the caller would see nothing of it. Without
+	// it, the reasoning is still kept ([ChatStream.Reasoning]). Chat
+	// ignores it.
 	StreamReasoning bool
 }
 

@@ -31,8 +31,10 @@ import (
 //	if err := s.Err(); err != nil { ... } // s.Text() holds what arrived
 //
 // A stream is retried and falls back only before its first content event
-// (a piece of text or of a tool call) reaches the caller; once Stream has returned, a failure ends the stream
-// and is reported by Err, with the text received so far still in Text.
+// (a piece of text or of a tool call, or of reasoning with
+// [ChatRequest.StreamReasoning]) reaches the caller; once Stream has
+// returned, a failure ends the stream and is reported by Err, with the
+// text received so far still in Text.
 // A stream that ends without the provider's terminal event ([DONE],
 // message_stop) fails with [ErrStreamTruncated]: a cut answer is never
 // passed off as a complete one.
@@ -157,8 +159,10 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // Before that point, failures are retried and fall back exactly as in
 // [AiClient.Chat]; keep-alives, pings, role-only chunks and reasoning do
 // not count as content (but reasoning shows the answer begun, see
-// [Builder.AttemptTimeout]). ctx governs the whole stream: cancelling it
-// ends a stream being read with a Cancelled error.
+// [Builder.AttemptTimeout]), unless the request sets
+// [ChatRequest.StreamReasoning]: Stream then returns at the first piece of
+// reasoning. ctx governs the whole stream: cancelling it ends a stream
+// being read with a Cancelled error.
 //
 // A server that answers with one document instead of an event stream is
 // read as Chat would read it: an error object gives its classified error,
@@ -621,8 +625,9 @@ func (s *ChatStream) ReasoningDelta() string { return s.reasoningDelta }
 
 // Reasoning returns the model's reasoning received so far, when the
 // provider streams it apart from the answer (DeepSeek's
-// reasoning_content, the reasoning of OpenRouter and Ollama, Anthropic's
-// thinking); "" when it does not. It is not part of Text.
+// reasoning_content, the reasoning of vLLM, OpenRouter and Ollama,
+// Mistral's thinking chunks, Anthropic's thinking); "" when it does not.
+// It is not part of Text.
 func (s *ChatStream) Reasoning() string { return s.conn.dec.Reasoning() }
 
 // RequestID returns the provider's request ID header, when sent.

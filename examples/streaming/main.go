@@ -106,7 +106,7 @@ func showThinking(out io.Writer, c *client.AiClient) {
 		Messages:  []client.Message{client.User("Tell me about streams.")},
 		MaxTokens: 2048,
 		// Claude thinks only when asked to; other reasoning models
-		// (DeepSeek's reasoner, o-series through OpenRouter) always do.
+		// (DeepSeek's reasoner, Magistral) always do.
 		Extra:           map[string]map[string]any{"anthropic": {"thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}}},
 		StreamReasoning: true,
 	})

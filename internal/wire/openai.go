@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"hash/fnv"
 	"slices"
@@ -428,7 +429,7 @@ type openAIResponse struct {
 // that a decoding error names it briefly, not by its fields.
 type openAIChoice struct {
 	Message struct {
-		Content   openAIText      `json:"content"`
+		Content   openAIContent   `json:"content"`
 		Refusal   string          `json:"refusal"`
 		ToolCalls openAIToolCalls `json:"tool_calls"`
 		// The reasoning, under either name servers give it.
@@ -478,11 +479,8 @@ func decodeOpenAI(body []byte) (Response, error) {
 		return Response{}, err
 	}
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
-	out.Content = string(c.Message.Content)
-	out.Reasoning = string(c.Message.ReasoningContent)
-	if out.Reasoning == "" {
-		out.Reasoning = string(c.Message.Reasoning)
-	}
+	out.Content = string(c.Message.Content.Text)
+	out.Reasoning = cmp.Or(string(c.Message.ReasoningContent), string(c.Message.Reasoning), c.Message.Content.Thinking)
 	refused := out.Content == "" && c.Message.Refusal != ""
 	if refused {
 		out.Content = c.Message.Refusal
@@ -611,6 +609,49 @@ func (t *openAIText) UnmarshalJSON(b []byte) error {
 	return malformed("content is %s, want a string or a list of chunks", clip(string(b[:min(len(b), 16)])))
 }
 
+// openAIContent is an answer's or a stream delta's content: its text
+// (openAIText), and the text of Mistral's "thinking" chunks, the model's
+// reasoning (Magistral, and Mistral's models given reasoning_effort, send
+// content as a list: [{"type":"thinking","thinking":[{"type":"text",
+// "text":...}]}, {"type":"text","text":...}]).
+type openAIContent struct {
+	Text     openAIText
+	Thinking string
+}
+
+// UnmarshalJSON reads the text as openAIText does, and the thinking of a
+// list; a list whose thinking cannot be read still gives its text.
+func (c *openAIContent) UnmarshalJSON(b []byte) error {
+	if err := c.Text.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return nil
+	}
+	var parts []struct {
+		Type     string `json:"type"`
+		Thinking []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"thinking"`
+	}
+	if unmarshal(b, &parts) != nil {
+		return nil // reasoning is never a reason to fail an answer
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		if p.Type == "thinking" {
+			for _, t := range p.Thinking {
+				if t.Type == "text" {
+					sb.WriteString(t.Text)
+				}
+			}
+		}
+	}
+	c.Thinking = sb.String()
+	return nil
+}
+
 // optionalText is a field that servers send as a string, but that is not
 // worth failing an answer for when one sends something else: a string
 // reads as itself, anything else as empty.
@@ -629,7 +670,7 @@ func (t *optionalText) UnmarshalJSON(b []byte) error {
 type openAIChunkChoice struct {
 	Index *int `json:"index"`
 	Delta struct {
-		Content          *openAIText     `json:"content"`
+		Content          *openAIContent  `json:"content"`
 		Refusal          *string         `json:"refusal"`
 		ToolCalls        openAIToolCalls `json:"tool_calls"`
 		ReasoningContent optionalText    `json:"reasoning_content"`
@@ -704,7 +745,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		}
 		switch {
 		case ch.Delta.Content != nil:
-			text = string(*ch.Delta.Content)
+			text = string(ch.Delta.Content.Text)
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
 			d.refused = d.refused || text != ""
@@ -714,6 +755,8 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 			reasoning = string(ch.Delta.ReasoningContent)
 		case ch.Delta.Reasoning != "":
 			reasoning = string(ch.Delta.Reasoning)
+		case ch.Delta.Content != nil:
+			reasoning = ch.Delta.Content.Thinking // Mistral's "thinking" chunks
 		}
 		d.reasoning.WriteString(reasoning)
 		if len(ch.Delta.ReasoningDetails) > 0 {

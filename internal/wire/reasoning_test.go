@@ -31,6 +31,13 @@ func TestChunkReasoning(t *testing.T) {
 			ev("", `{"choices":[{"index":0,"delta":{"reasoning":"Yes.","content":"Sure"}}]}`),
 			ev("", `{"choices":[{"index":0,"delta":{"reasoning":" Call.","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]}`),
 		}, []Chunk{{Kind: Skip, Reasoning: "Hmm. "}, {Kind: Content, Text: "Sure", Reasoning: "Yes."}, {Kind: ToolDelta, Reasoning: " Call."}}},
+		{"mistral thinking chunks", OpenAI, []sse.Event{
+			ev("", `{"id":"m1","object":"chat.completion.chunk","model":"magistral-medium-latest","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`),
+			ev("", `{"id":"m1","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"Nine "}]}]},"finish_reason":null}]}`),
+			ev("", `{"id":"m1","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"is odd."},{"type":"reference","reference_ids":[1]}]}]},"finish_reason":null}]}`),
+			ev("", `{"id":"m1","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Odd."}]},"finish_reason":null}]}`),
+			ev("", `{"id":"m1","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}]}`),
+		}, []Chunk{{Kind: Skip}, {Kind: Skip, Reasoning: "Nine "}, {Kind: Skip, Reasoning: "is odd."}, {Kind: Content, Text: "Odd."}, {Kind: Skip}}},
 		{"anthropic thinking", Anthropic, []sse.Event{
 			ev("message_start", `{"type":"message_start","message":{"id":"msg_1","model":"claude"}}`),
 			ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"Start. ","signature":""}}`),

@@ -26,10 +26,11 @@ type Chunk struct {
 	Kind Kind
 	Text string // for Content
 	// Reasoning is the piece of reasoning or thinking the event carried
-	// (DeepSeek's and vLLM's reasoning_content, the reasoning of
-	// OpenRouter and Ollama, Anthropic's thinking_delta), whatever Kind
-	// says of the rest of it: an OpenAI-format chunk may carry reasoning
-	// beside text or a tool call. [StreamDecoder.Reasoning] holds it too.
+	// (DeepSeek's reasoning_content, the reasoning of vLLM, OpenRouter and
+	// Ollama, Mistral's thinking chunks, Anthropic's thinking_delta),
+	// whatever Kind says of the rest of it: an OpenAI-format chunk may
+	// carry reasoning beside text or a tool call. [StreamDecoder.Reasoning]
+	// holds it too.
 	Reasoning string
 }
 

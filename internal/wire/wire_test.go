@@ -123,9 +123,10 @@ func TestDecode(t *testing.T) {
 		{"openai null content", OpenAI, `{"choices":[{"message":{"content":null},"finish_reason":"tool_calls"}]}`,
 			Response{FinishReason: "tool_calls"}, 0, false},
 		// Mistral's reasoning models answer with a list of chunks
-		// (docs.mistral.ai, "Reasoning"): the answer is the text chunks.
+		// (docs.mistral.ai, "Reasoning"): the answer is the text chunks,
+		// the thinking chunks its Reasoning.
 		{"mistral thinking and text chunks", OpenAI, `{"id":"m2","object":"chat.completion","model":"magistral-medium-2509","choices":[{"index":0,"message":{"role":"assistant","tool_calls":null,"content":[{"type":"thinking","thinking":[{"type":"text","text":"The user asks for a capital."}]},{"type":"text","text":"Paris"},{"type":"reference","reference_ids":[1]},{"type":"text","text":"."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30}}`,
-			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
+			Response{ID: "m2", Model: "magistral-medium-2509", Content: "Paris.", Reasoning: "The user asks for a capital.", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30}}, 0, false},
 		// OpenAI's refusal (structured outputs): its text is the answer's,
 		// but the finish reason says it is a refusal, as Anthropic's does.
 		{"openai refusal", OpenAI, `{"id":"c","object":"chat.completion","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":null,"refusal":"I'm sorry, I cannot assist with that request."}}]}`,

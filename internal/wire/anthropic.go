@@ -574,9 +574,8 @@ func (d *StreamDecoder) anthropic(eventType, data string) (Chunk, error) {
 					*t.Thinking += ev.Delta.Thinking
 					d.reasoning.WriteString(ev.Delta.Thinking)
 					return Chunk{Kind: Skip, Reasoning: ev.Delta.Thinking}, nil
-				} else {
-					*t.Signature += ev.Delta.Signature
 				}
+				*t.Signature += ev.Delta.Signature
 			}
 		case "input_json_delta":
 			if d.answerBlock != nil && *d.answerBlock == index {

@@ -479,7 +479,7 @@ func decodeOpenAI(body []byte) (Response, error) {
 		return Response{}, err
 	}
 	out := Response{ID: r.ID, Model: r.Model, Usage: r.Usage.usage()}
-	out.Content = string(c.Message.Content.Text)
+	out.Content = c.Message.Content.Text
 	out.Reasoning = cmp.Or(string(c.Message.ReasoningContent), string(c.Message.Reasoning), c.Message.Content.Thinking)
 	refused := out.Content == "" && c.Message.Refusal != ""
 	if refused {
@@ -568,19 +568,23 @@ func (cs *openAIToolCalls) UnmarshalJSON(b []byte) error {
 	return unmarshal(b, (*[]openAIToolCall)(cs))
 }
 
-// openAIText is an answer's content (or a stream delta's): a string, null
-// (empty), or a list of typed chunks. Mistral's reasoning models
+// openAIContent is an answer's content (or a stream delta's): a string,
+// null (empty), or a list of typed chunks. Mistral's reasoning models
 // (Magistral, and others asked for a reasoning_effort) send the list, in
 // answers and in deltas: "thinking" chunks hold the model's reasoning,
-// "text" chunks the answer, "reference" chunks citations. The answer is
-// the text chunks in order; the rest is not part of a chat answer.
-type openAIText string
+// "text" chunks the answer, "reference" chunks citations. Text is the text
+// chunks in order, Thinking the text of the thinking chunks.
+type openAIContent struct {
+	Text     string
+	Thinking string
+}
 
-// UnmarshalJSON reads a string as itself and a list as its text chunks;
-// anything else is an error, as it was for a plain string field. Both
-// engines that decode answers (unmarshal, and encoding/json in the fuzz
-// test that holds them equal) call it.
-func (t *openAIText) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads a string as itself and a list as its chunks;
+// anything else is an error, as it was for a plain string field. A
+// thinking chunk that cannot be read is left out: reasoning is never a
+// reason to fail an answer. Both engines that decode answers (unmarshal,
+// and encoding/json in the fuzz test that holds them equal) call it.
+func (c *openAIContent) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 {
 		return malformed("empty content")
 	}
@@ -588,68 +592,38 @@ func (t *openAIText) UnmarshalJSON(b []byte) error {
 	case 'n':
 		return nil // null: as absent, like a string field
 	case '"':
-		return unmarshal(b, (*string)(t))
+		return unmarshal(b, &c.Text)
 	case '[':
 		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
+			Type     string          `json:"type"`
+			Text     string          `json:"text"`
+			Thinking json.RawMessage `json:"thinking"`
 		}
 		if err := unmarshal(b, &parts); err != nil {
 			return err
 		}
-		var sb strings.Builder
+		var text, thinking strings.Builder
 		for _, p := range parts {
-			if p.Type == "text" {
-				sb.WriteString(p.Text)
-			}
-		}
-		*t = openAIText(sb.String())
-		return nil
-	}
-	return malformed("content is %s, want a string or a list of chunks", clip(string(b[:min(len(b), 16)])))
-}
-
-// openAIContent is an answer's or a stream delta's content: its text
-// (openAIText), and the text of Mistral's "thinking" chunks, the model's
-// reasoning (Magistral, and Mistral's models given reasoning_effort, send
-// content as a list: [{"type":"thinking","thinking":[{"type":"text",
-// "text":...}]}, {"type":"text","text":...}]).
-type openAIContent struct {
-	Text     openAIText
-	Thinking string
-}
-
-// UnmarshalJSON reads the text as openAIText does, and the thinking of a
-// list; a list whose thinking cannot be read still gives its text.
-func (c *openAIContent) UnmarshalJSON(b []byte) error {
-	if err := c.Text.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if len(b) == 0 || b[0] != '[' {
-		return nil
-	}
-	var parts []struct {
-		Type     string `json:"type"`
-		Thinking []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"thinking"`
-	}
-	if unmarshal(b, &parts) != nil {
-		return nil // reasoning is never a reason to fail an answer
-	}
-	var sb strings.Builder
-	for _, p := range parts {
-		if p.Type == "thinking" {
-			for _, t := range p.Thinking {
-				if t.Type == "text" {
-					sb.WriteString(t.Text)
+			switch p.Type {
+			case "text":
+				text.WriteString(p.Text)
+			case "thinking":
+				var pieces []struct {
+					Type string `json:"type"`
+					Text string `json:"text"`
+				}
+				_ = unmarshal(p.Thinking, &pieces)
+				for _, t := range pieces {
+					if t.Type == "text" {
+						thinking.WriteString(t.Text)
+					}
 				}
 			}
 		}
+		c.Text, c.Thinking = text.String(), thinking.String()
+		return nil
 	}
-	c.Thinking = sb.String()
-	return nil
+	return malformed("content is %s, want a string or a list of chunks", clip(string(b[:min(len(b), 16)])))
 }
 
 // optionalText is a field that servers send as a string, but that is not
@@ -745,7 +719,7 @@ func (d *StreamDecoder) openAI(eventType, data string) (Chunk, error) {
 		}
 		switch {
 		case ch.Delta.Content != nil:
-			text = string(ch.Delta.Content.Text)
+			text = ch.Delta.Content.Text
 		case ch.Delta.Refusal != nil:
 			text = *ch.Delta.Refusal
 			d.refused = d.refused || text != ""
